@@ -1,0 +1,21 @@
+/**
+ * Errors a person can act on. Every message is one line that says what was wrong and what to do.
+ * The CLIs print `message` only (never a stack) and exit with `exitCode`.
+ */
+export class NinjagradError extends Error {
+  /** Process exit code the CLIs use: 1 for errors in data, files or rules. */
+  readonly exitCode: number = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = "NinjagradError";
+  }
+}
+
+/** A command-line mistake (unknown flag, bad value): exit code 2. */
+export class UsageError extends NinjagradError {
+  override readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

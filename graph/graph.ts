@@ -1,0 +1,353 @@
+/**
+ * The graph: nodes in creation order (a topological order), forward evaluation, reactive
+ * propagation of leaf changes, per-node overrides, and the entry points of backward and compare.
+ */
+import { type Observable, Subject } from "rxjs";
+import type { AnyRule, AtomicOp, CompositeOp, Op } from "../ops/op.ts";
+import { NinjagradError } from "./errors.ts";
+import { Node, type NodeKind } from "./node.ts";
+import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "./tensor.ts";
+import { backward, type BackwardOptions, type Gradients } from "./backward.ts";
+import { compare, type CompareOptions, type Comparison } from "./compare.ts";
+
+/** Something the engine did, for whoever observes `graph.events$`. */
+export type EngineEvent =
+  | { type: "forward"; node: Node }
+  | { type: "backward"; node: Node; input: string; rule: "auto" | "override" }
+  | { type: "override"; node: Node; action: "set" | "removed" }
+  | { type: "anomaly"; node: Node; message: string };
+
+/** A node, or the label of one. */
+export type NodeRef = Node | string;
+
+/** An input given to an op: a node, or a number that becomes a constant. */
+export type Operand = Node | number;
+
+/** Counters of the rules that ran, by kind: how the training CLI proves a manual backward. */
+export interface RuleCounts {
+  auto: number;
+  override: number;
+}
+
+/** A computational graph of one float dtype. */
+export class Graph {
+  /** The float dtype every float value of this graph has. */
+  readonly dtype: FloatDType;
+  /** All nodes, in creation order. */
+  readonly nodes: Node[] = [];
+  /** Rules run so far, by kind. */
+  readonly ruleCounts: RuleCounts = { auto: 0, override: 0 };
+  private readonly byLabel = new Map<string, Node>();
+  private eventSubject: Subject<EngineEvent> | undefined;
+  private gradientSubject: Subject<Gradients> | undefined;
+  private batchDepth = 0;
+  private pending = new Set<Node>();
+
+  constructor(options: { dtype?: FloatDType } = {}) {
+    this.dtype = options.dtype ?? "float32";
+  }
+
+  /** A trainable leaf. Float values are converted to the graph's dtype (copied). */
+  param(label: string, value: Tensor): Node {
+    return this.leaf("param", label, value);
+  }
+
+  /** An input leaf (data, indices); float inputs receive gradients too, integer ones never. */
+  input(label: string, value: Tensor): Node {
+    return this.leaf("input", label, value);
+  }
+
+  /** A constant: a leaf that never receives a gradient. */
+  constant(value: Tensor | number, label?: string): Node {
+    const t = typeof value === "number" ? Tensor.scalar(value, this.dtype) : value;
+    return this.leaf("constant", label, t);
+  }
+
+  /** The node with this label, or an error listing the labels there are. */
+  node(ref: NodeRef): Node {
+    if (typeof ref !== "string") {
+      if (ref.graph !== this) throw new NinjagradError(`node ${ref.name} belongs to another graph`);
+      return ref;
+    }
+    const found = this.byLabel.get(ref);
+    if (!found) {
+      const known = [...this.byLabel.keys()].slice(0, 30).join(", ");
+      throw new NinjagradError(`no node is labelled "${ref}"; labels here: ${known || "(none)"}`);
+    }
+    return found;
+  }
+
+  /** Whether a node has this label. */
+  has(label: string): boolean {
+    return this.byLabel.has(label);
+  }
+
+  /** @internal Gives a node a label, keeping labels unique. */
+  relabel(node: Node, label: string): void {
+    const other = this.byLabel.get(label);
+    if (other && other !== node) {
+      throw new NinjagradError(`label "${label}" is taken by another node; pick another name`);
+    }
+    if (node.label !== undefined) this.byLabel.delete(node.label);
+    node.label = label;
+    this.byLabel.set(label, node);
+  }
+
+  /** Applies an op to its inputs (by name) and evaluates the new node at once. */
+  apply<A>(op: Op, inputs: Readonly<Record<string, Operand>>, attrs: A, label?: string): Node {
+    const nodes = op.inputs.map((name) => {
+      const x = inputs[name];
+      if (x === undefined) throw new NinjagradError(`${op.name} needs an input named "${name}"`);
+      if (typeof x === "number") return this.constant(x);
+      if (x.graph !== this) {
+        throw new NinjagradError(`${op.name}: input "${name}" belongs to another graph`);
+      }
+      return x;
+    });
+    const requiresGrad = op.inputs.some((name, i) =>
+      !op.nondiff.includes(name) && nodes[i].requiresGrad
+    );
+    const placeholder = Tensor.zeros([], this.dtype);
+    const node = new Node(
+      this,
+      this.nodes.length,
+      "op",
+      op,
+      nodes,
+      attrs,
+      placeholder,
+      requiresGrad,
+    );
+    if (op.kind === "composite") node.sub = buildSubgraph(this, op, nodes, attrs);
+    this.evaluate(node);
+    this.nodes.push(node);
+    if (label !== undefined) this.relabel(node, label);
+    return node;
+  }
+
+  /** Replaces a leaf's value and recomputes everything downstream once (unless batched). */
+  set(ref: NodeRef, value: Tensor): void {
+    const leaf = this.node(ref);
+    if (leaf.kind === "op") {
+      throw new NinjagradError(
+        `${leaf.name} is computed by ${leaf.op!.name}; only leaves can be set`,
+      );
+    }
+    leaf.value = this.converted(value, leaf.value);
+    this.changed(leaf);
+  }
+
+  /** Says that a leaf's buffer was edited in place: recomputes downstream (unless batched). */
+  changed(ref: NodeRef): void {
+    this.pending.add(this.node(ref));
+    if (this.batchDepth === 0) this.flush();
+  }
+
+  /** Sets several leaves by label in one propagation. */
+  run(feeds: Readonly<Record<string, Tensor>>): void {
+    this.batch(() => {
+      for (const [label, value] of Object.entries(feeds)) this.set(label, value);
+    });
+  }
+
+  /** Runs `fn`, deferring propagation to its end so that all its leaf changes land at once. */
+  batch(fn: () => void): void {
+    this.batchDepth++;
+    try {
+      fn();
+    } finally {
+      if (--this.batchDepth === 0) this.flush();
+    }
+  }
+
+  /** Recomputes every op node (after editing leaves behind the graph's back). */
+  recompute(): void {
+    for (const node of this.nodes) if (node.kind !== "op") this.pending.add(node);
+    this.flush();
+  }
+
+  /**
+   * Replaces the rules of one node. `rules` is a rule per input name, or a single rule for a node
+   * with one differentiable input. Returns a function that undoes it.
+   */
+  override(ref: NodeRef, rules: Readonly<Record<string, AnyRule>> | AnyRule): () => void {
+    const node = this.node(ref);
+    if (!node.op) {
+      throw new NinjagradError(`${node.name} is a leaf; leaves have no rule to override`);
+    }
+    const diff = node.op.inputs.filter((n) => !node.op!.nondiff.includes(n));
+    let table: Record<string, AnyRule>;
+    if (typeof rules === "function") {
+      if (diff.length !== 1) {
+        throw new NinjagradError(
+          `${node.name} (${node.op.name}) has inputs ${
+            diff.join(", ")
+          }: give a rule per input, as { ${diff[0]}: ... }`,
+        );
+      }
+      table = { [diff[0]]: rules };
+    } else {
+      table = { ...rules };
+      for (const name of Object.keys(table)) {
+        if (!diff.includes(name)) {
+          throw new NinjagradError(
+            `${node.name} (${node.op.name}) has no differentiable input "${name}"; its inputs are ${
+              diff.join(", ")
+            }`,
+          );
+        }
+      }
+    }
+    const previous = node.override;
+    node.override = table;
+    this.emit({ type: "override", node, action: "set" });
+    return () => {
+      node.override = previous;
+      this.emit({ type: "override", node, action: "removed" });
+    };
+  }
+
+  /** Removes a node's override: its op's own rules run again. */
+  restore(ref: NodeRef): void {
+    const node = this.node(ref);
+    if (node.override === undefined) return;
+    node.override = undefined;
+    this.emit({ type: "override", node, action: "removed" });
+  }
+
+  /** Backpropagates from `loss` (seeded with ones, or `options.seed`). See `backward`. */
+  backward(loss: NodeRef, options: BackwardOptions = {}): Gradients {
+    const grads = backward(this, this.node(loss), options);
+    if (options.notify !== false) this.notifyGradients(grads);
+    return grads;
+  }
+
+  /** Runs the automatic and the overridden rules on the same values and compares, node by node. */
+  compare(loss: NodeRef, options: CompareOptions = {}): Comparison {
+    return compare(this, this.node(loss), options);
+  }
+
+  /** Engine events: forward per node, backward per rule, override changes, anomalies. */
+  get events$(): Observable<EngineEvent> {
+    this.eventSubject ??= new Subject<EngineEvent>();
+    return this.eventSubject.asObservable();
+  }
+
+  /** The gradients of every backward pass. */
+  get gradients$(): Observable<Gradients> {
+    this.gradientSubject ??= new Subject<Gradients>();
+    return this.gradientSubject.asObservable();
+  }
+
+  /** Whether anyone listens to engine events; the hot loop asks before building an event. */
+  get observed(): boolean {
+    return this.eventSubject?.observed ?? false;
+  }
+
+  /** @internal */
+  emit(event: EngineEvent): void {
+    this.eventSubject?.next(event);
+  }
+
+  private notifyGradients(grads: Gradients): void {
+    if (this.gradientSubject?.observed) this.gradientSubject.next(grads);
+    for (const node of this.nodes) {
+      if (!node.gradSubject?.observed) continue;
+      const g = grads.get(node);
+      if (g) node.gradSubject.next(g);
+    }
+  }
+
+  private leaf(kind: NodeKind, label: string | undefined, value: Tensor): Node {
+    const t = value.dtype === "int32" || value.dtype === this.dtype
+      ? value
+      : value.clone(this.dtype);
+    const requiresGrad = kind !== "constant" && t.dtype !== "int32";
+    const node = new Node(this, this.nodes.length, kind, null, [], undefined, t, requiresGrad);
+    this.nodes.push(node);
+    if (label !== undefined) this.relabel(node, label);
+    return node;
+  }
+
+  private converted(value: Tensor, old: Tensor): Tensor {
+    const isInt = value.dtype === "int32";
+    if (isInt !== (old.dtype === "int32")) {
+      throw new NinjagradError(`cannot replace a ${old.dtype} leaf with a ${value.dtype} tensor`);
+    }
+    if (isInt || value.dtype === this.dtype) return value;
+    return value.clone(this.dtype);
+  }
+
+  /** Recomputes the pending leaves' descendants once each, in order, then notifies observers. */
+  private flush(): void {
+    if (this.pending.size === 0) return;
+    let first = Infinity;
+    for (const n of this.pending) first = Math.min(first, n.id);
+    const dirty = new Uint8Array(this.nodes.length);
+    for (const n of this.pending) dirty[n.id] = 1;
+    this.pending.clear();
+    const touched: Node[] = [];
+    for (let i = first; i < this.nodes.length; i++) {
+      const node = this.nodes[i];
+      if (!dirty[i]) {
+        if (node.kind !== "op" || !node.inputs.some((x) => dirty[x.id])) continue;
+        dirty[i] = 1;
+        this.evaluate(node);
+      }
+      touched.push(node);
+    }
+    // Observers hear only after every node is recomputed: nobody sees old and new values mixed.
+    for (const node of touched) node.valueSubject?.next(node.value);
+  }
+
+  /** Runs one node's forward, reusing its buffer when the shape is unchanged. */
+  private evaluate(node: Node): void {
+    const op = node.op!;
+    if (op.kind === "composite") {
+      const sub = node.sub!;
+      sub.leaves.forEach((leaf, i) => (leaf.value = node.inputs[i].value));
+      sub.graph.recompute();
+      node.value = sub.out.value;
+      node.saved = labelledValues(sub.graph);
+    } else {
+      const inputs: Record<string, Tensor> = {};
+      const shapes: Record<string, Shape> = {};
+      op.inputs.forEach((name, i) => {
+        inputs[name] = node.inputs[i].value;
+        shapes[name] = node.inputs[i].value.shape;
+      });
+      const shape = op.shape(shapes, node.attrs);
+      if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
+        node.value = Tensor.zeros(shape, this.dtype);
+      }
+      node.saved = (op as AtomicOp).forward(inputs, node.value, node.attrs, node.saved);
+    }
+    if (this.observed) this.emit({ type: "forward", node });
+  }
+}
+
+function buildSubgraph(parent: Graph, op: CompositeOp, inputs: Node[], attrs: unknown) {
+  const graph = new Graph({ dtype: parent.dtype });
+  const leaves = inputs.map((x, i) => {
+    const name = op.inputs[i];
+    return op.nondiff.includes(name) ? graph.constant(x.value, name) : graph.input(name, x.value);
+  });
+  const named: Record<string, Node> = {};
+  op.inputs.forEach((name, i) => (named[name] = leaves[i]));
+  const out = op.build(named, attrs);
+  if (out.graph !== graph) {
+    throw new NinjagradError(`${op.name}: build must return a node of its own subgraph`);
+  }
+  return { graph, leaves, out };
+}
+
+function labelledValues(graph: Graph): Record<string, Tensor> {
+  const saved: Record<string, Tensor> = {};
+  for (const n of graph.nodes) if (n.label !== undefined) saved[n.label] = n.value;
+  return saved;
+}
+
+/** Shapes as text, for messages. */
+export function describeShapes(nodes: readonly Node[]): string {
+  return nodes.map((n) => `${n.name} ${formatShape(n.shape)}`).join(", ");
+}

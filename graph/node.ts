@@ -1,0 +1,98 @@
+/** A node: one application of an op (or a leaf) inside a graph. */
+import { BehaviorSubject, type Observable, Subject } from "rxjs";
+import type { AnyRule, Op } from "../ops/op.ts";
+import type { Shape, Tensor } from "./tensor.ts";
+import type { Graph } from "./graph.ts";
+
+/** Leaves are parameters, inputs or constants; every other node is an op application. */
+export type NodeKind = "param" | "input" | "constant" | "op";
+
+/** A composite node's private subgraph: its input leaves and its output. */
+export interface Subgraph {
+  graph: Graph;
+  leaves: Node[];
+  out: Node;
+}
+
+/** One node of a graph. Its value is a reused buffer: clone it to keep a copy across runs. */
+export class Node {
+  /** Position in the graph's creation order (a topological order). */
+  readonly id: number;
+  /** The lecture's variable name where there is one (`bnraw`); shown in tables and charts. */
+  label: string | undefined;
+  /** What the node is. */
+  readonly kind: NodeKind;
+  /** The op applied (null for leaves). */
+  readonly op: Op | null;
+  /** Input nodes, in the op's input order. */
+  readonly inputs: readonly Node[];
+  /** The op's attributes (axis, exponent, transposes). */
+  readonly attrs: unknown;
+  /** Whether a gradient flows to this node from a float leaf. */
+  readonly requiresGrad: boolean;
+  /** The current value. */
+  value: Tensor;
+  /** What the forward kept for the rules (a composite keeps its subgraph's labelled values). */
+  saved: unknown = undefined;
+  /** The hand-written rules that replace the op's for this node only, if any. */
+  override: Readonly<Record<string, AnyRule>> | undefined = undefined;
+  /** A composite node's subgraph. */
+  sub: Subgraph | undefined = undefined;
+  /** The graph that owns the node. */
+  readonly graph: Graph;
+
+  /** @internal Subjects are created only when someone subscribes, so unobserved nodes cost nothing. */
+  valueSubject: BehaviorSubject<Tensor> | undefined;
+  /** @internal */
+  gradSubject: Subject<Tensor> | undefined;
+
+  constructor(
+    graph: Graph,
+    id: number,
+    kind: NodeKind,
+    op: Op | null,
+    inputs: readonly Node[],
+    attrs: unknown,
+    value: Tensor,
+    requiresGrad: boolean,
+    label?: string,
+  ) {
+    this.graph = graph;
+    this.id = id;
+    this.kind = kind;
+    this.op = op;
+    this.inputs = inputs;
+    this.attrs = attrs;
+    this.value = value;
+    this.requiresGrad = requiresGrad;
+    this.label = label;
+  }
+
+  /** The value's shape. */
+  get shape(): Shape {
+    return this.value.shape;
+  }
+
+  /** The label, or the op and id (`tanh#12`) for unlabelled nodes. */
+  get name(): string {
+    return this.label ?? `${this.op?.name ?? this.kind}#${this.id}`;
+  }
+
+  /** Names the node (the lecture's variable name) and returns it, for chaining. */
+  named(label: string): this {
+    this.graph.relabel(this, label);
+    return this;
+  }
+
+  /** The value now and after every recomputation (once per propagation, never half-updated). */
+  get value$(): Observable<Tensor> {
+    this.valueSubject ??= new BehaviorSubject(this.value);
+    return this.valueSubject.asObservable();
+  }
+
+  /** The node's gradient after each `backward` that reaches it. */
+  get grad$(): Observable<Tensor> {
+    this.gradSubject ??= new Subject<Tensor>();
+    return this.gradSubject.asObservable();
+  }
+}

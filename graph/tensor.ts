@@ -1,0 +1,168 @@
+/**
+ * Tensors: a contiguous row-major typed array plus a shape. Float tensors are float32 (the
+ * lecture's default) or float64 (gradient checks, goldens); int32 tensors hold indices.
+ */
+import { NinjagradError } from "./errors.ts";
+
+/** The float dtypes a graph may compute in. */
+export type FloatDType = "float32" | "float64";
+/** Every dtype a tensor may hold. */
+export type DType = FloatDType | "int32";
+/** A tensor's shape, outermost axis first. `[]` is a scalar. */
+export type Shape = readonly number[];
+/** The typed array behind a tensor. */
+export type TensorData = Float32Array | Float64Array | Int32Array;
+
+const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+
+/** Number of elements of a shape. */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** Whether two shapes are equal axis by axis. */
+export function sameShape(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A shape written the way the lecture prints it: `(32, 27)`, `()` for a scalar. */
+export function formatShape(shape: Shape): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+}
+
+/** A contiguous row-major tensor. */
+export class Tensor {
+  /** The elements, row-major. */
+  readonly data: TensorData;
+  /** The shape; its product equals `data.length`. */
+  readonly shape: Shape;
+
+  constructor(data: TensorData, shape: Shape) {
+    if (sizeOf(shape) !== data.length) {
+      throw new NinjagradError(
+        `a tensor of shape ${formatShape(shape)} needs ${
+          sizeOf(shape)
+        } elements, got ${data.length}`,
+      );
+    }
+    this.data = data;
+    this.shape = shape;
+  }
+
+  /** `float32`, `float64` or `int32`, read off the typed array. */
+  get dtype(): DType {
+    if (this.data instanceof Float32Array) return "float32";
+    if (this.data instanceof Float64Array) return "float64";
+    return "int32";
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** A tensor of zeros. */
+  static zeros(shape: Shape, dtype: DType = "float32"): Tensor {
+    return new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
+  }
+
+  /** A tensor filled with one value. */
+  static full(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
+    const t = Tensor.zeros(shape, dtype);
+    t.data.fill(value);
+    return t;
+  }
+
+  /** A scalar (shape `[]`). */
+  static scalar(value: number, dtype: DType = "float32"): Tensor {
+    return Tensor.full([], value, dtype);
+  }
+
+  /**
+   * A tensor from nested arrays (`[[1, 2], [3, 4]]`) or from flat values and a shape.
+   * The shape of nested arrays is read off them; ragged arrays are an error.
+   */
+  static from(values: NestedNumbers, dtype: DType = "float32", shape?: Shape): Tensor {
+    const flat: number[] = [];
+    const inferred = flatten(values, flat);
+    return new Tensor(ARRAY[dtype].from(flat), shape ? [...shape] : inferred);
+  }
+
+  /** A copy, optionally in another dtype. */
+  clone(dtype: DType = this.dtype): Tensor {
+    return new Tensor(ARRAY[dtype].from(this.data), [...this.shape]);
+  }
+
+  /** The same data viewed with another shape of the same size (no copy). */
+  reshape(shape: Shape): Tensor {
+    return new Tensor(this.data, [...shape]);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new NinjagradError(
+        `item() needs a one-element tensor, got shape ${formatShape(this.shape)}`,
+      );
+    }
+    return this.data[0];
+  }
+
+  /** The element at a multi-index. */
+  get(...index: number[]): number {
+    let offset = 0;
+    const strides = stridesOf(this.shape);
+    for (let i = 0; i < index.length; i++) offset += index[i] * strides[i];
+    return this.data[offset];
+  }
+
+  /** Nested plain arrays (a number for a scalar). */
+  toArray(): NestedNumbers {
+    const build = (axis: number, offset: number, strides: number[]): NestedNumbers => {
+      if (axis === this.shape.length) return this.data[offset];
+      const out: NestedNumbers[] = [];
+      for (let i = 0; i < this.shape[axis]; i++) {
+        out.push(build(axis + 1, offset + i * strides[axis], strides));
+      }
+      return out;
+    };
+    return build(0, 0, stridesOf(this.shape));
+  }
+
+  /** A short description for messages: `float32 (32, 27)`. */
+  toString(): string {
+    return `Tensor ${this.dtype} ${formatShape(this.shape)}`;
+  }
+}
+
+/** A number or arbitrarily nested arrays of numbers. */
+export type NestedNumbers = number | NestedNumbers[];
+
+function flatten(values: NestedNumbers, out: number[]): number[] {
+  if (typeof values === "number") {
+    out.push(values);
+    return [];
+  }
+  const shapes = values.map((v) => flatten(v, out));
+  for (const s of shapes) {
+    if (!sameShape(s, shapes[0])) {
+      throw new NinjagradError("ragged nested arrays: every row must have the same length");
+    }
+  }
+  return [values.length, ...(shapes[0] ?? [])];
+}

@@ -1,0 +1,35 @@
+/**
+ * ninjagrad: a reactive dataflow graph engine for learning and doing backpropagation by hand.
+ *
+ * ```ts
+ * import { Graph, Tensor, tanh, mul } from "./mod.ts";
+ * const g = new Graph({ dtype: "float64" });
+ * const x = g.param("x", Tensor.from([0.5, -1]));
+ * const y = mul(tanh(x), 3).named("y");
+ * const grads = g.backward(mul(y, y));
+ * grads.get("x"); // d(y²)/dx
+ * ```
+ * @module
+ */
+export { Tensor } from "./graph/tensor.ts";
+export type { DType, FloatDType, NestedNumbers, Shape, TensorData } from "./graph/tensor.ts";
+export { formatShape, sameShape, sizeOf } from "./graph/tensor.ts";
+export { NinjagradError, UsageError } from "./graph/errors.ts";
+export { Graph } from "./graph/graph.ts";
+export type { EngineEvent, NodeRef, Operand, RuleCounts } from "./graph/graph.ts";
+export { Node } from "./graph/node.ts";
+export type { NodeKind } from "./graph/node.ts";
+export { Gradients } from "./graph/backward.ts";
+export type { BackwardOptions, RuleFailure } from "./graph/backward.ts";
+export { formatComparison } from "./graph/compare.ts";
+export type { CompareOptions, Comparison, ComparisonRow } from "./graph/compare.ts";
+export { gradcheck } from "./graph/gradcheck.ts";
+export type { GradcheckOptions, GradcheckResult } from "./graph/gradcheck.ts";
+export * from "./ops/build.ts";
+export { atomic, composite } from "./ops/op.ts";
+export type { AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "./ops/op.ts";
+export { sumTo } from "./ops/kernels/broadcast.ts";
+/** The op records, one per op: `ops.tanh.vjp.x` is tanh's local-derivative rule. */
+export * as ops from "./ops/records.ts";
+/** Tensor kernels for writing rules: `kernels.mul(g, b)`. */
+export * as kernels from "./ops/kernels/mod.ts";

@@ -1,0 +1,77 @@
+/** Gathers and scatters by integer indices: embedding lookups, picks, one-hot. */
+import { NinjagradError } from "../../graph/errors.ts";
+import { formatShape, type Shape, Tensor } from "../../graph/tensor.ts";
+import { target } from "./elementwise.ts";
+
+/** Throws when an index lies outside `[0, n)`. */
+export function checkIndices(idx: Tensor, n: number, what: string): void {
+  const d = idx.data;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] < 0 || d[i] >= n || !Number.isInteger(d[i])) {
+      throw new NinjagradError(`${what}: index ${d[i]} at position ${i} is outside 0..${n - 1}`);
+    }
+  }
+}
+
+/** `table[idx]`: one row of the table per index; the output shape is `idx.shape + [D]`. */
+export function gatherRows(table: Tensor, idx: Tensor, out?: Tensor): Tensor {
+  const d = table.shape[1];
+  const res = target(out, [...idx.shape, d], table);
+  const t = table.data, o = res.data, ix = idx.data;
+  for (let i = 0; i < ix.length; i++) {
+    const src = ix[i] * d, dst = i * d;
+    for (let j = 0; j < d; j++) o[dst + j] = t[src + j];
+  }
+  return res;
+}
+
+/**
+ * The backward of `gatherRows`: each row of `g` is added into the table row it came from.
+ * Indices repeat, so this must add, never assign.
+ */
+export function scatterAddRows(g: Tensor, idx: Tensor, tableShape: Shape): Tensor {
+  const d = tableShape[1];
+  const res = Tensor.zeros(tableShape, g.dtype);
+  const o = res.data, s = g.data, ix = idx.data;
+  for (let i = 0; i < ix.length; i++) {
+    const dst = ix[i] * d, src = i * d;
+    for (let j = 0; j < d; j++) o[dst + j] += s[src + j];
+  }
+  return res;
+}
+
+/** `x[range(n), idx]`: one entry per row of a 2-D tensor. */
+export function pick(x: Tensor, idx: Tensor, out?: Tensor): Tensor {
+  const [n, c] = x.shape;
+  const res = target(out, [n], x);
+  for (let i = 0; i < n; i++) res.data[i] = x.data[i * c + idx.data[i]];
+  return res;
+}
+
+/** The backward of `pick`: `g[i]` at `(i, idx[i])`, zeros elsewhere. */
+export function unpick(g: Tensor, idx: Tensor, shape: Shape): Tensor {
+  const res = Tensor.zeros(shape, g.dtype);
+  const c = shape[1];
+  for (let i = 0; i < shape[0]; i++) res.data[i * c + idx.data[i]] = g.data[i];
+  return res;
+}
+
+/** One row per index with a 1 at the index. */
+export function oneHot(
+  idx: Tensor,
+  classes: number,
+  out?: Tensor,
+  like: Tensor = Tensor.zeros([]),
+): Tensor {
+  const res = target(out, [...idx.shape, classes], like);
+  res.data.fill(0);
+  for (let i = 0; i < idx.size; i++) res.data[i * classes + idx.data[i]] = 1;
+  return res;
+}
+
+/** Checks that an index tensor is integer-valued, naming the op. */
+export function checkIntTensor(shape: Shape, what: string, dtype: string): void {
+  if (dtype !== "int32") {
+    throw new NinjagradError(`${what} needs int32 indices, got ${dtype} ${formatShape(shape)}`);
+  }
+}

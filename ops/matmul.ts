@@ -1,0 +1,25 @@
+/**
+ * Matrix product. The backward follows from the shapes: dA = g @ Bᵀ, dB = Aᵀ @ g, and the
+ * transposes are read in place by the kernel, never copied.
+ */
+import { atomic } from "./op.ts";
+import * as t from "./kernels/mod.ts";
+import type { MatmulAttrs } from "./kernels/mod.ts";
+
+/** op(A) @ op(B), where op transposes when `transA` / `transB` is set. */
+export const matmul = atomic<"a" | "b", MatmulAttrs>({
+  name: "matmul",
+  inputs: ["a", "b"],
+  shape: ({ a, b }, attrs) => t.matmulShape(a, b, attrs),
+  forward: ({ a, b }, out, attrs) => void t.matmul(a, b, attrs, out),
+  vjp: {
+    a: ({ g, inputs: { b }, attrs: { transA, transB } }) =>
+      transA
+        ? t.matmul(b, g, { transA: transB, transB: true })
+        : t.matmul(g, b, { transA: false, transB: !transB }),
+    b: ({ g, inputs: { a }, attrs: { transA, transB } }) =>
+      transB
+        ? t.matmul(g, a, { transA: true, transB: transA })
+        : t.matmul(a, g, { transA: !transA, transB: false }),
+  },
+});

@@ -1,0 +1,75 @@
+/**
+ * Composite ops: small subgraphs of atomic ops, labelled with the lecture's names. Their automatic
+ * rule is backprop through the subgraph; `closedForm` holds the one-step rules that the lecture
+ * derives by hand (exercise 2 for cross-entropy, exercise 3 for batchnorm).
+ */
+import { composite } from "./op.ts";
+import * as t from "./kernels/mod.ts";
+import * as b from "./build.ts";
+
+/** −mean over the batch of log softmax(logits)[i, targets[i]], built as the lecture's steps. */
+export const crossEntropy = composite({
+  name: "cross_entropy",
+  inputs: ["logits", "targets"],
+  nondiff: ["targets"],
+  build: ({ logits, targets }) => {
+    const logitMaxes = b.max(logits, 1, true).named("logit_maxes");
+    const normLogits = b.sub(logits, logitMaxes).named("norm_logits");
+    const counts = b.exp(normLogits).named("counts");
+    const countsSum = b.sum(counts, 1, true).named("counts_sum");
+    const countsSumInv = b.pow(countsSum, -1).named("counts_sum_inv");
+    const probs = b.mul(counts, countsSumInv).named("probs");
+    const logprobs = b.log(probs).named("logprobs");
+    return b.neg(b.mean(b.pick(logprobs, targets), 0)).named("loss");
+  },
+  closedForm: {
+    // dlogits = (softmax(logits) − onehot(targets)) / n
+    logits: ({ g, inputs: { logits, targets }, saved: { probs } }) => {
+      const n = logits.shape[0];
+      const onehot = t.oneHot(targets, logits.shape[1], undefined, logits);
+      return t.mul(t.sub(probs, onehot), t.div(g, n));
+    },
+  },
+});
+
+/** Batch normalisation in training mode: batch mean, unbiased batch variance, gain and bias. */
+export const batchNorm = composite<"x" | "gain" | "bias", { eps: number }>({
+  name: "batchnorm",
+  inputs: ["x", "gain", "bias"],
+  build: ({ x, gain, bias }, { eps }) => {
+    const n = x.shape[0];
+    const bnmeani = b.mul(1 / n, b.sum(x, 0, true)).named("bnmeani");
+    const bndiff = b.sub(x, bnmeani).named("bndiff");
+    const bndiff2 = b.pow(bndiff, 2).named("bndiff2");
+    const bnvar = b.mul(1 / (n - 1), b.sum(bndiff2, 0, true)).named("bnvar");
+    const bnvarInv = b.pow(b.add(bnvar, eps), -0.5).named("bnvar_inv");
+    const bnraw = b.mul(bndiff, bnvarInv).named("bnraw");
+    return b.add(b.mul(gain, bnraw), bias).named("hpreact");
+  },
+  closedForm: {
+    // dx = gain·bnvar_inv/n · (n·g − Σg − n/(n−1)·bnraw·Σ(g·bnraw)), sums over the batch
+    x: ({ g, inputs: { gain }, saved: { bnraw, bnvar_inv } }) => {
+      const n = g.shape[0];
+      const over = { axis: 0, keepdim: true };
+      const inner = t.sub(
+        t.sub(t.mul(n, g), t.sum(g, over)),
+        t.mul(n / (n - 1), t.mul(bnraw, t.sum(t.mul(g, bnraw), over))),
+      );
+      return t.mul(t.div(t.mul(gain, bnvar_inv), n), inner);
+    },
+    gain: ({ g, inputs: { gain }, saved: { bnraw } }) => t.sumTo(t.mul(g, bnraw), gain.shape),
+    bias: ({ g, inputs: { bias } }) => t.sumTo(g, bias.shape),
+  },
+});
+
+/** x @ w + b. */
+export const linear = composite({
+  name: "linear",
+  inputs: ["x", "w", "b"],
+  build: ({ x, w, b: bias }) => b.add(b.matmul(x, w), bias).named("out"),
+  closedForm: {
+    x: ({ g, inputs: { w } }) => t.matmul(g, w, { transA: false, transB: true }),
+    w: ({ g, inputs: { x } }) => t.matmul(x, g, { transA: true, transB: false }),
+    b: ({ g, inputs: { b } }) => t.sumTo(g, b.shape),
+  },
+});

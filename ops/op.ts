@@ -1,0 +1,88 @@
+/**
+ * The shape of an op record. One op = one record: its name, its input names, its forward kernel,
+ * and one local-derivative rule per differentiable input (as PyTorch's derivatives.yaml keys
+ * rules by input name). Composite ops are a small subgraph of atomic ops instead of a kernel.
+ */
+import type { Shape, Tensor } from "../graph/tensor.ts";
+import type { Node } from "../graph/node.ts";
+
+/**
+ * What a local-derivative rule receives: `g` the upstream gradient (the shape of `out`), `out`
+ * the node's value, `inputs` the input values by name, `saved` what the forward kept, `attrs`.
+ */
+export interface RuleArgs<N extends string = string, A = unknown, S = unknown> {
+  g: Tensor;
+  out: Tensor;
+  inputs: Readonly<Record<N, Tensor>>;
+  saved: S;
+  attrs: A;
+}
+
+/**
+ * A local-derivative rule for one input: multiplies the local derivative by `g` and returns a
+ * tensor of exactly that input's shape (broadcasts reduced with `sumTo`).
+ */
+export type Rule<N extends string = string, A = unknown, S = unknown> = (
+  args: RuleArgs<N, A, S>,
+) => Tensor;
+
+/** One rule per differentiable input, keyed by the input's name. */
+export type Rules<N extends string = string, A = unknown, S = unknown> = Partial<
+  Record<N, Rule<N, A, S>>
+>;
+
+/** An atomic op: a forward kernel and its local-derivative rules. */
+export interface AtomicOp<N extends string = string, A = unknown, S = unknown> {
+  kind: "atomic";
+  /** Name shown in tables and charts (`tanh`, `matmul`). */
+  name: string;
+  /** Input names, in the order the op is applied to them. */
+  inputs: readonly N[];
+  /** Inputs that carry no gradient (integer indices). */
+  nondiff: readonly N[];
+  /** The output shape, from the input shapes; throws a clear error for shapes that do not fit. */
+  shape(inputs: Readonly<Record<N, Shape>>, attrs: A): Shape;
+  /**
+   * Computes the output into `out` (a reused buffer) and returns what the rules need later.
+   * `prev` is what the previous run returned, so its buffers can be reused.
+   */
+  forward(inputs: Readonly<Record<N, Tensor>>, out: Tensor, attrs: A, prev: S | undefined): S;
+  /** The local-derivative rules. */
+  vjp: Rules<N, A, S>;
+}
+
+/**
+ * A composite op: `build` applies atomic ops to its input nodes inside a private subgraph and
+ * returns the output node. Its automatic rule is backprop through that subgraph; `closedForm`
+ * holds the one-step rules (the lecture's exercises 2 and 3), which receive as `saved` the
+ * subgraph's labelled values (`saved.bnraw`).
+ */
+export interface CompositeOp<N extends string = string, A = unknown> {
+  kind: "composite";
+  name: string;
+  inputs: readonly N[];
+  nondiff: readonly N[];
+  build(inputs: Readonly<Record<N, Node>>, attrs: A): Node;
+  closedForm?: Rules<N, A, Readonly<Record<string, Tensor>>>;
+}
+
+// deno-lint-ignore no-explicit-any
+type Erased = any;
+/** Any op, with its type parameters erased: what a graph stores. */
+export type Op = AtomicOp<string, Erased, Erased> | CompositeOp<string, Erased>;
+/** Any rule, with its type parameters erased. */
+export type AnyRule = Rule<string, Erased, Erased>;
+
+/** Fills an atomic op record's defaults (no non-differentiable inputs). */
+export function atomic<N extends string, A = Record<string, never>, S = void>(
+  op: Omit<AtomicOp<N, A, S>, "kind" | "nondiff"> & { nondiff?: readonly N[] },
+): AtomicOp<N, A, S> {
+  return { kind: "atomic", nondiff: [], ...op };
+}
+
+/** Fills a composite op record's defaults. */
+export function composite<N extends string, A = Record<string, never>>(
+  op: Omit<CompositeOp<N, A>, "kind" | "nondiff"> & { nondiff?: readonly N[] },
+): CompositeOp<N, A> {
+  return { kind: "composite", nondiff: [], ...op };
+}

@@ -1,0 +1,32 @@
+/** exp, log and tanh: a learner finds each derivative on the line after its forward. */
+import { atomic } from "./op.ts";
+import * as t from "./kernels/mod.ts";
+
+const same = ({ x }: { x: readonly number[] }) => x;
+
+/** eˣ; its derivative is itself, so the rule reuses the output. */
+export const exp = atomic({
+  name: "exp",
+  inputs: ["x"],
+  shape: same,
+  forward: ({ x }, out) => void t.exp(x, out),
+  vjp: { x: ({ g, out }) => t.mul(g, out) },
+});
+
+/** ln x; d/dx = 1/x. */
+export const log = atomic({
+  name: "log",
+  inputs: ["x"],
+  shape: same,
+  forward: ({ x }, out) => void t.log(x, out),
+  vjp: { x: ({ g, inputs: { x } }) => t.div(g, x) },
+});
+
+/** tanh x; d/dx = 1 − tanh² x, written with the output. */
+export const tanh = atomic({
+  name: "tanh",
+  inputs: ["x"],
+  shape: same,
+  forward: ({ x }, out) => void t.tanh(x, out),
+  vjp: { x: ({ g, out }) => t.mul(g, t.oneMinusSquare(out)) },
+});
