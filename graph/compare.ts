@@ -14,7 +14,7 @@ export interface CompareOptions {
   rtol?: number;
   /** Absolute tolerance of "approximate" (default 1e-8). */
   atol?: number;
-  /** Which nodes get a row, in this order (default: every labelled node, in backward order). */
+  /** Which nodes get a row, in this order (default: every labelled node but the loss, in backward order). */
   labels?: readonly string[];
   /** The upstream gradient of the loss (default ones). */
   seed?: Tensor;
@@ -69,7 +69,7 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
   });
   const nodes = options.labels
     ? options.labels.map((l) => graph.node(l))
-    : auto.nodes().filter((n) => n.label !== undefined);
+    : auto.nodes().filter((n) => n.label !== undefined && n !== loss); // the loss's own gradient is the seed
   const rows = nodes.map((node): ComparisonRow => {
     const a = auto.get(node), m = mine.get(node);
     if (!a || !m) {
