@@ -7,6 +7,7 @@
 import type { AnyRule } from "../ops/op.ts";
 import { axesToSum } from "../ops/kernels/broadcast.ts";
 import { add } from "../ops/kernels/elementwise.ts";
+import { describeInputs, firstNonFinite, tensorStats } from "./anomaly.ts";
 import { NinjagradError } from "./errors.ts";
 import type { Graph } from "./graph.ts";
 import type { Node } from "./node.ts";
@@ -89,7 +90,10 @@ export function backward(graph: Graph, loss: Node, options: BackwardOptions = {}
   }
   const needed = onPath(graph, loss);
   const grads = new Map<number, Tensor>([[loss.id, seed]]);
-  const owned = new Set<Tensor>(); // accumulators we allocated and may add into in place
+  // Nodes whose gradient is an accumulator allocated here for that node alone, so it may be
+  // added into in place. Ownership is per node, not per tensor: a rule may pass an accumulator
+  // through unchanged (add returns g), and that input must not add into its consumer's gradient.
+  const owned = new Set<number>();
   const useOverrides = options.overrides !== false;
   for (let i = loss.id; i >= 0; i--) {
     const node = graph.nodes[i];
@@ -107,13 +111,12 @@ export function backward(graph: Graph, loss: Node, options: BackwardOptions = {}
       const prev = grads.get(input.id);
       if (!prev) {
         grads.set(input.id, contribution);
-      } else if (owned.has(prev)) {
+      } else if (owned.has(input.id)) {
         add(prev, contribution, prev);
       } else {
         // Never add into a tensor a rule returned: it may be an upstream gradient or a value.
-        const sum = add(prev, contribution);
-        owned.add(sum);
-        grads.set(input.id, sum);
+        grads.set(input.id, add(prev, contribution));
+        owned.add(input.id);
       }
     });
   }
@@ -199,9 +202,14 @@ function runRule(
   }
   const bad = firstNonFinite(result);
   if (bad >= 0) {
-    return fail(
-      `${where} returned ${result.data[bad]} at flat index ${bad}: gradients must be finite`,
-    );
+    const stats = graph.detectAnomaly
+      ? `; upstream ${describeTensor(g)}; inputs: ${describeInputs(node)}`
+      : "";
+    const message = `${where} returned ${
+      result.data[bad]
+    } at flat index ${bad}: gradients must be finite${stats}`;
+    if (graph.detectAnomaly) graph.emit({ type: "anomaly", node, message: `anomaly: ${message}` });
+    return fail(graph.detectAnomaly ? `anomaly: ${message}` : message);
   }
   return result;
 }
@@ -231,15 +239,14 @@ export function shapeHint(have: Shape, want: Shape): string {
   return "";
 }
 
-function firstNonFinite(t: Tensor): number {
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
-  return -1;
-}
-
 function describe(x: unknown): string {
   if (x === undefined) return "nothing (did it forget to return?)";
   if (x === null) return "null";
   if (Array.isArray(x)) return "a plain array";
   return typeof x === "object" ? `a ${x.constructor?.name ?? "object"}` : `a ${typeof x}`;
+}
+
+function describeTensor(t: Tensor): string {
+  const s = tensorStats(t);
+  return `${formatShape(t.shape)} min ${s.min.toPrecision(4)} max ${s.max.toPrecision(4)}`;
 }

@@ -7,6 +7,7 @@ import type { AnyRule, AtomicOp, CompositeOp, Op } from "../ops/op.ts";
 import { NinjagradError } from "./errors.ts";
 import { Node, type NodeKind } from "./node.ts";
 import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "./tensor.ts";
+import { forwardAnomaly } from "./anomaly.ts";
 import { backward, type BackwardOptions, type Gradients } from "./backward.ts";
 import { compare, type CompareOptions, type Comparison } from "./compare.ts";
 
@@ -33,6 +34,11 @@ export interface RuleCounts {
 export class Graph {
   /** The float dtype every float value of this graph has. */
   readonly dtype: FloatDType;
+  /**
+   * Stop at the first node whose forward value holds NaN or Inf, naming it, its op and its
+   * inputs' statistics. (Gradients are always checked: every rule's output must be finite.)
+   */
+  detectAnomaly: boolean;
   /** All nodes, in creation order. */
   readonly nodes: Node[] = [];
   /** Rules run so far, by kind. */
@@ -43,8 +49,9 @@ export class Graph {
   private batchDepth = 0;
   private pending = new Set<Node>();
 
-  constructor(options: { dtype?: FloatDType } = {}) {
+  constructor(options: { dtype?: FloatDType; detectAnomaly?: boolean } = {}) {
     this.dtype = options.dtype ?? "float32";
+    this.detectAnomaly = options.detectAnomaly ?? false;
   }
 
   /** A trainable leaf. Float values are converted to the graph's dtype (copied). */
@@ -306,6 +313,7 @@ export class Graph {
     if (op.kind === "composite") {
       const sub = node.sub!;
       sub.leaves.forEach((leaf, i) => (leaf.value = node.inputs[i].value));
+      sub.graph.detectAnomaly = this.detectAnomaly;
       sub.graph.recompute();
       node.value = sub.out.value;
       node.saved = labelledValues(sub.graph);
@@ -323,6 +331,13 @@ export class Graph {
       node.saved = (op as AtomicOp).forward(inputs, node.value, node.attrs, node.saved);
     }
     if (this.observed) this.emit({ type: "forward", node });
+    if (this.detectAnomaly) {
+      const message = forwardAnomaly(node);
+      if (message) {
+        this.emit({ type: "anomaly", node, message });
+        throw new NinjagradError(message);
+      }
+    }
   }
 }
 
