@@ -1,0 +1,82 @@
+/**
+ * report.html in a real browser: Debian's Chromium, headless, driven by playwright-core. The page
+ * must open from a file with no network, log no error, and draw every chart.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { graphCharts, TraceCollector, traceInto, trainingCharts, writeCharts } from "../viz/mod.ts";
+import { demoTraining, lectureDemoGraph } from "../viz/demo.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+
+function chromiumPresent(): boolean {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("report.html opens offline in Chromium and draws every chart without an error", async () => {
+  // Fail, never skip: a missing browser would otherwise pass this test without running it.
+  assert.ok(
+    chromiumPresent(),
+    `no Chromium at ${CHROMIUM}: install it (apt-get update && apt-get install -y chromium), ` +
+      "or set CHROMIUM_PATH",
+  );
+  const { graph, loss } = lectureDemoGraph();
+  graph.override("h", ({ g }) => g); // a wrong tanh rule, so the comparison has a divergent node
+  const grads = graph.backward(loss);
+  const collector = new TraceCollector({ every: 20 });
+  demoTraining({ steps: 100 }).pipe(traceInto(collector)).subscribe();
+  const charts = [
+    ...graphCharts({ graph, grads, comparison: graph.compare(loss), dlogits: grads.get("logits") }),
+    ...trainingCharts(collector.trace()).map((c) => ({ ...c, name: `train_${c.name}` })),
+  ];
+  const dir = await Deno.makeTempDir({ prefix: "ninjagrad-report-" });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  try {
+    await writeCharts(dir, charts, { scale: 1 });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    // Offline means offline: any request that leaves the file system fails the test.
+    const requests: string[] = [];
+    await page.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith("file:")) return route.continue();
+      requests.push(url);
+      return route.abort();
+    });
+    await page.goto(`file://${join(dir, "report.html")}`);
+    // Page code as strings: it runs in the browser, which Deno's type checker does not model.
+    await page.waitForFunction(`document.body.dataset.rendered === "true"`, null, {
+      timeout: 60_000,
+    });
+    const drawn: boolean[] = await page.evaluate(`[...document.querySelectorAll(".chart")].map(
+      (el) => el.querySelector("svg, canvas") !== null && !el.classList.contains("error"))`);
+    assert.equal(drawn.length, charts.length, "one chart element per chart");
+    const missing = charts.filter((_, i) => !drawn[i]).map((c) => c.name);
+    assert.deepEqual(missing, [], `charts not drawn: ${missing.join(", ")}`);
+    assert.deepEqual(problems, [], `the console reported:\n${problems.join("\n")}`);
+    assert.deepEqual(requests, [], `the page asked the network for: ${requests.join(", ")}`);
+  } finally {
+    await browser.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

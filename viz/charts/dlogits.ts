@@ -1,0 +1,103 @@
+/**
+ * Chart 7, exercise 2's picture: dlogits = (softmax(logits) − onehot(Yb)) / n as a heatmap, batch
+ * rows by vocabulary columns. Each row holds one negative cell (the target, pulled up) and small
+ * positive ones (every other letter, pushed down by its probability): the row sums to ~0.
+ */
+import { NinjagradError } from "../../graph/errors.ts";
+import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+
+/** A (batch, vocab) matrix: a Tensor fits. */
+export interface Matrix {
+  data: ArrayLike<number>;
+  shape: readonly number[];
+}
+
+/** The heatmap, with each row's sum beside it; `vocab` names the columns (default 0..V−1). */
+export function dlogitsHeatmapSpec(
+  dlogits: Matrix,
+  vocab?: readonly string[],
+  title = "dlogits",
+): VegaLiteSpec {
+  if (dlogits.shape.length !== 2) {
+    throw new NinjagradError(
+      `dlogits must be (batch, vocab), got shape (${dlogits.shape.join(", ")})`,
+    );
+  }
+  const [n, v] = dlogits.shape;
+  const names = Array.from({ length: v }, (_, j) => vocab?.[j] ?? String(j));
+  const cells = [];
+  const sums = [];
+  let maxAbsSum = 0, maxAbs = 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < v; j++) {
+      const x = dlogits.data[i * v + j];
+      s += x;
+      maxAbs = Math.max(maxAbs, Math.abs(x));
+      cells.push({ row: i, col: names[j], value: x, text: fmt(x) });
+    }
+    maxAbsSum = Math.max(maxAbsSum, Math.abs(s));
+    sums.push({ row: i, sum: s, text: fmt(s) });
+  }
+  const cell = 15;
+  const y = {
+    field: "row",
+    type: "ordinal" as const,
+    title: "example in the batch",
+    axis: { labelFontSize: 9 },
+  };
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: title,
+      subtitle: [
+        "(softmax(logits) − onehot(Yb)) / n: the target's cell is negative, the rest positive",
+        `every row sums to ~0: the largest |row sum| is ${fmt(maxAbsSum)} (right column)`,
+      ],
+    },
+    config: CONFIG,
+    spacing: 6,
+    hconcat: [
+      {
+        width: v * cell,
+        height: n * cell,
+        data: { values: cells },
+        mark: { type: "rect" },
+        encoding: {
+          x: {
+            field: "col",
+            type: "ordinal",
+            title: "vocabulary",
+            sort: names,
+            axis: { labelAngle: 0 },
+          },
+          y,
+          color: {
+            field: "value",
+            type: "quantitative",
+            title: "dlogits",
+            scale: { scheme: "redblue", domainMid: 0, domain: [-maxAbs || -1, maxAbs || 1] },
+            legend: { orient: "right", gradientLength: Math.min(200, n * cell) },
+          },
+          tooltip: [
+            { field: "row", title: "example" },
+            { field: "col", title: "letter" },
+            { field: "text", title: "dlogits" },
+          ],
+        },
+      },
+      {
+        width: 64,
+        height: n * cell,
+        data: { values: sums },
+        mark: { type: "text", fontSize: 9, align: "right", x: 62 },
+        encoding: {
+          y: { ...y, axis: null },
+          text: { field: "text" },
+          tooltip: [{ field: "row", title: "example" }, { field: "text", title: "row sum" }],
+        },
+        title: { text: "row sum", fontSize: 11, fontWeight: "normal", anchor: "end" },
+      },
+    ],
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * A lecture-shaped graph to draw when no exercise graph is at hand: the exercise-1 forward pass,
+ * one atomic node per line of the lecture's table, labelled with its names, on random parameters
+ * and a random minibatch, and a short training-like run on it. The charts' tests and demos use
+ * them until the exercises' own graphs and training stream are wired in.
+ */
+import { Observable } from "rxjs";
+import type { TrainEvent } from "../exercises/train/events.ts";
+import { Graph } from "../graph/graph.ts";
+import type { Node } from "../graph/node.ts";
+import { type Shape, sizeOf, Tensor } from "../graph/tensor.ts";
+import * as b from "../ops/build.ts";
+
+/** Sizes of the demo graph (the lecture's exercise 1–3 sizes by default). */
+export interface DemoSizes {
+  vocab: number;
+  embd: number;
+  block: number;
+  hidden: number;
+  batch: number;
+}
+
+/** The lecture's exercise 1–3 sizes. */
+export const LECTURE_SIZES: DemoSizes = { vocab: 27, embd: 10, block: 3, hidden: 64, batch: 32 };
+
+/** The demo graph and its loss. */
+export interface DemoGraph {
+  graph: Graph;
+  loss: Node;
+  params: Record<"C" | "W1" | "b1" | "W2" | "b2" | "bngain" | "bnbias", Node>;
+}
+
+/** Builds the exercise-1 atomic forward pass with seeded random values (see the module comment). */
+export function lectureDemoGraph(sizes: DemoSizes = LECTURE_SIZES, seed = 42): DemoGraph {
+  const { vocab, embd, block, hidden, batch: n } = sizes;
+  const rand = mulberry32(seed);
+  const normal = (shape: Shape, scale: number, shift = 0) =>
+    new Tensor(
+      Float32Array.from({ length: sizeOf(shape) }, () => gauss(rand) * scale + shift),
+      shape,
+    );
+  const ints = (shape: Shape, hi: number) =>
+    new Tensor(Int32Array.from({ length: sizeOf(shape) }, () => Math.floor(rand() * hi)), shape);
+
+  const graph = new Graph();
+  const C = graph.param("C", normal([vocab, embd], 1));
+  const W1 = graph.param("W1", normal([block * embd, hidden], (5 / 3) / Math.sqrt(block * embd)));
+  const b1 = graph.param("b1", normal([hidden], 0.1));
+  const W2 = graph.param("W2", normal([hidden, vocab], 0.1));
+  const b2 = graph.param("b2", normal([vocab], 0.1));
+  const bngain = graph.param("bngain", normal([1, hidden], 0.1, 1));
+  const bnbias = graph.param("bnbias", normal([1, hidden], 0.1));
+  const Xb = graph.input("Xb", ints([n, block], vocab));
+  const Yb = graph.input("Yb", ints([n], vocab));
+
+  const emb = b.embedding(C, Xb).named("emb");
+  const embcat = b.reshape(emb, [n, block * embd]).named("embcat");
+  const hprebn = b.add(b.matmul(embcat, W1), b1).named("hprebn");
+  const bnmeani = b.mul(1 / n, b.sum(hprebn, 0, true)).named("bnmeani");
+  const bndiff = b.sub(hprebn, bnmeani).named("bndiff");
+  const bndiff2 = b.pow(bndiff, 2).named("bndiff2");
+  const bnvar = b.mul(1 / (n - 1), b.sum(bndiff2, 0, true)).named("bnvar");
+  const bnvarInv = b.pow(b.add(bnvar, 1e-5), -0.5).named("bnvar_inv");
+  const bnraw = b.mul(bndiff, bnvarInv).named("bnraw");
+  const hpreact = b.add(b.mul(bngain, bnraw), bnbias).named("hpreact");
+  const h = b.tanh(hpreact).named("h");
+  const logits = b.add(b.matmul(h, W2), b2).named("logits");
+  const logitMaxes = b.max(logits, 1, true).named("logit_maxes");
+  const normLogits = b.sub(logits, logitMaxes).named("norm_logits");
+  const counts = b.exp(normLogits).named("counts");
+  const countsSum = b.sum(counts, 1, true).named("counts_sum");
+  const countsSumInv = b.pow(countsSum, -1).named("counts_sum_inv");
+  const probs = b.mul(counts, countsSumInv).named("probs");
+  const logprobs = b.log(probs).named("logprobs");
+  const loss = b.neg(b.mean(b.pick(logprobs, Yb), 0)).named("loss");
+  return { graph, loss, params: { C, W1, b1, W2, b2, bngain, bnbias } };
+}
+
+/** A small seeded generator (mulberry32): demos must draw the same picture every run. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gauss(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Options of `demoTraining`. */
+export interface DemoTrainingOptions {
+  steps: number;
+  /** Learning rate (default 0.1). */
+  lr?: number;
+  /** Emit an eval event every this many steps (default: 10 evaluations per run). */
+  evalEvery?: number;
+  sizes?: DemoSizes;
+  seed?: number;
+}
+
+/**
+ * A training-like run on the demo graph, as the training CLI's stream of events: random
+ * minibatches whose target is a fixed function of the context (so the loss falls), forward,
+ * backward, SGD. Cold: each subscription runs it anew; unsubscribing stops it between steps.
+ */
+export function demoTraining(options: DemoTrainingOptions): Observable<TrainEvent> {
+  return new Observable<TrainEvent>((sub) => {
+    const sizes = options.sizes ?? LECTURE_SIZES;
+    const { graph, loss, params } = lectureDemoGraph(sizes, options.seed ?? 42);
+    const rand = mulberry32((options.seed ?? 42) + 1);
+    const lr = options.lr ?? 0.1;
+    const evalEvery = options.evalEvery ?? Math.max(1, Math.floor(options.steps / 10));
+    const Xb = graph.node("Xb"), Yb = graph.node("Yb");
+    const activations = Object.fromEntries(
+      ["hpreact", "h", "logits"].map((l) => [l, graph.node(l)]),
+    );
+    // Draws a minibatch into the input buffers; the caller propagates (once per step).
+    const draw = () => {
+      const x = Xb.value.data, y = Yb.value.data, block = sizes.block;
+      for (let i = 0; i < x.length; i++) x[i] = Math.floor(rand() * sizes.vocab);
+      for (let i = 0; i < y.length; i++) y[i] = (x[i * block + block - 1] + 1) % sizes.vocab;
+      graph.changed(Xb);
+      graph.changed(Yb);
+    };
+    graph.batch(draw);
+    let recent = 0;
+    for (let step = 0; step < options.steps && !sub.closed; step++) {
+      const t0 = performance.now();
+      const grads = graph.backward(loss);
+      const value = loss.value.item();
+      sub.next({
+        type: "step",
+        step,
+        totalSteps: options.steps,
+        loss: value,
+        lr,
+        msPerStep: performance.now() - t0,
+        model: { graph, params, grads, activations },
+      });
+      recent = step === 0 ? value : 0.9 * recent + 0.1 * value;
+      if ((step + 1) % evalEvery === 0) {
+        graph.batch(draw); // a batch the model has not stepped on stands in for the val split
+        sub.next({ type: "eval", step, train: recent, val: loss.value.item() });
+      }
+      // The SGD update and the next minibatch land in one propagation: one forward per step.
+      graph.batch(() => {
+        for (const p of Object.values(params)) {
+          const d = p.value.data, g = grads.get(p)!.data;
+          for (let i = 0; i < d.length; i++) d[i] -= lr * g[i];
+          graph.changed(p);
+        }
+        draw();
+      });
+    }
+    sub.complete();
+  });
+}

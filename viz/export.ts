@@ -1,0 +1,74 @@
+/**
+ * Writing charts to a folder: per chart NAME.vl.json (the spec, data inlined), NAME.svg and
+ * NAME.png, then report.html with them all.
+ */
+import { join } from "node:path";
+import { NinjagradError } from "../graph/errors.ts";
+import { svgToPNG, toSVG } from "./render.ts";
+import { writeReport } from "./report.ts";
+import type { Chart } from "./spec.ts";
+
+/** Options of `writeCharts`. */
+export interface WriteChartsOptions {
+  /** PNG scale over the SVG's size (default 2). */
+  scale?: number;
+  /** The report page's heading (default "ninjagrad charts"). */
+  title?: string;
+}
+
+/** What `writeCharts` wrote. */
+export interface WrittenCharts {
+  /** Per chart, its three files. */
+  files: { name: string; json: string; svg: string; png: string; width: number; height: number }[];
+  report: string;
+}
+
+/** A chart name that is safe as a file name on every system. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Writes every chart's files and report.html into `dir` (created if missing). */
+export async function writeCharts(
+  dir: string,
+  charts: readonly Chart[],
+  options: WriteChartsOptions = {},
+): Promise<WrittenCharts> {
+  const seen = new Set<string>();
+  for (const { name } of charts) {
+    if (!NAME.test(name) || name.endsWith(".")) {
+      throw new NinjagradError(
+        `chart name "${name}" is not a safe file name: use letters, digits, _ - .`,
+      );
+    }
+    if (seen.has(name)) {
+      throw new NinjagradError(`two charts are named "${name}": names must differ`);
+    }
+    seen.add(name);
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new NinjagradError(
+      `cannot create the chart folder ${dir}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  const files: WrittenCharts["files"] = [];
+  for (const { name, spec } of charts) {
+    const json = join(dir, `${name}.vl.json`), svgPath = join(dir, `${name}.svg`);
+    const pngPath = join(dir, `${name}.png`);
+    await Deno.writeTextFile(json, JSON.stringify(spec, null, 1) + "\n");
+    const svg = await toSVG(spec);
+    await Deno.writeTextFile(svgPath, svg);
+    const raster = await svgToPNG(svg, options.scale ?? 2);
+    await Deno.writeFile(pngPath, raster.png);
+    files.push({
+      name,
+      json,
+      svg: svgPath,
+      png: pngPath,
+      width: raster.width,
+      height: raster.height,
+    });
+  }
+  const report = await writeReport(dir, charts, options.title);
+  return { files, report };
+}

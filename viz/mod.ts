@@ -1,0 +1,54 @@
+/**
+ * Gradient-flow charts: pure functions from graph snapshots and training traces to Vega-Lite v6
+ * specs (data inlined), and, at the edge, SVG, PNG, report.html and Jupyter display.
+ *
+ * ```ts
+ * import { gradientFlowGraphSpec, snapshotGraph, writeCharts } from "./viz/mod.ts";
+ * const grads = graph.backward(loss);
+ * const spec = gradientFlowGraphSpec(snapshotGraph(graph, grads));
+ * await writeCharts("charts", [{ name: "flow", spec }]);
+ * ```
+ * @module
+ */
+export {
+  type GraphSnapshot,
+  type RuleKind,
+  type SnapshotEdge,
+  snapshotGraph,
+  type SnapshotNode,
+} from "./snapshot.ts";
+export { layoutGraph, type LayoutNode, type Placement } from "./layout.ts";
+export {
+  type Bin,
+  type Histogram,
+  histogram,
+  type HistogramOptions,
+  SATURATION_THRESHOLD,
+  type TensorStats,
+  tensorStats,
+} from "./stats.ts";
+export { type Chart, SCHEMA, type VegaLiteSpec } from "./spec.ts";
+export { gradientFlowGraphSpec, GRAPH_MARKS, type GraphFlowOptions } from "./charts/graph_flow.ts";
+export { gradDataRatioSpec, layerFlowSpec, type ParamStat, paramStatsOf } from "./charts/params.ts";
+export { histogramsSpec, histogramTitle } from "./charts/histograms.ts";
+export { lossSpec, lossWindow, UPDATE_RATIO_GUIDE, updateRatioSpec } from "./charts/training.ts";
+export { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
+export { comparisonSpec, type RowStatus, rowStatus } from "./charts/comparison.ts";
+export {
+  collectTrace,
+  type ParamSample,
+  TraceCollector,
+  traceInto,
+  type TraceOptions,
+  type TrainingTrace,
+} from "./trace.ts";
+export {
+  graphCharts,
+  type GraphChartsInput,
+  trainingCharts,
+  writeTrainingCharts,
+} from "./chart_sets.ts";
+export { type Raster, svgToPNG, toPNG, toSVG, toVega, viewOf } from "./render.ts";
+export { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
+export { reportHtml, writeReport } from "./report.ts";
+export { chartBundle, display, type Displayable } from "./display.ts";

@@ -1,0 +1,117 @@
+/**
+ * Rendering at the edge: Vega-Lite → Vega → SVG (server-side, no browser), and SVG → PNG with
+ * resvg compiled to WebAssembly, given DejaVu Sans from npm so that text shows on any machine.
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { initWasm, Resvg } from "@resvg/resvg-wasm";
+import * as vega from "vega";
+import { compile } from "vega-lite";
+import { NinjagradError } from "../graph/errors.ts";
+import type { VegaLiteSpec } from "./spec.ts";
+
+/**
+ * Compiles a Vega-Lite spec to a Vega spec. The spec is copied first: Vega tags the inline data
+ * objects it ingests, and a chart's spec must stay the plain data it was built as.
+ */
+export function toVega(spec: VegaLiteSpec): vega.Spec {
+  return compile(structuredClone(spec)).spec;
+}
+
+/** A running headless Vega view of a spec (for SVG output and for reading the scenegraph). */
+export async function viewOf(spec: VegaLiteSpec): Promise<vega.View> {
+  const view = new vega.View(vega.parse(toVega(spec)), { renderer: "none" });
+  await view.runAsync();
+  return view;
+}
+
+/** The chart as an SVG document. */
+export async function toSVG(spec: VegaLiteSpec): Promise<string> {
+  const view = await viewOf(spec);
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A rasterised chart: PNG bytes and the RGBA pixels they encode. */
+export interface Raster {
+  png: Uint8Array;
+  width: number;
+  height: number;
+  /** RGBA, row-major, `width · height · 4` bytes. */
+  pixels: Uint8Array;
+}
+
+/** Rasterises an SVG document; `scale` multiplies its size (default 2, for sharp text). */
+export async function svgToPNG(svg: string, scale = 2): Promise<Raster> {
+  const fonts = await ready();
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: "zoom", value: scale },
+    background: "white",
+    font: {
+      fontBuffers: fonts,
+      loadSystemFonts: false,
+      defaultFontFamily: "DejaVu Sans",
+      sansSerifFamily: "DejaVu Sans",
+    },
+  });
+  const image = resvg.render();
+  try {
+    return {
+      png: image.asPng(),
+      width: image.width,
+      height: image.height,
+      pixels: image.pixels.slice(),
+    };
+  } finally {
+    image.free();
+    resvg.free();
+  }
+}
+
+/** The chart as a PNG (via its SVG). */
+export async function toPNG(spec: VegaLiteSpec, scale = 2): Promise<Raster> {
+  return svgToPNG(await toSVG(spec), scale);
+}
+
+// The wasm module can be initialised only once per process, so the first call's promise is kept
+// and shared; the fonts are read alongside it.
+let readiness: Promise<Uint8Array[]> | undefined;
+
+function ready(): Promise<Uint8Array[]> {
+  readiness ??= (async () => {
+    await initWasm(await readPackageFile("@resvg/resvg-wasm/index_bg.wasm"));
+    return await Promise.all([
+      readPackageFile("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"),
+      readPackageFile("dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf"),
+    ]);
+  })();
+  return readiness;
+}
+
+/** Reads a file that an npm package ships, by its import specifier. */
+export async function readPackageFile(specifier: string): Promise<Uint8Array> {
+  const path = packageFilePath(specifier);
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new NinjagradError(
+      `cannot read ${specifier} at ${path} (${
+        e instanceof Error ? e.message : e
+      }): run \`deno install\` so node_modules holds the npm packages`,
+    );
+  }
+}
+
+/** The path of a file inside an npm package, resolved through deno.json's imports. */
+export function packageFilePath(specifier: string): string {
+  const url = import.meta.resolve(specifier);
+  if (!url.startsWith("file:")) {
+    throw new NinjagradError(
+      `${specifier} resolved to ${url}, not a file: keep "nodeModulesDir": "auto" in deno.json`,
+    );
+  }
+  return fileURLToPath(url);
+}
