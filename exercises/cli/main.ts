@@ -2,6 +2,7 @@
  * What every command-line entry point shares: flag parsing with one-line usage errors, and a
  * runner that prints a failure as one line (never a stack) and exits with its code.
  */
+import { isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { NinjagradError, UsageError } from "../../graph/errors.ts";
 
@@ -60,6 +61,15 @@ export function choiceFlag<T extends string>(
     throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got "${value}"`);
   }
   return value as T;
+}
+
+/**
+ * A path the user typed, made absolute against the directory they typed it in: `deno task` runs
+ * in the repository root and keeps the caller's directory in INIT_CWD. URLs pass unchanged.
+ */
+export function userPath(path: string): string {
+  if (isAbsolute(path) || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path;
+  return resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), path);
 }
 
 /**
