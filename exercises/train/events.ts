@@ -2,9 +2,11 @@
  * What a training run emits. Training is an Observable of these; the CLI, the progress bar, the
  * JSON log and the chart trace collector all subscribe to it, and unsubscribing stops the run.
  */
-import type { Graph } from "../../graph/graph.ts";
+import type { Graph, RuleCounts } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
 import type { Node } from "../../graph/node.ts";
+import type { RngPlanState } from "../rng/recipe.ts";
+import type { TrainedModel } from "./trained.ts";
 
 /** The live model during a step: read it synchronously inside the subscriber, never keep it. */
 export interface LiveModel {
@@ -36,7 +38,32 @@ export interface EvalEvent {
   step: number;
   train: number;
   val: number;
+  /**
+   * How many training examples the BatchNorm statistics and the train loss were estimated on
+   * (a fixed subset during training, to keep evaluations cheap); absent means all of them.
+   */
+  trainExamples?: number;
+}
+
+/**
+ * The run is over: BatchNorm statistics were re-estimated over the whole training set and the
+ * split losses measured with them. The last event before completion.
+ */
+export interface DoneEvent {
+  type: "done";
+  /** Steps done. */
+  step: number;
+  train: number;
+  val: number;
+  /** Mean milliseconds per training step over the whole run (evaluations not included). */
+  msPerStep: number;
+  /** The training graph's rule counters at the end: `auto` is 0 for a hand-written backward. */
+  ruleCounts: RuleCounts;
+  /** The trained model as plain data (copies), with the re-estimated BatchNorm statistics. */
+  model: TrainedModel;
+  /** The random streams' state after the last step (init and minibatches), for checkpoints. */
+  rngState: RngPlanState;
 }
 
 /** Everything a training run emits. */
-export type TrainEvent = StepEvent | EvalEvent;
+export type TrainEvent = StepEvent | EvalEvent | DoneEvent;

@@ -1,0 +1,257 @@
+/**
+ * Checkpoints of a trained exercise-4 model: one JSON file with a format tag and a version, the
+ * run's config and step, the vocabulary, every parameter, the BatchNorm statistics and the
+ * minibatch generator's state. Float arrays are stored as `{ dtype, shape, base64 }`: the
+ * base64 of their little-endian IEEE bytes, so values come back bit for bit (a plain JSON array
+ * would be three times larger). Files are written atomically: a temp file in the same
+ * directory, then a rename, so a crash never leaves half a checkpoint under the real name.
+ * The random streams' state (`rng`) is the run's RngPlan state, kept for resuming a run later.
+ */
+import { basename, dirname } from "node:path";
+import { NinjagradError } from "../graph/errors.ts";
+import { formatShape, sameShape, type Shape, sizeOf } from "../graph/tensor.ts";
+import { type Ex4Sizes, type Ex4Weights, PARAM_NAMES, paramShapes } from "./model/ex4.ts";
+import { checkConfig, type TrainConfig } from "./train/config.ts";
+import type { BnStats } from "./train/eval.ts";
+import { createRngPlan, type RngPlanState } from "./rng/recipe.ts";
+import type { TrainedModel } from "./train/trained.ts";
+
+/** The `format` tag every checkpoint carries. */
+export const CHECKPOINT_FORMAT = "ninjagrad-checkpoint";
+/** The version this code writes and reads. */
+export const CHECKPOINT_VERSION = 1;
+
+/** What a checkpoint holds. */
+export interface Checkpoint {
+  /** The run's settings; `seed` is the default seed of sampling. */
+  config: TrainConfig;
+  /** Steps done. */
+  step: number;
+  /** The trained model, BatchNorm statistics included. */
+  model: TrainedModel;
+  /** The random streams' state (init and minibatches) after `step` steps. */
+  rngState: RngPlanState;
+  /** The split losses measured at the end, if any. */
+  losses?: { train: number; val: number };
+}
+
+/** A float array on disk. */
+interface StoredArray {
+  dtype: "float32" | "float64";
+  shape: number[];
+  base64: string;
+}
+
+function store(data: Float32Array | Float64Array, shape: Shape): StoredArray {
+  const width = data instanceof Float32Array ? 4 : 8;
+  const bytes = new Uint8Array(data.length * width);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) {
+    if (width === 4) view.setFloat32(i * 4, data[i], true);
+    else view.setFloat64(i * 8, data[i], true);
+  }
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return { dtype: width === 4 ? "float32" : "float64", shape: [...shape], base64: btoa(binary) };
+}
+
+/** The checkpoint as JSON text. */
+export function encodeCheckpoint(c: Checkpoint): string {
+  const { model } = c;
+  const shapes = paramShapes(model.sizes);
+  const params: Record<string, StoredArray> = {};
+  for (const name of PARAM_NAMES) params[name] = store(model.weights[name], shapes[name]);
+  const hidden = [model.sizes.hidden];
+  return JSON.stringify({
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    step: c.step,
+    config: c.config,
+    vocab: model.vocab,
+    params,
+    bn: { mean: store(model.bn.mean, hidden), var: store(model.bn.var, hidden) },
+    rng: c.rngState,
+    ...(c.losses ? { losses: c.losses } : {}),
+  });
+}
+
+/** Writes a checkpoint atomically (temp file in the same directory, then rename). */
+export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
+  const text = encodeCheckpoint(c);
+  const dir = dirname(path);
+  let tmp: string | undefined;
+  try {
+    tmp = await Deno.makeTempFile({ dir, prefix: `.${basename(path)}.`, suffix: ".tmp" });
+    await Deno.writeTextFile(tmp, text);
+    // Temp files are created private (0600); a checkpoint is an ordinary file. (No-op on Windows.)
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o644);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    if (tmp !== undefined) await Deno.remove(tmp).catch(() => {});
+    const why = e instanceof Deno.errors.NotFound
+      ? `directory ${dir} does not exist`
+      : e instanceof Error
+      ? e.message.split("\n")[0]
+      : String(e);
+    throw new NinjagradError(`cannot write checkpoint ${path}: ${why}`);
+  }
+}
+
+/** Reads and validates a checkpoint; every problem is a one-line `NinjagradError`. */
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new NinjagradError(
+        `checkpoint ${path} not found: check the path, or train with --save ${path}`,
+      );
+    }
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new NinjagradError(
+        `checkpoint ${path} is a directory: pass the file train --save wrote`,
+      );
+    }
+    throw new NinjagradError(
+      `cannot read checkpoint ${path}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+    );
+  }
+  return decodeCheckpoint(text, `checkpoint ${path}`);
+}
+
+/** Parses and validates checkpoint text; `what` names it in errors. */
+export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new NinjagradError(`${what} is not valid JSON (truncated or corrupt?): ${why}`);
+  }
+  const fail = (msg: string): never => {
+    throw new NinjagradError(`${what}: ${msg}`);
+  };
+  if (!isRecord(raw) || raw.format !== CHECKPOINT_FORMAT) {
+    fail(`not a ninjagrad checkpoint (no "format": "${CHECKPOINT_FORMAT}")`);
+  }
+  const top = raw as Record<string, unknown>;
+  if (top.version !== CHECKPOINT_VERSION) {
+    fail(
+      `version ${JSON.stringify(top.version)} is not supported; this ninjagrad reads version ` +
+        `${CHECKPOINT_VERSION}: train again with --save`,
+    );
+  }
+  const field = (name: string): unknown => {
+    let v: unknown = top;
+    for (const part of name.split(".")) {
+      v = isRecord(v) ? v[part] : undefined;
+      if (v === undefined) fail(`missing field "${name}"`);
+    }
+    return v;
+  };
+  const step = field("step");
+  if (!Number.isInteger(step) || (step as number) < 0) fail(`"step" must be a whole number ≥ 0`);
+  const config = field("config") as TrainConfig;
+  try {
+    checkConfig(config);
+  } catch (e) {
+    fail(`"config": ${(e as Error).message}`);
+  }
+  const vocab = field("vocab");
+  if (
+    !Array.isArray(vocab) || vocab.length < 2 || vocab[0] !== "." ||
+    !vocab.every((s) => typeof s === "string")
+  ) {
+    fail(`"vocab" must be a list of symbols starting with "."`);
+  }
+  const sizes: Ex4Sizes = {
+    vocab: (vocab as string[]).length,
+    embd: config.embd,
+    block: config.block,
+    hidden: config.hidden,
+  };
+  const shapes = paramShapes(sizes);
+  const weights = {} as Ex4Weights;
+  for (const name of PARAM_NAMES) {
+    const what = `params.${name}`;
+    weights[name] = load(field(what), what, shapes[name], fail, config.dtype);
+  }
+  const bn: BnStats = {
+    mean: toF64(load(field("bn.mean"), "bn.mean", [sizes.hidden], fail)),
+    var: toF64(load(field("bn.var"), "bn.var", [sizes.hidden], fail)),
+  };
+  const rngState = field("rng") as RngPlanState;
+  try {
+    // Restoring into a fresh plan of the run's kind checks every stream's state.
+    createRngPlan(config.rng, { seed: config.seed }).setState(rngState);
+  } catch (e) {
+    fail(`"rng": ${(e as Error).message}`);
+  }
+  const losses = top.losses as Checkpoint["losses"];
+  return {
+    config,
+    step: step as number,
+    model: { sizes, dtype: config.dtype, weights, bn, vocab: vocab as string[] },
+    rngState,
+    ...(losses ? { losses } : {}),
+  };
+}
+
+function load(
+  value: unknown,
+  name: string,
+  want: Shape,
+  fail: (msg: string) => never,
+  wantDtype?: "float32" | "float64",
+): Float32Array | Float64Array {
+  if (!isRecord(value)) return fail(`"${name}" must be { dtype, shape, base64 }`);
+  const { dtype, shape, base64 } = value;
+  if (dtype !== "float32" && dtype !== "float64") {
+    return fail(`"${name}.dtype" must be float32 or float64, got ${JSON.stringify(dtype)}`);
+  }
+  if (wantDtype !== undefined && dtype !== wantDtype) {
+    return fail(`${name} is ${dtype} but the config says the model is ${wantDtype}`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    return fail(`"${name}.shape" must be a list of whole numbers`);
+  }
+  if (!sameShape(shape, want)) {
+    return fail(
+      `${name} has shape ${formatShape(shape)} but the config and vocabulary need ${
+        formatShape(want)
+      }`,
+    );
+  }
+  if (typeof base64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4) {
+    return fail(`"${name}.base64" is not base64 text (truncated or corrupt?)`);
+  }
+  const binary = atob(base64);
+  const width = dtype === "float32" ? 4 : 8;
+  const n = sizeOf(want);
+  if (binary.length % width !== 0) {
+    return fail(`${name} holds ${binary.length} bytes, not a whole number of ${dtype} values`);
+  }
+  if (binary.length !== n * width) {
+    return fail(
+      `${name} holds ${binary.length / width} values but its shape ${formatShape(want)} needs ${n}`,
+    );
+  }
+  const view = new DataView(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)).buffer);
+  const out = width === 4 ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
+    if (!Number.isFinite(out[i])) return fail(`${name} holds a non-finite value at index ${i}`);
+  }
+  return out;
+}
+
+function toF64(a: Float32Array | Float64Array): Float64Array {
+  return a instanceof Float64Array ? a : Float64Array.from(a);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,47 @@
+/** The lecture's data for training: names, the 80/10/10 split, vocabulary and examples. */
+import { buildExamples, buildVocab, type Examples, loadNames, splitWords } from "../data.ts";
+import type { Vocab } from "../data.ts";
+import { NinjagradError } from "../../graph/errors.ts";
+import { PythonRandom } from "../rng/python_random.ts";
+
+/** The examples of each split and the vocabulary. */
+export interface TrainData {
+  vocab: Vocab;
+  train: Examples;
+  val: Examples;
+  test: Examples;
+  /** Where the names came from (a path, a URL, or "embedded"). */
+  source: string;
+}
+
+/** The lecture's shuffle: CPython `random.seed(42); random.shuffle(words)`, bit for bit. */
+export const SHUFFLE_SEED = 42;
+
+/**
+ * Splits names as the lecture does (shuffle with seed 42, then 80/10/10 by word) and builds the
+ * examples of each split for a context of `block` symbols. The vocabulary comes from all names.
+ */
+export function prepareData(words: string[], block: number, source = "names"): TrainData {
+  const vocab = buildVocab(words);
+  const split = splitWords(words, (w) => new PythonRandom(SHUFFLE_SEED).shuffle(w));
+  const data = {
+    vocab,
+    train: buildExamples(split.train, vocab, block),
+    val: buildExamples(split.val, vocab, block),
+    test: buildExamples(split.test, vocab, block),
+    source,
+  };
+  if (data.train.n === 0 || data.val.n === 0) {
+    throw new NinjagradError(
+      `${source} has ${words.length} names: too few to split 80/10/10 with a non-empty ` +
+        "validation set; give at least 10 names",
+    );
+  }
+  return data;
+}
+
+/** Loads names from a path or URL (the embedded list when absent) and prepares them. */
+export async function loadTrainData(source: string | undefined, block: number): Promise<TrainData> {
+  const words = await loadNames(source);
+  return prepareData(words, block, source ?? "embedded names");
+}

@@ -1,0 +1,104 @@
+/**
+ * What `deno task train` shows while it runs, each a subscriber of the training Observable:
+ * a progress bar on a terminal (npm cli-progress), a plain periodic log line elsewhere, or one
+ * JSON object per evaluation.
+ */
+import cliProgress from "cli-progress";
+import type { Observable, Subscription } from "rxjs";
+import type { EvalEvent, StepEvent, TrainEvent } from "./events.ts";
+
+/** The part of cli-progress's MultiBar this file uses (the package ships no types). */
+interface MultiBar {
+  create(total: number, start: number, payload: Record<string, string>): Bar;
+  log(text: string): void;
+  stop(): void;
+}
+interface Bar {
+  update(value: number, payload: Record<string, string>): void;
+}
+type MultiBarClass = new (options: Record<string, unknown>) => MultiBar;
+const MultiBarImpl = (cliProgress as unknown as { MultiBar: MultiBarClass }).MultiBar;
+
+/** A line of text to the output. */
+export type Write = (line: string) => void;
+
+/** `1h 02m`, `6m 40s`, `12s`. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s >= 3600) {
+    return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+  }
+  if (s >= 60) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${s}s`;
+}
+
+/** An evaluation as one line of text. */
+export function formatEval(e: EvalEvent): string {
+  const subset = e.trainExamples === undefined
+    ? ""
+    : ` (BatchNorm statistics and train loss on ${
+      e.trainExamples.toLocaleString("en")
+    } training examples)`;
+  return `step ${e.step}: train ${e.train.toFixed(4)}  val ${e.val.toFixed(4)}${subset}`;
+}
+
+function eta(e: StepEvent): string {
+  return formatDuration((e.totalSteps - e.step) * e.msPerStep);
+}
+
+/**
+ * A progress bar on stderr: step, batch loss, steps/s, ETA; evaluations are printed above it.
+ * Redraws at most ten times a second however fast the steps come.
+ */
+export function progressBar(events: Observable<TrainEvent>): Subscription {
+  const multi = new MultiBarImpl({
+    format: "{bar} {value}/{total} | loss {loss} | {speed} steps/s | ETA {left}",
+    hideCursor: true,
+    clearOnComplete: true,
+    barsize: 24,
+    fps: 10,
+  });
+  let bar: Bar | undefined;
+  let last = 0;
+  const sub = events.subscribe({
+    next: (e) => {
+      if (e.type === "eval") multi.log(formatEval(e) + "\n");
+      if (e.type !== "step") return;
+      const now = performance.now();
+      if (bar && now - last < 100 && e.step !== e.totalSteps) return;
+      last = now;
+      const payload = {
+        loss: e.loss.toFixed(4),
+        speed: e.msPerStep > 0 ? (1000 / e.msPerStep).toFixed(0) : "…",
+        left: e.msPerStep > 0 ? eta(e) : "…",
+      };
+      bar ??= multi.create(e.totalSteps, 0, payload);
+      bar.update(e.step, payload);
+    },
+    complete: () => multi.stop(),
+    error: () => multi.stop(),
+  });
+  sub.add(() => multi.stop());
+  return sub;
+}
+
+/** A plain line every 5% of the steps and one per evaluation, for logs and pipes. */
+export function plainLog(events: Observable<TrainEvent>, write: Write): Subscription {
+  return events.subscribe((e) => {
+    if (e.type === "eval") write(formatEval(e));
+    if (e.type !== "step") return;
+    const every = Math.max(1, Math.round(e.totalSteps / 20));
+    if (e.step % every !== 0 || e.step === e.totalSteps) return;
+    write(
+      `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr}  ` +
+        `${e.msPerStep.toFixed(2)} ms/step  ETA ${eta(e)}`,
+    );
+  });
+}
+
+/** One JSON object per periodic evaluation (the final line is the CLI's). */
+export function jsonLog(events: Observable<TrainEvent>, write: Write): Subscription {
+  return events.subscribe((e) => {
+    if (e.type === "eval") write(JSON.stringify(e));
+  });
+}

@@ -1,0 +1,259 @@
+/**
+ * Exercise 4 as an Observable: `train(config, data)` emits a step event per SGD step, periodic
+ * evaluations, and a last `done` event; subscribing starts the run and unsubscribing stops it
+ * between steps. The graph is built once and re-run with each minibatch in reused buffers.
+ * Steps run back to back in chunks of about `chunkMs` and yield to the event loop in between, so
+ * an unsubscribe or a Ctrl-C gets in without slowing the loop down.
+ */
+import { Observable, type Subscriber } from "rxjs";
+import { clearImmediate, setImmediate } from "node:timers";
+import { NinjagradError } from "../../graph/errors.ts";
+import { Graph } from "../../graph/graph.ts";
+import type { Gradients } from "../../graph/backward.ts";
+import { Tensor } from "../../graph/tensor.ts";
+import type { Comparison } from "../../graph/compare.ts";
+import type { Examples } from "../data.ts";
+import {
+  buildEx4,
+  cloneWeights,
+  type Ex4Graph,
+  type Ex4Sizes,
+  type Ex4Weights,
+  type FloatArray,
+  initEx4Weights,
+  PARAM_NAMES,
+} from "../model/ex4.ts";
+import { compareEx4FirstStep, installEx4Rules } from "../rules/ex4.ts";
+import { checkConfig, learningRate, type TrainConfig } from "./config.ts";
+import type { TrainData } from "./data.ts";
+import { bnStatistics, EvalNet } from "./eval.ts";
+import type { DoneEvent, EvalEvent, LiveModel, TrainEvent } from "./events.ts";
+import { createRngPlan, orderedNormalSource, type RngPlan } from "../rng/recipe.ts";
+
+/** The net's sizes for a config and its data's vocabulary. */
+export function sizesOf(config: TrainConfig, data: TrainData): Ex4Sizes {
+  return {
+    vocab: data.vocab.itos.length,
+    embd: config.embd,
+    block: config.block,
+    hidden: config.hidden,
+  };
+}
+
+/**
+ * The model before its first step and the random streams positioned for the first minibatch:
+ * the parameters take the first normals of the main stream, which then draws the minibatches,
+ * as the lecture's `g` does.
+ */
+export function initialState(config: TrainConfig, data: TrainData) {
+  const random = createRngPlan(config.rng, { seed: config.seed });
+  const sizes = sizesOf(config, data);
+  const weights = initEx4Weights(sizes, orderedNormalSource(random), config.dtype);
+  return { weights, random };
+}
+
+/** Fills a minibatch (contexts and targets) with examples drawn uniformly, with replacement. */
+export function drawBatch(random: RngPlan, ex: Examples, xb: Int32Array, yb: Int32Array) {
+  const block = ex.blockSize;
+  const rows = random.batchIndices(yb.length, ex.n);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    yb[i] = ex.Y[r];
+    xb.set(ex.X.subarray(r * block, r * block + block), i * block);
+  }
+}
+
+/**
+ * The lecture's check before training: the hand-written backward against the automatic one on
+ * the very first minibatch a run with this config would draw.
+ */
+export function firstStepComparison(
+  config: TrainConfig,
+  data: TrainData,
+  tolerances: { rtol?: number; atol?: number } = {},
+): Comparison {
+  const { weights, random } = initialState(config, data);
+  const Xb = new Int32Array(config.batch * config.block), Yb = new Int32Array(config.batch);
+  drawBatch(random, data.train, Xb, Yb);
+  const sizes = sizesOf(config, data);
+  return compareEx4FirstStep({ weights, sizes, dtype: config.dtype, Xb, Yb, ...tolerances });
+}
+
+/** Starts a run on subscription; see the module comment. */
+export function train(config: TrainConfig, data: TrainData): Observable<TrainEvent> {
+  checkConfig(config);
+  return new Observable<TrainEvent>((subscriber) => {
+    let run: Trainer | undefined;
+    let timer: ReturnType<typeof setImmediate> | undefined;
+    const tick = () => {
+      timer = undefined;
+      try {
+        run ??= new Trainer(config, data);
+        if (!run.chunk(subscriber)) {
+          if (!subscriber.closed) timer = setImmediate(tick);
+          return;
+        }
+        subscriber.next(run.finish());
+        subscriber.complete();
+      } catch (e) {
+        subscriber.error(e);
+      }
+    };
+    timer = setImmediate(tick);
+    return () => {
+      if (timer !== undefined) clearImmediate(timer);
+    };
+  });
+}
+
+/** One run's state: the graph, its buffers, the generator, the clock. */
+class Trainer {
+  readonly #config: TrainConfig;
+  readonly #data: TrainData;
+  readonly #sizes: Ex4Sizes;
+  readonly #random: RngPlan;
+  readonly #model: Ex4Graph;
+  readonly #xb: Tensor;
+  readonly #yb: Tensor;
+  /** The rows behind periodic evaluations (undefined: the whole training set). */
+  readonly #evalRows: Int32Array | undefined;
+  #step = 0;
+  #trainMs = 0;
+  #recentMs = 0;
+
+  constructor(config: TrainConfig, data: TrainData) {
+    this.#config = config;
+    this.#data = data;
+    this.#sizes = sizesOf(config, data);
+    const { weights, random } = initialState(config, data);
+    this.#random = random;
+    this.#model = buildEx4(new Graph({ dtype: config.dtype }), weights, this.#sizes, config.batch);
+    if (config.backward === "manual") installEx4Rules(this.#model.graph);
+    this.#xb = this.#model.Xb.value;
+    this.#yb = this.#model.Yb.value;
+    const n = data.train.n, m = config.evalExamples;
+    this.#evalRows = m >= n ? undefined : Int32Array.from({ length: m }, (_, i) => {
+      return Math.floor((i * n) / m); // evenly spread, and no draw from the training generator
+    });
+  }
+
+  /** Runs steps for about `chunkMs`; true when every step is done. */
+  chunk(subscriber: Subscriber<TrainEvent>): boolean {
+    const { steps, evalEvery, chunkMs } = this.#config;
+    const start = performance.now();
+    let clock = start, ran = 0, spent = 0;
+    while (this.#step < steps && !subscriber.closed) {
+      const grads = this.#forwardBackward();
+      const { graph, params, activations, loss } = this.#model;
+      const model: LiveModel = { graph, params, activations, grads };
+      const lr = learningRate(this.#config, this.#step);
+      subscriber.next({
+        type: "step",
+        step: this.#step + 1,
+        totalSteps: steps,
+        loss: loss.value.data[0],
+        lr,
+        msPerStep: this.#recentMs,
+        model,
+      });
+      this.#update(grads, lr);
+      this.#step++;
+      ran++;
+      const now = performance.now();
+      spent += now - clock;
+      clock = now;
+      if (evalEvery > 0 && this.#step % evalEvery === 0 && this.#step < steps) {
+        if (!subscriber.closed) subscriber.next(this.#periodicEval());
+        clock = performance.now(); // evaluations are not step time
+      }
+      if (clock - start >= chunkMs) break;
+    }
+    if (ran > 0) {
+      this.#trainMs += spent;
+      const ms = spent / ran;
+      this.#recentMs = this.#recentMs === 0 ? ms : 0.7 * this.#recentMs + 0.3 * ms;
+    }
+    return this.#step >= steps;
+  }
+
+  /** Draws a minibatch, runs the forward pass (one propagation) and the backward pass. */
+  #forwardBackward(): Gradients {
+    const { graph, params, Xb, Yb, loss } = this.#model;
+    drawBatch(
+      this.#random,
+      this.#data.train,
+      this.#xb.data as Int32Array,
+      this.#yb.data as Int32Array,
+    );
+    graph.batch(() => {
+      // Last step's update edited the parameters in place; recompute once with the new batch.
+      for (const name of PARAM_NAMES) graph.changed(params[name]);
+      graph.set(Xb, this.#xb);
+      graph.set(Yb, this.#yb);
+    });
+    const value = loss.value.data[0];
+    if (!Number.isFinite(value)) {
+      throw new NinjagradError(
+        `the loss is ${value} at step ${this.#step + 1}: the run diverged; try a smaller --lr`,
+      );
+    }
+    return graph.backward(loss);
+  }
+
+  /** SGD in place: p −= lr · grad. */
+  #update(grads: Gradients, lr: number): void {
+    const { params } = this.#model;
+    for (const name of PARAM_NAMES) {
+      const p = params[name].value.data, g = grads.get(params[name])!.data;
+      for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    }
+  }
+
+  /** The parameters' live buffers, read without copying. */
+  #weights(): Ex4Weights {
+    const w = {} as Ex4Weights;
+    for (const name of PARAM_NAMES) w[name] = this.#model.params[name].value.data as FloatArray;
+    return w;
+  }
+
+  /** Train/val loss with BatchNorm statistics estimated on a fixed subset of the training set. */
+  #periodicEval(): EvalEvent {
+    const w = this.#weights(), rows = this.#evalRows;
+    const net = new EvalNet(w, this.#sizes, bnStatistics(w, this.#sizes, this.#data.train, rows));
+    return {
+      type: "eval",
+      step: this.#step,
+      train: net.loss(this.#data.train, rows),
+      val: net.loss(this.#data.val),
+      ...(rows ? { trainExamples: rows.length } : {}),
+    };
+  }
+
+  /** The lecture's ending: BatchNorm statistics over the whole training set, then split losses. */
+  finish(): DoneEvent {
+    const { auto } = this.#model.graph.ruleCounts;
+    if (this.#config.backward === "manual" && auto !== 0) {
+      // installEx4Rules covers every node, so this is a bug, not a user's mistake.
+      throw new Error(`a hand-written backward ran ${auto} automatic rules`);
+    }
+    const weights = cloneWeights(this.#weights());
+    const bn = bnStatistics(weights, this.#sizes, this.#data.train);
+    const net = new EvalNet(weights, this.#sizes, bn);
+    return {
+      type: "done",
+      step: this.#step,
+      train: net.loss(this.#data.train),
+      val: net.loss(this.#data.val),
+      msPerStep: this.#trainMs / Math.max(1, this.#step),
+      ruleCounts: { ...this.#model.graph.ruleCounts },
+      model: {
+        sizes: this.#sizes,
+        dtype: this.#config.dtype,
+        weights,
+        bn,
+        vocab: this.#data.vocab.itos.slice(),
+      },
+      rngState: this.#random.getState(),
+    };
+  }
+}
