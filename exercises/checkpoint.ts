@@ -5,13 +5,16 @@
  * base64 of their little-endian IEEE bytes, so values come back bit for bit (a plain JSON array
  * would be three times larger). Files are written atomically: a temp file in the same
  * directory, then a rename, so a crash never leaves half a checkpoint under the real name.
- * The random streams' state (`rng`) is the run's RngPlan state, kept for resuming a run later.
+ * The random streams' state (`rng`) is the run's RngPlan state, and `data` identifies the names
+ * it trained on, so that `train --resume` continues the very run: same step, same parameters
+ * (SGD keeps no other state; the step fixes the learning rate), same minibatches to come.
  */
 import { basename, dirname } from "node:path";
 import { NinjagradError } from "../graph/errors.ts";
 import { formatShape, sameShape, type Shape, sizeOf } from "../graph/tensor.ts";
 import { type Ex4Sizes, type Ex4Weights, PARAM_NAMES, paramShapes } from "./model/ex4.ts";
 import { checkConfig, type TrainConfig } from "./train/config.ts";
+import type { DataFingerprint } from "./train/data.ts";
 import type { BnStats } from "./train/eval.ts";
 import { createRngPlan, type RngPlanState } from "./rng/recipe.ts";
 import type { TrainedModel } from "./train/trained.ts";
@@ -33,6 +36,8 @@ export interface Checkpoint {
   rngState: RngPlanState;
   /** The split losses measured at the end, if any. */
   losses?: { train: number; val: number };
+  /** The names it was trained on (absent in checkpoints written before it was kept). */
+  data?: DataFingerprint;
 }
 
 /** A float array on disk. */
@@ -64,20 +69,27 @@ export function encodeCheckpoint(c: Checkpoint): string {
   const params: Record<string, StoredArray> = {};
   for (const name of PARAM_NAMES) params[name] = store(model.weights[name], shapes[name]);
   const hidden = [model.sizes.hidden];
+  // A debugging switch, not part of the run: a resumed run asks for it again if it wants it.
+  const { detectAnomaly: _, ...config } = c.config;
   return JSON.stringify({
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     step: c.step,
-    config: c.config,
+    config,
     vocab: model.vocab,
     params,
     bn: { mean: store(model.bn.mean, hidden), var: store(model.bn.var, hidden) },
     rng: c.rngState,
     ...(c.losses ? { losses: c.losses } : {}),
+    ...(c.data ? { data: c.data } : {}),
   });
 }
 
-/** Writes a checkpoint atomically (temp file in the same directory, then rename). */
+/**
+ * Writes a checkpoint atomically: a temp file in the same directory, flushed to the disk, then
+ * renamed over `path`. A write that fails (disk full, file too large) removes its temp file and
+ * leaves whatever `path` held before untouched.
+ */
 export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
   const text = encodeCheckpoint(c);
   const dir = dirname(path);
@@ -85,6 +97,11 @@ export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void>
   try {
     tmp = await Deno.makeTempFile({ dir, prefix: `.${basename(path)}.`, suffix: ".tmp" });
     await Deno.writeTextFile(tmp, text);
+    // On the disk before the rename, so that a power cut cannot leave an empty file renamed in.
+    {
+      using file = await Deno.open(tmp, { read: true });
+      await file.syncData();
+    }
     // Temp files are created private (0600); a checkpoint is an ordinary file. (No-op on Windows.)
     if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o644);
     await Deno.rename(tmp, path);
@@ -101,9 +118,9 @@ export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void>
 
 /** Reads and validates a checkpoint; every problem is a one-line `NinjagradError`. */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new NinjagradError(
@@ -119,17 +136,36 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
       `cannot read checkpoint ${path}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
     );
   }
-  return decodeCheckpoint(text, `checkpoint ${path}`);
+  const what = `checkpoint ${path}`;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    text = "\0";
+  }
+  // JSON text never holds a NUL byte: this is some other file, or a corrupted one.
+  if (text.includes("\0")) {
+    throw new NinjagradError(
+      `${what} holds binary data, not the JSON text that train --save writes: pass a checkpoint`,
+    );
+  }
+  return decodeCheckpoint(text, what);
 }
 
 /** Parses and validates checkpoint text; `what` names it in errors. */
 export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint {
+  if (text.trim() === "") {
+    throw new NinjagradError(
+      `${what} is empty: not a checkpoint (a write that never finished?); train again with --save`,
+    );
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new NinjagradError(`${what} is not valid JSON (truncated or corrupt?): ${why}`);
+    throw new NinjagradError(
+      `${what} is not valid JSON (truncated or corrupt?): ${jsonProblem(text, e)}`,
+    );
   }
   const fail = (msg: string): never => {
     throw new NinjagradError(`${what}: ${msg}`);
@@ -163,9 +199,12 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
   const vocab = field("vocab");
   if (
     !Array.isArray(vocab) || vocab.length < 2 || vocab[0] !== "." ||
-    !vocab.every((s) => typeof s === "string")
+    !vocab.every((s) => typeof s === "string" && s.length > 0)
   ) {
     fail(`"vocab" must be a list of symbols starting with "."`);
+  }
+  if (new Set(vocab as string[]).size !== (vocab as string[]).length) {
+    fail(`"vocab" lists a symbol twice`);
   }
   const sizes: Ex4Sizes = {
     vocab: (vocab as string[]).length,
@@ -191,13 +230,46 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
     fail(`"rng": ${(e as Error).message}`);
   }
   const losses = top.losses as Checkpoint["losses"];
+  const data = top.data;
+  if (
+    data !== undefined &&
+    !(isRecord(data) && Number.isInteger(data.names) && typeof data.sha256 === "string" &&
+      /^[0-9a-f]{64}$/.test(data.sha256) &&
+      (data.path === undefined || typeof data.path === "string"))
+  ) {
+    fail(`"data" must be { path?, names, sha256 } (the names file it was trained on)`);
+  }
   return {
     config,
     step: step as number,
     model: { sizes, dtype: config.dtype, weights, bn, vocab: vocab as string[] },
     rngState,
     ...(losses ? { losses } : {}),
+    ...(data ? { data: data as unknown as DataFingerprint } : {}),
   };
+}
+
+/**
+ * What is wrong with text JSON.parse refused, in one line: cut short, or where it breaks. (V8's
+ * own message quotes the text itself, newlines and all.)
+ */
+function jsonProblem(text: string, e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const at = msg.match(/at position (\d+)/);
+  const end = text.trimEnd().length;
+  if (/end of JSON input/.test(msg) || (at && Number(at[1]) >= end)) {
+    return `it stops after ${text.length.toLocaleString("en")} characters, in the middle of ` +
+      "its JSON: it was cut short; use another checkpoint or train again with --save";
+  }
+  const start = text.trimStart();
+  if (!start.startsWith("{")) {
+    return `it starts with ${JSON.stringify(start.slice(0, 12))}, not "{": ` +
+      "pass the file train --save wrote";
+  }
+  const where = msg.match(/\(line (\d+) column (\d+)\)/);
+  const why = msg.split("\n")[0].replace(/ in JSON at position.*$/, "").replace(/, ".*$/, "");
+  return `${why}${where ? ` at line ${where[1]} column ${where[2]}` : ""}; ` +
+    "use another checkpoint or train again with --save";
 }
 
 function load(
@@ -222,7 +294,7 @@ function load(
     return fail(
       `${name} has shape ${formatShape(shape)} but the config and vocabulary need ${
         formatShape(want)
-      }`,
+      }: its arrays do not match its declared sizes`,
     );
   }
   if (typeof base64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4) {
@@ -243,7 +315,9 @@ function load(
   const out = width === 4 ? new Float32Array(n) : new Float64Array(n);
   for (let i = 0; i < n; i++) {
     out[i] = width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
-    if (!Number.isFinite(out[i])) return fail(`${name} holds a non-finite value at index ${i}`);
+    if (!Number.isFinite(out[i])) {
+      return fail(`${name} holds ${out[i]} at index ${i}; a saved model holds finite numbers only`);
+    }
   }
   return out;
 }

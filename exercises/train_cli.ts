@@ -2,7 +2,8 @@
  * `deno task train`: the lecture's exercise 4. Trains the n_hidden-200 MLP with SGD, by default
  * with the hand-written backward on every node (and proves no automatic rule ran), re-estimates
  * the BatchNorm statistics over the training set, prints the split losses and 20 sampled names,
- * and can save a checkpoint for `deno task sample`.
+ * and can save a checkpoint for `deno task sample` and for `--resume`. Ctrl-C stops after the
+ * step in progress, saves (with `--save`) and exits 130.
  */
 import { dirname } from "node:path";
 import { share, type Subscription } from "rxjs";
@@ -18,11 +19,13 @@ import {
 import { saveCheckpoint } from "./checkpoint.ts";
 import { countParams } from "./model/ex4.ts";
 import { RNG_KINDS } from "./rng/recipe.ts";
-import { BATCH_MESSAGE, DEFAULT_CONFIG, type TrainConfig } from "./train/config.ts";
-import { loadTrainData } from "./train/data.ts";
-import type { DoneEvent } from "./train/events.ts";
+import { chartsLine, prepareChartDir, traceRun, writeRunCharts } from "./train/charts.ts";
+import { BATCH_MESSAGE, decayStep, DEFAULT_CONFIG, type TrainConfig } from "./train/config.ts";
+import { loadTrainData, type TrainData } from "./train/data.ts";
+import { INTERRUPTED_EXIT, interruptible, runToDone } from "./train/interrupt.ts";
 import { jsonLog, plainLog, progressBar } from "./train/report.ts";
-import { sizesOf, train } from "./train/run.ts";
+import { resume } from "./train/resume.ts";
+import { sizesOf, train, type TrainStart } from "./train/run.ts";
 import { sampleNames, samplingRandom } from "./train/sample.ts";
 
 const FLAGS: FlagSpec = {
@@ -32,6 +35,7 @@ const FLAGS: FlagSpec = {
   embd: { type: "string" },
   block: { type: "string" },
   lr: { type: "string" },
+  "lr-decay-at": { type: "string" },
   seed: { type: "string" },
   rng: { type: "string" },
   data: { type: "string" },
@@ -39,6 +43,9 @@ const FLAGS: FlagSpec = {
   backward: { type: "string" },
   "eval-every": { type: "string" },
   save: { type: "string" },
+  resume: { type: "string" },
+  "detect-anomaly": { type: "boolean" },
+  charts: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -50,14 +57,19 @@ const USAGE = `deno task train [flags]: exercise 4, training with the hand-writt
   --hidden N       hidden units (${DEFAULT_CONFIG.hidden})
   --embd N         embedding width (${DEFAULT_CONFIG.embd})
   --block N        context length (${DEFAULT_CONFIG.block})
-  --lr X           learning rate of the first half; the second half uses X/10 (${DEFAULT_CONFIG.lr})
+  --lr X           learning rate, X/10 from --lr-decay-at on (${DEFAULT_CONFIG.lr})
+  --lr-decay-at N  the step from which X/10 is used (default: half of --steps)
   --seed N         seeds init, minibatches and (as N+10) sampling (${DEFAULT_CONFIG.seed})
   --rng R          seedrandom, or torch: the lecture's generators (${DEFAULT_CONFIG.rng})
   --data PATH|URL  names, one per line (default: the embedded English first names)
   --dtype T        float32 or float64 (${DEFAULT_CONFIG.dtype})
   --backward M     manual (hand-written rules on every node) or auto (${DEFAULT_CONFIG.backward})
   --eval-every N   evaluate every N steps, 0 for only at the end (${DEFAULT_CONFIG.evalEvery})
-  --save FILE      write a checkpoint at the end (for deno task sample)
+  --save FILE      write a checkpoint at the end or on Ctrl-C (for deno task sample, --resume)
+  --resume FILE    continue a saved run to --steps (default: its own), saving back to FILE
+                   unless --save says otherwise; other settings come from the checkpoint
+  --detect-anomaly stop at the first node whose value or gradient is NaN or Inf, naming it
+  --charts DIR     write the training charts (.vl.json, .svg, .png) and report.html into DIR
   --json           one JSON object per evaluation, then a final one
   --quiet          no progress output, only the results`;
 
@@ -71,9 +83,12 @@ export function configFromFlags(values: Record<string, string | boolean | undefi
   if (batch < 2) throw new UsageError(`--${BATCH_MESSAGE(batchText!)}`);
   const lr = numberFlag("lr", str("lr"), DEFAULT_CONFIG.lr);
   if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got ${str("lr")}`);
+  const steps = whole("steps", DEFAULT_CONFIG.steps);
   return {
     ...DEFAULT_CONFIG,
-    steps: whole("steps", DEFAULT_CONFIG.steps),
+    steps,
+    // Resolved now and saved, so that a resumed run keeps the schedule it started with.
+    decayAt: whole("lr-decay-at", decayStep({ steps }), 0),
     batch,
     hidden: whole("hidden", DEFAULT_CONFIG.hidden),
     embd: whole("embd", DEFAULT_CONFIG.embd),
@@ -88,6 +103,7 @@ export function configFromFlags(values: Record<string, string | boolean | undefi
     dtype: choiceFlag("dtype", str("dtype"), ["float32", "float64"], DEFAULT_CONFIG.dtype),
     backward: choiceFlag("backward", str("backward"), ["manual", "auto"], DEFAULT_CONFIG.backward),
     evalEvery: whole("eval-every", DEFAULT_CONFIG.evalEvery, 0),
+    ...(values["detect-anomaly"] === true ? { detectAnomaly: true } : {}),
   };
 }
 
@@ -98,6 +114,9 @@ async function checkSaveDir(path: string): Promise<void> {
   if (!info?.isDirectory) {
     throw new NinjagradError(`cannot save to ${path}: directory ${dir} does not exist`);
   }
+  if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
+    throw new NinjagradError(`cannot save to ${path}: it is a directory; name a file in it`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -106,62 +125,68 @@ async function main(): Promise<void> {
   if (positionals.length > 0) {
     throw new UsageError(`train: unexpected argument "${positionals[0]}" (flags start with --)`);
   }
-  const config = configFromFlags(values);
-  const save = values.save === undefined ? undefined : userPath(values.save as string);
+  const flags = configFromFlags(values);
+  const resumeFrom = values.resume === undefined ? undefined : userPath(values.resume as string);
+  const save = values.save === undefined ? resumeFrom : userPath(values.save as string);
   if (save !== undefined) await checkSaveDir(save);
+  const chartDir = values.charts === undefined ? undefined : userPath(values.charts as string);
+  if (chartDir !== undefined) await prepareChartDir(chartDir);
   const json = values.json === true, quiet = values.quiet === true;
   const source = values.data === undefined ? undefined : userPath(values.data as string);
-  const data = await loadTrainData(source, config.block);
+  let config = flags, data: TrainData, start: TrainStart | undefined;
+  if (resumeFrom === undefined) data = await loadTrainData(source, config.block);
+  else ({ config, data, start } = await resume(resumeFrom, values, flags, source));
   const say = (line: string) => console.log(line);
   if (!json && !quiet) {
     say(
-      `training ${countParams(sizesOf(config, data)).toLocaleString("en")} parameters on ` +
+      `${start ? `resuming ${resumeFrom} at step ${start.step}: ` : ""}` +
+        `training ${countParams(sizesOf(config, data)).toLocaleString("en")} parameters on ` +
         `${data.train.n.toLocaleString("en")} examples from ${data.source}: ${config.steps} ` +
-        `steps, batch ${config.batch}, lr ${config.lr} then ${config.lr / 10}, ` +
-        `${config.dtype}, backward ${config.backward}`,
+        `steps, batch ${config.batch}, lr ${config.lr} then ${config.lr / 10} from step ` +
+        `${decayStep(config)}, ${config.dtype}, backward ${config.backward}`,
     );
   }
 
-  const run$ = train(config, data).pipe(share());
+  const stop = new AbortController();
+  const run$ = train(config, data, { start, signal: stop.signal }).pipe(share());
   const reporters: Subscription[] = [];
   if (json) reporters.push(jsonLog(run$, say));
   else if (!quiet && Deno.stdout.isTerminal() && Deno.stderr.isTerminal()) {
     reporters.push(progressBar(run$));
   } else if (!quiet) reporters.push(plainLog(run$, say));
-  // A `--charts DIR` trace collector will subscribe to run$ here, like the reporters above.
+  const trace = chartDir === undefined ? undefined : traceRun(run$, config.steps);
+  if (trace) reporters.push(trace.subscription);
 
-  let interrupted = false;
-  const done = await new Promise<DoneEvent | undefined>((resolve, reject) => {
-    let last = 0;
-    const runSub = run$.subscribe({
-      next: (e) => {
-        if (e.type === "step") last = e.step;
-        if (e.type === "done") resolve(e);
-      },
-      complete: () => resolve(undefined),
-      error: reject,
-    });
-    const onInterrupt = () => {
-      interrupted = true;
-      for (const r of [runSub, ...reporters]) r.unsubscribe(); // stops the run between steps
-      console.error(`interrupted at step ${last} of ${config.steps}; nothing saved`);
-      resolve(undefined);
-    };
-    Deno.addSignalListener("SIGINT", onInterrupt);
-    runSub.add(() => Deno.removeSignalListener("SIGINT", onInterrupt));
+  // Ctrl-C stops the run after the step in progress; the checkpoint is written before exiting.
+  const done = await interruptible(stop, (line) => console.error(line), async () => {
+    const done = await runToDone(run$);
+    if (save !== undefined) {
+      await saveCheckpoint(save, {
+        config,
+        step: done.step,
+        model: done.model,
+        rngState: done.rngState,
+        losses: { train: done.train, val: done.val },
+        ...(data.fingerprint ? { data: data.fingerprint } : {}),
+      });
+    }
+    return done;
   });
-  if (interrupted || !done) Deno.exit(130);
+  if (done.interrupted) {
+    for (const r of reporters) r.unsubscribe();
+    console.error(
+      `interrupted at step ${done.step} of ${config.steps}; ` +
+        (save === undefined
+          ? "nothing saved (--save FILE keeps an interrupted run)"
+          : `checkpoint saved to ${save}; continue with: deno task train --resume ${save}`),
+    );
+    Deno.exit(INTERRUPTED_EXIT);
+  }
 
   const samples = sampleNames(done.model, 20, samplingRandom(config.seed));
-  if (save !== undefined) {
-    await saveCheckpoint(save, {
-      config,
-      step: done.step,
-      model: done.model,
-      rngState: done.rngState,
-      losses: { train: done.train, val: done.val },
-    });
-  }
+  const charts = trace && chartDir !== undefined
+    ? await writeRunCharts(chartDir, trace.collector)
+    : undefined;
   if (json) {
     say(JSON.stringify({
       type: "done",
@@ -173,6 +198,7 @@ async function main(): Promise<void> {
       ruleCounts: done.ruleCounts,
       backward: config.backward,
       ...(save !== undefined ? { saved: save } : {}),
+      ...(charts ? { charts: { report: charts.report, files: charts.files.length } } : {}),
     }));
     return;
   }
@@ -189,6 +215,7 @@ async function main(): Promise<void> {
       `hand-written, ${auto.toLocaleString("en")} automatic (--backward ${config.backward})`,
   );
   if (save !== undefined) say(`checkpoint saved to ${save}`);
+  if (charts && chartDir !== undefined) say(chartsLine(chartDir, charts));
 }
 
 if (import.meta.main) await runMain(main);

@@ -158,11 +158,7 @@ Deno.test("deno task exercise 2 --json: the logits row is approximate", async ()
   assert.ok(last.rows[0].approximate && last.rows[0].maxdiff < 1e-7, JSON.stringify(last.rows));
 });
 
-Deno.test("deno task exercise: 4 is not available yet (exit 1), 5 and bad flags are usage errors (exit 2)", async () => {
-  const four = await exercise("4");
-  assert.equal(four.code, 1);
-  assert.match(four.stderr, /^error: exercise 4 .*not available yet/);
-  assert.equal(four.stderr.trim().split("\n").length, 1);
+Deno.test("deno task exercise: 5 and bad flags are usage errors (exit 2)", async () => {
   const five = await exercise("5");
   assert.equal(five.code, 2);
   assert.match(five.stderr, /^error: exercise needs a number: 1, 2, 3, 4, got "5"/);

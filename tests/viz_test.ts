@@ -446,6 +446,6 @@ Deno.test("deno task chart exercise 2 writes the dlogits heatmap among its chart
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  await assert.rejects(chartMain(["exercise", "4"]), UsageError);
+  await assert.rejects(chartMain(["exercise", "5"]), UsageError);
   await assert.rejects(chartMain(["graph"]), UsageError);
 });

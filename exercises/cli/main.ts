@@ -9,18 +9,113 @@ import { NinjagradError, UsageError } from "../../graph/errors.ts";
 /** A flag: a string value, or a boolean switch. */
 export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
 
-/** Parses `args` against `spec`; unknown flags and missing values are `UsageError`s. */
+/**
+ * Parses `args` against `spec`; unknown flags, missing values and values given to switches are
+ * `UsageError`s naming the flag. A value may start with "-" (`--lr -1`): the flag's own check
+ * then says what is wrong with it, instead of node:util's "argument is ambiguous".
+ */
 export function parseFlags(command: string, args: string[], spec: FlagSpec) {
+  const normalized = normalizeArgs(command, args, spec);
   try {
-    return parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+    return parseArgs({ args: normalized, options: spec, allowPositionals: true, strict: true });
   } catch (e) {
+    // normalizeArgs catches what users type; this is the net for whatever it lets through.
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new UsageError(
-      `${command}: ${
-        msg.replace(/\. To specify a positional.*$/, "")
-      } (see the README for its flags)`,
-    );
+    throw new UsageError(`${command}: ${msg} (see the README for its flags)`);
   }
+}
+
+/** A number written with a leading minus: a flag's value, never a flag. */
+const NEGATIVE_NUMBER = /^-(?:\d|\.\d|Infinity$|NaN$)/;
+
+/**
+ * Rewrites every flag as `--name=value` (or `--name` for a switch), so that node:util's parser
+ * never has to guess whether "-1" is a value or a flag, and checks names and values on the way.
+ */
+function normalizeArgs(command: string, args: string[], spec: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (NEGATIVE_NUMBER.test(arg)) {
+      // node:util would read it as a flag; no command takes a number on its own.
+      throw new UsageError(`${command}: unexpected argument ${arg}: a value follows its flag`);
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      out.push(arg);
+      continue;
+    }
+    const long = arg.startsWith("--");
+    const eq = arg.indexOf("=");
+    const key = long ? arg.slice(2, eq < 0 ? undefined : eq) : arg.slice(1, 2);
+    const name = long
+      ? (Object.hasOwn(spec, key) ? key : undefined)
+      : Object.keys(spec).find((k) => spec[k].short === key);
+    if (name === undefined) throw unknownFlag(command, long ? `--${key}` : `-${key}`, spec);
+    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.slice(2) || undefined;
+    if (spec[name].type === "boolean") {
+      if (inline !== undefined) {
+        throw new UsageError(`${command}: --${name} is a switch and takes no value, got "${arg}"`);
+      }
+      out.push(`--${name}`);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = args[i + 1];
+      if (next === undefined) throw new UsageError(`${command}: --${name} needs a value`);
+      if (next.startsWith("-") && !NEGATIVE_NUMBER.test(next)) {
+        throw new UsageError(
+          `${command}: --${name} needs a value, got the flag ${next} (for a value that starts ` +
+            `with "-", write --${name}=${next})`,
+        );
+      }
+      value = next;
+      i++;
+    }
+    if (value.trim() === "") throw new UsageError(`${command}: --${name} needs a value, got ""`);
+    out.push(`--${name}=${value}`);
+  }
+  return out;
+}
+
+/** `unknown flag --stesp; did you mean --steps?`, or the list of flags when nothing is close. */
+function unknownFlag(command: string, flag: string, spec: FlagSpec): UsageError {
+  const names = Object.keys(spec);
+  const typed = flag.replace(/^-+/, "");
+  const close = names
+    .map((n) => ({ n, d: editDistance(typed, n) }))
+    .filter(({ n, d }) => d <= Math.min(2, Math.floor(n.length / 3)))
+    .sort((a, b) => a.d - b.d)[0];
+  const hint = close
+    ? `did you mean --${close.n}?`
+    : names.length === 0
+    ? "it takes no flags"
+    : `its flags are ${names.map((n) => `--${n}`).join(", ")}`;
+  return new UsageError(`${command}: unknown flag ${flag}; ${hint}`);
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => {
+    const row = new Array<number>(b.length + 1).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
 }
 
 /** A numeric flag: absent gives `fallback`; otherwise a number within [min, max], integer if asked. */

@@ -35,6 +35,8 @@ export interface LectureMinibatch {
   trainExamples: number;
   /** Where the names came from. */
   source: string;
+  /** The vocabulary, index to symbol (`.` first). */
+  itos: readonly string[];
 }
 
 /**
@@ -74,5 +76,6 @@ export async function lectureMinibatch(options: MinibatchOptions = {}): Promise<
     words: words.length,
     trainExamples: train.n,
     source: options.data ?? "the built-in names",
+    itos: vocab.itos,
   };
 }

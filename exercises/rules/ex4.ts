@@ -12,7 +12,13 @@ import type { FloatDType } from "../../graph/tensor.ts";
 import { Tensor } from "../../graph/tensor.ts";
 import type { AnyRule, CompositeOp } from "../../ops/op.ts";
 import * as nn from "../../ops/nn.ts";
-import { buildEx4, EX4_NODES, type Ex4Sizes, type Ex4Weights } from "../model/ex4.ts";
+import {
+  buildEx4,
+  EX4_NODES,
+  type Ex4Graph,
+  type Ex4Sizes,
+  type Ex4Weights,
+} from "../model/ex4.ts";
 
 /** A composite op's one-step rule for one input, or an error if the op has none. */
 function closedForm<N extends string, A>(op: CompositeOp<N, A>, input: N): AnyRule {
@@ -113,11 +119,10 @@ export interface Ex4CompareInput {
 }
 
 /**
- * Exercise 4's check: on one minibatch, the hand-written backward against the automatic one,
- * every parameter and activation gradient, on a graph of its own (a training graph's
- * `ruleCounts.auto` is left untouched). In float32 expect approximate, not exact, agreement.
+ * The exercise-4 graph on one minibatch, its forward pass run and every node's hand-written rule
+ * installed, on a graph of its own: what `compareEx4FirstStep` compares and the charts draw.
  */
-export function compareEx4FirstStep(input: Ex4CompareInput): Comparison {
+export function ex4FirstStepModel(input: Omit<Ex4CompareInput, "rtol" | "atol">): Ex4Graph {
   const { sizes, Xb, Yb } = input;
   const batch = Yb.length;
   if (Xb.length !== batch * sizes.block) {
@@ -131,6 +136,16 @@ export function compareEx4FirstStep(input: Ex4CompareInput): Comparison {
     Yb: new Tensor(Yb.slice(), [batch]),
   });
   installEx4Rules(model.graph);
+  return model;
+}
+
+/**
+ * Exercise 4's check: on one minibatch, the hand-written backward against the automatic one,
+ * every parameter and activation gradient, on a graph of its own (a training graph's
+ * `ruleCounts.auto` is left untouched). In float32 expect approximate, not exact, agreement.
+ */
+export function compareEx4FirstStep(input: Ex4CompareInput): Comparison {
+  const model = ex4FirstStepModel(input);
   return model.graph.compare(model.loss, {
     labels: EX4_COMPARE_LABELS,
     rtol: input.rtol,

@@ -18,8 +18,14 @@ export interface TrainConfig {
   embd: number;
   /** Context length (3). */
   block: number;
-  /** Learning rate of the first half; the second half uses a tenth of it (0.1 → 0.01). */
+  /** Learning rate before `decayAt`; from there on a tenth of it (0.1 → 0.01). */
   lr: number;
+  /**
+   * The step (0-based) from which the learning rate is `lr / 10`; absent: half of `steps`, as the
+   * lecture's 100,000 of 200,000. A run that is to be extended with `--resume` fixes it, since a
+   * shorter first run would otherwise drop the rate at half of its own length.
+   */
+  decayAt?: number;
   /** Seeds parameter init and minibatches (one stream, in that order); sampling uses seed + 10. */
   seed: number;
   /**
@@ -37,6 +43,11 @@ export interface TrainConfig {
   evalExamples: number;
   /** Milliseconds of steps run back to back before yielding to the event loop. */
   chunkMs: number;
+  /**
+   * Stop at the first node whose forward value or gradient is NaN or ±Inf, naming it (the
+   * graph's `detectAnomaly`). A debugging switch: it slows steps down and is not saved.
+   */
+  detectAnomaly?: boolean;
 }
 
 /** The lecture's exercise-4 run. */
@@ -56,9 +67,17 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = {
   chunkMs: 50,
 };
 
-/** The learning rate of step `i` (0-based): `lr` for the first half, `lr / 10` after. */
-export function learningRate(config: Pick<TrainConfig, "lr" | "steps">, i: number): number {
-  return i < Math.floor(config.steps / 2) ? config.lr : config.lr / 10;
+/** The step from which the learning rate is a tenth: `decayAt`, or half of `steps`. */
+export function decayStep(config: Pick<TrainConfig, "steps" | "decayAt">): number {
+  return config.decayAt ?? Math.floor(config.steps / 2);
+}
+
+/** The learning rate of step `i` (0-based): `lr` before `decayStep`, `lr / 10` from there on. */
+export function learningRate(
+  config: Pick<TrainConfig, "lr" | "steps" | "decayAt">,
+  i: number,
+): number {
+  return i < decayStep(config) ? config.lr : config.lr / 10;
 }
 
 /** Throws a one-line error for settings a run cannot work with (the CLI checks flags first). */
@@ -74,7 +93,14 @@ export function checkConfig(c: TrainConfig): void {
   whole("block", c.block, 1);
   whole("evalEvery", c.evalEvery, 0);
   whole("evalExamples", c.evalExamples, 2);
-  if (!Number.isInteger(c.batch) || c.batch < 2) throw new NinjagradError(BATCH_MESSAGE(c.batch));
+  if (c.decayAt !== undefined) whole("decayAt", c.decayAt, 0);
+  if (!Number.isInteger(c.batch) || c.batch < 2) {
+    throw new NinjagradError(
+      Number.isInteger(c.batch)
+        ? BATCH_MESSAGE(c.batch)
+        : `batch must be a whole number ≥ 2, got ${c.batch}`,
+    );
+  }
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) {
     throw new NinjagradError(`seed must be a whole number ≥ 0, got ${c.seed}`);
   }
@@ -94,5 +120,12 @@ export function checkConfig(c: TrainConfig): void {
 
 /** Why a batch must hold at least two examples. */
 export const BATCH_MESSAGE = (got: number | string): string =>
-  `batch must be at least 2, got ${got}: BatchNorm's unbiased variance divides by n − 1, ` +
-  "which is 0 for a batch of one";
+  `batch must be at least 2, got ${got}${batchWhy(Number(got))}`;
+
+/** For a batch of one: BatchNorm's unbiased variance would divide 0 by 0. */
+function batchWhy(batch: number): string {
+  return batch === 1
+    ? ": BatchNorm's unbiased variance divides by n − 1, which is 0 for a batch of one " +
+      "(0/0: the variance, and with it the loss, would be NaN); use a batch of 2 or more"
+    : "";
+}

@@ -1,5 +1,12 @@
 /** The lecture's data for training: names, the 80/10/10 split, vocabulary and examples. */
-import { buildExamples, buildVocab, type Examples, loadNames, splitWords } from "../data.ts";
+import {
+  buildExamples,
+  buildVocab,
+  type Examples,
+  loadNames,
+  sha256Hex,
+  splitWords,
+} from "../data.ts";
 import type { Vocab } from "../data.ts";
 import { NinjagradError } from "../../graph/errors.ts";
 import { PythonRandom } from "../rng/python_random.ts";
@@ -12,6 +19,18 @@ export interface TrainData {
   test: Examples;
   /** Where the names came from (a path, a URL, or "embedded"). */
   source: string;
+  /** Which names exactly (set by `loadTrainData`): a resumed run checks it is the same. */
+  fingerprint?: DataFingerprint;
+}
+
+/** What identifies a names list, whatever its path: its size and the hash of its names. */
+export interface DataFingerprint {
+  /** The path or URL given to `--data`; absent for the embedded default. */
+  path?: string;
+  /** How many names. */
+  names: number;
+  /** Hex SHA-256 of the names joined by newlines (so CRLF, blank lines and spaces do not count). */
+  sha256: string;
 }
 
 /** The lecture's shuffle: CPython `random.seed(42); random.shuffle(words)`, bit for bit. */
@@ -43,5 +62,10 @@ export function prepareData(words: string[], block: number, source = "names"): T
 /** Loads names from a path or URL (the embedded list when absent) and prepares them. */
 export async function loadTrainData(source: string | undefined, block: number): Promise<TrainData> {
   const words = await loadNames(source);
-  return prepareData(words, block, source ?? "embedded names");
+  const data = prepareData(words, block, source ?? "embedded names");
+  const sha256 = await sha256Hex(words.join("\n"));
+  return {
+    ...data,
+    fingerprint: { ...(source ? { path: source } : {}), names: words.length, sha256 },
+  };
 }

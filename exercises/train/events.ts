@@ -46,7 +46,7 @@ export interface EvalEvent {
 }
 
 /**
- * The run is over: BatchNorm statistics were re-estimated over the whole training set and the
+ * The run is over (or was stopped: `interrupted`): BatchNorm statistics were re-estimated over the whole training set and the
  * split losses measured with them. The last event before completion.
  */
 export interface DoneEvent {
@@ -63,6 +63,8 @@ export interface DoneEvent {
   model: TrainedModel;
   /** The random streams' state after the last step (init and minibatches), for checkpoints. */
   rngState: RngPlanState;
+  /** True when the run was stopped (its abort signal) before its last step. */
+  interrupted?: boolean;
 }
 
 /** Everything a training run emits. */

@@ -3,7 +3,9 @@
  * evaluations, and a last `done` event; subscribing starts the run and unsubscribing stops it
  * between steps. The graph is built once and re-run with each minibatch in reused buffers.
  * Steps run back to back in chunks of about `chunkMs` and yield to the event loop in between, so
- * an unsubscribe or a Ctrl-C gets in without slowing the loop down.
+ * an unsubscribe or a Ctrl-C gets in without slowing the loop down. A run can continue a saved
+ * one (`start`: its step, parameters and random state), and an abort `signal` ends it after the
+ * step in progress with a `done` event that says so, ready to be saved.
  */
 import { Observable, type Subscriber } from "rxjs";
 import { clearImmediate, setImmediate } from "node:timers";
@@ -16,19 +18,47 @@ import type { Examples } from "../data.ts";
 import {
   buildEx4,
   cloneWeights,
+  countParams,
   type Ex4Graph,
   type Ex4Sizes,
   type Ex4Weights,
   type FloatArray,
   initEx4Weights,
   PARAM_NAMES,
+  paramShapes,
 } from "../model/ex4.ts";
 import { compareEx4FirstStep, installEx4Rules } from "../rules/ex4.ts";
 import { checkConfig, learningRate, type TrainConfig } from "./config.ts";
 import type { TrainData } from "./data.ts";
 import { bnStatistics, EvalNet } from "./eval.ts";
 import type { DoneEvent, EvalEvent, LiveModel, TrainEvent } from "./events.ts";
-import { createRngPlan, orderedNormalSource, type RngPlan } from "../rng/recipe.ts";
+import {
+  createRngPlan,
+  orderedNormalSource,
+  type RngPlan,
+  type RngPlanState,
+} from "../rng/recipe.ts";
+
+/** Where a run starts when it continues a saved one (a checkpoint's step, weights and rng). */
+export interface TrainStart {
+  /** Steps already done: the run goes on with step `step + 1`. */
+  step: number;
+  /** The parameters after those steps, in the config's dtype. */
+  weights: Ex4Weights;
+  /** The random streams' state after those steps. */
+  rngState: RngPlanState;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Continue a saved run instead of starting from the init. */
+  start?: TrainStart;
+  /**
+   * When aborted, the run stops after the step in progress and ends with a `done` event whose
+   * `interrupted` is true (BatchNorm statistics and losses measured as at the end).
+   */
+  signal?: AbortSignal;
+}
 
 /** The net's sizes for a config and its data's vocabulary. */
 export function sizesOf(config: TrainConfig, data: TrainData): Ex4Sizes {
@@ -79,21 +109,60 @@ export function firstStepComparison(
   return compareEx4FirstStep({ weights, sizes, dtype: config.dtype, Xb, Yb, ...tolerances });
 }
 
+/**
+ * The state a saved run continues from, checked against the config and data it continues with:
+ * its parameters and its random streams, positioned for step `start.step + 1`.
+ */
+export function resumedState(config: TrainConfig, data: TrainData, start: TrainStart) {
+  const sizes = sizesOf(config, data), shapes = paramShapes(sizes);
+  if (!Number.isInteger(start.step) || start.step < 0) {
+    throw new NinjagradError(`a run resumes from a whole step ≥ 0, got ${start.step}`);
+  }
+  for (const name of PARAM_NAMES) {
+    const w = start.weights[name], want = shapes[name].reduce((a, b) => a * b, 1);
+    const type = config.dtype === "float32" ? Float32Array : Float64Array;
+    if (!(w instanceof type) || w.length !== want) {
+      throw new NinjagradError(
+        `the saved ${name} does not fit a ${config.dtype} net of ${
+          countParams(sizes).toLocaleString("en")
+        } parameters (${name} needs ${want} values): resume with the sizes it was saved with`,
+      );
+    }
+  }
+  const random = createRngPlan(config.rng, { seed: config.seed });
+  random.setState(start.rngState);
+  return { weights: start.weights, random };
+}
+
 /** Starts a run on subscription; see the module comment. */
-export function train(config: TrainConfig, data: TrainData): Observable<TrainEvent> {
+export function train(
+  config: TrainConfig,
+  data: TrainData,
+  options: TrainOptions = {},
+): Observable<TrainEvent> {
   checkConfig(config);
+  const { start, signal } = options;
+  if (start) {
+    resumedState(config, data, start); // checked now: a bad start fails where train() is called
+    if (start.step >= config.steps) {
+      throw new NinjagradError(
+        `the run is already at step ${start.step} of ${config.steps}: ask for more steps`,
+      );
+    }
+  }
   return new Observable<TrainEvent>((subscriber) => {
     let run: Trainer | undefined;
     let timer: ReturnType<typeof setImmediate> | undefined;
     const tick = () => {
       timer = undefined;
       try {
-        run ??= new Trainer(config, data);
-        if (!run.chunk(subscriber)) {
+        run ??= new Trainer(config, data, start);
+        const finished = run.chunk(subscriber, signal);
+        if (!finished && !signal?.aborted) {
           if (!subscriber.closed) timer = setImmediate(tick);
           return;
         }
-        subscriber.next(run.finish());
+        subscriber.next(run.finish(!finished));
         subscriber.complete();
       } catch (e) {
         subscriber.error(e);
@@ -118,17 +187,26 @@ class Trainer {
   /** The rows behind periodic evaluations (undefined: the whole training set). */
   readonly #evalRows: Int32Array | undefined;
   #step = 0;
+  /** Steps this process ran (a resumed run started at a later step). */
+  #ran = 0;
   #trainMs = 0;
   #recentMs = 0;
 
-  constructor(config: TrainConfig, data: TrainData) {
+  constructor(config: TrainConfig, data: TrainData, start?: TrainStart) {
     this.#config = config;
     this.#data = data;
     this.#sizes = sizesOf(config, data);
-    const { weights, random } = initialState(config, data);
+    const { weights, random } = start
+      ? resumedState(config, data, start)
+      : initialState(config, data);
     this.#random = random;
+    this.#step = start?.step ?? 0;
     this.#model = buildEx4(new Graph({ dtype: config.dtype }), weights, this.#sizes, config.batch);
     if (config.backward === "manual") installEx4Rules(this.#model.graph);
+    // Switched on after building, so that every node has its label when an anomaly names it
+    // (a node is evaluated once as it is created, before `.named()` labels it); every step
+    // recomputes the whole net anyway.
+    this.#model.graph.detectAnomaly = config.detectAnomaly === true;
     this.#xb = this.#model.Xb.value;
     this.#yb = this.#model.Yb.value;
     const n = data.train.n, m = config.evalExamples;
@@ -137,12 +215,12 @@ class Trainer {
     });
   }
 
-  /** Runs steps for about `chunkMs`; true when every step is done. */
-  chunk(subscriber: Subscriber<TrainEvent>): boolean {
+  /** Runs steps for about `chunkMs` (none once `signal` is aborted); true when every step is done. */
+  chunk(subscriber: Subscriber<TrainEvent>, signal?: AbortSignal): boolean {
     const { steps, evalEvery, chunkMs } = this.#config;
     const start = performance.now();
     let clock = start, ran = 0, spent = 0;
-    while (this.#step < steps && !subscriber.closed) {
+    while (this.#step < steps && !subscriber.closed && !signal?.aborted) {
       const grads = this.#forwardBackward();
       const { graph, params, activations, loss } = this.#model;
       const model: LiveModel = { graph, params, activations, grads };
@@ -169,11 +247,25 @@ class Trainer {
       if (clock - start >= chunkMs) break;
     }
     if (ran > 0) {
+      this.#ran += ran;
       this.#trainMs += spent;
       const ms = spent / ran;
       this.#recentMs = this.#recentMs === 0 ? ms : 0.7 * this.#recentMs + 0.3 * ms;
     }
     return this.#step >= steps;
+  }
+
+  /** The engine's error `e` with the step it happened at, and what to try: where a run broke down. */
+  #atStep(e: unknown): unknown {
+    if (!(e instanceof NinjagradError)) return e;
+    const step = this.#step + 1;
+    if (e.message.startsWith("anomaly: ")) {
+      return new NinjagradError(`anomaly at step ${step}: ${e.message.slice("anomaly: ".length)}`);
+    }
+    const hint = this.#config.detectAnomaly
+      ? ""
+      : "; run with --detect-anomaly to find the first node that went wrong";
+    return new NinjagradError(`step ${step}: ${e.message}${hint}`);
   }
 
   /** Draws a minibatch, runs the forward pass (one propagation) and the backward pass. */
@@ -185,19 +277,27 @@ class Trainer {
       this.#xb.data as Int32Array,
       this.#yb.data as Int32Array,
     );
-    graph.batch(() => {
-      // Last step's update edited the parameters in place; recompute once with the new batch.
-      for (const name of PARAM_NAMES) graph.changed(params[name]);
-      graph.set(Xb, this.#xb);
-      graph.set(Yb, this.#yb);
-    });
+    try {
+      graph.batch(() => {
+        // Last step's update edited the parameters in place; recompute once with the new batch.
+        for (const name of PARAM_NAMES) graph.changed(params[name]);
+        graph.set(Xb, this.#xb);
+        graph.set(Yb, this.#yb);
+      });
+    } catch (e) {
+      throw this.#atStep(e);
+    }
     const value = loss.value.data[0];
     if (!Number.isFinite(value)) {
       throw new NinjagradError(
         `the loss is ${value} at step ${this.#step + 1}: the run diverged; try a smaller --lr`,
       );
     }
-    return graph.backward(loss);
+    try {
+      return graph.backward(loss);
+    } catch (e) {
+      throw this.#atStep(e);
+    }
   }
 
   /** SGD in place: p −= lr · grad. */
@@ -229,8 +329,11 @@ class Trainer {
     };
   }
 
-  /** The lecture's ending: BatchNorm statistics over the whole training set, then split losses. */
-  finish(): DoneEvent {
+  /**
+   * The lecture's ending: BatchNorm statistics over the whole training set, then split losses;
+   * `interrupted` when the run stopped early.
+   */
+  finish(interrupted = false): DoneEvent {
     const { auto } = this.#model.graph.ruleCounts;
     if (this.#config.backward === "manual" && auto !== 0) {
       // installEx4Rules covers every node, so this is a bug, not a user's mistake.
@@ -244,7 +347,7 @@ class Trainer {
       step: this.#step,
       train: net.loss(this.#data.train),
       val: net.loss(this.#data.val),
-      msPerStep: this.#trainMs / Math.max(1, this.#step),
+      msPerStep: this.#trainMs / Math.max(1, this.#ran),
       ruleCounts: { ...this.#model.graph.ruleCounts },
       model: {
         sizes: this.#sizes,
@@ -254,6 +357,7 @@ class Trainer {
         vocab: this.#data.vocab.itos.slice(),
       },
       rngState: this.#random.getState(),
+      ...(interrupted ? { interrupted } : {}),
     };
   }
 }
