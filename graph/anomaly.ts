@@ -36,6 +36,21 @@ export function describeInputs(node: Node): string {
   }).join("; ");
 }
 
+/**
+ * `logprobs (log)`; an unlabelled node by its inputs, `log#12 (log of probs)` (a node is first
+ * evaluated as it is created, before `.named()` can label it); and a node of a composite's
+ * subgraph with the node that holds it: `out (add) inside logits (linear)` (which linear?).
+ */
+export function describeNode(node: Node): string {
+  const owner = node.graph.owner;
+  const op = node.op?.name ?? node.kind;
+  const of = node.label === undefined && node.inputs.length > 0
+    ? ` of ${node.inputs.map((x) => x.name).join(", ")}`
+    : "";
+  const self = `${node.name} (${op}${of})`;
+  return owner ? `${self} inside ${describeNode(owner)}` : self;
+}
+
 /** The index of the first NaN or ±Inf, or −1. */
 export function firstNonFinite(t: Tensor): number {
   const d = t.data;
@@ -47,7 +62,7 @@ export function firstNonFinite(t: Tensor): number {
 export function forwardAnomaly(node: Node): string | undefined {
   const i = firstNonFinite(node.value);
   if (i < 0) return undefined;
-  return `anomaly: the forward value of ${node.name} (${node.op?.name ?? node.kind}) is ${
+  return `anomaly: the forward value of ${describeNode(node)} is ${
     node.value.data[i]
   } at flat index ${i}; its inputs: ${describeInputs(node) || "none"}`;
 }

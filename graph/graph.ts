@@ -5,10 +5,16 @@
 import { type Observable, Subject } from "rxjs";
 import type { AnyRule, AtomicOp, CompositeOp, Op } from "../ops/op.ts";
 import { NinjagradError } from "./errors.ts";
-import { Node, type NodeKind } from "./node.ts";
+import { Node, type NodeKind, type Subgraph } from "./node.ts";
 import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "./tensor.ts";
 import { forwardAnomaly } from "./anomaly.ts";
-import { backward, type BackwardOptions, type Gradients } from "./backward.ts";
+import {
+  backward,
+  type BackwardOptions,
+  type Gradients,
+  inputValues,
+  nodeCache,
+} from "./backward.ts";
 import { compare, type CompareOptions, type Comparison } from "./compare.ts";
 
 /** Something the engine did, for whoever observes `graph.events$`. */
@@ -39,6 +45,8 @@ export class Graph {
    * inputs' statistics. (Gradients are always checked: every rule's output must be finite.)
    */
   detectAnomaly: boolean;
+  /** @internal The composite node whose private subgraph this is: anomaly messages name it. */
+  owner: Node | undefined;
   /** All nodes, in creation order. */
   readonly nodes: Node[] = [];
   /** Rules run so far, by kind. */
@@ -47,7 +55,12 @@ export class Graph {
   private eventSubject: Subject<EngineEvent> | undefined;
   private gradientSubject: Subject<Gradients> | undefined;
   private batchDepth = 0;
-  private pending = new Set<Node>();
+  /**
+   * Which nodes are stale: pending leaves until `flush`, then everything recomputed from them;
+   * `firstDirty` is the lowest such id (Infinity when none). All zero between flushes.
+   */
+  private dirty = new Uint8Array(16);
+  private firstDirty = Infinity;
 
   constructor(options: { dtype?: FloatDType; detectAnomaly?: boolean } = {}) {
     this.dtype = options.dtype ?? "float32";
@@ -125,7 +138,10 @@ export class Graph {
       placeholder,
       requiresGrad,
     );
-    if (op.kind === "composite") node.sub = buildSubgraph(this, op, nodes, attrs);
+    if (op.kind === "composite") {
+      node.sub = buildSubgraph(this, op, nodes, attrs);
+      node.sub.graph.owner = node;
+    }
     this.evaluate(node);
     this.nodes.push(node);
     if (label !== undefined) this.relabel(node, label);
@@ -146,7 +162,7 @@ export class Graph {
 
   /** Says that a leaf's buffer was edited in place: recomputes downstream (unless batched). */
   changed(ref: NodeRef): void {
-    this.pending.add(this.node(ref));
+    this.markDirty(this.node(ref));
     if (this.batchDepth === 0) this.flush();
   }
 
@@ -169,7 +185,7 @@ export class Graph {
 
   /** Recomputes every op node (after editing leaves behind the graph's back). */
   recompute(): void {
-    for (const node of this.nodes) if (node.kind !== "op") this.pending.add(node);
+    for (const node of this.nodes) if (node.kind !== "op") this.markDirty(node);
     this.flush();
   }
 
@@ -285,26 +301,61 @@ export class Graph {
     return value.clone(this.dtype);
   }
 
+  private markDirty(node: Node): void {
+    this.growDirty(node.id + 1);
+    this.dirty[node.id] = 1;
+    if (node.id < this.firstDirty) this.firstDirty = node.id;
+  }
+
+  private growDirty(n: number): void {
+    if (this.dirty.length >= n) return;
+    const grown = new Uint8Array(Math.max(2 * this.dirty.length, n));
+    grown.set(this.dirty);
+    this.dirty = grown;
+  }
+
   /** Recomputes the pending leaves' descendants once each, in order, then notifies observers. */
   private flush(): void {
-    if (this.pending.size === 0) return;
-    let first = Infinity;
-    for (const n of this.pending) first = Math.min(first, n.id);
-    const dirty = new Uint8Array(this.nodes.length);
-    for (const n of this.pending) dirty[n.id] = 1;
-    this.pending.clear();
-    const touched: Node[] = [];
-    for (let i = first; i < this.nodes.length; i++) {
-      const node = this.nodes[i];
-      if (!dirty[i]) {
-        if (node.kind !== "op" || !node.inputs.some((x) => dirty[x.id])) continue;
-        dirty[i] = 1;
-        this.evaluate(node);
+    const first = this.firstDirty;
+    if (first === Infinity) return;
+    this.firstDirty = Infinity;
+    const nodes = this.nodes;
+    this.growDirty(nodes.length);
+    const dirty = this.dirty;
+    let touched: Node[] | undefined;
+    try {
+      for (let i = first; i < nodes.length; i++) {
+        const node = nodes[i];
+        if (!dirty[i]) {
+          if (node.kind !== "op") continue;
+          const inputs = node.inputs;
+          let stale = false;
+          for (let j = 0; j < inputs.length && !stale; j++) stale = dirty[inputs[j].id] === 1;
+          if (!stale) continue;
+          dirty[i] = 1;
+          this.evaluate(node);
+        }
+        if (node.valueSubject !== undefined) (touched ??= []).push(node);
       }
-      touched.push(node);
+    } finally {
+      dirty.fill(0, first, nodes.length);
     }
     // Observers hear only after every node is recomputed: nobody sees old and new values mixed.
-    for (const node of touched) node.valueSubject?.next(node.value);
+    if (touched) { for (const node of touched) node.valueSubject!.next(node.value); }
+  }
+
+  /**
+   * Runs a composite's fused forward (see `CompositeOp.fused`) when it has one and the inputs
+   * are the very tensors the subgraph was last evaluated with node by node, so that every node
+   * buffer it writes has its shape. Anomaly detection and observed subgraphs go node by node.
+   */
+  private fusedForward(node: Node, op: CompositeOp, sub: Subgraph): boolean {
+    if (!op.fused || !sub.labelled || !sub.evaluatedWith) return false;
+    if (this.detectAnomaly || sub.graph.observed) return false;
+    for (let i = 0; i < node.inputs.length; i++) {
+      if (node.inputs[i].value !== sub.evaluatedWith[i]) return false;
+    }
+    return op.fused(inputValues(node), sub.labelled, node.attrs);
   }
 
   /** Runs one node's forward, reusing its buffer when the shape is unchanged. */
@@ -312,21 +363,30 @@ export class Graph {
     const op = node.op!;
     if (op.kind === "composite") {
       const sub = node.sub!;
-      sub.leaves.forEach((leaf, i) => (leaf.value = node.inputs[i].value));
-      sub.graph.detectAnomaly = this.detectAnomaly;
-      sub.graph.recompute();
-      node.value = sub.out.value;
-      node.saved = labelledValues(sub.graph);
+      if (!this.fusedForward(node, op, sub)) {
+        for (let i = 0; i < sub.leaves.length; i++) sub.leaves[i].value = node.inputs[i].value;
+        sub.graph.detectAnomaly = this.detectAnomaly;
+        sub.graph.recompute();
+        node.value = sub.out.value;
+        node.saved = labelledValues(sub.graph, node.saved as Record<string, Tensor> | undefined);
+        sub.evaluatedWith = node.inputs.map((x) => x.value);
+      }
     } else {
-      const inputs: Record<string, Tensor> = {};
-      const shapes: Record<string, Shape> = {};
-      op.inputs.forEach((name, i) => {
-        inputs[name] = node.inputs[i].value;
-        shapes[name] = node.inputs[i].value.shape;
-      });
-      const shape = op.shape(shapes, node.attrs);
-      if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
-        node.value = Tensor.zeros(shape, this.dtype);
+      // The input record and the output shape are kept from the last run; the shape is worked
+      // out again only when an input's shape is not the very one it was worked out from.
+      const inputs = inputValues(node), known = nodeCache(node).shapes;
+      let reshaped = node.value.dtype !== this.dtype;
+      for (let i = 0; i < node.inputs.length; i++) {
+        if (known[i] !== node.inputs[i].value.shape) reshaped = true;
+      }
+      if (reshaped) {
+        const shapes: Record<string, Shape> = {};
+        op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].value.shape));
+        const shape = op.shape(shapes, node.attrs);
+        if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
+          node.value = Tensor.zeros(shape, this.dtype);
+        }
+        node.inputs.forEach((x, i) => (known[i] = x.value.shape));
       }
       node.saved = (op as AtomicOp).forward(inputs, node.value, node.attrs, node.saved);
     }
@@ -353,10 +413,27 @@ function buildSubgraph(parent: Graph, op: CompositeOp, inputs: Node[], attrs: un
   if (out.graph !== graph) {
     throw new NinjagradError(`${op.name}: build must return a node of its own subgraph`);
   }
-  return { graph, leaves, out };
+  // A fused forward writes the nodes it finds by label: it may run only if every op node has one.
+  let labelled: Record<string, Node> | undefined;
+  if (op.fused && graph.nodes.every((n) => n.kind !== "op" || n.label !== undefined)) {
+    labelled = {};
+    for (const n of graph.nodes) if (n.label !== undefined) labelled[n.label] = n;
+  }
+  return { graph, leaves, out, labelled };
 }
 
-function labelledValues(graph: Graph): Record<string, Tensor> {
+/** The subgraph's labelled values by label; `previous` again when none of them was replaced. */
+function labelledValues(
+  graph: Graph,
+  previous: Record<string, Tensor> | undefined,
+): Record<string, Tensor> {
+  if (previous !== undefined) {
+    let same = true;
+    for (const n of graph.nodes) {
+      if (n.label !== undefined && previous[n.label] !== n.value) same = false;
+    }
+    if (same) return previous;
+  }
   const saved: Record<string, Tensor> = {};
   for (const n of graph.nodes) if (n.label !== undefined) saved[n.label] = n.value;
   return saved;

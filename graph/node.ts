@@ -1,6 +1,6 @@
 /** A node: one application of an op (or a leaf) inside a graph. */
 import { BehaviorSubject, type Observable, Subject } from "rxjs";
-import type { AnyRule, Op } from "../ops/op.ts";
+import type { AnyRule, Op, RuleArgs } from "../ops/op.ts";
 import type { Shape, Tensor } from "./tensor.ts";
 import type { Graph } from "./graph.ts";
 
@@ -12,6 +12,34 @@ export interface Subgraph {
   graph: Graph;
   leaves: Node[];
   out: Node;
+  /** @internal The subgraph's nodes by label, for the op's fused forward. */
+  labelled?: Record<string, Node>;
+  /** @internal The input values of the last node-by-node evaluation (fused runs need the same). */
+  evaluatedWith?: Tensor[];
+}
+
+/**
+ * @internal What the engine keeps on a node between runs so that a step allocates nothing: the
+ * record of input values handed to the forward and the rules, the input shapes it last checked,
+ * the path to the loss when the node is one, and a composite's last backward through its subgraph.
+ */
+export interface NodeCache {
+  /** The input values by name; refreshed before each forward and each backward. */
+  inputs: Record<string, Tensor>;
+  /** The values last put in `inputs`, by input index (only a changed one is written again). */
+  values: (Tensor | undefined)[];
+  /** The input shapes the output shape was last computed from (compared by identity). */
+  shapes: (Shape | undefined)[];
+  /** As a loss: which nodes lie on a path to it (fixed once the node exists). */
+  path?: Uint8Array;
+  /** A composite's automatic rule: the subgraph's gradients for one upstream gradient. */
+  sub?: { g: Tensor; pass: number; grads: { get(node: Node): Tensor | undefined } };
+  /** The automatic rules by input index (undefined for inputs that take no gradient). */
+  auto?: (AnyRule | undefined)[];
+  /** The override's rules by input index, and the override record they were read from. */
+  overrides?: { from: Readonly<Record<string, AnyRule>>; rules: (AnyRule | undefined)[] };
+  /** The arguments handed to this node's rules, refreshed before each call. */
+  args?: RuleArgs;
 }
 
 /** One node of a graph. Its value is a reused buffer: clone it to keep a copy across runs. */
@@ -45,6 +73,20 @@ export class Node {
   valueSubject: BehaviorSubject<Tensor> | undefined;
   /** @internal */
   gradSubject: Subject<Tensor> | undefined;
+  /**
+   * @internal See `NodeCache`. Made with the node and never replaced, with every field present
+   * from the start, so that nodes and caches keep one shape each (the hot loops stay monomorphic).
+   */
+  readonly cache: NodeCache = {
+    inputs: {},
+    values: [],
+    shapes: [],
+    path: undefined,
+    sub: undefined,
+    auto: undefined,
+    overrides: undefined,
+    args: undefined,
+  };
 
   constructor(
     graph: Graph,

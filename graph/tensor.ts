@@ -45,12 +45,67 @@ export function formatShape(shape: Shape): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
 }
 
+/**
+ * Recycles the tensors that `Tensor.zeros` hands out while it is active: a backward pass run
+ * with `reuse` asks for the same shapes in the same order every step, so the k-th request of a
+ * pass gets the k-th tensor of the previous pass back, zeroed. Rules allocate as usual and
+ * allocate nothing in steady state; what a pass returned is valid until the next one.
+ */
+export class Arena {
+  private readonly slots: Tensor[] = [];
+  private next = 0;
+
+  /** Starts a new pass: the tensors of the previous one are handed out again. */
+  reset(): void {
+    this.next = 0;
+  }
+
+  /** A zeroed tensor: the slot's tensor when it has this shape and dtype, else a new one. */
+  take(shape: Shape, dtype: DType): Tensor {
+    const slot = this.slots[this.next];
+    if (slot !== undefined && slot.dtype === dtype && sameShape(slot.shape, shape)) {
+      this.next++;
+      slot.data.fill(0);
+      return slot;
+    }
+    const t = new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
+    this.slots[this.next++] = t;
+    return t;
+  }
+
+  /**
+   * Makes this arena serve `Tensor.zeros` until `leave(previous)` (in a `finally`), where
+   * `previous` is what this returned: the arena that served before.
+   */
+  enter(): Arena | undefined {
+    const previous = activeArena;
+    activeArena = this;
+    return previous;
+  }
+
+  /** Gives `Tensor.zeros` back to the arena that served before `enter`. */
+  static leave(previous: Arena | undefined): void {
+    activeArena = previous;
+  }
+
+  /** Whether some arena is serving `Tensor.zeros` now. */
+  static get active(): boolean {
+    return activeArena !== undefined;
+  }
+}
+
+let activeArena: Arena | undefined;
+
 /** A contiguous row-major tensor. */
 export class Tensor {
   /** The elements, row-major. */
   readonly data: TensorData;
   /** The shape; its product equals `data.length`. */
   readonly shape: Shape;
+  /** `float32`, `float64` or `int32`, read off the typed array. */
+  readonly dtype: DType;
+  /** The last view made by `reshape`, handed out again for the same shape (no allocation). */
+  #view: Tensor | undefined;
 
   constructor(data: TensorData, shape: Shape) {
     if (sizeOf(shape) !== data.length) {
@@ -62,13 +117,11 @@ export class Tensor {
     }
     this.data = data;
     this.shape = shape;
-  }
-
-  /** `float32`, `float64` or `int32`, read off the typed array. */
-  get dtype(): DType {
-    if (this.data instanceof Float32Array) return "float32";
-    if (this.data instanceof Float64Array) return "float64";
-    return "int32";
+    this.dtype = data instanceof Float32Array
+      ? "float32"
+      : data instanceof Float64Array
+      ? "float64"
+      : "int32";
   }
 
   /** Number of elements. */
@@ -76,8 +129,9 @@ export class Tensor {
     return this.data.length;
   }
 
-  /** A tensor of zeros. */
+  /** A tensor of zeros (inside a reusing backward pass, a recycled one: see `Arena`). */
   static zeros(shape: Shape, dtype: DType = "float32"): Tensor {
+    if (activeArena !== undefined) return activeArena.take(shape, dtype);
     return new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
   }
 
@@ -110,7 +164,8 @@ export class Tensor {
 
   /** The same data viewed with another shape of the same size (no copy). */
   reshape(shape: Shape): Tensor {
-    return new Tensor(this.data, [...shape]);
+    if (this.#view !== undefined && sameShape(this.#view.shape, shape)) return this.#view;
+    return (this.#view = new Tensor(this.data, [...shape]));
   }
 
   /** The single value of a one-element tensor. */

@@ -6,6 +6,7 @@
 import { composite } from "./op.ts";
 import * as t from "./kernels/mod.ts";
 import * as b from "./build.ts";
+import { batchNormForward, crossEntropyForward, linearForward } from "./kernels/fused.ts";
 
 /** −mean over the batch of log softmax(logits)[i, targets[i]], built as the lecture's steps. */
 export const crossEntropy = composite({
@@ -20,8 +21,10 @@ export const crossEntropy = composite({
     const countsSumInv = b.pow(countsSum, -1).named("counts_sum_inv");
     const probs = b.mul(counts, countsSumInv).named("probs");
     const logprobs = b.log(probs).named("logprobs");
-    return b.neg(b.mean(b.pick(logprobs, targets), 0)).named("loss");
+    const picked = b.pick(logprobs, targets).named("picked");
+    return b.neg(b.mean(picked, 0).named("picked_mean")).named("loss");
   },
+  fused: crossEntropyForward,
   closedForm: {
     // dlogits = (softmax(logits) − onehot(targets)) / n
     logits: ({ g, inputs: { logits, targets }, saved: { probs } }) => {
@@ -38,14 +41,15 @@ export const batchNorm = composite<"x" | "gain" | "bias", { eps: number }>({
   inputs: ["x", "gain", "bias"],
   build: ({ x, gain, bias }, { eps }) => {
     const n = x.shape[0];
-    const bnmeani = b.mul(1 / n, b.sum(x, 0, true)).named("bnmeani");
+    const bnmeani = b.mul(1 / n, b.sum(x, 0, true).named("bnsum")).named("bnmeani");
     const bndiff = b.sub(x, bnmeani).named("bndiff");
     const bndiff2 = b.pow(bndiff, 2).named("bndiff2");
-    const bnvar = b.mul(1 / (n - 1), b.sum(bndiff2, 0, true)).named("bnvar");
-    const bnvarInv = b.pow(b.add(bnvar, eps), -0.5).named("bnvar_inv");
+    const bnvar = b.mul(1 / (n - 1), b.sum(bndiff2, 0, true).named("bnvarsum")).named("bnvar");
+    const bnvarInv = b.pow(b.add(bnvar, eps).named("bnvar_eps"), -0.5).named("bnvar_inv");
     const bnraw = b.mul(bndiff, bnvarInv).named("bnraw");
-    return b.add(b.mul(gain, bnraw), bias).named("hpreact");
+    return b.add(b.mul(gain, bnraw).named("bnscaled"), bias).named("hpreact");
   },
+  fused: batchNormForward,
   closedForm: {
     // dx = gain·bnvar_inv/n · (n·g − Σg − n/(n−1)·bnraw·Σ(g·bnraw)), sums over the batch
     x: ({ g, inputs: { gain }, saved: { bnraw, bnvar_inv } }) => {
@@ -66,7 +70,8 @@ export const batchNorm = composite<"x" | "gain" | "bias", { eps: number }>({
 export const linear = composite({
   name: "linear",
   inputs: ["x", "w", "b"],
-  build: ({ x, w, b: bias }) => b.add(b.matmul(x, w), bias).named("out"),
+  build: ({ x, w, b: bias }) => b.add(b.matmul(x, w).named("xw"), bias).named("out"),
+  fused: linearForward,
   closedForm: {
     x: ({ g, inputs: { w } }) => t.matmul(g, w, { transA: false, transB: true }),
     w: ({ g, inputs: { x } }) => t.matmul(x, g, { transA: true, transB: false }),

@@ -64,6 +64,17 @@ export interface CompositeOp<N extends string = string, A = unknown> {
   nondiff: readonly N[];
   build(inputs: Readonly<Record<N, Node>>, attrs: A): Node;
   closedForm?: Rules<N, A, Readonly<Record<string, Tensor>>>;
+  /**
+   * Optional speed-up: evaluates the whole subgraph in fused loops, writing every node's value
+   * (and `saved`) in place — every op node of the subgraph is labelled so that `nodes` has them
+   * all. It must give the very bits that evaluating the nodes one by one gives. Returns false
+   * for inputs it does not handle (the engine then evaluates node by node).
+   */
+  fused?: (
+    inputs: Readonly<Record<N, Tensor>>,
+    nodes: Readonly<Record<string, Node>>,
+    attrs: A,
+  ) => boolean;
 }
 
 // deno-lint-ignore no-explicit-any

@@ -4,6 +4,7 @@
  */
 import { NinjagradError } from "../../graph/errors.ts";
 import { formatShape, sameShape, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
+import { colsumF32, SIMD_MIN } from "./simd.ts";
 
 /** The shape two operands broadcast to, or an error naming both shapes. */
 export function broadcastShape(a: Shape, b: Shape): number[] {
@@ -89,11 +90,51 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   broadcastShape(shape, g.shape); // validates compatibility
   const out = Tensor.zeros(shape, g.dtype);
   const o = out.data, src = g.data;
-  const strides = broadcastStrides(shape, g.shape);
-  forEachBroadcast(g.shape, strides, strides, (i, io) => {
-    o[io] += src[i];
-  });
+  const n = src.length, m = o.length;
+  // The sums the lecture's graphs need, in the same order as the general walk below and
+  // accumulated in the output (so in float32 for float32): hand-written rules that sum with
+  // `sum` must get the very same bits.
+  if (m === 1) {
+    for (let i = 0; i < n; i++) o[0] += src[i];
+  } else if (isTrailing(shape, g.shape)) {
+    // (rows, m) summed over rows into m: a bias's gradient.
+    if (n >= SIMD_MIN && src instanceof Float32Array && o instanceof Float32Array) {
+      colsumF32(src, o, n / m, m);
+    } else {
+      for (let base = 0; base < n; base += m) for (let j = 0; j < m; j++) o[j] += src[base + j];
+    }
+  } else if (isLeading(shape, g.shape)) {
+    // (m, width) summed over each row into (m, 1).
+    const width = n / m;
+    for (let i = 0, base = 0; i < m; i++, base += width) {
+      for (let j = 0; j < width; j++) o[i] += src[base + j];
+    }
+  } else {
+    const strides = broadcastStrides(shape, g.shape);
+    forEachBroadcast(g.shape, strides, strides, (i, io) => {
+      o[io] += src[i];
+    });
+  }
   return out;
+}
+
+/** Whether `small` equals the trailing axes of `big`, with only 1s before them. */
+function isTrailing(small: Shape, big: Shape): boolean {
+  let lead = 0;
+  while (lead < small.length && small[lead] === 1) lead++;
+  const tail = small.length - lead;
+  if (tail > big.length) return false;
+  for (let i = 0; i < tail; i++) if (small[lead + i] !== big[big.length - tail + i]) return false;
+  return true;
+}
+
+/** Whether `small` equals `big` on every axis but trailing ones where it is 1. */
+function isLeading(small: Shape, big: Shape): boolean {
+  if (small.length !== big.length) return false;
+  let end = small.length;
+  while (end > 0 && small[end - 1] === 1) end--;
+  for (let i = 0; i < end; i++) if (small[i] !== big[i]) return false;
+  return true;
 }
 
 /**

@@ -2,6 +2,7 @@
 import { NinjagradError } from "../../graph/errors.ts";
 import { formatShape, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
 import { target } from "./elementwise.ts";
+import { colsumF32, SIMD_MIN } from "./simd.ts";
 
 /** Which axis to reduce (`null`: all of them) and whether to keep it as size 1. */
 export interface ReduceAttrs {
@@ -37,7 +38,18 @@ export function sum(x: Tensor, attrs: ReduceAttrs, out?: Tensor): Tensor {
   const res = target(out, reducedShape(x.shape, attrs), x);
   const [outer, n, inner] = splitAt(x.shape, attrs.axis);
   const s = x.data, o = res.data;
+  if (outer === 1 && inner > 1 && s.length >= SIMD_MIN && s instanceof Float32Array) {
+    // Sums over the first axis (a batch's column sums) on WebAssembly SIMD, in the same order.
+    if (o instanceof Float32Array) return colsumF32(s, o, n, inner), res;
+  }
   o.fill(0);
+  if (inner === 1) {
+    // Sums along the last axis (rows): the same additions in the same order, without a loop of one.
+    for (let i = 0, base = 0; i < outer; i++, base += n) {
+      for (let k = 0; k < n; k++) o[i] += s[base + k];
+    }
+    return res;
+  }
   for (let i = 0; i < outer; i++) {
     for (let k = 0; k < n; k++) {
       const base = (i * n + k) * inner;
@@ -80,6 +92,13 @@ export function expand(g: Tensor, shape: Shape, axis: number | null, scale = 1):
   const res = Tensor.zeros(shape, g.dtype);
   const [outer, n, inner] = splitAt(shape, axis);
   const s = g.data, o = res.data;
+  if (inner === 1) {
+    for (let i = 0, base = 0; i < outer; i++, base += n) {
+      const v = s[i] * scale;
+      for (let k = 0; k < n; k++) o[base + k] = v;
+    }
+    return res;
+  }
   for (let i = 0; i < outer; i++) {
     for (let k = 0; k < n; k++) {
       const base = (i * n + k) * inner;

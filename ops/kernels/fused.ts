@@ -1,0 +1,109 @@
+/**
+ * Fused forwards of the composite ops (ops/nn.ts): each evaluates its whole subgraph at once
+ * instead of node by node, writing every node's value where the subgraph keeps it. Every
+ * intermediate is stored in its node's buffer (and read back from it), so it is rounded exactly
+ * as the node-by-node evaluation rounds it, and the same kernels' arithmetic runs in the same
+ * order: the bits are the same (tests/kernels_test.ts checks it, in both dtypes). Each returns
+ * false for shapes it does not handle; the engine then evaluates node by node.
+ */
+import type { Node } from "../../graph/node.ts";
+import type { Tensor, TensorData } from "../../graph/tensor.ts";
+import { add, exp, log, mul, pow, sub } from "./elementwise.ts";
+import { sum } from "./reduce.ts";
+import { matmul } from "./matmul.ts";
+
+/** A scalar as the kernels meet it: rounded to float32 when the output is float32. */
+const scalarFor = (out: TensorData, s: number) => out instanceof Float32Array ? Math.fround(s) : s;
+
+/** linear: xw = x @ w, out = xw + b. */
+export function linearForward(
+  { x, w, b }: Readonly<Record<"x" | "w" | "b", Tensor>>,
+  nodes: Readonly<Record<string, Node>>,
+): boolean {
+  matmul(x, w, { transA: false, transB: false }, nodes.xw.value);
+  add(nodes.xw.value, b, nodes.out.value);
+  return true;
+}
+
+/**
+ * batchnorm (training mode, over the batch axis of x (n, width)): the subgraph's kernels called
+ * straight into its nodes' buffers, in its order, so the bits are the subgraph's by
+ * construction; what it saves is the per-node work of the graph. (Float32 runs the kernels on
+ * WebAssembly SIMD, where a hand-fused loop in JavaScript would be slower.)
+ */
+export function batchNormForward(
+  { x, gain, bias }: Readonly<Record<"x" | "gain" | "bias", Tensor>>,
+  nodes: Readonly<Record<string, Node>>,
+  { eps }: { eps: number },
+): boolean {
+  if (x.shape.length !== 2) return false;
+  const n = x.shape[0];
+  const v = (label: string) => nodes[label].value;
+  sum(x, OVER_BATCH, v("bnsum"));
+  mul(v("bnsum"), 1 / n, v("bnmeani"));
+  sub(x, v("bnmeani"), v("bndiff"));
+  pow(v("bndiff"), 2, v("bndiff2"));
+  sum(v("bndiff2"), OVER_BATCH, v("bnvarsum"));
+  mul(v("bnvarsum"), 1 / (n - 1), v("bnvar"));
+  add(v("bnvar"), eps, v("bnvar_eps"));
+  pow(v("bnvar_eps"), -0.5, v("bnvar_inv"));
+  mul(v("bndiff"), v("bnvar_inv"), v("bnraw"));
+  mul(gain, v("bnraw"), v("bnscaled"));
+  add(v("bnscaled"), bias, v("hpreact"));
+  return true;
+}
+
+const OVER_BATCH = { axis: 0, keepdim: true } as const;
+
+/**
+ * cross-entropy of logits (n, classes) against int32 targets (n): the rows' maxes and shifted
+ * logits, their exponentials (the exp kernel), the rows' sums and probabilities, their logs (the
+ * log kernel), then the picked log-probabilities' mean. Targets out of range go to the node-by-node evaluation,
+ * which says what is wrong.
+ */
+export function crossEntropyForward(
+  { logits, targets }: Readonly<Record<"logits" | "targets", Tensor>>,
+  nodes: Readonly<Record<string, Node>>,
+): boolean {
+  if (logits.shape.length !== 2 || !(targets.data instanceof Int32Array)) return false;
+  const [n, classes] = logits.shape;
+  const T = targets.data;
+  if (T.length !== n) return false;
+  for (let i = 0; i < n; i++) if (!(T[i] >= 0 && T[i] < classes)) return false;
+  const L = logits.data, argmax = nodes.logit_maxes.saved;
+  if (!(argmax instanceof Int32Array) || argmax.length !== n) return false;
+  const maxes = nodes.logit_maxes.value.data, norm = nodes.norm_logits.value.data;
+  const counts = nodes.counts.value.data, sums = nodes.counts_sum.value.data;
+  const inv = nodes.counts_sum_inv.value.data, probs = nodes.probs.value.data;
+  const logprobs = nodes.logprobs.value.data, picked = nodes.picked.value.data;
+  const mean = nodes.picked_mean.value.data, loss = nodes.loss.value.data;
+  for (let i = 0; i < n; i++) {
+    const row = i * classes, end = row + classes;
+    let best = -Infinity, arg = 0;
+    for (let k = 0; k < classes; k++) {
+      const v = L[row + k];
+      if (v > best || (k === 0 && v !== v)) {
+        best = v;
+        arg = k;
+      }
+    }
+    maxes[i] = best;
+    argmax[i] = arg;
+    for (let k = row; k < end; k++) norm[k] = L[k] - maxes[i];
+  }
+  exp(nodes.norm_logits.value, nodes.counts.value);
+  for (let i = 0; i < n; i++) {
+    const row = i * classes, end = row + classes;
+    sums[i] = 0;
+    for (let k = row; k < end; k++) sums[i] += counts[k];
+    inv[i] = 1 / sums[i];
+    for (let k = row; k < end; k++) probs[k] = counts[k] * inv[i];
+  }
+  log(nodes.probs.value, nodes.logprobs.value);
+  for (let i = 0; i < n; i++) picked[i] = logprobs[i * classes + T[i]];
+  mean[0] = 0;
+  for (let i = 0; i < n; i++) mean[0] += picked[i];
+  mean[0] = mean[0] * scalarFor(mean, 1 / n);
+  loss[0] = -mean[0];
+  return true;
+}

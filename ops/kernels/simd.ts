@@ -1,0 +1,184 @@
+/**
+ * Float32 kernels on WebAssembly SIMD (ops/kernels/wasm/kernels.wat): operands are copied into
+ * the module's memory, computed on there, and the float32 results copied out. Each gives the
+ * bits of its JavaScript counterpart:
+ * - `gemmF32` copies A and B in as they are and packs them there (A by blocks of four rows,
+ *   padded with zero rows, B row-major, both widened to float64); each product is summed over p
+ *   in order in double precision and rounded once, as the JavaScript kernel in matmul.ts does.
+ *   Transposed operands are read transposed while packed: all four variants give the same bits.
+ * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
+ * - the elementwise kernels round each result once to float32, as JavaScript's double
+ *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
+ *   the copies cost more than the lanes save.
+ */
+import type { TensorData } from "../../graph/tensor.ts";
+import {
+  colsum,
+  ew,
+  exp,
+  finite,
+  gemm,
+  log,
+  memory,
+  pack_a,
+  pack_b,
+  tanh,
+  unary,
+} from "./wasm/kernels.wasm";
+
+let f32 = new Float32Array(memory.buffer);
+/** The memory's size in bytes; only `reserve` grows it. */
+let capacity = memory.buffer.byteLength;
+/** Float32 views of places in the memory by float offset, each with the last length asked. */
+const views = new Map<number, Float32Array>();
+
+/** Grows the memory to at least `bytes` and renews the views (growing detaches them). */
+function reserve(bytes: number): void {
+  if (bytes <= capacity) return;
+  memory.grow(Math.ceil((bytes - capacity) / 65536));
+  capacity = memory.buffer.byteLength;
+  f32 = new Float32Array(memory.buffer);
+  views.clear();
+}
+
+/** The byte offset after `floats` float32 values from `at`, rounded up to 16 bytes. */
+const after = (at: number, floats: number) => (at + floats * 4 + 15) & ~15;
+
+/** `f32.subarray(offset, offset + length)`, made again only when the length changes. */
+function view(offset: number, length: number): Float32Array {
+  let v = views.get(offset);
+  if (v === undefined || v.length !== length) {
+    views.set(offset, v = f32.subarray(offset, offset + length));
+  }
+  return v;
+}
+
+/**
+ * C (m × n, row-major) = op(A) @ op(B), where op(A)[i, p] = A[i·rsA + p·csA] and
+ * op(B)[p, j] = B[p·rsB + j·csB]. Every C[i, j] is summed over p in order in float64.
+ */
+export function gemmF32(
+  A: Float32Array,
+  rsA: number,
+  csA: number,
+  B: Float32Array,
+  rsB: number,
+  csB: number,
+  C: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const m4 = (m + 3) & ~3;
+  // Byte offsets: A packed (float64), B (float64), C (float32), then A and B as given (float32).
+  const bAt = m4 * k * 8, cAt = bAt + k * n * 8;
+  const rawA = after(cAt, m4 * n), rawB = after(rawA, A.length);
+  reserve(rawB + B.length * 4);
+  f32.set(A, rawA / 4);
+  f32.set(B, rawB / 4);
+  pack_a(rawA, 0, rsA, csA, m, k);
+  pack_b(rawB, bAt, rsB, csB, k, n);
+  gemm(0, bAt, cAt, m4, n, k);
+  C.set(view(cAt / 4, m * n));
+}
+
+/** out = exp(x) elementwise, for float32 arrays of the same length (see kernels.wat). */
+export function expF32(x: Float32Array, out: Float32Array): void {
+  pairwise(exp, x, out);
+}
+
+/** out = ln(x) elementwise, for float32 arrays of the same length (see kernels.wat). */
+export function logF32(x: Float32Array, out: Float32Array): void {
+  pairwise(log, x, out);
+}
+
+/** Runs a kernel that works on pairs of float32 values: x in (padded), out back. */
+function pairwise(
+  kernel: (src: number, dst: number, pairs: number) => void,
+  x: Float32Array,
+  out: Float32Array,
+): void {
+  const n = x.length, padded = n + (n & 1);
+  reserve(8 * padded);
+  f32.set(x);
+  if (padded !== n) f32[n] = 1;
+  kernel(0, padded * 4, padded / 2);
+  out.set(view(padded, n));
+}
+
+/** out = tanh(x) elementwise, for float32 arrays of the same length. */
+export function tanhF32(x: Float32Array, out: Float32Array): void {
+  const n = x.length, padded = (n + 3) & ~3;
+  reserve(8 * padded);
+  f32.set(x);
+  f32.fill(0, n, padded);
+  tanh(0, padded * 4, padded / 4);
+  out.set(view(padded, n));
+}
+
+// The elementwise kernels take any typed arrays so that callers need no casts; they are called
+// only for float32 ones.
+
+/** Fewer elements than this stay in JavaScript (same bits either way). */
+export const SIMD_MIN = 256;
+
+/** Binary ops of `ew`: 0 add, 1 sub, 2 mul, 3 div, 4 y − x, 5 y / x. */
+export type EwOp = 0 | 1 | 2 | 3 | 4 | 5;
+
+/**
+ * o[r][j] = x[r][j] op y[r·ystep + j·ycol] for a (rows, width) x: `ycol` 1 and `ystep` 0 for a
+ * row reused by every row (or a whole y when rows is 1), `ycol` 0 for one y per row (ystep 1)
+ * or one y for everything (ystep 0).
+ */
+export function ewF32(
+  op: EwOp,
+  x: TensorData,
+  y: TensorData,
+  o: TensorData,
+  rows: number,
+  width: number,
+  ystep: 0 | 1,
+  ycol: 0 | 1,
+): void {
+  const n = rows * width, yAt = after(0, n), oAt = after(yAt, y.length);
+  reserve(oAt + n * 4);
+  f32.set(x);
+  f32.set(y, yAt / 4);
+  ew(op, 0, yAt, oAt, rows, width, ystep, ycol);
+  o.set(view(oAt / 4, n));
+}
+
+/** `ewF32` with a scalar y (already rounded to float32). */
+export function scalarF32(op: EwOp, x: TensorData, s: number, o: TensorData): void {
+  const n = x.length, yAt = after(0, n), oAt = after(yAt, 1);
+  reserve(oAt + n * 4);
+  f32.set(x);
+  f32[yAt / 4] = s;
+  ew(op, 0, yAt, oAt, 1, n, 0, 0);
+  o.set(view(oAt / 4, n));
+}
+
+/** Unary ops: 0 −x, 1 x², 2 1/x, 3 1 − x² (in double, rounded once). */
+export function unaryF32(op: 0 | 1 | 2 | 3, x: TensorData, o: TensorData): void {
+  const n = x.length, oAt = after(0, n);
+  reserve(oAt + n * 4);
+  f32.set(x);
+  unary(op, 0, oAt, n);
+  o.set(view(oAt / 4, n));
+}
+
+/** o[j] = Σ over rows of x[r·width + j], summed in order in float32 (o is overwritten). */
+export function colsumF32(x: TensorData, o: TensorData, rows: number, width: number): void {
+  const oAt = after(0, rows * width);
+  reserve(oAt + width * 4);
+  f32.set(x);
+  colsum(0, oAt, rows, width);
+  o.set(view(oAt / 4, width));
+}
+
+/** Whether every value of a float32 array is finite (neither NaN nor ±Infinity). */
+export function allFiniteF32(x: Float32Array): boolean {
+  reserve(x.length * 4);
+  f32.set(x);
+  return finite(0, x.length) === 1;
+}

@@ -1,0 +1,840 @@
+;; WebAssembly SIMD kernels for float32 tensors. Built into kernels.wasm by `deno task wasm`
+;; (ops/kernels/wasm/build.ts); ops/kernels/simd.ts copies operands in and results out. Every
+;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
+;;   gemm, pack_a, pack_b  the matrix product (below);
+;;   tanh, exp, log        computed in double precision, rounded once to float32;
+;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
+;;   finite                whether every value is finite (the engine's check of each gradient).
+;;
+;; gemm: C = A @ B, the hot loop of every linear layer. Byte offsets a, b (float64, 8-byte
+;; aligned) and c (float32) into this module's memory:
+;;   A  m × k, packed by blocks of four rows: for rows 4r..4r+3 and column p, the four values
+;;      A[4r][p], A[4r+1][p], A[4r+2][p], A[4r+3][p] are adjacent (one block is k·32 bytes);
+;;   B  k × n, row-major;
+;;   C  m × n, row-major, float32;
+;; with m a multiple of 4 (the caller pads A with rows of zeros and drops those rows of C).
+;; Each C[i][j] is summed over p in order in double precision, two lanes at a time, and rounded
+;; once to float32: for float32 operands (exact in double) that is the JavaScript kernel's sum,
+;; bit for bit, whatever the blocking and whichever operand was transposed.
+(module
+  (memory (export "memory") 1)
+
+  (func (export "gemm")
+    (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+    (local $i i32) (local $j i32) (local $p i32)
+    (local $pa i32) (local $pb i32) (local $pc i32)
+    (local $rowB i32) (local $rowC i32) (local $panel i32) (local $aRow i32)
+    (local $x v128) (local $y0 v128) (local $y1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64) (local $y f64)
+    (local.set $rowB (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $rowC (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $panel (i32.shl (local.get $k) (i32.const 5)))
+    (local.set $aRow (local.get $a))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $j (i32.const 0))
+        ;; Blocks of 4 rows × 4 columns: eight accumulators of two lanes, two vectors of B per p.
+        (block $colsDone
+          (loop $cols
+            (br_if $colsDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+            (local.set $c00 (v128.const i64x2 0 0))
+            (local.set $c01 (v128.const i64x2 0 0))
+            (local.set $c10 (v128.const i64x2 0 0))
+            (local.set $c11 (v128.const i64x2 0 0))
+            (local.set $c20 (v128.const i64x2 0 0))
+            (local.set $c21 (v128.const i64x2 0 0))
+            (local.set $c30 (v128.const i64x2 0 0))
+            (local.set $c31 (v128.const i64x2 0 0))
+            (local.set $pa (local.get $aRow))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $p (local.get $k))
+            (block $kDone
+              (br_if $kDone (i32.eqz (local.get $p)))
+              (loop $kLoop
+                (local.set $y0 (v128.load (local.get $pb)))
+                (local.set $y1 (v128.load offset=16 (local.get $pb)))
+                (local.set $x (v128.load64_splat (local.get $pa)))
+                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load64_splat offset=8 (local.get $pa)))
+                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load64_splat offset=16 (local.get $pa)))
+                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load64_splat offset=24 (local.get $pa)))
+                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
+                (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
+                (br_if $kLoop (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $c00)) (f32x4.demote_f64x2_zero (local.get $c01))))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $c10)) (f32x4.demote_f64x2_zero (local.get $c11))))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $c20)) (f32x4.demote_f64x2_zero (local.get $c21))))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $c30)) (f32x4.demote_f64x2_zero (local.get $c31))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        ;; A block of 4 rows × 2 columns when 2 or 3 columns are left.
+        (if (i32.le_u (i32.add (local.get $j) (i32.const 2)) (local.get $n))
+          (then
+            (local.set $c00 (v128.const i64x2 0 0))
+            (local.set $c10 (v128.const i64x2 0 0))
+            (local.set $c20 (v128.const i64x2 0 0))
+            (local.set $c30 (v128.const i64x2 0 0))
+            (local.set $pa (local.get $aRow))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $p (local.get $k))
+            (block $kDone2
+              (br_if $kDone2 (i32.eqz (local.get $p)))
+              (loop $kLoop2
+                (local.set $y0 (v128.load (local.get $pb)))
+                (local.set $x (v128.load64_splat (local.get $pa)))
+                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $x (v128.load64_splat offset=8 (local.get $pa)))
+                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $x (v128.load64_splat offset=16 (local.get $pa)))
+                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $x (v128.load64_splat offset=24 (local.get $pa)))
+                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
+                (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
+                (br_if $kLoop2 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c00)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c10)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c20)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c30)))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))))
+        ;; A last column, in scalars, summed in the same order.
+        (if (i32.lt_u (local.get $j) (local.get $n))
+          (then
+            (local.set $s0 (f64.const 0))
+            (local.set $s1 (f64.const 0))
+            (local.set $s2 (f64.const 0))
+            (local.set $s3 (f64.const 0))
+            (local.set $pa (local.get $aRow))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $p (local.get $k))
+            (block $kDone1
+              (br_if $kDone1 (i32.eqz (local.get $p)))
+              (loop $kLoop1
+                (local.set $y (f64.load (local.get $pb)))
+                (local.set $s0
+                  (f64.add (local.get $s0) (f64.mul (f64.load (local.get $pa)) (local.get $y))))
+                (local.set $s1
+                  (f64.add (local.get $s1) (f64.mul (f64.load offset=8 (local.get $pa)) (local.get $y))))
+                (local.set $s2
+                  (f64.add (local.get $s2) (f64.mul (f64.load offset=16 (local.get $pa)) (local.get $y))))
+                (local.set $s3
+                  (f64.add (local.get $s3) (f64.mul (f64.load offset=24 (local.get $pa)) (local.get $y))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
+                (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
+                (br_if $kLoop1 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s0)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s1)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s2)))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s3)))))
+        (local.set $aRow (i32.add (local.get $aRow) (local.get $panel)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; Packs A for gemm: dst (float64, by blocks of four rows, see above) from src (float32) read
+  ;; as A[i][p] = src[i·rs + p·cs] for i < m, p < k; rows from m up to a multiple of 4 are 0.
+  (func (export "pack_a")
+    (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $m i32) (param $k i32)
+    (local $r i32) (local $p i32) (local $at i32) (local $row i32) (local $col i32)
+    (local.set $row (i32.shl (local.get $rs) (i32.const 2)))
+    (local.set $col (i32.shl (local.get $cs) (i32.const 2)))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $m)))
+        (local.set $p (i32.const 0))
+        (local.set $at (i32.add (local.get $src)
+          (i32.mul (local.get $r) (local.get $row))))
+        (block $colsDone
+          (loop $cols
+            (br_if $colsDone (i32.ge_u (local.get $p) (local.get $k)))
+            (f64.store (local.get $dst) (f64.promote_f32 (f32.load (local.get $at))))
+            (f64.store offset=8 (local.get $dst)
+              (if (result f64) (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $m))
+                (then (f64.promote_f32 (f32.load (i32.add (local.get $at) (local.get $row)))))
+                (else (f64.const 0))))
+            (f64.store offset=16 (local.get $dst)
+              (if (result f64) (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $m))
+                (then (f64.promote_f32 (f32.load (i32.add (local.get $at)
+                  (i32.shl (local.get $row) (i32.const 1))))))
+                (else (f64.const 0))))
+            (f64.store offset=24 (local.get $dst)
+              (if (result f64) (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $m))
+                (then (f64.promote_f32 (f32.load (i32.add (local.get $at)
+                  (i32.mul (local.get $row) (i32.const 3))))))
+                (else (f64.const 0))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+            (local.set $at (i32.add (local.get $at) (local.get $col)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $cols)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rows))))
+
+  ;; Packs B for gemm: dst (float64, k × n row-major) from src (float32) read as
+  ;; B[p][j] = src[p·rs + j·cs]; contiguous rows (cs 1) are widened four at a time.
+  (func (export "pack_b")
+    (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $k i32) (param $n i32)
+    (local $p i32) (local $j i32) (local $at i32) (local $v v128)
+    (local.set $rs (i32.shl (local.get $rs) (i32.const 2)))
+    (local.set $cs (i32.shl (local.get $cs) (i32.const 2)))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $p) (local.get $k)))
+        (local.set $at (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $rs))))
+        (local.set $j (i32.const 0))
+        (if (i32.eq (local.get $cs) (i32.const 4))
+          (then
+            (block $vd
+              (loop $vl
+                (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+                (local.set $v (v128.load (local.get $at)))
+                (v128.store (local.get $dst) (f64x2.promote_low_f32x4 (local.get $v)))
+                (v128.store offset=16 (local.get $dst) (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+                (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $vl)))))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $j) (local.get $n)))
+            (f64.store (local.get $dst) (f64.promote_f32 (f32.load (local.get $at))))
+            (local.set $at (i32.add (local.get $at) (local.get $cs)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $sl)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $rows))))
+
+  ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours).
+  ;; In double precision, two pairs of lanes at a time: y = 2·clamp(x, −20, 20) = k·ln 2 + r with
+  ;; |r| ≤ ln2/2; eʸ − 1 = (2ᵏ − 1) + 2ᵏ·q where q = eʳ − 1 = r·(1/1! + r/2! + … + r¹⁰/11!), by
+  ;; Estrin's scheme (error below 1e-14, no cancellation near 0); tanh x = (eʸ − 1)/(eʸ − 1 + 2)
+  ;; with the sign of x (so ±0 keeps its sign; NaN stays NaN). The constants live in locals, set
+  ;; once rather than rebuilt for every pair of lanes.
+  (func (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
+    (local $xa v128) (local $ya v128) (local $ka v128) (local $ra v128) (local $r2a v128) (local
+    $r4a v128) (local $qa v128) (local $sa v128) (local $ea v128) (local $xb v128) (local $yb
+    v128) (local $kb v128) (local $rb v128) (local $r2b v128) (local $r4b v128) (local $qb v128)
+    (local $sb v128) (local $eb v128) (local $two v128) (local $hi20 v128) (local $lo20 v128)
+    (local $invln2 v128) (local $ln2hi v128) (local $ln2lo v128) (local $one v128) (local $magic
+    v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128)
+    (local $c7 v128) (local $c8 v128) (local $c9 v128) (local $c10 v128) (local $c11 v128) (local
+    $bias v128) (local $sign v128)
+    (local.set $two (v128.const f64x2 2 2))
+    (local.set $hi20 (v128.const f64x2 20 20))
+    (local.set $lo20 (v128.const f64x2 -20 -20))
+    (local.set $invln2 (v128.const f64x2 1.4426950408889634 1.4426950408889634))
+    (local.set $ln2hi (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01))
+    (local.set $ln2lo (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
+    (local.set $one (v128.const f64x2 1 1))
+    (local.set $magic (v128.const f64x2 6755399441055744 6755399441055744))
+    (local.set $c2 (v128.const f64x2 0.5 0.5))
+    (local.set $c3 (v128.const f64x2 0.16666666666666666 0.16666666666666666))
+    (local.set $c4 (v128.const f64x2 0.041666666666666664 0.041666666666666664))
+    (local.set $c5 (v128.const f64x2 0.008333333333333333 0.008333333333333333))
+    (local.set $c6 (v128.const f64x2 0.001388888888888889 0.001388888888888889))
+    (local.set $c7 (v128.const f64x2 0.0001984126984126984 0.0001984126984126984))
+    (local.set $c8 (v128.const f64x2 2.48015873015873e-05 2.48015873015873e-05))
+    (local.set $c9 (v128.const f64x2 2.7557319223985893e-06 2.7557319223985893e-06))
+    (local.set $c10 (v128.const f64x2 2.755731922398589e-07 2.755731922398589e-07))
+    (local.set $c11 (v128.const f64x2 2.505210838544172e-08 2.505210838544172e-08))
+    (local.set $bias (v128.const i64x2 1023 1023))
+    (local.set $sign (v128.const i64x2 0x8000000000000000 0x8000000000000000))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $quad
+        (local.set $xa (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))
+        (local.set $ya (f64x2.mul (local.get $two)
+          (f64x2.pmax (f64x2.pmin (local.get $xa) (local.get $hi20)) (local.get $lo20))))
+        (local.set $sa (f64x2.add (f64x2.mul (local.get $ya) (local.get $invln2)) (local.get $magic)))
+        (local.set $ka (f64x2.sub (local.get $sa) (local.get $magic)))
+        (local.set $ra (f64x2.sub
+          (f64x2.sub (local.get $ya) (f64x2.mul (local.get $ka) (local.get $ln2hi)))
+          (f64x2.mul (local.get $ka) (local.get $ln2lo))))
+        (local.set $r2a (f64x2.mul (local.get $ra) (local.get $ra)))
+        (local.set $r4a (f64x2.mul (local.get $r2a) (local.get $r2a)))
+        (local.set $qa (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $ra) (local.get $c2)))
+            (f64x2.mul (local.get $r2a) (f64x2.add (local.get $c3) (f64x2.mul (local.get $ra) (local.get $c4)))))
+          (f64x2.mul (local.get $r4a) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $ra) (local.get $c6)))
+            (f64x2.mul (local.get $r2a) (f64x2.add (local.get $c7) (f64x2.mul (local.get $ra) (local.get $c8)))))
+            (f64x2.mul (local.get $r4a) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $ra) (local.get $c10)))
+            (f64x2.mul (local.get $r2a) (local.get $c11))))))))
+        (local.set $qa (f64x2.mul (local.get $qa) (local.get $ra)))
+        (local.set $sa (i64x2.shl (i64x2.add (local.get $sa) (local.get $bias)) (i32.const 52)))
+        (local.set $ea (f64x2.add (f64x2.sub (local.get $sa) (local.get $one))
+          (f64x2.mul (local.get $sa) (local.get $qa))))
+        (local.set $ea (f64x2.div (local.get $ea) (f64x2.add (local.get $ea) (local.get $two))))
+        (v128.store64_lane 0 (local.get $dst) (f32x4.demote_f64x2_zero
+          (v128.bitselect (local.get $xa) (local.get $ea) (local.get $sign))))
+        (local.set $xb (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $src))))
+        (local.set $yb (f64x2.mul (local.get $two)
+          (f64x2.pmax (f64x2.pmin (local.get $xb) (local.get $hi20)) (local.get $lo20))))
+        (local.set $sb (f64x2.add (f64x2.mul (local.get $yb) (local.get $invln2)) (local.get $magic)))
+        (local.set $kb (f64x2.sub (local.get $sb) (local.get $magic)))
+        (local.set $rb (f64x2.sub
+          (f64x2.sub (local.get $yb) (f64x2.mul (local.get $kb) (local.get $ln2hi)))
+          (f64x2.mul (local.get $kb) (local.get $ln2lo))))
+        (local.set $r2b (f64x2.mul (local.get $rb) (local.get $rb)))
+        (local.set $r4b (f64x2.mul (local.get $r2b) (local.get $r2b)))
+        (local.set $qb (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $rb) (local.get $c2)))
+            (f64x2.mul (local.get $r2b) (f64x2.add (local.get $c3) (f64x2.mul (local.get $rb) (local.get $c4)))))
+          (f64x2.mul (local.get $r4b) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $rb) (local.get $c6)))
+            (f64x2.mul (local.get $r2b) (f64x2.add (local.get $c7) (f64x2.mul (local.get $rb) (local.get $c8)))))
+            (f64x2.mul (local.get $r4b) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $rb) (local.get $c10)))
+            (f64x2.mul (local.get $r2b) (local.get $c11))))))))
+        (local.set $qb (f64x2.mul (local.get $qb) (local.get $rb)))
+        (local.set $sb (i64x2.shl (i64x2.add (local.get $sb) (local.get $bias)) (i32.const 52)))
+        (local.set $eb (f64x2.add (f64x2.sub (local.get $sb) (local.get $one))
+          (f64x2.mul (local.get $sb) (local.get $qb))))
+        (local.set $eb (f64x2.div (local.get $eb) (f64x2.add (local.get $eb) (local.get $two))))
+        (v128.store64_lane offset=8 0 (local.get $dst) (f32x4.demote_f64x2_zero
+          (v128.bitselect (local.get $xb) (local.get $eb) (local.get $sign))))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br_if $quad (local.tee $quads (i32.sub (local.get $quads) (i32.const 1)))))))
+
+  ;; Elementwise: o[r][j] = x[r][j] OP y[r·ystep + j·ycol] for r < rows, j < width, float32, each
+  ;; result rounded once, as JavaScript's double arithmetic rounded to float32 gives it. With
+  ;; ycol 1 and ystep 0 y is a row reused for every row (rows 1: same shapes); with ycol 0 it
+  ;; is one value per row (ystep 1) or one for all (ystep 0). OP: 0 add, 1 sub, 2 mul, 3 div,
+  ;; 4 y − x, 5 y / x. Byte offsets x, y, o.
+  (func (export "ew")
+    (param $op i32) (param $x i32) (param $y i32) (param $o i32)
+    (param $rows i32) (param $width i32) (param $ystep i32) (param $ycol i32)
+    (local $r i32) (local $j i32) (local $px i32) (local $py i32) (local $po i32)
+    (local $s f32) (local $sv v128)
+    (local.set $px (local.get $x))
+    (local.set $po (local.get $o))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (local.set $py (i32.add (local.get $y)
+          (i32.shl (i32.mul (local.get $r) (local.get $ystep)) (i32.const 2))))
+        (local.set $s (f32.load (local.get $py)))
+        (local.set $sv (f32x4.splat (local.get $s)))
+        (if (local.get $ycol)
+          (then
+            (if (i32.eq (local.get $op) (i32.const 0))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.add (v128.load (local.get $px)) (v128.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.add (f32.load (local.get $px)) (f32.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 1))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.sub (v128.load (local.get $px)) (v128.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.sub (f32.load (local.get $px)) (f32.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 2))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.mul (f32.load (local.get $px)) (f32.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 3))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.div (v128.load (local.get $px)) (v128.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.div (f32.load (local.get $px)) (f32.load (local.get $py))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 4))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.sub (v128.load (local.get $py)) (v128.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.sub (f32.load (local.get $py)) (f32.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 5))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.div (v128.load (local.get $py)) (v128.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.div (f32.load (local.get $py)) (f32.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))))
+        (if (i32.eqz (local.get $ycol))
+          (then
+            (if (i32.eq (local.get $op) (i32.const 0))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.add (v128.load (local.get $px)) (local.get $sv)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.add (f32.load (local.get $px)) (local.get $s)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 1))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.sub (v128.load (local.get $px)) (local.get $sv)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.sub (f32.load (local.get $px)) (local.get $s)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 2))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.mul (v128.load (local.get $px)) (local.get $sv)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.mul (f32.load (local.get $px)) (local.get $s)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 3))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.div (v128.load (local.get $px)) (local.get $sv)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.div (f32.load (local.get $px)) (local.get $s)))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 4))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.sub (local.get $sv) (v128.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.sub (local.get $s) (f32.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))
+            (if (i32.eq (local.get $op) (i32.const 5))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+                    (v128.store (local.get $po) (f32x4.div (local.get $sv) (v128.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 16)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $vl)))
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+                    (f32.store (local.get $po) (f32.div (local.get $s) (f32.load (local.get $px))))
+                    (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                    (local.set $po (i32.add (local.get $po) (i32.const 4)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $sl)))))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
+
+  ;; Unary, float32 in and out: OP 0 −x, 1 x², 2 1/x (rounded once each, as in float32), and
+  ;; 3 1 − x² computed in double and rounded once (as JavaScript computes it). Byte offsets.
+  (func (export "unary") (param $op i32) (param $x i32) (param $o i32) (param $n i32)
+    (local $i i32) (local $v v128) (local $f f32)
+    (if (i32.eq (local.get $op) (i32.const 0))
+      (then
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+            (local.set $v (v128.load (local.get $x)))
+            (v128.store (local.get $o) (f32x4.neg (local.get $v)))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $f (f32.load (local.get $x)))
+            (f32.store (local.get $o) (f32.neg (local.get $f)))
+            (local.set $x (i32.add (local.get $x) (i32.const 4)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $sl)))))
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+            (local.set $v (v128.load (local.get $x)))
+            (v128.store (local.get $o) (f32x4.mul (local.get $v) (local.get $v)))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $f (f32.load (local.get $x)))
+            (f32.store (local.get $o) (f32.mul (local.get $f) (local.get $f)))
+            (local.set $x (i32.add (local.get $x) (i32.const 4)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $sl)))))
+    (if (i32.eq (local.get $op) (i32.const 2))
+      (then
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+            (local.set $v (v128.load (local.get $x)))
+            (v128.store (local.get $o) (f32x4.div (v128.const f32x4 1 1 1 1) (local.get $v)))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $f (f32.load (local.get $x)))
+            (f32.store (local.get $o) (f32.div (f32.const 1) (local.get $f)))
+            (local.set $x (i32.add (local.get $x) (i32.const 4)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $sl)))))
+    (if (i32.eq (local.get $op) (i32.const 3))
+      (then
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))
+            (v128.store64_lane 0 (local.get $o) (f32x4.demote_f64x2_zero
+              (f64x2.sub (v128.const f64x2 1 1) (f64x2.mul (local.get $v) (local.get $v)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 8)))
+            (local.set $o (i32.add (local.get $o) (i32.const 8)))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br $vl)))
+        (if (i32.lt_u (local.get $i) (local.get $n))
+          (then
+            (local.set $f (f32.load (local.get $x)))
+            (f32.store (local.get $o) (f32.demote_f64 (f64.sub (f64.const 1)
+              (f64.mul (f64.promote_f32 (local.get $f)) (f64.promote_f32 (local.get $f)))))))))))
+
+  ;; o[j] = Σ over r of x[r][j], for j < width: float32 sums over the rows in order, as the
+  ;; JavaScript kernels add them (starting from 0). Byte offsets x, o.
+  (func (export "colsum") (param $x i32) (param $o i32) (param $rows i32) (param $width i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $acc v128) (local $a f32) (local $row i32)
+    (local.set $row (i32.shl (local.get $width) (i32.const 2)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $row)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $acc))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+        (local.set $a (f32.const 0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (i32.const 0))
+        (block $rd
+          (loop $rl
+            (br_if $rd (i32.ge_u (local.get $r) (local.get $rows)))
+            (local.set $a (f32.add (local.get $a) (f32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $row)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rl)))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $sl))))
+
+  ;; 1 when every one of the n float32 values at byte offset x is finite, else 0: x·0 is 0 for a
+  ;; finite x and NaN otherwise, so the lanes' sums stay 0 exactly when all are finite.
+  (func (export "finite") (param $x i32) (param $n i32) (result i32)
+    (local $i i32) (local $acc v128) (local $s f32)
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (f32x4.mul (v128.load (local.get $x)) (v128.const f32x4 0 0 0 0))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $x)) (f32.const 0))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $sl)))
+    (i32.and (i32x4.all_true (f32x4.eq (local.get $acc) (local.get $acc)))
+      (f32.eq (local.get $s) (local.get $s))))
+
+  ;; dst[i] = exp(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
+  ;; double precision two lanes at a time: x = k·ln 2 + r with |r| ≤ ln2/2, eˣ = 2ᵏ + 2ᵏ·(eʳ − 1)
+  ;; with eʳ − 1 by its series to r¹¹ (error below 1e-14), rounded once to float32. x is first
+  ;; clamped to [−150, 100], beyond which float32 holds 0 and ∞ alike; NaN stays NaN.
+  (func (export "exp") (param $src i32) (param $dst i32) (param $pairs i32)
+    (local $hi100 v128) (local $lo150 v128) (local $invln2 v128) (local $ln2hi v128) (local $ln2lo
+    v128) (local $one v128) (local $magic v128) (local $c2 v128) (local $c3 v128) (local $c4 v128)
+    (local $c5 v128) (local $c6 v128) (local $c7 v128) (local $c8 v128) (local $c9 v128) (local
+    $c10 v128) (local $c11 v128) (local $x v128) (local $y v128) (local $t v128) (local $k v128)
+    (local $r v128) (local $r2 v128) (local $r4 v128) (local $q v128) (local $s v128) (local $bias
+    v128)
+    (local.set $hi100 (v128.const f64x2 100 100))
+    (local.set $lo150 (v128.const f64x2 -150 -150))
+    (local.set $invln2 (v128.const f64x2 1.4426950408889634 1.4426950408889634))
+    (local.set $ln2hi (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01))
+    (local.set $ln2lo (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
+    (local.set $one (v128.const f64x2 1 1))
+    (local.set $magic (v128.const f64x2 6755399441055744 6755399441055744))
+    (local.set $c2 (v128.const f64x2 0.5 0.5))
+    (local.set $c3 (v128.const f64x2 0.16666666666666666 0.16666666666666666))
+    (local.set $c4 (v128.const f64x2 0.041666666666666664 0.041666666666666664))
+    (local.set $c5 (v128.const f64x2 0.008333333333333333 0.008333333333333333))
+    (local.set $c6 (v128.const f64x2 0.001388888888888889 0.001388888888888889))
+    (local.set $c7 (v128.const f64x2 0.0001984126984126984 0.0001984126984126984))
+    (local.set $c8 (v128.const f64x2 2.48015873015873e-05 2.48015873015873e-05))
+    (local.set $c9 (v128.const f64x2 2.7557319223985893e-06 2.7557319223985893e-06))
+    (local.set $c10 (v128.const f64x2 2.755731922398589e-07 2.755731922398589e-07))
+    (local.set $c11 (v128.const f64x2 2.505210838544172e-08 2.505210838544172e-08))
+    (local.set $bias (v128.const i64x2 1023 1023))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $pair
+        (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))
+        (local.set $y (f64x2.pmax (f64x2.pmin (local.get $x) (local.get $hi100)) (local.get $lo150)))
+        (local.set $t (f64x2.add (f64x2.mul (local.get $y) (local.get $invln2)) (local.get $magic)))
+        (local.set $k (f64x2.sub (local.get $t) (local.get $magic)))
+        (local.set $r (f64x2.sub
+          (f64x2.sub (local.get $y) (f64x2.mul (local.get $k) (local.get $ln2hi)))
+          (f64x2.mul (local.get $k) (local.get $ln2lo))))
+        (local.set $r2 (f64x2.mul (local.get $r) (local.get $r)))
+        (local.set $r4 (f64x2.mul (local.get $r2) (local.get $r2)))
+        (local.set $q (f64x2.mul (local.get $r)
+          (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $r) (local.get $c2)))
+            (f64x2.mul (local.get $r2) (f64x2.add (local.get $c3) (f64x2.mul (local.get $r) (local.get $c4)))))
+            (f64x2.mul (local.get $r4) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $r) (local.get $c6)))
+            (f64x2.mul (local.get $r2) (f64x2.add (local.get $c7) (f64x2.mul (local.get $r) (local.get $c8)))))
+              (f64x2.mul (local.get $r4) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $r) (local.get $c10)))
+            (f64x2.mul (local.get $r2) (local.get $c11)))))))))
+        (local.set $s (i64x2.shl (i64x2.add (local.get $t) (local.get $bias)) (i32.const 52)))
+        (v128.store64_lane 0 (local.get $dst) (f32x4.demote_f64x2_zero
+          (f64x2.add (local.get $s) (f64x2.mul (local.get $s) (local.get $q)))))
+        (local.set $src (i32.add (local.get $src) (i32.const 8)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
+  ;; dst[i] = ln(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
+  ;; double precision two lanes at a time: x = m·2ᵉ with m in [√½, √2), ln m = 2·atanh(s) with
+  ;; s = (m − 1)/(m + 1), |s| < 0.172, by its odd series to s¹⁵ (error below 1e-13), rounded
+  ;; once to float32. Zero, negatives, ∞ and NaN give what Math.log gives.
+  (func (export "log") (param $src i32) (param $dst i32) (param $pairs i32)
+    (local $one v128) (local $two v128) (local $half v128) (local $sqrt2 v128) (local $ln2 v128)
+    (local $zero v128) (local $inf v128) (local $ninf v128) (local $nan v128) (local $d3 v128)
+    (local $d5 v128) (local $d7 v128) (local $d9 v128) (local $d11 v128) (local $d13 v128) (local
+    $d15 v128) (local $x v128) (local $e v128) (local $m v128) (local $big v128) (local $s v128)
+    (local $s2 v128) (local $s4 v128) (local $p v128) (local $ok v128) (local $q v128) (local
+    $bias v128) (local $mant v128) (local $onebits v128)
+    (local.set $one (v128.const f64x2 1 1))
+    (local.set $two (v128.const f64x2 2 2))
+    (local.set $half (v128.const f64x2 0.5 0.5))
+    (local.set $sqrt2 (v128.const f64x2 1.4142135623730951 1.4142135623730951))
+    (local.set $ln2 (v128.const f64x2 0.6931471805599453 0.6931471805599453))
+    (local.set $zero (v128.const f64x2 0 0))
+    (local.set $inf (v128.const f64x2 inf inf))
+    (local.set $ninf (v128.const f64x2 -inf -inf))
+    (local.set $nan (v128.const f64x2 nan nan))
+    (local.set $d3 (v128.const f64x2 0.6666666666666666 0.6666666666666666))
+    (local.set $d5 (v128.const f64x2 0.4 0.4))
+    (local.set $d7 (v128.const f64x2 0.2857142857142857 0.2857142857142857))
+    (local.set $d9 (v128.const f64x2 0.2222222222222222 0.2222222222222222))
+    (local.set $d11 (v128.const f64x2 0.18181818181818182 0.18181818181818182))
+    (local.set $d13 (v128.const f64x2 0.15384615384615385 0.15384615384615385))
+    (local.set $d15 (v128.const f64x2 0.13333333333333333 0.13333333333333333))
+    (local.set $bias (v128.const i32x4 1023 1023 1023 1023))
+    (local.set $mant (v128.const i64x2 0x000fffffffffffff 0x000fffffffffffff))
+    (local.set $onebits (v128.const i64x2 0x3ff0000000000000 0x3ff0000000000000))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $pair
+        (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))
+        ;; x = m·2ᵉ with m in [1, 2): the exponent's bits, and the mantissa's under the exponent of 1.
+        (local.set $e (f64x2.convert_low_i32x4_s (i32x4.sub
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11
+            (i64x2.shr_u (local.get $x) (i32.const 52)) (local.get $x))
+          (local.get $bias))))
+        (local.set $m (v128.or (v128.and (local.get $x) (local.get $mant)) (local.get $onebits)))
+        ;; m in [√½, √2): halve the larger ones and count that in e.
+        (local.set $big (f64x2.gt (local.get $m) (local.get $sqrt2)))
+        (local.set $m (v128.bitselect (f64x2.mul (local.get $m) (local.get $half)) (local.get $m) (local.get $big)))
+        (local.set $e (f64x2.add (local.get $e) (v128.and (local.get $big) (local.get $one))))
+        ;; ln m = 2·atanh(s) = s·(2 + (2/3)s² + (2/5)s⁴ + … + (2/15)s¹⁴), s = (m − 1)/(m + 1).
+        (local.set $s (f64x2.div (f64x2.sub (local.get $m) (local.get $one)) (f64x2.add (local.get $m) (local.get $one))))
+        (local.set $s2 (f64x2.mul (local.get $s) (local.get $s)))
+        (local.set $s4 (f64x2.mul (local.get $s2) (local.get $s2)))
+        (local.set $p (f64x2.mul (local.get $s)
+          (f64x2.add
+            (f64x2.add (f64x2.add (local.get $two) (f64x2.mul (local.get $s2) (local.get $d3)))
+              (f64x2.mul (local.get $s4) (f64x2.add (local.get $d5) (f64x2.mul (local.get $s2) (local.get $d7)))))
+            (f64x2.mul (f64x2.mul (local.get $s4) (local.get $s4))
+              (f64x2.add (f64x2.add (local.get $d9) (f64x2.mul (local.get $s2) (local.get $d11)))
+                (f64x2.mul (local.get $s4) (f64x2.add (local.get $d13) (f64x2.mul (local.get $s2) (local.get $d15)))))))))
+        (local.set $p (f64x2.add (f64x2.mul (local.get $e) (local.get $ln2)) (local.get $p)))
+        ;; 0 < x < ∞ as computed; ln 0 = −∞, ln ∞ = ∞, NaN for NaN and negatives, as Math.log.
+        (local.set $ok (v128.and (f64x2.gt (local.get $x) (local.get $zero)) (f64x2.lt (local.get $x) (local.get $inf))))
+        (local.set $q (v128.bitselect (local.get $ninf) (local.get $nan) (f64x2.eq (local.get $x) (local.get $zero))))
+        (local.set $q (v128.bitselect (local.get $inf) (local.get $q) (f64x2.eq (local.get $x) (local.get $inf))))
+        (v128.store64_lane 0 (local.get $dst) (f32x4.demote_f64x2_zero
+          (v128.bitselect (local.get $p) (local.get $q) (local.get $ok))))
+        (local.set $src (i32.add (local.get $src) (i32.const 8)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+)

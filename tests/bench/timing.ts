@@ -1,0 +1,55 @@
+/** Timing helpers shared by tests/bench.ts and tests/side_by_side.ts. */
+import process from "node:process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultNames, loadNames } from "../../exercises/data.ts";
+import { prepareData, type TrainData } from "../../exercises/train/data.ts";
+
+/** The lecture's names file, where the repository sits next to `shared/`. */
+export const NAMES_PATH = fileURLToPath(new URL("../../../shared/data/names.txt", import.meta.url));
+
+/** The lecture's data (names.txt when present, else the embedded default names), split. */
+export async function trainingData(path = NAMES_PATH): Promise<TrainData> {
+  let words: string[];
+  try {
+    words = await loadNames(path);
+  } catch {
+    words = defaultNames();
+  }
+  return prepareData(words, 3, "names");
+}
+
+/**
+ * A timed case. `msPerStep` is the median over repeats of the process's CPU time (user + system)
+ * per step: on a shared machine it moves far less than wall time, which only counts while this
+ * process is scheduled no more than the others. `wallMsPerStep` is the wall-clock median.
+ */
+export interface Timing {
+  case: string;
+  msPerStep: number;
+  wallMsPerStep: number;
+  repeats: number[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Times `fn`: `warmup` calls, then `repeats` runs of `steps` calls each. */
+export function time(
+  name: string,
+  fn: () => void,
+  { steps, repeats, warmup = steps }: { steps: number; repeats: number; warmup?: number },
+): Timing {
+  for (let i = 0; i < warmup; i++) fn();
+  const cpu: number[] = [], wall: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const c0 = process.cpuUsage(), t0 = performance.now();
+    for (let i = 0; i < steps; i++) fn();
+    const t1 = performance.now(), c1 = process.cpuUsage(c0);
+    wall.push((t1 - t0) / steps);
+    cpu.push((c1.user + c1.system) / 1000 / steps);
+  }
+  return { case: name, msPerStep: median(cpu), wallMsPerStep: median(wall), repeats: cpu };
+}
+
+/** The repository root, for spawning scripts next to this one. */
+export const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");

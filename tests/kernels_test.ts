@@ -1,0 +1,296 @@
+/**
+ * The speed work must not change a number: the fast kernels against plain reference loops, the
+ * fused composite forwards against node-by-node evaluation, and reusing backward passes against
+ * fresh ones, bit for bit, in both dtypes.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import type { Node } from "../graph/node.ts";
+import { type FloatDType, type Shape, Tensor } from "../graph/tensor.ts";
+import type { AnyRule, CompositeOp } from "../ops/op.ts";
+import * as nn from "../ops/nn.ts";
+import * as t from "../ops/kernels/mod.ts";
+import { broadcastStrides } from "../ops/kernels/broadcast.ts";
+import { binaryKernel } from "../ops/kernels/elementwise.ts";
+import { fastExp, fastLog, fastTanh } from "../ops/kernels/fastmath.ts";
+import { MODULES, upToDate } from "../ops/kernels/wasm/build.ts";
+import { compositeNet, seeded } from "./bench/workloads.ts";
+
+const HEAP = fileURLToPath(new URL("./bench/heap.ts", import.meta.url));
+
+function random(shape: Shape, dtype: FloatDType, rand: () => number, scale = 1): Tensor {
+  const x = Tensor.zeros(shape, dtype);
+  for (let i = 0; i < x.size; i++) x.data[i] = (rand() * 2 - 1) * scale;
+  return x;
+}
+
+/** Index of the first element where two tensors' bits differ (NaN equals NaN), or −1. */
+function firstDifference(a: Tensor, b: Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  for (let i = 0; i < a.size; i++) if (!Object.is(a.data[i], b.data[i])) return i;
+  return -1;
+}
+
+Deno.test("float32 exp, log and tanh round to the same float32 as Math.exp, Math.log, Math.tanh", () => {
+  const rand = seeded(1);
+  const f = Math.fround;
+  const cases: [string, (x: number) => number, (x: number) => number, () => number][] = [
+    ["exp", fastExp, Math.exp, () => rand() * 200 - 100],
+    ["log", fastLog, Math.log, () => Math.exp(rand() * 160 - 80)],
+    ["tanh", fastTanh, Math.tanh, () => (rand() * 2 - 1) * 10],
+    ["tanh near 0", fastTanh, Math.tanh, () => (rand() * 2 - 1) * 0.3],
+  ];
+  for (const [name, fast, exact, draw] of cases) {
+    for (let i = 0; i < 100_000; i++) {
+      const x = f(draw());
+      assert.equal(f(fast(x)), f(exact(x)), `${name}(${x})`);
+    }
+  }
+  for (const x of [0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30, 88.7, -103.9, 1e30]) {
+    assert.ok(Object.is(f(fastExp(x)), f(Math.exp(x))), `exp(${x})`);
+    assert.ok(Object.is(f(fastTanh(x)), f(Math.tanh(x))), `tanh(${x})`);
+    assert.ok(Object.is(f(fastLog(x)), f(Math.log(x))), `log(${x})`);
+  }
+});
+
+Deno.test("float32 exp, log and tanh kernels (WebAssembly SIMD) round as Math.* rounded", () => {
+  const rand = seeded(8);
+  const f = Math.fround;
+  const cases: [string, (x: Tensor) => Tensor, (x: number) => number, () => number][] = [
+    ["exp", t.exp, Math.exp, () => rand() * 200 - 100],
+    ["log", t.log, Math.log, () => Math.exp(rand() * 160 - 80)],
+    ["tanh", t.tanh, Math.tanh, () => (rand() * 2 - 1) * 10],
+    ["tanh near 0", t.tanh, Math.tanh, () => (rand() * 2 - 1) * 0.01],
+  ];
+  for (const [name, kernel, exact, draw] of cases) {
+    for (const n of [1, 2, 3, 5, 20_001]) {
+      const x = Tensor.zeros([n]);
+      for (let i = 0; i < n; i++) x.data[i] = draw();
+      const y = kernel(x);
+      for (let i = 0; i < n; i++) {
+        assert.equal(y.data[i], f(exact(x.data[i])), `${name}(${x.data[i]})`);
+      }
+    }
+  }
+  const special = Tensor.from([0, -0, NaN, Infinity, -Infinity, 1e-45, -1, 3e38, 88.8, -104]);
+  for (const [name, kernel, exact] of cases.slice(0, 3)) {
+    const y = kernel(special);
+    special.data.forEach((x, i) => {
+      assert.ok(Object.is(y.data[i], f(exact(x))), `${name}(${x}): ${y.data[i]}`);
+    });
+  }
+});
+
+Deno.test("matmul: all four variants give the plain sum over p, rounded once, bit for bit", () => {
+  const rand = seeded(2);
+  const sizes = [[1, 1, 1], [2, 3, 4], [5, 7, 3], [9, 13, 17], [32, 30, 64], [30, 32, 27], [
+    3,
+    0,
+    5,
+  ]];
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [m, k, n] of sizes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const a = random(transA ? [k, m] : [m, k], dtype, rand);
+          const w = random(transB ? [n, k] : [k, n], dtype, rand);
+          const c = t.matmul(a, w, { transA, transB });
+          const want = Tensor.zeros([m, n], dtype);
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let acc = 0;
+              for (let p = 0; p < k; p++) {
+                acc += a.data[transA ? p * m + i : i * k + p] *
+                  w.data[transB ? j * k + p : p * n + j];
+              }
+              want.data[i * n + j] = acc;
+            }
+          }
+          const at = firstDifference(c, want);
+          assert.equal(at, -1, `${dtype} ${m}x${k}@${k}x${n} transA ${transA} transB ${transB}`);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("broadcasting fast paths and sumTo agree with the general walk, bit for bit", () => {
+  const rand = seeded(3);
+  const ops: [string, typeof t.add, (x: number, y: number) => number][] = [
+    ["add", t.add, (x, y) => x + y],
+    ["sub", t.sub, (x, y) => x - y],
+    ["mul", t.mul, (x, y) => x * y],
+    ["div", t.div, (x, y) => x / y],
+  ];
+  // Small shapes run in JavaScript, large ones (256 elements and more) on WebAssembly SIMD;
+  // widths that are not multiples of 4 exercise the lanes' tails.
+  const pairs: [Shape, Shape][] = [
+    [[40, 13], [40, 13]],
+    [[40, 13], [1, 13]],
+    [[40, 13], [13]],
+    [[40, 13], [40, 1]],
+    [[40, 13], []],
+    [[6, 5], [6, 5]],
+    [[6, 5], [1, 5]],
+    [[6, 5], [5]],
+    [[6, 5], [6, 1]],
+    [[6, 5], [1, 1]],
+    [[6, 5], []],
+    [[1, 5], [6, 1]],
+    [[2, 3, 4], [3, 1]],
+    [[2, 3, 4], [2, 1, 4]],
+  ];
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [name, kernel, f] of ops) {
+      const general = binaryKernel(f);
+      for (const [sa, sb] of pairs) {
+        for (const [x, y] of [[sa, sb], [sb, sa]]) {
+          const a = random(x, dtype, rand), c = random(y, dtype, rand);
+          const at = firstDifference(kernel(a, c), general(a, c));
+          assert.equal(at, -1, `${dtype} ${name} ${x} ${y}`);
+        }
+      }
+      for (const shape of [[4, 3], [40, 13]]) {
+        const a = random(shape, dtype, rand), s = rand() * 3 + 0.5;
+        assert.equal(firstDifference(kernel(a, s), general(a, s)), -1, `${dtype} ${name} ${s}`);
+        assert.equal(firstDifference(kernel(s, a), general(s, a)), -1, `${dtype} ${name} ${s}`);
+      }
+    }
+    const unary: [string, (x: Tensor) => Tensor, (x: number) => number][] = [
+      ["neg", t.neg, (x) => -x],
+      ["square", (x) => t.pow(x, 2), (x) => x * x],
+      ["reciprocal", (x) => t.pow(x, -1), (x) => 1 / x],
+      ["1 − x²", t.oneMinusSquare, (x) => 1 - x * x],
+    ];
+    for (const [name, kernel, f] of unary) {
+      for (const shape of [[5], [1001]]) {
+        const a = random(shape, dtype, rand, 3), want = Tensor.zeros(shape, dtype);
+        for (let i = 0; i < a.size; i++) want.data[i] = f(a.data[i]);
+        assert.equal(firstDifference(kernel(a), want), -1, `${dtype} ${name} ${shape}`);
+      }
+    }
+    for (const shape of [[6, 5], [40, 13], [33, 64]]) {
+      const a = random(shape, dtype, rand), want = Tensor.zeros([1, shape[1]], dtype);
+      for (let i = 0; i < shape[0]; i++) {
+        for (let j = 0; j < shape[1]; j++) want.data[j] += a.data[i * shape[1] + j];
+      }
+      const got = t.sum(a, { axis: 0, keepdim: true });
+      assert.equal(firstDifference(got, want), -1, `${dtype} column sums ${shape}`);
+    }
+    for (
+      const [from, to] of [
+        [[6, 5], [5]],
+        [[40, 13], [13]],
+        [[40, 13], [1, 13]],
+        [[6, 5], [
+          6,
+          1,
+        ]],
+        [[6, 5], []],
+        [
+          [2, 3, 4],
+          [3, 1],
+        ],
+      ] as [Shape, Shape][]
+    ) {
+      const g = random(from, dtype, rand);
+      const want = Tensor.zeros(to, dtype);
+      // The general walk, written out: every element of g added into the entry it broadcast from.
+      const strides = broadcastStrides(to, from);
+      for (let i = 0; i < g.size; i++) {
+        let rest = i, at = 0;
+        for (let axis = from.length - 1; axis >= 0; axis--) {
+          at += (rest % from[axis]) * strides[axis];
+          rest = Math.floor(rest / from[axis]);
+        }
+        want.data[at] += g.data[i];
+      }
+      assert.equal(firstDifference(t.sumTo(g, to), want), -1, `${dtype} sumTo ${from} → ${to}`);
+    }
+  }
+});
+
+Deno.test("fused composite forwards give the very bits of node-by-node evaluation", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const bias1d of [false, true]) {
+      // Same seeds: the same numbers. Anomaly detection makes `slow` evaluate node by node.
+      const fast = compositeNet(dtype, 4, bias1d), slow = compositeNet(dtype, 4, bias1d);
+      slow.graph.detectAnomaly = true;
+      const rand = seeded(5);
+      for (let step = 0; step < 3; step++) {
+        for (const label of ["x", "w1", "gain", "w2"]) {
+          const value = random(fast.graph.node(label).shape, dtype, rand, 2);
+          fast.graph.node(label).value.data.set(value.data);
+          slow.graph.node(label).value.data.set(value.data);
+        }
+        fast.graph.recompute();
+        slow.graph.recompute();
+        fast.composites.forEach((node: Node, i) => {
+          const saved = node.saved as Record<string, Tensor>;
+          const other = slow.composites[i].saved as Record<string, Tensor>;
+          for (const [label, value] of Object.entries(saved)) {
+            const at = firstDifference(value, other[label]);
+            assert.equal(at, -1, `${dtype} ${node.name}.${label} at ${at}`);
+          }
+        });
+      }
+      // The fused forward leaves the subgraphs fit for the automatic rules: compare still agrees.
+      for (const node of fast.composites) {
+        const rules: Record<string, AnyRule> = {};
+        for (const [input, rule] of Object.entries((node.op as CompositeOp).closedForm ?? {})) {
+          if (rule) rules[input] = rule;
+        }
+        fast.graph.override(node, rules);
+      }
+      const atol = dtype === "float32" ? 1e-6 : 1e-12;
+      const cmp = fast.graph.compare(fast.loss, { rtol: 1e-4, atol });
+      assert.equal(cmp.firstDivergent, undefined, `${dtype}: ${cmp.firstDivergent?.name}`);
+    }
+  }
+});
+
+Deno.test("a reusing backward gives the fresh one's gradients and hands the same buffers out again", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const { graph: g, loss } = compositeNet(dtype, 6);
+    const fresh = g.backward(loss);
+    const reused = g.backward(loss, { reuse: true });
+    const labels = ["w1", "b1", "gain", "beta", "w2", "b2", "x", "pre", "bn", "logits"];
+    const first = labels.map((l) => reused.get(l)!);
+    for (const l of labels) assert.equal(firstDifference(reused.get(l)!, fresh.get(l)!), -1, l);
+    // Another reusing pass: same tensors, same values; the fresh result is left alone.
+    const kept = labels.map((l) => fresh.get(l)!.clone());
+    const again = g.backward(loss, { reuse: true });
+    assert.equal(again, reused);
+    labels.forEach((l, i) => {
+      assert.equal(again.get(l), first[i], `${l} is the same buffer`);
+      assert.equal(firstDifference(again.get(l)!, kept[i]), -1, l);
+      assert.equal(firstDifference(fresh.get(l)!, kept[i]), -1, `${l} (fresh) untouched`);
+    });
+    // compare runs its own passes: reusing passes around it change nothing.
+    g.override("bn", { ...nn.batchNorm.closedForm! });
+    const cmp = g.compare(loss, { rtol: 1e-4, atol: 1e-6 });
+    assert.equal(cmp.firstDivergent, undefined);
+    const after = g.backward(loss, { reuse: true, overrides: false });
+    assert.equal(firstDifference(after.get("w1")!, kept[0]), -1);
+  }
+});
+
+Deno.test("steady-state training steps keep nothing alive: the heap stays flat", async () => {
+  // In a process of its own with gc exposed, so that each sample is the live heap alone.
+  const args = ["run", "-A", "--v8-flags=--expose-gc", HEAP, "small", "60000"];
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), { args }).output();
+  assert.equal(code, 0);
+  const { heapUsedBytes: heap, gc } = JSON.parse(new TextDecoder().decode(stdout));
+  assert.equal(gc, true);
+  // Warm-up settles within the first samples; a leak of one small object per step would add
+  // 60,000 of them (about a megabyte) by the end.
+  const settled = [...heap.slice(4, 9)].sort((x: number, y: number) => x - y)[2];
+  const grown = heap[heap.length - 1] - settled;
+  assert.ok(grown < 400_000, `heap grew by ${grown} bytes over the last 45,000 steps`);
+});
+
+Deno.test("the checked-in WebAssembly is what its text source assembles to (deno task wasm)", async () => {
+  for (const name of MODULES) {
+    assert.ok(await upToDate(name), `${name}.wasm is stale: run deno task wasm`);
+  }
+});
