@@ -294,7 +294,7 @@ class Trainer {
       );
     }
     try {
-      return graph.backward(loss);
+      return graph.backward(loss, { reuse: true }); // buffers recycled each step: no allocation in steady state
     } catch (e) {
       throw this.#atStep(e);
     }
