@@ -131,7 +131,7 @@ Deno.test("--detect-anomaly's check of a built graph stops at a hand-written NaN
 /** Spawns a CLI; its exit code and stderr lines. */
 async function run(cli: string, args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
+    args: ["run", "--quiet", "-A", cli, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   type Checkpoint,
   decodeCheckpoint,
@@ -8,28 +7,19 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../exercises/checkpoint.ts";
-import { loadNames } from "../exercises/data.ts";
 import { PARAM_NAMES } from "../exercises/model/ex4.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
-import type { DoneEvent } from "../exercises/train/events.ts";
-import { train } from "../exercises/train/run.ts";
 import { sampleNames, samplingRandom } from "../exercises/train/sample.ts";
 import { NinjagradError } from "../graph/errors.ts";
+import { lectureNames, runScript, trainToEnd } from "./helpers.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
-const SAMPLE_CLI = fileURLToPath(new URL("../exercises/sample_cli.ts", import.meta.url));
-const FIXTURE = prepareData((await loadNames(NAMES)).slice(0, 200), 3, "200 names");
+const FIXTURE = prepareData(await lectureNames(200), 3, "200 names");
 const CONFIG: TrainConfig = { ...DEFAULT_CONFIG, steps: 100, hidden: 24, evalEvery: 0, seed: 11 };
 
 /** A small trained model, as a checkpoint. */
 async function trained(config = CONFIG): Promise<Checkpoint> {
-  const done = await new Promise<DoneEvent>((resolve, reject) => {
-    train(config, FIXTURE).subscribe({
-      next: (e) => e.type === "done" && resolve(e),
-      error: reject,
-    });
-  });
+  const { done } = await trainToEnd(config, FIXTURE);
   return { config, step: done.step, model: done.model, rngState: done.rngState };
 }
 
@@ -115,13 +105,9 @@ Deno.test("deno task sample: names from a checkpoint; a corrupt one exits 1 with
   await saveCheckpoint(good, CKPT);
   await Deno.writeTextFile(bad, (await Deno.readTextFile(good)).slice(0, 1000));
   const run = async (args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SAMPLE_CLI, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = (b: Uint8Array) => new TextDecoder().decode(b).trim().split("\n").filter(Boolean);
-    return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+    const out = await runScript("exercises/sample_cli.ts", ...args);
+    const lines = (text: string) => text.trim().split("\n").filter(Boolean);
+    return { code: out.code, stdout: lines(out.stdout), stderr: lines(out.stderr) };
   };
   const [ok, corrupt, missing, usage] = await Promise.all([
     run(["--checkpoint", good, "-n", "5"]),

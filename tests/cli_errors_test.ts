@@ -30,7 +30,7 @@ interface Outcome {
 
 async function spawn(cli: Cli, args: string[]): Promise<Outcome> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI[cli], ...args],
+    args: ["run", "--quiet", "-A", CLI[cli], ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

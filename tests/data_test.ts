@@ -182,6 +182,7 @@ Deno.test("without --allow-read the message says which flag to add; the default 
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--quiet",
       "--no-prompt",
       "--config",
       fileURLToPath(new URL("../deno.json", import.meta.url)),

@@ -4,7 +4,6 @@
  * backprop through their atomic subgraphs (approximate).
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { formatComparison, kernels as t, Tensor } from "../mod.ts";
 import { buildEx1, EX1_ROWS, EX1_SIZES } from "../exercises/model/ex1.ts";
 import { type Ex1Rules, installEx1Rules } from "../exercises/model/lines.ts";
@@ -12,23 +11,10 @@ import { lectureMinibatch } from "../exercises/model/minibatch.ts";
 import { initEx1Params, seededNormal } from "../exercises/params.ts";
 import { ex1Rules } from "../exercises/rules/ex1.ts";
 import { ONE_STEP_TOLERANCE, runExercise } from "../exercises/exercise_cli.ts";
-
-const shared = (p: string) => fileURLToPath(new URL(`../../shared/${p}`, import.meta.url));
-const NAMES = shared("data/names.txt");
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = fileURLToPath(new URL("../exercises/exercise_cli.ts", import.meta.url));
+import { NAMES, readParityGolden, runScript } from "./helpers.ts";
 
 /** Runs `deno task exercise` (its script) with `args`: exit code, stdout, stderr. */
-async function exercise(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+const exercise = (...args: string[]) => runScript("exercises/exercise_cli.ts", ...args);
 
 /** The exercise-1 net on one seeded minibatch of the embedded names, in `dtype`. */
 async function ex1Model(dtype: "float32" | "float64") {
@@ -124,7 +110,7 @@ Deno.test("exercise 3: one-step batchnorm agrees approximately (float32)", async
 });
 
 Deno.test("exercise 1 with the lecture's generators reproduces the lecture's first loss", async () => {
-  const golden = JSON.parse(Deno.readTextFileSync(shared("golden/parity_lecture.json")));
+  const golden = readParityGolden();
   const result = await runExercise(1, { data: NAMES, rng: "torch" });
   assert.ok(
     Math.abs(result.loss - golden.initial_loss) < 1e-5,

@@ -3,28 +3,17 @@
  * exercise-1 net against PyTorch's (`golden/ex1_float64.json`), through the library and the CLI.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { compareGolden, GOLDEN_TOLERANCE, parseGolden, readGolden } from "../exercises/golden.ts";
 import { EX1_ROWS, EX1_VALUES, zeroEx1Inputs } from "../exercises/model/ex1.ts";
 import { initEx1Params, seededNormal } from "../exercises/params.ts";
 import { Tensor } from "../mod.ts";
+import { runScript, sharedPath } from "./helpers.ts";
 
-const GOLDEN = fileURLToPath(new URL("../../shared/golden/ex1_float64.json", import.meta.url));
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = fileURLToPath(new URL("../exercises/golden_cli.ts", import.meta.url));
+const GOLDEN = sharedPath("golden/ex1_float64.json");
 
 /** Runs `deno task golden` (its script) with `args`: exit code, stdout, stderr. */
-async function golden(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+const golden = (...args: string[]) => runScript("exercises/golden_cli.ts", ...args);
 
 /** A golden-format object for odd sizes, made by the engine itself (so it agrees with itself). */
 function selfGolden() {

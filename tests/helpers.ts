@@ -1,8 +1,19 @@
-/** Small helpers for the engine tests: seeded random tensors, float64 graphs, gradient checks. */
+/**
+ * Small helpers for the tests: seeded random tensors, float64 graphs, gradient checks; the
+ * lecture's files under shared/, the command scripts run as `deno task` runs them, and training
+ * runs followed to their end.
+ */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import seedrandom from "seedrandom";
 import { gradcheck, type Graph, type NodeRef, type Shape, Tensor } from "../mod.ts";
 import { sizeOf } from "../graph/tensor.ts";
+import { loadNames } from "../exercises/data.ts";
+import type { ParityReport } from "../exercises/parity.ts";
+import type { TrainConfig } from "../exercises/train/config.ts";
+import type { TrainData } from "../exercises/train/data.ts";
+import type { DoneEvent } from "../exercises/train/events.ts";
+import { train, type TrainOptions } from "../exercises/train/run.ts";
 
 /** A reproducible random source in [0, 1): a failing test fails the same way every run. */
 export function rng(seed: string): () => number {
@@ -58,4 +69,92 @@ export function values(t: Tensor | undefined): number[] {
 export function sameValues(a: Tensor | undefined, b: Tensor | undefined): boolean {
   assert.ok(a && b, "no tensor");
   return a.size === b.size && a.data.every((v, i) => v === b.data[i]);
+}
+
+/** The repository's root folder, where `deno task` runs the commands. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** A path under shared/, beside the repository: the lecture's names and the goldens. */
+export function sharedPath(relative: string): string {
+  return fileURLToPath(new URL(`../../shared/${relative}`, import.meta.url));
+}
+
+/** The lecture's names file. */
+export const NAMES: string = sharedPath("data/names.txt");
+
+/** A text file under shared/, or an error that says where it was looked for. */
+export function readShared(relative: string): string {
+  const path = sharedPath(relative);
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    throw new Error(`cannot read ${path}; check out shared/ beside the repository clone.`);
+  }
+}
+
+/**
+ * golden/parity_lecture.json: what PyTorch and CPython give for the lecture's seeds. It holds the
+ * keys of the parity report; its values are read from the file, never computed.
+ */
+export function readParityGolden(): ParityReport {
+  return JSON.parse(readShared("golden/parity_lecture.json"));
+}
+
+/** The first `n` names of the lecture's file (all of them when `n` is left out). */
+export async function lectureNames(n?: number): Promise<string[]> {
+  return (await loadNames(NAMES)).slice(0, n);
+}
+
+/** A names file of its own holding `words`, removed when the test file's run ends. */
+export async function tempNamesFile(words: readonly string[]): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".txt" });
+  await Deno.writeTextFile(path, words.join("\n"));
+  globalThis.addEventListener("unload", () => Deno.removeSync(path));
+  return path;
+}
+
+/** How a command exited and what it printed. */
+export interface ScriptResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one of the command scripts (`script`, from the repository root) with `args` as its
+ * `deno task` does: `deno run -A`, in the repository root.
+ */
+export async function runScript(script: string, ...args: string[]): Promise<ScriptResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "-A",
+      fileURLToPath(new URL(`../${script}`, import.meta.url)),
+      ...args,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** Trains to the end: every step's loss and the final event. */
+export function trainToEnd(
+  config: TrainConfig,
+  data: TrainData,
+  options: TrainOptions = {},
+): Promise<{ losses: number[]; done: DoneEvent }> {
+  return new Promise((resolve, reject) => {
+    const losses: number[] = [];
+    train(config, data, options).subscribe({
+      next: (e) => {
+        if (e.type === "step") losses.push(e.loss);
+        if (e.type === "done") resolve({ losses, done: e });
+      },
+      error: reject,
+    });
+  });
 }

@@ -5,32 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { loadNames } from "../exercises/data.ts";
 import { EX4_NODES, PARAM_NAMES } from "../exercises/model/ex4.ts";
 import { setupExercise } from "../exercises/setup.ts";
 import { firstStepComparison } from "../exercises/train/run.ts";
-
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const script = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+import { lectureNames, runScript, tempNamesFile } from "./helpers.ts";
 
 /** The fixture: the first 200 names of the lecture's file, as a names file of its own. */
-const FIXTURE = await Deno.makeTempFile({ suffix: ".txt" });
-await Deno.writeTextFile(FIXTURE, (await loadNames(NAMES)).slice(0, 200).join("\n"));
-globalThis.addEventListener("unload", () => Deno.removeSync(FIXTURE));
-
-/** Runs one of the command scripts (what its `deno task` runs): exit code, stdout, stderr. */
-async function command(path: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script(path), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+const FIXTURE = await tempNamesFile(await lectureNames(200));
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -60,7 +41,7 @@ function handWrittenNodes(spec: { layer: { data?: { values?: unknown[] } }[] }):
 Deno.test("deno task train --charts DIR writes every training chart in three formats and report.html", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await command(
+    const r = await runScript(
       "exercises/train_cli.ts",
       ...["--data", FIXTURE, "--steps", "300", "--hidden", "32", "--eval-every", "100"],
       ...["--quiet", "--charts", dir],
@@ -90,7 +71,7 @@ Deno.test("deno task train --charts DIR writes every training chart in three for
 Deno.test("deno task train --charts into a path that cannot be a folder fails before training", async () => {
   const file = await Deno.makeTempFile();
   try {
-    const r = await command("exercises/train_cli.ts", "--data", FIXTURE, "--charts", `${file}/x`);
+    const r = await runScript("exercises/train_cli.ts", "--data", FIXTURE, "--charts", `${file}/x`);
     assert.equal(r.code, 1);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 1, r.stderr);
@@ -101,7 +82,7 @@ Deno.test("deno task train --charts into a path that cannot be a folder fails be
 });
 
 Deno.test("deno task exercise 4 --json: every parameter's hand-written gradient approximates the automatic one, then a short run", async () => {
-  const r = await command(
+  const r = await runScript(
     "exercises/exercise_cli.ts",
     ...["4", "--data", FIXTURE, "--steps", "200", "--json"],
   );
@@ -138,7 +119,7 @@ for (const n of ["1", "4"]) {
   Deno.test(`deno task chart exercise ${n} --out DIR writes the gradient-flow graph with its hand-written nodes`, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const r = await command("viz/chart_cli.ts", "exercise", n, "--out", dir, "--data", FIXTURE);
+      const r = await runScript("viz/chart_cli.ts", "exercise", n, "--out", dir, "--data", FIXTURE);
       assert.equal(r.code, 0, r.stderr);
       await assertChartFiles(dir, "gradient_flow_graph");
       await assertChartFiles(dir, "comparison");

@@ -277,7 +277,7 @@ Deno.test("a reusing backward gives the fresh one's gradients and hands the same
 
 Deno.test("steady-state training steps keep nothing alive: the heap stays flat", async () => {
   // In a process of its own with gc exposed, so that each sample is the live heap alone.
-  const args = ["run", "-A", "--v8-flags=--expose-gc", HEAP, "small", "60000"];
+  const args = ["run", "--quiet", "-A", "--v8-flags=--expose-gc", HEAP, "small", "60000"];
   const { code, stdout } = await new Deno.Command(Deno.execPath(), { args }).output();
   assert.equal(code, 0);
   const { heapUsedBytes: heap, gc } = JSON.parse(new TextDecoder().decode(stdout));

@@ -6,28 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { checkRules, loadLearnerRules } from "../exercises/ninja/check.ts";
 import { initLearnerFile } from "../exercises/ninja_cli.ts";
 import { EX1_ROWS } from "../exercises/model/ex1.ts";
+import { ROOT, runScript } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = fileURLToPath(new URL("../exercises/ninja_cli.ts", import.meta.url));
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const API = new URL("../exercises/ninja/api.ts", import.meta.url).href;
 const REFERENCE = new URL("../exercises/rules/ex1.ts", import.meta.url).href;
 
 /** Runs `deno task ninja` (its script) with `args`: exit code, stdout, stderr. */
-async function ninja(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+const ninja = (...args: string[]) => runScript("exercises/ninja_cli.ts", ...args);
 
 /**
  * A learner file that takes the reference rules and replaces some, as a learner would write them:

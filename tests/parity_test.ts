@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { Graph, NinjagradError, Tensor } from "../mod.ts";
 import { batchNorm, crossEntropy, embedding, linear, reshape, tanh } from "../ops/build.ts";
-import { buildExamples, buildVocab, loadNames, splitWords } from "../exercises/data.ts";
+import { buildExamples, buildVocab, splitWords } from "../exercises/data.ts";
+import type { ParityReport } from "../exercises/parity.ts";
 import {
   createRngPlan,
   LECTURE_SEEDS,
@@ -15,45 +15,14 @@ import {
   TorchRecipePlan,
 } from "../exercises/rng/recipe.ts";
 import { SeededRandom } from "../exercises/train/random.ts";
+import { lectureNames, NAMES, readParityGolden, runScript } from "./helpers.ts";
 
-/** golden/parity_lecture.json: what PyTorch and CPython give for the lecture's seeds. */
-type Golden = Record<string, unknown> & {
-  shuffle_seed: number;
-  torch_seed: number;
-  default_generator_seed: number;
-  n_hidden: number;
-  n_words: number;
-  first_shuffled: string[];
-  split_sizes: number[];
-  C_first_row: number[];
-  W1_sum: number;
-  b1_first: number[];
-  W2_sum: number;
-  b2_first: number[];
-  bngain_first: number[];
-  bnbias_first: number[];
-  batch_ix: number[];
-  initial_loss: number;
-  n_params: number;
-};
-
-const shared = (p: string) => new URL(`../../shared/${p}`, import.meta.url);
-const NAMES = fileURLToPath(shared("data/names.txt"));
-const golden: Golden = JSON.parse(Deno.readTextFileSync(shared("golden/parity_lecture.json")));
-const CLI = fileURLToPath(new URL("../exercises/parity_cli.ts", import.meta.url));
+const golden = readParityGolden();
 
 /** Runs `deno task parity` (its script) with `args`; stdout, stderr and the exit code. */
-async function parity(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+const parity = (...args: string[]) => runScript("exercises/parity_cli.ts", ...args);
 
-async function parityJson(...args: string[]): Promise<Golden> {
+async function parityJson(...args: string[]): Promise<ParityReport> {
   const r = await parity("--data", NAMES, "--json", ...args);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
@@ -73,7 +42,7 @@ function assertClose(got: number[], want: number[], tol: number, what: string): 
  * the CLI computes through the atomic exercise-1 graph in float32.
  */
 async function recipeLoss(seeds: RngSeeds, nHidden: number) {
-  const words = await loadNames(NAMES);
+  const words = await lectureNames();
   const plan = new TorchRecipePlan(seeds);
   const split = splitWords(words, (ws) => plan.shuffle(ws));
   const vocab = buildVocab(words);
@@ -107,9 +76,8 @@ Deno.test("parity --json with the lecture's seeds reproduces parity_lecture.json
   assert.deepEqual(r.batch_ix, golden.batch_ix);
   assert.equal(r.n_params, golden.n_params);
   // Normals: within 2e-6 (PyTorch's vectorised log/sin/cos are not correctly rounded).
-  for (const key of ["C_first_row", "b1_first", "b2_first", "bngain_first", "bnbias_first"]) {
-    assertClose(r[key] as number[], golden[key] as number[], 2e-6, key);
-  }
+  const normals = ["C_first_row", "b1_first", "b2_first", "bngain_first", "bnbias_first"] as const;
+  for (const key of normals) assertClose(r[key], golden[key], 2e-6, key);
   // Sums of thousands of float32 values: summation order differs, so 1e-3.
   assertClose([r.W1_sum, r.W2_sum], [golden.W1_sum, golden.W2_sum], 1e-3, "W1_sum, W2_sum");
   // The first minibatch through the exercise-1 net, float32.

@@ -18,7 +18,7 @@ Deno.test("the README's tour runs and prints what it says", async () => {
   try {
     await Deno.writeTextFile(file, code);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", file],
+      args: ["run", "--quiet", "-A", file],
       stdout: "piped",
       stderr: "piped",
     })

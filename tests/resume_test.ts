@@ -13,17 +13,16 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../exercises/checkpoint.ts";
-import { loadNames } from "../exercises/data.ts";
 import { PARAM_NAMES } from "../exercises/model/ex4.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
 import type { DoneEvent } from "../exercises/train/events.ts";
 import { train, type TrainOptions } from "../exercises/train/run.ts";
 import { NinjagradError } from "../graph/errors.ts";
+import { lectureNames, runScript, trainToEnd } from "./helpers.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
 const TRAIN = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
-const WORDS = (await loadNames(NAMES)).slice(0, 100);
+const WORDS = await lectureNames(100);
 const FIXTURE = prepareData(WORDS, 3, "100 names");
 const CONFIG: TrainConfig = {
   ...DEFAULT_CONFIG,
@@ -34,19 +33,9 @@ const CONFIG: TrainConfig = {
   decayAt: 150,
 };
 
-/** Runs to the end: every step's loss and the final event. */
-function runToEnd(config: TrainConfig, options: TrainOptions = {}) {
-  return new Promise<{ losses: number[]; done: DoneEvent }>((resolve, reject) => {
-    const losses: number[] = [];
-    train(config, FIXTURE, options).subscribe({
-      next: (e) => {
-        if (e.type === "step") losses.push(e.loss);
-        if (e.type === "done") resolve({ losses, done: e });
-      },
-      error: reject,
-    });
-  });
-}
+/** Runs on the fixture to the end: every step's loss and the final event. */
+const runToEnd = (config: TrainConfig, options: TrainOptions = {}) =>
+  trainToEnd(config, FIXTURE, options);
 
 /** The run's state as a checkpoint holds it, through its JSON text (as a file would). */
 function saved(config: TrainConfig, done: DoneEvent): Checkpoint {
@@ -125,12 +114,8 @@ Deno.test("a start that does not fit the net is refused with one line", async ()
 
 /** Runs the train CLI on the fixture; fails the test unless it exits 0. */
 async function cli(args: string[]): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const out = await runScript("exercises/train_cli.ts", ...args);
+  const text = out.stdout + out.stderr;
   assert.equal(out.code, 0, `train ${args.join(" ")}:\n${text}`);
   return text;
 }

@@ -6,32 +6,9 @@ import {
   torchDefaultGenerator,
   TorchGenerator,
 } from "../exercises/rng/mod.ts";
+import { readParityGolden, readShared } from "./helpers.ts";
 
-/** The fields of golden/parity_lecture.json these tests use. */
-interface ParityGolden {
-  n_words: number;
-  first_shuffled: string[];
-  split_sizes: number[];
-  C_first_row: number[];
-  W1_sum: number;
-  b1_first: number[];
-  W2_sum: number;
-  b2_first: number[];
-  bngain_first: number[];
-  bnbias_first: number[];
-  batch_ix: number[];
-}
-
-function readShared(relative: string): string {
-  const url = new URL(`../../shared/${relative}`, import.meta.url);
-  try {
-    return Deno.readTextFileSync(url);
-  } catch {
-    throw new Error(`cannot read ${url.pathname}; check out shared/ beside the repository clone.`);
-  }
-}
-
-const golden: ParityGolden = JSON.parse(readShared("golden/parity_lecture.json"));
+const golden = readParityGolden();
 const f = Math.fround;
 
 /** PyTorch's float32 `tensor * scalar`: the scalar becomes a float, one rounding per element. */

@@ -34,7 +34,7 @@ const LONG = [
 /** Starts a long run, waits for its first evaluation (step 100), then sends SIGINT. */
 async function interrupt(args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, ...LONG, ...args],
+    args: ["run", "--quiet", "-A", TRAIN, ...LONG, ...args],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -73,7 +73,10 @@ Deno.test("Ctrl-C with --save: the checkpoint is written, named, and exit is 130
   // Resumed to 50 steps past the stop, it equals a straight run of that length, byte for byte.
   const steps = String(ckpt.step + 50), straight = join(dir, "straight.ckpt");
   const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "-A", TRAIN, ...args], stdout: "null" })
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "-A", TRAIN, ...args],
+      stdout: "null",
+    })
       .output();
   const [resumed, whole] = await Promise.all([
     run(["--resume", file, "--steps", steps, "--quiet"]),

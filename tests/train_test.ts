@@ -191,7 +191,7 @@ Deno.test("--rng torch starts where the lecture starts: first minibatch and init
 /** Runs the train CLI; its exit code and stderr lines. */
 async function cli(args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "--quiet", "-A", CLI, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -223,7 +223,19 @@ Deno.test("the train CLI's --json ends with the results, the samples and the rul
   const data = await Deno.makeTempFile({ suffix: ".txt" });
   await Deno.writeTextFile(data, (await loadNames(NAMES)).slice(0, 200).join("\n"));
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "--data", data, "--steps", "50", "--hidden", "16", "--json"],
+    args: [
+      "run",
+      "--quiet",
+      "-A",
+      CLI,
+      "--data",
+      data,
+      "--steps",
+      "50",
+      "--hidden",
+      "16",
+      "--json",
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();

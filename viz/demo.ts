@@ -6,10 +6,10 @@
  */
 import { Observable } from "rxjs";
 import type { TrainEvent } from "../exercises/train/events.ts";
-import { Graph } from "../graph/graph.ts";
+import { buildEx1, type Ex1ParamName, type Ex1Params } from "../exercises/model/ex1.ts";
+import type { Graph } from "../graph/graph.ts";
 import type { Node } from "../graph/node.ts";
 import { type Shape, sizeOf, Tensor } from "../graph/tensor.ts";
-import * as b from "../ops/build.ts";
 
 /** Sizes of the demo graph (the lecture's exercise 1–3 sizes by default). */
 export interface DemoSizes {
@@ -27,10 +27,13 @@ export const LECTURE_SIZES: DemoSizes = { vocab: 27, embd: 10, block: 3, hidden:
 export interface DemoGraph {
   graph: Graph;
   loss: Node;
-  params: Record<"C" | "W1" | "b1" | "W2" | "b2" | "bngain" | "bnbias", Node>;
+  params: Record<Ex1ParamName, Node>;
 }
 
-/** Builds the exercise-1 atomic forward pass with seeded random values (see the module comment). */
+/**
+ * The exercise-1 atomic forward pass (exercises/model/ex1.ts's `buildEx1`) on seeded random
+ * values (see the module comment).
+ */
 export function lectureDemoGraph(sizes: DemoSizes = LECTURE_SIZES, seed = 42): DemoGraph {
   const { vocab, embd, block, hidden, batch: n } = sizes;
   const rand = mulberry32(seed);
@@ -42,38 +45,20 @@ export function lectureDemoGraph(sizes: DemoSizes = LECTURE_SIZES, seed = 42): D
   const ints = (shape: Shape, hi: number) =>
     new Tensor(Int32Array.from({ length: sizeOf(shape) }, () => Math.floor(rand() * hi)), shape);
 
-  const graph = new Graph();
-  const C = graph.param("C", normal([vocab, embd], 1));
-  const W1 = graph.param("W1", normal([block * embd, hidden], (5 / 3) / Math.sqrt(block * embd)));
-  const b1 = graph.param("b1", normal([hidden], 0.1));
-  const W2 = graph.param("W2", normal([hidden, vocab], 0.1));
-  const b2 = graph.param("b2", normal([vocab], 0.1));
-  const bngain = graph.param("bngain", normal([1, hidden], 0.1, 1));
-  const bnbias = graph.param("bnbias", normal([1, hidden], 0.1));
-  const Xb = graph.input("Xb", ints([n, block], vocab));
-  const Yb = graph.input("Yb", ints([n], vocab));
-
-  const emb = b.embedding(C, Xb).named("emb");
-  const embcat = b.reshape(emb, [n, block * embd]).named("embcat");
-  const hprebn = b.add(b.matmul(embcat, W1), b1).named("hprebn");
-  const bnmeani = b.mul(1 / n, b.sum(hprebn, 0, true)).named("bnmeani");
-  const bndiff = b.sub(hprebn, bnmeani).named("bndiff");
-  const bndiff2 = b.pow(bndiff, 2).named("bndiff2");
-  const bnvar = b.mul(1 / (n - 1), b.sum(bndiff2, 0, true)).named("bnvar");
-  const bnvarInv = b.pow(b.add(bnvar, 1e-5), -0.5).named("bnvar_inv");
-  const bnraw = b.mul(bndiff, bnvarInv).named("bnraw");
-  const hpreact = b.add(b.mul(bngain, bnraw), bnbias).named("hpreact");
-  const h = b.tanh(hpreact).named("h");
-  const logits = b.add(b.matmul(h, W2), b2).named("logits");
-  const logitMaxes = b.max(logits, 1, true).named("logit_maxes");
-  const normLogits = b.sub(logits, logitMaxes).named("norm_logits");
-  const counts = b.exp(normLogits).named("counts");
-  const countsSum = b.sum(counts, 1, true).named("counts_sum");
-  const countsSumInv = b.pow(countsSum, -1).named("counts_sum_inv");
-  const probs = b.mul(counts, countsSumInv).named("probs");
-  const logprobs = b.log(probs).named("logprobs");
-  const loss = b.neg(b.mean(b.pick(logprobs, Yb), 0)).named("loss");
-  return { graph, loss, params: { C, W1, b1, W2, b2, bngain, bnbias } };
+  // Drawn in the lecture's order (parameters, then the minibatch), so the picture never changes.
+  const params: Ex1Params = {
+    C: normal([vocab, embd], 1),
+    W1: normal([block * embd, hidden], (5 / 3) / Math.sqrt(block * embd)),
+    b1: normal([hidden], 0.1),
+    W2: normal([hidden, vocab], 0.1),
+    b2: normal([vocab], 0.1),
+    bngain: normal([1, hidden], 0.1, 1),
+    bnbias: normal([1, hidden], 0.1),
+  };
+  const Xb = ints([n, block], vocab);
+  const Yb = ints([n], vocab);
+  const model = buildEx1(params, Xb, Yb);
+  return { graph: model.graph, loss: model.loss, params: model.params };
 }
 
 /** A small seeded generator (mulberry32): demos must draw the same picture every run. */

@@ -46,3 +46,11 @@ export function fmt(x: number | null | undefined): string {
 export function log10OrNull(x: number | null | undefined): number | null {
   return x === null || x === undefined || !(x > 0) || !Number.isFinite(x) ? null : Math.log10(x);
 }
+
+/**
+ * A y encoding with one untitled row per name, in exactly `names`' order; the fixed domain keeps
+ * a row that has no data in one layer (a missing bar, a note) in its place.
+ */
+export function rowsInOrder(field: string, names: string[]) {
+  return { field, type: "nominal" as const, title: null, sort: names, scale: { domain: names } };
+}

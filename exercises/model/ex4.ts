@@ -8,6 +8,7 @@ import type { Node } from "../../graph/node.ts";
 import { type FloatDType, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
 import { batchNorm, crossEntropy, embedding, linear, reshape, tanh } from "../../ops/build.ts";
 import { initEx1Params, type NormalSource } from "../params.ts";
+import { EX1_PARAMS, ex1ParamShapes, type Ex1Sizes } from "./ex1.ts";
 
 /** The sizes of the net. */
 export interface Ex4Sizes {
@@ -24,8 +25,8 @@ export interface Ex4Sizes {
 /** The lecture's exercise-4 sizes. */
 export const EX4_SIZES: Ex4Sizes = { vocab: 27, embd: 10, block: 3, hidden: 200 };
 
-/** The parameters, in the order the lecture creates (and draws) them. */
-export const PARAM_NAMES = ["C", "W1", "b1", "W2", "b2", "bngain", "bnbias"] as const;
+/** The parameters, in the order the lecture creates (and draws) them: exercise 1's. */
+export const PARAM_NAMES = EX1_PARAMS;
 /** One parameter's name. */
 export type ParamName = typeof PARAM_NAMES[number];
 
@@ -35,17 +36,14 @@ export type FloatArray = Float32Array | Float64Array;
 /** The parameter values by name, row-major (shapes from `paramShapes`). */
 export type Ex4Weights = Record<ParamName, FloatArray>;
 
-/** The shape of every parameter for these sizes. */
+/** The same sizes in exercise 1's names: the two nets declare their parameters alike. */
+function asEx1Sizes(s: Ex4Sizes): Omit<Ex1Sizes, "batch"> {
+  return { vocab: s.vocab, nEmbd: s.embd, nHidden: s.hidden, blockSize: s.block };
+}
+
+/** The shape of every parameter for these sizes (exercise 1's, with n_hidden 200). */
 export function paramShapes(s: Ex4Sizes): Record<ParamName, Shape> {
-  return {
-    C: [s.vocab, s.embd],
-    W1: [s.block * s.embd, s.hidden],
-    b1: [s.hidden],
-    W2: [s.hidden, s.vocab],
-    b2: [s.vocab],
-    bngain: [1, s.hidden],
-    bnbias: [1, s.hidden],
-  };
+  return ex1ParamShapes(asEx1Sizes(s));
 }
 
 /** Total number of parameters (12,297 for the lecture's exercise-4 sizes). */
@@ -60,8 +58,7 @@ export function countParams(s: Ex4Sizes): number {
  * order, as plain buffers of `dtype`.
  */
 export function initEx4Weights(s: Ex4Sizes, normal: NormalSource, dtype: FloatDType): Ex4Weights {
-  const sizes = { vocab: s.vocab, nEmbd: s.embd, nHidden: s.hidden, blockSize: s.block };
-  const params = initEx1Params(sizes, normal, dtype);
+  const params = initEx1Params(asEx1Sizes(s), normal, dtype);
   const weights = {} as Ex4Weights;
   for (const name of PARAM_NAMES) weights[name] = params[name].data as FloatArray;
   return weights;

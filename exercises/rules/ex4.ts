@@ -12,12 +12,14 @@ import type { FloatDType } from "../../graph/tensor.ts";
 import { Tensor } from "../../graph/tensor.ts";
 import type { AnyRule, CompositeOp } from "../../ops/op.ts";
 import * as nn from "../../ops/nn.ts";
+import { EX1_ROWS, type Ex1RowName } from "../model/ex1.ts";
 import {
   buildEx4,
   EX4_NODES,
   type Ex4Graph,
   type Ex4Sizes,
   type Ex4Weights,
+  PARAM_NAMES,
 } from "../model/ex4.ts";
 
 /** A composite op's one-step rule for one input, or an error if the op has none. */
@@ -88,22 +90,16 @@ export function installEx4Rules(graph: Graph): () => void {
   return () => undo.forEach((f) => f());
 }
 
-/** The labels compared, in the lecture's backward order: activations, then parameters. */
-export const EX4_COMPARE_LABELS = [
-  "logits",
-  "h",
-  "W2",
-  "b2",
-  "hpreact",
-  "bngain",
-  "bnbias",
-  "hprebn",
-  "embcat",
-  "W1",
-  "b1",
-  "emb",
-  "C",
-] as const;
+/** Every label of the exercise-4 graph: its op nodes and its parameters. */
+const EX4_LABELS: ReadonlySet<string> = new Set([...EX4_NODES, ...PARAM_NAMES]);
+
+/**
+ * The labels compared: exercise 1's rows that the exercise-4 graph also has, in the lecture's
+ * backward order (activations, then parameters).
+ */
+export const EX4_COMPARE_LABELS: readonly Ex1RowName[] = EX1_ROWS.filter((name) =>
+  EX4_LABELS.has(name)
+);
 
 /** What `compareEx4FirstStep` needs: the model before its first update and the first minibatch. */
 export interface Ex4CompareInput {

@@ -6,7 +6,7 @@
  */
 import type { Comparison, ComparisonRow } from "../../graph/compare.ts";
 import { formatShape } from "../../graph/tensor.ts";
-import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+import { CONFIG, fmt, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 
 /** How a row compared, worst last. */
 export type RowStatus = "exact" | "approximate" | "differs" | "wrong shape" | "rule failed";
@@ -56,13 +56,7 @@ export function comparisonSpec(
   const counts = STATUSES.map((s) => [s, rows.filter((r) => r.status === s).length] as const)
     .filter(([, c]) => c > 0)
     .map(([s, c]) => `${c} ${s}`);
-  const y = {
-    field: "name",
-    type: "nominal" as const,
-    title: null,
-    sort: names,
-    scale: { domain: names },
-  };
+  const y = rowsInOrder("name", names);
   const x = {
     field: "plotted",
     type: "quantitative" as const,

@@ -5,7 +5,7 @@
  */
 import { formatShape } from "../../graph/tensor.ts";
 import type { GraphSnapshot } from "../snapshot.ts";
-import { CONFIG, fmt, log10OrNull, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+import { CONFIG, fmt, log10OrNull, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import type { TensorStats } from "../stats.ts";
 
 /** One parameter's statistics: of its value, and of its gradient (null when none reached it). */
@@ -42,13 +42,7 @@ export function layerFlowSpec(
     ].map((b) => ({ ...b, shape: formatShape(p.shape) }))
   );
   const notes = params.flatMap((p) => (missing(p) ? [{ param: p.name, note: missing(p)! }] : []));
-  const y = {
-    field: "param",
-    type: "nominal" as const,
-    title: null,
-    sort: names,
-    scale: { domain: names },
-  };
+  const y = rowsInOrder("param", names);
   return {
     $schema: SCHEMA,
     title: {
@@ -121,13 +115,7 @@ export function gradDataRatioSpec(
     };
   });
   const ratios = rows.flatMap((r) => (r.ratio === null ? [] : [r.ratio]));
-  const y = {
-    field: "param",
-    type: "nominal" as const,
-    title: null,
-    sort: names,
-    scale: { domain: names },
-  };
+  const y = rowsInOrder("param", names);
   return {
     $schema: SCHEMA,
     title: {
