@@ -133,7 +133,9 @@ export function formatComparison(cmp: Comparison): string {
       bool(r.approximate)
     } | maxdiff: ${formatDiff(r.maxdiff)} | shape: ${shape}`;
   });
-  lines.push(`(approximate: allclose with rtol ${cmp.rtol}, atol ${cmp.atol})`);
+  lines.push(
+    `(approximate: allclose with rtol ${tolerance(cmp.rtol)}, atol ${tolerance(cmp.atol)})`,
+  );
   lines.push(
     cmp.firstDivergent
       ? `first divergent node in backward order: ${cmp.firstDivergent.name}${
@@ -146,4 +148,9 @@ export function formatComparison(cmp: Comparison): string {
 
 function formatDiff(d: number): string {
   return d === 0 ? "0" : Number.isNaN(d) ? "n/a" : d.toExponential(2);
+}
+
+/** 1e-5 rather than 0.00001: tolerances read as the lecture writes them. */
+function tolerance(x: number): string {
+  return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential().replace(/\.0+e/, "e") : String(x);
 }
