@@ -11,7 +11,7 @@
  * @module
  */
 import type { Gradients } from "../graph/backward.ts";
-import type { Comparison } from "../graph/compare.ts";
+import { type Comparison, formatTolerance } from "../graph/compare.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Node } from "../graph/node.ts";
 import type { FloatDType } from "../graph/tensor.ts";
@@ -194,8 +194,9 @@ async function setupEx4(options: SetupOptions): Promise<ExerciseSetup> {
     // The one-step rules sum in another order than backprop through the subgraphs: approximate
     // agreement, not bit for bit.
     passed: comparison.rows.every((r) => r.approximate && r.shapeMatch),
-    expectation: `all ${comparison.rows.length} rows approximate (rtol ${comparison.rtol}, ` +
-      `atol ${comparison.atol})`,
+    expectation:
+      `all ${comparison.rows.length} rows approximate (rtol ${formatTolerance(comparison.rtol)}, ` +
+      `atol ${formatTolerance(comparison.atol)})`,
     source: data.source,
     words: words.length,
     trainExamples: data.train.n,

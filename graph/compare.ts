@@ -134,7 +134,9 @@ export function formatComparison(cmp: Comparison): string {
     } | maxdiff: ${formatDiff(r.maxdiff)} | shape: ${shape}`;
   });
   lines.push(
-    `(approximate: allclose with rtol ${tolerance(cmp.rtol)}, atol ${tolerance(cmp.atol)})`,
+    `(approximate: allclose with rtol ${formatTolerance(cmp.rtol)}, atol ${
+      formatTolerance(cmp.atol)
+    })`,
   );
   lines.push(
     cmp.firstDivergent
@@ -151,6 +153,6 @@ function formatDiff(d: number): string {
 }
 
 /** 1e-5 rather than 0.00001: tolerances read as the lecture writes them. */
-function tolerance(x: number): string {
+export function formatTolerance(x: number): string {
   return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential().replace(/\.0+e/, "e") : String(x);
 }
