@@ -231,7 +231,8 @@ class Trainer {
         totalSteps: steps,
         loss: loss.value.data[0],
         lr,
-        msPerStep: this.#recentMs,
+        // Until the first chunk ends, the estimate is this chunk's own mean so far.
+        msPerStep: this.#recentMs || (ran > 0 ? (performance.now() - start) / ran : 0),
         model,
       });
       this.#update(grads, lr);
