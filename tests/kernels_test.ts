@@ -114,6 +114,20 @@ Deno.test("matmul: all four variants give the plain sum over p, rounded once, bi
   }
 });
 
+Deno.test("the SGD update p −= lr·g gives the plain loop's bits, on every length", () => {
+  const rand = seeded(3);
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const n of [1, 7, 255, 256, 1001, 6000]) {
+      const p = random([n], dtype, rand), g = random([n], dtype, rand, 1e-2);
+      const want = p.data.slice();
+      for (let i = 0; i < n; i++) want[i] -= 0.1 * g.data[i];
+      t.sgdUpdate(p.data, g.data, 0.1);
+      const at = firstDifference(p, new Tensor(want, [n]));
+      assert.equal(at, -1, `${dtype} n ${n}: ${p.data[at]} vs ${want[at]}`);
+    }
+  }
+});
+
 Deno.test("broadcasting fast paths and sumTo agree with the general walk, bit for bit", () => {
   const rand = seeded(3);
   const ops: [string, typeof t.add, (x: number, y: number) => number][] = [

@@ -13,6 +13,7 @@ import { NinjagradError } from "../../graph/errors.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
 import { Tensor } from "../../graph/tensor.ts";
+import { sgdUpdate } from "../../ops/kernels/elementwise.ts";
 import type { Comparison } from "../../graph/compare.ts";
 import type { Examples } from "../data.ts";
 import {
@@ -86,10 +87,12 @@ export function initialState(config: TrainConfig, data: TrainData) {
 export function drawBatch(random: RngPlan, ex: Examples, xb: Int32Array, yb: Int32Array) {
   const block = ex.blockSize;
   const rows = random.batchIndices(yb.length, ex.n);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    yb[i] = ex.Y[r];
-    xb.set(ex.X.subarray(r * block, r * block + block), i * block);
+  const X = ex.X, Y = ex.Y;
+  // Copied value by value: a subarray view per row would allocate on every step.
+  for (let i = 0, at = 0; i < rows.length; i++) {
+    const r = rows[i], from = r * block;
+    yb[i] = Y[r];
+    for (let j = 0; j < block; j++) xb[at++] = X[from + j];
   }
 }
 
@@ -305,8 +308,7 @@ class Trainer {
   #update(grads: Gradients, lr: number): void {
     const { params } = this.#model;
     for (const name of PARAM_NAMES) {
-      const p = params[name].value.data, g = grads.get(params[name])!.data;
-      for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+      sgdUpdate(params[name].value.data, grads.get(params[name])!.data, lr);
     }
   }
 

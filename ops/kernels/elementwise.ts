@@ -17,6 +17,7 @@ import {
   expF32,
   logF32,
   scalarF32,
+  sgdF32,
   SIMD_MIN,
   tanhF32,
   unaryF32,
@@ -318,6 +319,16 @@ export function oneMinusSquare(a: Tensor, out?: Tensor): Tensor {
   if (x.length >= SIMD_MIN && f32s(x, x, o)) unaryF32(3, x, o);
   else for (let i = 0; i < x.length; i++) o[i] = 1 - x[i] * x[i];
   return res;
+}
+
+/**
+ * An SGD step in place: p −= lr·g, each value computed in double and rounded once to p's
+ * dtype (float32 on WebAssembly SIMD, the same bits).
+ */
+export function sgdUpdate(p: TensorData, g: TensorData, lr: number): void {
+  if (p.length >= SIMD_MIN && p instanceof Float32Array && g instanceof Float32Array) {
+    sgdF32(p, g, lr);
+  } else for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
 }
 
 /** Copies `a` into `out` (or a new tensor). */

@@ -7,6 +7,7 @@
  *   in order in double precision and rounded once, as the JavaScript kernel in matmul.ts does.
  *   Transposed operands are read transposed while packed: all four variants give the same bits.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
+ * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
  * - the elementwise kernels round each result once to float32, as JavaScript's double
  *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
  *   the copies cost more than the lanes save.
@@ -22,6 +23,7 @@ import {
   memory,
   pack_a,
   pack_b,
+  sgd,
   tanh,
   unary,
 } from "./wasm/kernels.wasm";
@@ -181,4 +183,14 @@ export function allFiniteF32(x: Float32Array): boolean {
   reserve(x.length * 4);
   f32.set(x);
   return finite(0, x.length) === 1;
+}
+
+/** p −= lr·g in place, for float32 arrays of the same length (in double, rounded once). */
+export function sgdF32(p: Float32Array, g: Float32Array, lr: number): void {
+  const n = p.length, gAt = after(0, n);
+  reserve(gAt + n * 4);
+  f32.set(p);
+  f32.set(g, gAt / 4);
+  sgd(0, gAt, lr, n);
+  p.set(view(0, n));
 }

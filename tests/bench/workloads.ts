@@ -11,6 +11,7 @@ import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
 import { type FloatDType, Tensor } from "../../graph/tensor.ts";
 import * as b from "../../ops/build.ts";
+import { sgdUpdate } from "../../ops/kernels/elementwise.ts";
 import { torchDefaultGenerator, TorchGenerator } from "../../exercises/rng/mod.ts";
 import { buildEx1, EX1_PARAMS, type Ex1Params } from "../../exercises/model/ex1.ts";
 import { buildEx4, PARAM_NAMES } from "../../exercises/model/ex4.ts";
@@ -97,8 +98,7 @@ export function ex4Workload(
       const grads = graph.backward(loss, { reuse: true });
       const lr = learningRate(config, step++);
       for (const name of PARAM_NAMES) {
-        const p = params[name].value.data, g = grads.get(params[name])!.data;
-        for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+        sgdUpdate(params[name].value.data, grads.get(params[name])!.data, lr);
       }
       last = grads;
     },

@@ -4,7 +4,8 @@
 ;;   gemm, pack_a, pack_b  the matrix product (below);
 ;;   tanh, exp, log        computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
-;;   finite                whether every value is finite (the engine's check of each gradient).
+;;   finite                whether every value is finite (the engine's check of each gradient);
+;;   sgd                   the training loop's update p −= lr·g, in double, rounded once.
 ;;
 ;; gemm: C = A @ B, the hot loop of every linear layer. Byte offsets a, b (float64, 8-byte
 ;; aligned) and c (float32) into this module's memory:
@@ -164,7 +165,10 @@
   (func (export "pack_a")
     (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $m i32) (param $k i32)
     (local $r i32) (local $p i32) (local $at i32) (local $row i32) (local $col i32)
+    (local $row2 i32) (local $row3 i32) (local $v v128)
     (local.set $row (i32.shl (local.get $rs) (i32.const 2)))
+    (local.set $row2 (i32.shl (local.get $rs) (i32.const 3)))
+    (local.set $row3 (i32.mul (local.get $row) (i32.const 3)))
     (local.set $col (i32.shl (local.get $cs) (i32.const 2)))
     (block $rowsDone
       (loop $rows
@@ -172,6 +176,39 @@
         (local.set $p (i32.const 0))
         (local.set $at (i32.add (local.get $src)
           (i32.mul (local.get $r) (local.get $row))))
+        ;; A whole block of four rows needs no padding: with rs 1 (A read transposed) its four
+        ;; values of a column are adjacent floats, widened by one load; otherwise four loads.
+        (if (i32.le_u (i32.add (local.get $r) (i32.const 4)) (local.get $m))
+          (then
+            (if (i32.eq (local.get $row) (i32.const 4))
+              (then
+                (block $vd
+                  (loop $vl
+                    (br_if $vd (i32.ge_u (local.get $p) (local.get $k)))
+                    (local.set $v (v128.load (local.get $at)))
+                    (v128.store (local.get $dst) (f64x2.promote_low_f32x4 (local.get $v)))
+                    (v128.store offset=16 (local.get $dst) (f64x2.promote_low_f32x4
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+                        (local.get $v) (local.get $v))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                    (local.set $at (i32.add (local.get $at) (local.get $col)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (br $vl))))
+              (else
+                (block $sd
+                  (loop $sl
+                    (br_if $sd (i32.ge_u (local.get $p) (local.get $k)))
+                    (f64.store (local.get $dst) (f64.promote_f32 (f32.load (local.get $at))))
+                    (f64.store offset=8 (local.get $dst) (f64.promote_f32
+                      (f32.load (i32.add (local.get $at) (local.get $row)))))
+                    (f64.store offset=16 (local.get $dst) (f64.promote_f32
+                      (f32.load (i32.add (local.get $at) (local.get $row2)))))
+                    (f64.store offset=24 (local.get $dst) (f64.promote_f32
+                      (f32.load (i32.add (local.get $at) (local.get $row3)))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                    (local.set $at (i32.add (local.get $at) (local.get $col)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (br $sl)))))))
         (block $colsDone
           (loop $cols
             (br_if $colsDone (i32.ge_u (local.get $p) (local.get $k)))
@@ -201,9 +238,40 @@
   ;; B[p][j] = src[p·rs + j·cs]; contiguous rows (cs 1) are widened four at a time.
   (func (export "pack_b")
     (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $k i32) (param $n i32)
-    (local $p i32) (local $j i32) (local $at i32) (local $v v128)
+    (local $p i32) (local $j i32) (local $at i32) (local $v v128) (local $row i32) (local $d i32)
     (local.set $rs (i32.shl (local.get $rs) (i32.const 2)))
     (local.set $cs (i32.shl (local.get $cs) (i32.const 2)))
+    ;; B read transposed (rs 1): four rows' values of a column are adjacent floats, widened by
+    ;; one load and stored one per row; the last k mod 4 rows go below.
+    (if (i32.and (i32.eq (local.get $rs) (i32.const 4)) (i32.ne (local.get $cs) (i32.const 4)))
+      (then
+        (local.set $row (i32.shl (local.get $n) (i32.const 3)))
+        (block $bd
+          (loop $bl
+            (br_if $bd (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $k)))
+            (local.set $at (i32.add (local.get $src) (i32.shl (local.get $p) (i32.const 2))))
+            (local.set $d (local.get $dst))
+            (local.set $j (i32.const 0))
+            (block $cd
+              (loop $cl
+                (br_if $cd (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $v (v128.load (local.get $at)))
+                (v128.store64_lane 0 (local.get $d) (f64x2.promote_low_f32x4 (local.get $v)))
+                (v128.store64_lane 1 (i32.add (local.get $d) (local.get $row))
+                  (f64x2.promote_low_f32x4 (local.get $v)))
+                (local.set $v (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+                (v128.store64_lane 0 (i32.add (local.get $d) (i32.shl (local.get $row) (i32.const 1)))
+                  (local.get $v))
+                (v128.store64_lane 1 (i32.add (local.get $d) (i32.mul (local.get $row) (i32.const 3)))
+                  (local.get $v))
+                (local.set $at (i32.add (local.get $at) (local.get $cs)))
+                (local.set $d (i32.add (local.get $d) (i32.const 8)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $cl)))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $row) (i32.const 2))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $bl)))))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $p) (local.get $k)))
@@ -657,6 +725,39 @@
             (local.set $f (f32.load (local.get $x)))
             (f32.store (local.get $o) (f32.demote_f64 (f64.sub (f64.const 1)
               (f64.mul (f64.promote_f32 (local.get $f)) (f64.promote_f32 (local.get $f)))))))))))
+
+  ;; SGD in place: p[i] = p[i] − lr·g[i] for n float32 values (byte offsets p, g), computed in
+  ;; double and rounded once, as JavaScript's `p[i] -= lr * g[i]` on float32 arrays does; four
+  ;; values per iteration (two pairs of double lanes), then one at a time.
+  (func (export "sgd") (param $p i32) (param $g i32) (param $lr f64) (param $n i32)
+    (local $i i32) (local $v v128) (local $w v128) (local $r v128)
+    (local.set $r (f64x2.splat (local.get $lr)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $w (v128.load (local.get $g)))
+        (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v))
+            (f64x2.mul (local.get $r) (f64x2.promote_low_f32x4 (local.get $w)))))
+          (f32x4.demote_f64x2_zero (f64x2.sub
+            (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+            (f64x2.mul (local.get $r) (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
+        (f32.store (local.get $p) (f32.demote_f64 (f64.sub (f64.promote_f32 (f32.load (local.get $p)))
+          (f64.mul (local.get $lr) (f64.promote_f32 (f32.load (local.get $g)))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $g (i32.add (local.get $g) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $sl))))
 
   ;; o[j] = Σ over r of x[r][j], for j < width: float32 sums over the rows in order, as the
   ;; JavaScript kernels add them (starting from 0). Byte offsets x, o.
