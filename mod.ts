@@ -18,7 +18,7 @@ export { NinjagradError, UsageError } from "./graph/errors.ts";
 export { Graph } from "./graph/graph.ts";
 export type { EngineEvent, NodeRef, Operand, RuleCounts } from "./graph/graph.ts";
 export { Node } from "./graph/node.ts";
-export type { NodeKind } from "./graph/node.ts";
+export type { NodeKind, Subgraph } from "./graph/node.ts";
 export { Gradients } from "./graph/backward.ts";
 export type { BackwardOptions, RuleFailure } from "./graph/backward.ts";
 export { formatComparison } from "./graph/compare.ts";
@@ -27,7 +27,7 @@ export { gradcheck } from "./graph/gradcheck.ts";
 export type { GradcheckOptions, GradcheckResult } from "./graph/gradcheck.ts";
 export * from "./ops/build.ts";
 export { atomic, composite } from "./ops/op.ts";
-export type { AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "./ops/op.ts";
+export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "./ops/op.ts";
 export { sumTo } from "./ops/kernels/broadcast.ts";
 /** The op records, one per op: `ops.tanh.vjp.x` is tanh's local-derivative rule. */
 export * as ops from "./ops/records.ts";

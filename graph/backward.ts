@@ -48,8 +48,11 @@ export interface BackwardOptions {
 
 /** A rule that failed: which node, which input, why. */
 export interface RuleFailure {
+  /** The node whose rule failed. */
   node: Node;
+  /** The input the rule computes the gradient of. */
   input: string;
+  /** Why it failed, in one line. */
   message: string;
   /** The returned gradient's shape, when the failure is a shape mismatch. */
   returnedShape?: Shape;

@@ -22,8 +22,11 @@ export interface CompareOptions {
 
 /** One row of the comparison: one node's hand-written gradient against the automatic one. */
 export interface ComparisonRow {
+  /** The node's name (its label). */
   name: string;
+  /** The node compared. */
   node: Node;
+  /** The node's shape, which the automatic gradient has. */
   shape: Shape;
   /** Every element equal. */
   exact: boolean;
@@ -43,8 +46,11 @@ export interface ComparisonRow {
 
 /** The whole comparison. */
 export interface Comparison {
+  /** One row per compared node, in backward order. */
   rows: ComparisonRow[];
+  /** The relative tolerance used. */
   rtol: number;
+  /** The absolute tolerance used. */
   atol: number;
   /** The first row in backward order that is not approximate (or failed), if any. */
   firstDivergent: ComparisonRow | undefined;

@@ -23,6 +23,7 @@ export interface GradcheckOptions {
 export interface GradcheckResult {
   /** max |analytic − numeric| / max(1, |numeric|) over all checked elements. */
   maxError: number;
+  /** Per checked leaf: its name, its largest relative error and its largest absolute difference. */
   rows: { name: string; maxError: number; maxAbsDiff: number }[];
 }
 

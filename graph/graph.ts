@@ -2,10 +2,10 @@
  * The graph: nodes in creation order (a topological order), forward evaluation, reactive
  * propagation of leaf changes, per-node overrides, and the entry points of backward and compare.
  */
-import { type Observable, Subject } from "rxjs";
+import { Subject } from "rxjs";
 import type { AnyRule, AtomicOp, CompositeOp, Op } from "../ops/op.ts";
 import { NinjagradError } from "./errors.ts";
-import { Node, type NodeKind, type Subgraph } from "./node.ts";
+import { Node, type NodeKind, type Observable, type Subgraph } from "./node.ts";
 import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "./tensor.ts";
 import { forwardAnomaly } from "./anomaly.ts";
 import {
@@ -32,7 +32,9 @@ export type Operand = Node | number;
 
 /** Counters of the rules that ran, by kind: how the training CLI proves a manual backward. */
 export interface RuleCounts {
+  /** Rules run that are the op's own (automatic). */
   auto: number;
+  /** Hand-written rules run through an override. */
   override: number;
 }
 
@@ -62,6 +64,7 @@ export class Graph {
   private dirty = new Uint8Array(16);
   private firstDirty = Infinity;
 
+  /** An empty graph of `dtype` (default float32), anomaly detection off unless asked for. */
   constructor(options: { dtype?: FloatDType; detectAnomaly?: boolean } = {}) {
     this.dtype = options.dtype ?? "float32";
     this.detectAnomaly = options.detectAnomaly ?? false;
@@ -272,6 +275,7 @@ export class Graph {
     this.eventSubject?.next(event);
   }
 
+  /** Hands a backward's gradients to the graph's and the nodes' gradient observers. */
   private notifyGradients(grads: Gradients): void {
     if (this.gradientSubject?.observed) this.gradientSubject.next(grads);
     for (const node of this.nodes) {
@@ -281,6 +285,7 @@ export class Graph {
     }
   }
 
+  /** Adds a leaf of `kind`, its float value converted to the graph's dtype. */
   private leaf(kind: NodeKind, label: string | undefined, value: Tensor): Node {
     const t = value.dtype === "int32" || value.dtype === this.dtype
       ? value
@@ -292,6 +297,7 @@ export class Graph {
     return node;
   }
 
+  /** A replacement leaf value in the graph's dtype; refuses swapping float for int or back. */
   private converted(value: Tensor, old: Tensor): Tensor {
     const isInt = value.dtype === "int32";
     if (isInt !== (old.dtype === "int32")) {
@@ -301,12 +307,14 @@ export class Graph {
     return value.clone(this.dtype);
   }
 
+  /** Marks a node stale for the next flush. */
   private markDirty(node: Node): void {
     this.growDirty(node.id + 1);
     this.dirty[node.id] = 1;
     if (node.id < this.firstDirty) this.firstDirty = node.id;
   }
 
+  /** Grows the dirty bitmap to hold at least `n` nodes. */
   private growDirty(n: number): void {
     if (this.dirty.length >= n) return;
     const grown = new Uint8Array(Math.max(2 * this.dirty.length, n));

@@ -1,16 +1,26 @@
 /** A node: one application of an op (or a leaf) inside a graph. */
-import { BehaviorSubject, type Observable, Subject } from "rxjs";
+import { BehaviorSubject, type Observable as RxObservable, Subject } from "rxjs";
 import type { AnyRule, Op, RuleArgs } from "../ops/op.ts";
 import type { Shape, Tensor } from "./tensor.ts";
 import type { Graph } from "./graph.ts";
+
+/**
+ * rxjs's Observable, the type of `value$`, `events$` and the other streams.
+ * @ignore rxjs documents it; re-exporting it from mod.ts would make `deno doc --lint` lint rxjs's
+ * own declarations (its undocumented `pipe` overloads and internal types) as ours.
+ */
+export type Observable<T> = RxObservable<T>;
 
 /** Leaves are parameters, inputs or constants; every other node is an op application. */
 export type NodeKind = "param" | "input" | "constant" | "op";
 
 /** A composite node's private subgraph: its input leaves and its output. */
 export interface Subgraph {
+  /** The private graph the composite's atomic ops live in. */
   graph: Graph;
+  /** One leaf per op input, in the op's input order (non-differentiable ones are constants). */
   leaves: Node[];
+  /** The node whose value is the composite node's value. */
   out: Node;
   /** @internal The subgraph's nodes by label, for the op's fused forward. */
   labelled?: Record<string, Node>;
@@ -88,6 +98,7 @@ export class Node {
     args: undefined,
   };
 
+  /** Made by the graph (`param`, `input`, `constant`, op application), never by hand. */
   constructor(
     graph: Graph,
     id: number,

@@ -107,6 +107,7 @@ export class Tensor {
   /** The last view made by `reshape`, handed out again for the same shape (no allocation). */
   #view: Tensor | undefined;
 
+  /** Wraps `data` (not copied) as a tensor of `shape`; throws when the sizes differ. */
   constructor(data: TensorData, shape: Shape) {
     if (sizeOf(shape) !== data.length) {
       throw new NinjagradError(

@@ -11,10 +11,15 @@ import type { Node } from "../graph/node.ts";
  * the node's value, `inputs` the input values by name, `saved` what the forward kept, `attrs`.
  */
 export interface RuleArgs<N extends string = string, A = unknown, S = unknown> {
+  /** The upstream gradient, shaped like `out`. */
   g: Tensor;
+  /** The node's forward value. */
   out: Tensor;
+  /** The input values, by input name. */
   inputs: Readonly<Record<N, Tensor>>;
+  /** What the forward returned for the rules. */
   saved: S;
+  /** The op's attributes (axis, exponent, transposes). */
   attrs: A;
 }
 
@@ -33,6 +38,7 @@ export type Rules<N extends string = string, A = unknown, S = unknown> = Partial
 
 /** An atomic op: a forward kernel and its local-derivative rules. */
 export interface AtomicOp<N extends string = string, A = unknown, S = unknown> {
+  /** Tells atomic records from composite ones. */
   kind: "atomic";
   /** Name shown in tables and charts (`tanh`, `matmul`). */
   name: string;
@@ -58,11 +64,17 @@ export interface AtomicOp<N extends string = string, A = unknown, S = unknown> {
  * subgraph's labelled values (`saved.bnraw`).
  */
 export interface CompositeOp<N extends string = string, A = unknown> {
+  /** Tells composite records from atomic ones. */
   kind: "composite";
+  /** Name shown in tables and charts (`batchnorm`, `cross_entropy`). */
   name: string;
+  /** Input names, in the order the op is applied to them. */
   inputs: readonly N[];
+  /** Inputs that carry no gradient (integer indices). */
   nondiff: readonly N[];
+  /** Applies atomic ops to the subgraph's input leaves and returns its output node. */
   build(inputs: Readonly<Record<N, Node>>, attrs: A): Node;
+  /** One-step rules per input, used in place of backprop through the subgraph when asked for. */
   closedForm?: Rules<N, A, Readonly<Record<string, Tensor>>>;
   /**
    * Optional speed-up: evaluates the whole subgraph in fused loops, writing every node's value
@@ -77,12 +89,12 @@ export interface CompositeOp<N extends string = string, A = unknown> {
   ) => boolean;
 }
 
-// deno-lint-ignore no-explicit-any
-type Erased = any;
 /** Any op, with its type parameters erased: what a graph stores. */
-export type Op = AtomicOp<string, Erased, Erased> | CompositeOp<string, Erased>;
+// deno-lint-ignore no-explicit-any
+export type Op = AtomicOp<string, any, any> | CompositeOp<string, any>;
 /** Any rule, with its type parameters erased. */
-export type AnyRule = Rule<string, Erased, Erased>;
+// deno-lint-ignore no-explicit-any
+export type AnyRule = Rule<string, any, any>;
 
 /** Fills an atomic op record's defaults (no non-differentiable inputs). */
 export function atomic<N extends string, A = Record<string, never>, S = void>(

@@ -212,7 +212,9 @@ function binary(op: BinaryOp, a: Operand, b: Operand, out: Tensor | undefined): 
 }
 
 /** Builds a broadcasting binary kernel from a scalar function (slower than the built-in ones). */
-export function binaryKernel(f: (x: number, y: number) => number) {
+export function binaryKernel(
+  f: (x: number, y: number) => number,
+): (a: Operand, b: Operand, out?: Tensor) => Tensor {
   return (a: Operand, b: Operand, out?: Tensor): Tensor => {
     const like = typeof a === "number" ? (b as Tensor) : a;
     const ta = typeof a === "number" ? Tensor.scalar(a, like.dtype) : a;
@@ -233,7 +235,7 @@ export function binaryKernel(f: (x: number, y: number) => number) {
 }
 
 /** Builds a unary kernel from a scalar function. */
-export function unaryKernel(f: (x: number) => number) {
+export function unaryKernel(f: (x: number) => number): (a: Tensor, out?: Tensor) => Tensor {
   return (a: Tensor, out?: Tensor): Tensor => {
     const res = target(out, a.shape, a);
     const x = a.data, o = res.data;

@@ -10,7 +10,9 @@ import { gemmF32 } from "./simd.ts";
 
 /** Whether each operand is read transposed. */
 export interface MatmulAttrs {
+  /** Whether A is read transposed. */
   transA: boolean;
+  /** Whether B is read transposed. */
   transB: boolean;
 }
 

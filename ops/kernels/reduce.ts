@@ -6,7 +6,9 @@ import { colsumF32, SIMD_MIN } from "./simd.ts";
 
 /** Which axis to reduce (`null`: all of them) and whether to keep it as size 1. */
 export interface ReduceAttrs {
+  /** The axis to reduce (negative counts from the end); `null` reduces all of them. */
   axis: number | null;
+  /** Whether the reduced axis stays, as size 1. */
   keepdim: boolean;
 }
 
