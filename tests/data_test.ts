@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../exercises/rng/mulberry32.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -17,14 +18,7 @@ const identity = (_: string[]) => {};
 
 /** Seeded Fisher–Yates (mulberry32), so the shuffled tests are deterministic. */
 function seededShuffle(seed: number): (arr: string[]) => void {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   return (arr) => {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));

@@ -4,6 +4,7 @@
  * and a random minibatch, and a short training-like run on it. The charts' tests and demos use
  * them until the exercises' own graphs and training stream are wired in.
  */
+import { mulberry32 } from "../exercises/rng/mulberry32.ts";
 import { Observable } from "rxjs";
 import type { TrainEvent } from "../exercises/train/events.ts";
 import { buildEx1, type Ex1ParamName, type Ex1Params } from "../exercises/model/ex1.ts";
@@ -59,18 +60,6 @@ export function lectureDemoGraph(sizes: DemoSizes = LECTURE_SIZES, seed = 42): D
   const Yb = ints([n], vocab);
   const model = buildEx1(params, Xb, Yb);
   return { graph: model.graph, loss: model.loss, params: model.params };
-}
-
-/** A small seeded generator (mulberry32): demos must draw the same picture every run. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gauss(rand: () => number): number {

@@ -7,6 +7,7 @@
  *   one propagation with the last update and the new batch, the backward pass, SGD.
  * The backward passes reuse their buffers (`{ reuse: true }`), as a training loop should.
  */
+import { mulberry32 } from "../../exercises/rng/mulberry32.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
 import { type FloatDType, Tensor } from "../../graph/tensor.ts";
@@ -139,14 +140,5 @@ export function compositeNet(dtype: FloatDType, seed: number, bias1d = false) {
   return { graph: g, loss, composites: [pre, bn, logits, loss], step, random };
 }
 
-/** mulberry32: a small seeded generator. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = s;
-    r = Math.imul(r ^ (r >>> 15), r | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded generator, under the name the benchmarks and kernel tests use. */
+export const seeded = mulberry32;
