@@ -81,13 +81,30 @@ Deno.test("float32 exp, log and tanh kernels (WebAssembly SIMD) round as Math.* 
   }
 });
 
-Deno.test("matmul: all four variants give the plain sum over p, rounded once, bit for bit", () => {
+Deno.test("matmul: all four variants give the plain sum over p in the dtype, bit for bit", () => {
   const rand = seeded(2);
-  const sizes = [[1, 1, 1], [2, 3, 4], [5, 7, 3], [9, 13, 17], [32, 30, 64], [30, 32, 27], [
-    3,
-    0,
-    5,
-  ]];
+  // Tails of every width (n mod 8) and height (m mod 4), tiny ones (the JavaScript loop), the
+  // lecture's shapes, and k = 0.
+  const sizes = [
+    [1, 1, 1],
+    [2, 3, 4],
+    [5, 7, 3],
+    [9, 13, 17],
+    [32, 30, 64],
+    [30, 32, 27],
+    [
+      3,
+      0,
+      5,
+    ],
+    [7, 5, 9],
+    [4, 3, 8],
+    [13, 11, 12],
+    [6, 9, 14],
+    [32, 200, 27],
+    [200, 32, 27],
+    [32, 30, 200],
+  ];
   for (const dtype of ["float32", "float64"] as const) {
     for (const [m, k, n] of sizes) {
       for (const transA of [false, true]) {
@@ -98,10 +115,16 @@ Deno.test("matmul: all four variants give the plain sum over p, rounded once, bi
           const want = Tensor.zeros([m, n], dtype);
           for (let i = 0; i < m; i++) {
             for (let j = 0; j < n; j++) {
+              // float32: each product and each sum rounded to float32; float64: in double.
+              const round = dtype === "float32" ? Math.fround : (x: number) => x;
               let acc = 0;
               for (let p = 0; p < k; p++) {
-                acc += a.data[transA ? p * m + i : i * k + p] *
-                  w.data[transB ? j * k + p : p * n + j];
+                acc = round(
+                  acc + round(
+                    a.data[transA ? p * m + i : i * k + p] *
+                      w.data[transB ? j * k + p : p * n + j],
+                  ),
+                );
               }
               want.data[i * n + j] = acc;
             }

@@ -1,7 +1,9 @@
 /**
  * 2-D matrix product with the transposed variants read in place: `Aᵀ` and `Bᵀ` are never
  * materialised, so matmul's backward (g @ Bᵀ, Aᵀ @ g) costs no copies. One kernel serves all
- * four variants through strides: WebAssembly SIMD for float32, register-blocked loops otherwise.
+ * four variants through strides. Float32 products are summed in float32, as PyTorch's float32
+ * matmul sums them (on WebAssembly SIMD; a plain loop for tiny ones gives the same bits); float64
+ * ones in register-blocked loops.
  */
 import { NinjagradError } from "../../graph/errors.ts";
 import { formatShape, type Shape, Tensor } from "../../graph/tensor.ts";
@@ -45,15 +47,44 @@ export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Tensor): 
   const [rsA, csA] = attrs.transA ? [1, m] : [k, 1];
   const [rsB, csB] = attrs.transB ? [1, k] : [n, 1];
   const A = a.data, B = b.data, C = res.data;
-  // Both kernels give the same bits for float32; below a few hundred multiply-adds, copying
-  // into WebAssembly's memory costs more than it saves.
-  const simd = m * n * k >= 512;
-  if (simd && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
-    gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k);
+  if (C instanceof Float32Array && A instanceof Float32Array && B instanceof Float32Array) {
+    // Both give the same bits; below a few hundred multiply-adds, copying into WebAssembly's
+    // memory costs more than it saves.
+    if (m * n * k >= 512) gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k);
+    else gemm32(A, rsA, csA, B, rsB, csB, C, m, n, k);
   } else {
     gemm(A, rsA, csA, B, rsB, csB, C, m, n, k);
   }
   return res;
+}
+
+/**
+ * The float32 product: every C[i, j] starts at 0 and adds, for p in order, the float32 product
+ * A[i, p]·B[p, j] rounded to float32, each sum rounded to float32 (Math.fround of a double sum
+ * or product of two float32 values is the float32 operation's result, bit for bit).
+ */
+function gemm32(
+  A: Float32Array,
+  rsA: number,
+  csA: number,
+  B: Float32Array,
+  rsB: number,
+  csB: number,
+  C: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const f = Math.fround;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let p = 0, pa = i * rsA, pb = j * csB; p < k; p++, pa += csA, pb += rsB) {
+        acc = f(acc + f(A[pa] * B[pb]));
+      }
+      C[i * n + j] = acc;
+    }
+  }
 }
 
 type Floats = Tensor["data"];
@@ -61,8 +92,7 @@ type Floats = Tensor["data"];
 /**
  * C (m × n, row-major) = op(A) @ op(B), in blocks of 4 × 4 outputs kept in sixteen local
  * accumulators while p runs: each element loaded feeds four multiply-adds instead of one. Sums
- * run over p in order in double precision, rounded once when stored; simd.ts computes the very
- * same bits for float32, faster.
+ * run over p in order in double precision (float64 tensors).
  */
 function gemm(
   A: Floats,

@@ -2,10 +2,11 @@
  * Float32 kernels on WebAssembly SIMD (ops/kernels/wasm/kernels.wat): operands are copied into
  * the module's memory, computed on there, and the float32 results copied out. Each gives the
  * bits of its JavaScript counterpart:
- * - `gemmF32` copies A and B in as they are and packs them there (A by blocks of four rows,
- *   padded with zero rows, B row-major, both widened to float64); each product is summed over p
- *   in order in double precision and rounded once, as the JavaScript kernel in matmul.ts does.
- *   Transposed operands are read transposed while packed: all four variants give the same bits.
+ * - `gemmF32` copies A and B in as they are and packs them there (A by blocks of four rows
+ *   padded with zero rows, B row-major padded to a multiple of four columns); every C[i, j]
+ *   takes its float32 products in order into a float32 sum, as matmul.ts's JavaScript loop
+ *   does. Transposed operands are read transposed while packed: all four variants give the
+ *   same bits.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
  * - the elementwise kernels round each result once to float32, as JavaScript's double
@@ -18,11 +19,11 @@ import {
   ew,
   exp,
   finite,
-  gemm,
+  gemm32,
   log,
   memory,
-  pack_a,
-  pack_b,
+  pack_a32,
+  pack_b32,
   sgd,
   tanh,
   unary,
@@ -31,8 +32,11 @@ import {
 let f32 = new Float32Array(memory.buffer);
 /** The memory's size in bytes; only `reserve` grows it. */
 let capacity = memory.buffer.byteLength;
-/** Float32 views of places in the memory by float offset, each with the last length asked. */
-const views = new Map<number, Float32Array>();
+/**
+ * Float32 views of places in the memory by float offset, then by length: kernels of different
+ * lengths share offsets, and a view made again on every call would allocate on every step.
+ */
+const views = new Map<number, Map<number, Float32Array>>();
 
 /** Grows the memory to at least `bytes` and renews the views (growing detaches them). */
 function reserve(bytes: number): void {
@@ -46,18 +50,18 @@ function reserve(bytes: number): void {
 /** The byte offset after `floats` float32 values from `at`, rounded up to 16 bytes. */
 const after = (at: number, floats: number) => (at + floats * 4 + 15) & ~15;
 
-/** `f32.subarray(offset, offset + length)`, made again only when the length changes. */
+/** `f32.subarray(offset, offset + length)`, made once per offset and length. */
 function view(offset: number, length: number): Float32Array {
-  let v = views.get(offset);
-  if (v === undefined || v.length !== length) {
-    views.set(offset, v = f32.subarray(offset, offset + length));
-  }
+  let byLength = views.get(offset);
+  if (byLength === undefined) views.set(offset, byLength = new Map());
+  let v = byLength.get(length);
+  if (v === undefined) byLength.set(length, v = f32.subarray(offset, offset + length));
   return v;
 }
 
 /**
  * C (m × n, row-major) = op(A) @ op(B), where op(A)[i, p] = A[i·rsA + p·csA] and
- * op(B)[p, j] = B[p·rsB + j·csB]. Every C[i, j] is summed over p in order in float64.
+ * op(B)[p, j] = B[p·rsB + j·csB]. Every C[i, j] is summed over p in order in float32.
  */
 export function gemmF32(
   A: Float32Array,
@@ -71,16 +75,17 @@ export function gemmF32(
   n: number,
   k: number,
 ): void {
-  const m4 = (m + 3) & ~3;
-  // Byte offsets: A packed (float64), B (float64), C (float32), then A and B as given (float32).
-  const bAt = m4 * k * 8, cAt = bAt + k * n * 8;
+  const m4 = (m + 3) & ~3, nb = (n + 3) & ~3;
+  // Byte offsets: A packed, B packed, C (m4 rows: the padded ones are scratch), then A and B
+  // as given.
+  const bAt = m4 * k * 4, cAt = after(bAt, k * nb);
   const rawA = after(cAt, m4 * n), rawB = after(rawA, A.length);
   reserve(rawB + B.length * 4);
   f32.set(A, rawA / 4);
   f32.set(B, rawB / 4);
-  pack_a(rawA, 0, rsA, csA, m, k);
-  pack_b(rawB, bAt, rsB, csB, k, n);
-  gemm(0, bAt, cAt, m4, n, k);
+  pack_a32(rawA, 0, rsA, csA, m, k);
+  pack_b32(rawB, bAt, rsB, csB, k, n);
+  gemm32(0, bAt, cAt, m, n, k);
   C.set(view(cAt / 4, m * n));
 }
 

@@ -1,196 +1,175 @@
 ;; WebAssembly SIMD kernels for float32 tensors. Built into kernels.wasm by `deno task wasm`
 ;; (ops/kernels/wasm/build.ts); ops/kernels/simd.ts copies operands in and results out. Every
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
-;;   gemm, pack_a, pack_b  the matrix product (below);
+;;   gemm32, pack_a32/b32  the matrix product, in float32 arithmetic (below);
 ;;   tanh, exp, log        computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   finite                whether every value is finite (the engine's check of each gradient);
 ;;   sgd                   the training loop's update p −= lr·g, in double, rounded once.
-;;
-;; gemm: C = A @ B, the hot loop of every linear layer. Byte offsets a, b (float64, 8-byte
-;; aligned) and c (float32) into this module's memory:
-;;   A  m × k, packed by blocks of four rows: for rows 4r..4r+3 and column p, the four values
-;;      A[4r][p], A[4r+1][p], A[4r+2][p], A[4r+3][p] are adjacent (one block is k·32 bytes);
-;;   B  k × n, row-major;
-;;   C  m × n, row-major, float32;
-;; with m a multiple of 4 (the caller pads A with rows of zeros and drops those rows of C).
-;; Each C[i][j] is summed over p in order in double precision, two lanes at a time, and rounded
-;; once to float32: for float32 operands (exact in double) that is the JavaScript kernel's sum,
-;; bit for bit, whatever the blocking and whichever operand was transposed.
 (module
   (memory (export "memory") 1)
 
-  (func (export "gemm")
+  ;; gemm32: C = A @ B in float32 arithmetic, four lanes at a time: every C[i][j] starts at 0
+  ;; and takes, for p in order, c ← f32(c + f32(A[i][p]·B[p][j])), exactly as the JavaScript
+  ;; loop in matmul.ts rounds it (a float32 product and sum, rounded once each). Byte offsets
+  ;; a, b, c into this module's memory:
+  ;;   A  packed by pack_a32: blocks of four rows, the four values of a column adjacent (one
+  ;;      block is k·16 bytes), m rounded up to a multiple of 4 with rows of zeros;
+  ;;   B  packed by pack_b32: k × nb row-major, nb = n rounded up to a multiple of 4, the extra
+  ;;      columns zero;
+  ;;   C  m4 × n row-major (m4 = m rounded up to 4: the rows past m are scratch).
+  ;; Blocks of 4 rows × 8 columns (eight accumulators), then one of 4 × 4; a block's columns
+  ;; past n are computed on B's zero columns and not stored.
+  (func (export "gemm32")
     (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)
-    (local $i i32) (local $j i32) (local $p i32)
-    (local $pa i32) (local $pb i32) (local $pc i32)
-    (local $rowB i32) (local $rowC i32) (local $panel i32) (local $aRow i32)
+    (local $nb i32) (local $i i32) (local $j i32) (local $p i32) (local $pa i32) (local $pb i32)
+    (local $pc i32) (local $rowB i32) (local $rowC i32) (local $panel i32) (local $aRow i32)
     (local $x v128) (local $y0 v128) (local $y1 v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64) (local $y f64)
-    (local.set $rowB (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $nb (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)))
+    (local.set $rowB (i32.shl (local.get $nb) (i32.const 2)))
     (local.set $rowC (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $panel (i32.shl (local.get $k) (i32.const 5)))
+    (local.set $panel (i32.shl (local.get $k) (i32.const 4)))
     (local.set $aRow (local.get $a))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $m)))
         (local.set $j (i32.const 0))
-        ;; Blocks of 4 rows × 4 columns: eight accumulators of two lanes, two vectors of B per p.
         (block $colsDone
           (loop $cols
-            (br_if $colsDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
-            (local.set $c00 (v128.const i64x2 0 0))
-            (local.set $c01 (v128.const i64x2 0 0))
-            (local.set $c10 (v128.const i64x2 0 0))
-            (local.set $c11 (v128.const i64x2 0 0))
-            (local.set $c20 (v128.const i64x2 0 0))
-            (local.set $c21 (v128.const i64x2 0 0))
-            (local.set $c30 (v128.const i64x2 0 0))
-            (local.set $c31 (v128.const i64x2 0 0))
+            (br_if $colsDone (i32.gt_u (i32.add (local.get $j) (i32.const 8)) (local.get $nb)))
+            (local.set $c00 (v128.const i32x4 0 0 0 0))
+            (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0))
+            (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0))
+            (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0))
+            (local.set $c31 (v128.const i32x4 0 0 0 0))
             (local.set $pa (local.get $aRow))
-            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
             (local.set $p (local.get $k))
             (block $kDone
               (br_if $kDone (i32.eqz (local.get $p)))
               (loop $kLoop
                 (local.set $y0 (v128.load (local.get $pb)))
                 (local.set $y1 (v128.load offset=16 (local.get $pb)))
-                (local.set $x (v128.load64_splat (local.get $pa)))
-                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $x) (local.get $y1))))
-                (local.set $x (v128.load64_splat offset=8 (local.get $pa)))
-                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $x) (local.get $y1))))
-                (local.set $x (v128.load64_splat offset=16 (local.get $pa)))
-                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $x) (local.get $y1))))
-                (local.set $x (v128.load64_splat offset=24 (local.get $pa)))
-                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $x) (local.get $y1))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
+                (local.set $x (v128.load32_splat (local.get $pa)))
+                (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $y0))))
+                (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load32_splat offset=4 (local.get $pa)))
+                (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $y0))))
+                (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load32_splat offset=8 (local.get $pa)))
+                (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $x) (local.get $y0))))
+                (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load32_splat offset=12 (local.get $pa)))
+                (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $y0))))
+                (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $y1))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
               (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
-            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-              (f32x4.demote_f64x2_zero (local.get $c00)) (f32x4.demote_f64x2_zero (local.get $c01))))
+            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
+              (local.get $c00) (local.get $c01))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-              (f32x4.demote_f64x2_zero (local.get $c10)) (f32x4.demote_f64x2_zero (local.get $c11))))
+            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
+              (local.get $c10) (local.get $c11))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-              (f32x4.demote_f64x2_zero (local.get $c20)) (f32x4.demote_f64x2_zero (local.get $c21))))
+            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
+              (local.get $c20) (local.get $c21))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (v128.store (local.get $pc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-              (f32x4.demote_f64x2_zero (local.get $c30)) (f32x4.demote_f64x2_zero (local.get $c31))))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
+              (local.get $c30) (local.get $c31))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $cols)))
-        ;; A block of 4 rows × 2 columns when 2 or 3 columns are left.
-        (if (i32.le_u (i32.add (local.get $j) (i32.const 2)) (local.get $n))
+        ;; Four columns left in B's padded width: one accumulator a row.
+        (if (i32.lt_u (local.get $j) (local.get $nb))
           (then
-            (local.set $c00 (v128.const i64x2 0 0))
-            (local.set $c10 (v128.const i64x2 0 0))
-            (local.set $c20 (v128.const i64x2 0 0))
-            (local.set $c30 (v128.const i64x2 0 0))
+            (local.set $c00 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0))
             (local.set $pa (local.get $aRow))
-            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
             (local.set $p (local.get $k))
-            (block $kDone2
-              (br_if $kDone2 (i32.eqz (local.get $p)))
-              (loop $kLoop2
+            (block $kDone4
+              (br_if $kDone4 (i32.eqz (local.get $p)))
+              (loop $kLoop4
                 (local.set $y0 (v128.load (local.get $pb)))
-                (local.set $x (v128.load64_splat (local.get $pa)))
-                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $x (v128.load64_splat offset=8 (local.get $pa)))
-                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $x (v128.load64_splat offset=16 (local.get $pa)))
-                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $x (v128.load64_splat offset=24 (local.get $pa)))
-                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $x) (local.get $y0))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
+                (local.set $c00 (f32x4.add (local.get $c00)
+                  (f32x4.mul (v128.load32_splat (local.get $pa)) (local.get $y0))))
+                (local.set $c10 (f32x4.add (local.get $c10)
+                  (f32x4.mul (v128.load32_splat offset=4 (local.get $pa)) (local.get $y0))))
+                (local.set $c20 (f32x4.add (local.get $c20)
+                  (f32x4.mul (v128.load32_splat offset=8 (local.get $pa)) (local.get $y0))))
+                (local.set $c30 (f32x4.add (local.get $c30)
+                  (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $y0))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
-                (br_if $kLoop2 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
+                (br_if $kLoop4 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
               (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
-            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c00)))
+            (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c00))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c10)))
+            (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c10))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c20)))
+            (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c20))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (v128.store64_lane 0 (local.get $pc) (f32x4.demote_f64x2_zero (local.get $c30)))
-            (local.set $j (i32.add (local.get $j) (i32.const 2)))))
-        ;; A last column, in scalars, summed in the same order.
-        (if (i32.lt_u (local.get $j) (local.get $n))
-          (then
-            (local.set $s0 (f64.const 0))
-            (local.set $s1 (f64.const 0))
-            (local.set $s2 (f64.const 0))
-            (local.set $s3 (f64.const 0))
-            (local.set $pa (local.get $aRow))
-            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
-            (local.set $p (local.get $k))
-            (block $kDone1
-              (br_if $kDone1 (i32.eqz (local.get $p)))
-              (loop $kLoop1
-                (local.set $y (f64.load (local.get $pb)))
-                (local.set $s0
-                  (f64.add (local.get $s0) (f64.mul (f64.load (local.get $pa)) (local.get $y))))
-                (local.set $s1
-                  (f64.add (local.get $s1) (f64.mul (f64.load offset=8 (local.get $pa)) (local.get $y))))
-                (local.set $s2
-                  (f64.add (local.get $s2) (f64.mul (f64.load offset=16 (local.get $pa)) (local.get $y))))
-                (local.set $s3
-                  (f64.add (local.get $s3) (f64.mul (f64.load offset=24 (local.get $pa)) (local.get $y))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
-                (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
-                (br_if $kLoop1 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
-            (local.set $pc (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
-            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s0)))
-            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s1)))
-            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s2)))
-            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (f32.store (local.get $pc) (f32.demote_f64 (local.get $s3)))))
+            (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c30))))
         (local.set $aRow (i32.add (local.get $aRow) (local.get $panel)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
-  ;; Packs A for gemm: dst (float64, by blocks of four rows, see above) from src (float32) read
-  ;; as A[i][p] = src[i·rs + p·cs] for i < m, p < k; rows from m up to a multiple of 4 are 0.
-  (func (export "pack_a")
+  ;; Stores the first min(left, 8) lanes of lo, hi (float32) at byte offset at.
+  (func $store8 (param $at i32) (param $left i32) (param $lo v128) (param $hi v128)
+    (if (i32.ge_u (local.get $left) (i32.const 8))
+      (then
+        (v128.store (local.get $at) (local.get $lo))
+        (v128.store offset=16 (local.get $at) (local.get $hi)))
+      (else
+        (call $store4 (local.get $at) (local.get $left) (local.get $lo))
+        (if (i32.gt_u (local.get $left) (i32.const 4))
+          (then (call $store4 (i32.add (local.get $at) (i32.const 16))
+            (i32.sub (local.get $left) (i32.const 4)) (local.get $hi)))))))
+
+  ;; Stores the first min(left, 4) lanes of v (float32) at byte offset at.
+  (func $store4 (param $at i32) (param $left i32) (param $v v128)
+    (if (i32.ge_u (local.get $left) (i32.const 4))
+      (then (v128.store (local.get $at) (local.get $v)) (return)))
+    (if (i32.ge_u (local.get $left) (i32.const 2))
+      (then
+        (v128.store64_lane 0 (local.get $at) (local.get $v))
+        (if (i32.eq (local.get $left) (i32.const 3))
+          (then (v128.store32_lane offset=8 2 (local.get $at) (local.get $v)))))
+      (else
+        (if (i32.eq (local.get $left) (i32.const 1))
+          (then (v128.store32_lane 0 (local.get $at) (local.get $v)))))))
+
+  ;; Packs A for gemm32: dst (float32, blocks of four rows, see above) from src read as
+  ;; A[i][p] = src[i·rs + p·cs] for i < m, p < k; rows from m up to a multiple of 4 are 0.
+  (func (export "pack_a32")
     (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $m i32) (param $k i32)
     (local $r i32) (local $p i32) (local $at i32) (local $row i32) (local $col i32)
-    (local $row2 i32) (local $row3 i32) (local $v v128)
     (local.set $row (i32.shl (local.get $rs) (i32.const 2)))
-    (local.set $row2 (i32.shl (local.get $rs) (i32.const 3)))
-    (local.set $row3 (i32.mul (local.get $row) (i32.const 3)))
     (local.set $col (i32.shl (local.get $cs) (i32.const 2)))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $m)))
+        (local.set $at (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $row))))
         (local.set $p (i32.const 0))
-        (local.set $at (i32.add (local.get $src)
-          (i32.mul (local.get $r) (local.get $row))))
-        ;; A whole block of four rows needs no padding: with rs 1 (A read transposed) its four
-        ;; values of a column are adjacent floats, widened by one load; otherwise four loads.
         (if (i32.le_u (i32.add (local.get $r) (i32.const 4)) (local.get $m))
           (then
+            ;; A read transposed (rs 1): a column's four values are adjacent, one load.
             (if (i32.eq (local.get $row) (i32.const 4))
               (then
                 (block $vd
                   (loop $vl
                     (br_if $vd (i32.ge_u (local.get $p) (local.get $k)))
-                    (local.set $v (v128.load (local.get $at)))
-                    (v128.store (local.get $dst) (f64x2.promote_low_f32x4 (local.get $v)))
-                    (v128.store offset=16 (local.get $dst) (f64x2.promote_low_f32x4
-                      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
-                        (local.get $v) (local.get $v))))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                    (v128.store (local.get $dst) (v128.load (local.get $at)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
                     (local.set $at (i32.add (local.get $at) (local.get $col)))
                     (local.set $p (i32.add (local.get $p) (i32.const 1)))
                     (br $vl))))
@@ -198,80 +177,49 @@
                 (block $sd
                   (loop $sl
                     (br_if $sd (i32.ge_u (local.get $p) (local.get $k)))
-                    (f64.store (local.get $dst) (f64.promote_f32 (f32.load (local.get $at))))
-                    (f64.store offset=8 (local.get $dst) (f64.promote_f32
-                      (f32.load (i32.add (local.get $at) (local.get $row)))))
-                    (f64.store offset=16 (local.get $dst) (f64.promote_f32
-                      (f32.load (i32.add (local.get $at) (local.get $row2)))))
-                    (f64.store offset=24 (local.get $dst) (f64.promote_f32
-                      (f32.load (i32.add (local.get $at) (local.get $row3)))))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                    (f32.store (local.get $dst) (f32.load (local.get $at)))
+                    (f32.store offset=4 (local.get $dst)
+                      (f32.load (i32.add (local.get $at) (local.get $row))))
+                    (f32.store offset=8 (local.get $dst)
+                      (f32.load (i32.add (local.get $at) (i32.shl (local.get $row) (i32.const 1)))))
+                    (f32.store offset=12 (local.get $dst)
+                      (f32.load (i32.add (local.get $at) (i32.mul (local.get $row) (i32.const 3)))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
                     (local.set $at (i32.add (local.get $at) (local.get $col)))
                     (local.set $p (i32.add (local.get $p) (i32.const 1)))
                     (br $sl)))))))
+        ;; The last block of fewer than four rows: the missing rows are zeros.
         (block $colsDone
           (loop $cols
             (br_if $colsDone (i32.ge_u (local.get $p) (local.get $k)))
-            (f64.store (local.get $dst) (f64.promote_f32 (f32.load (local.get $at))))
-            (f64.store offset=8 (local.get $dst)
-              (if (result f64) (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $m))
-                (then (f64.promote_f32 (f32.load (i32.add (local.get $at) (local.get $row)))))
-                (else (f64.const 0))))
-            (f64.store offset=16 (local.get $dst)
-              (if (result f64) (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $m))
-                (then (f64.promote_f32 (f32.load (i32.add (local.get $at)
-                  (i32.shl (local.get $row) (i32.const 1))))))
-                (else (f64.const 0))))
-            (f64.store offset=24 (local.get $dst)
-              (if (result f64) (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $m))
-                (then (f64.promote_f32 (f32.load (i32.add (local.get $at)
-                  (i32.mul (local.get $row) (i32.const 3))))))
-                (else (f64.const 0))))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+            (f32.store (local.get $dst) (f32.load (local.get $at)))
+            (f32.store offset=4 (local.get $dst)
+              (if (result f32) (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $m))
+                (then (f32.load (i32.add (local.get $at) (local.get $row))))
+                (else (f32.const 0))))
+            (f32.store offset=8 (local.get $dst)
+              (if (result f32) (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $m))
+                (then (f32.load (i32.add (local.get $at) (i32.shl (local.get $row) (i32.const 1)))))
+                (else (f32.const 0))))
+            (f32.store offset=12 (local.get $dst)
+              (if (result f32) (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $m))
+                (then (f32.load (i32.add (local.get $at) (i32.mul (local.get $row) (i32.const 3)))))
+                (else (f32.const 0))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
             (local.set $at (i32.add (local.get $at) (local.get $col)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $cols)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $rows))))
 
-  ;; Packs B for gemm: dst (float64, k × n row-major) from src (float32) read as
-  ;; B[p][j] = src[p·rs + j·cs]; contiguous rows (cs 1) are widened four at a time.
-  (func (export "pack_b")
+  ;; Packs B for gemm32: dst (float32, k × nb row-major, nb = n rounded up to 4, the extra
+  ;; columns 0) from src read as B[p][j] = src[p·rs + j·cs].
+  (func (export "pack_b32")
     (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $k i32) (param $n i32)
-    (local $p i32) (local $j i32) (local $at i32) (local $v v128) (local $row i32) (local $d i32)
+    (local $p i32) (local $j i32) (local $at i32) (local $nb i32)
+    (local.set $nb (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)))
     (local.set $rs (i32.shl (local.get $rs) (i32.const 2)))
     (local.set $cs (i32.shl (local.get $cs) (i32.const 2)))
-    ;; B read transposed (rs 1): four rows' values of a column are adjacent floats, widened by
-    ;; one load and stored one per row; the last k mod 4 rows go below.
-    (if (i32.and (i32.eq (local.get $rs) (i32.const 4)) (i32.ne (local.get $cs) (i32.const 4)))
-      (then
-        (local.set $row (i32.shl (local.get $n) (i32.const 3)))
-        (block $bd
-          (loop $bl
-            (br_if $bd (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $k)))
-            (local.set $at (i32.add (local.get $src) (i32.shl (local.get $p) (i32.const 2))))
-            (local.set $d (local.get $dst))
-            (local.set $j (i32.const 0))
-            (block $cd
-              (loop $cl
-                (br_if $cd (i32.ge_u (local.get $j) (local.get $n)))
-                (local.set $v (v128.load (local.get $at)))
-                (v128.store64_lane 0 (local.get $d) (f64x2.promote_low_f32x4 (local.get $v)))
-                (v128.store64_lane 1 (i32.add (local.get $d) (local.get $row))
-                  (f64x2.promote_low_f32x4 (local.get $v)))
-                (local.set $v (f64x2.promote_low_f32x4
-                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-                (v128.store64_lane 0 (i32.add (local.get $d) (i32.shl (local.get $row) (i32.const 1)))
-                  (local.get $v))
-                (v128.store64_lane 1 (i32.add (local.get $d) (i32.mul (local.get $row) (i32.const 3)))
-                  (local.get $v))
-                (local.set $at (i32.add (local.get $at) (local.get $cs)))
-                (local.set $d (i32.add (local.get $d) (i32.const 8)))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                (br $cl)))
-            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $row) (i32.const 2))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (br $bl)))))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $p) (local.get $k)))
@@ -282,22 +230,26 @@
             (block $vd
               (loop $vl
                 (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
-                (local.set $v (v128.load (local.get $at)))
-                (v128.store (local.get $dst) (f64x2.promote_low_f32x4 (local.get $v)))
-                (v128.store offset=16 (local.get $dst) (f64x2.promote_low_f32x4
-                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+                (v128.store (local.get $dst) (v128.load (local.get $at)))
                 (local.set $at (i32.add (local.get $at) (i32.const 16)))
-                (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
                 (local.set $j (i32.add (local.get $j) (i32.const 4)))
                 (br $vl)))))
         (block $sd
           (loop $sl
             (br_if $sd (i32.ge_u (local.get $j) (local.get $n)))
-            (f64.store (local.get $dst) (f64.promote_f32 (f32.load (local.get $at))))
+            (f32.store (local.get $dst) (f32.load (local.get $at)))
             (local.set $at (i32.add (local.get $at) (local.get $cs)))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $sl)))
+        (block $zd
+          (loop $zl
+            (br_if $zd (i32.ge_u (local.get $j) (local.get $nb)))
+            (f32.store (local.get $dst) (f32.const 0))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $zl)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $rows))))
 
