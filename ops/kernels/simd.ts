@@ -2,11 +2,9 @@
  * Float32 kernels on WebAssembly SIMD (ops/kernels/wasm/kernels.wat): operands are copied into
  * the module's memory, computed on there, and the float32 results copied out. Each gives the
  * bits of its JavaScript counterpart:
- * - `gemmF32` copies A and B in as they are and packs them there (A by blocks of four rows
- *   padded with zero rows, B row-major padded to a multiple of four columns); every C[i, j]
- *   takes its float32 products in order into a float32 sum, as matmul.ts's JavaScript loop
- *   does. Transposed operands are read transposed while packed: all four variants give the
- *   same bits.
+ * - `gemmF32` copies A and B in as they are (B read transposed is transposed there); every
+ *   C[i, j] takes its float32 products in order into a float32 sum, as matmul.ts's JavaScript
+ *   loop does: all four variants give the same bits.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
  * - the elementwise kernels round each result once to float32, as JavaScript's double
@@ -22,10 +20,9 @@ import {
   gemm32,
   log,
   memory,
-  pack_a32,
-  pack_b32,
   sgd,
   tanh,
+  transpose32,
   unary,
 } from "./wasm/kernels.wasm";
 
@@ -75,17 +72,20 @@ export function gemmF32(
   n: number,
   k: number,
 ): void {
-  const m4 = (m + 3) & ~3, nb = (n + 3) & ~3;
-  // Byte offsets: A packed, B packed, C (m4 rows: the padded ones are scratch), then A and B
-  // as given.
-  const bAt = m4 * k * 4, cAt = after(bAt, k * nb);
-  const rawA = after(cAt, m4 * n), rawB = after(rawA, A.length);
-  reserve(rawB + B.length * 4);
+  // Byte offsets: C (m rounded up to 4 rows: the extra ones are scratch), A as given, B as
+  // given, B transposed when it is read transposed; 16 bytes after each B (a row's last block
+  // of four may read past its end).
+  const cAt = 0, rawA = after(cAt, ((m + 3) & ~3) * n), rawB = after(rawA, A.length);
+  const bT = after(rawB, B.length + 4);
+  reserve(after(bT, k * n + 4));
   f32.set(A, rawA / 4);
   f32.set(B, rawB / 4);
-  pack_a32(rawA, 0, rsA, csA, m, k);
-  pack_b32(rawB, bAt, rsB, csB, k, n);
-  gemm32(0, bAt, cAt, m, n, k);
+  if (csB === 1) {
+    gemm32(rawA, rsA, csA, rawB, rsB, cAt, m, n, k);
+  } else {
+    transpose32(rawB, bT, k, n);
+    gemm32(rawA, rsA, csA, bT, n, cAt, m, n, k);
+  }
   C.set(view(cAt / 4, m * n));
 }
 

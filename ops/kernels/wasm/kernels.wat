@@ -1,7 +1,7 @@
 ;; WebAssembly SIMD kernels for float32 tensors. Built into kernels.wasm by `deno task wasm`
 ;; (ops/kernels/wasm/build.ts); ops/kernels/simd.ts copies operands in and results out. Every
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
-;;   gemm32, pack_a32/b32  the matrix product, in float32 arithmetic (below);
+;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
 ;;   tanh, exp, log        computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   finite                whether every value is finite (the engine's check of each gradient);
@@ -9,36 +9,45 @@
 (module
   (memory (export "memory") 1)
 
-  ;; gemm32: C = A @ B in float32 arithmetic, four lanes at a time: every C[i][j] starts at 0
-  ;; and takes, for p in order, c ← f32(c + f32(A[i][p]·B[p][j])), exactly as the JavaScript
+  ;; gemm32: C = op(A) @ B in float32 arithmetic, four lanes at a time: every C[i][j] starts at
+  ;; 0 and takes, for p in order, c ← f32(c + f32(A[i][p]·B[p][j])), exactly as the JavaScript
   ;; loop in matmul.ts rounds it (a float32 product and sum, rounded once each). Byte offsets
-  ;; a, b, c into this module's memory:
-  ;;   A  packed by pack_a32: blocks of four rows, the four values of a column adjacent (one
-  ;;      block is k·16 bytes), m rounded up to a multiple of 4 with rows of zeros;
-  ;;   B  packed by pack_b32: k × nb row-major, nb = n rounded up to a multiple of 4, the extra
-  ;;      columns zero;
-  ;;   C  m4 × n row-major (m4 = m rounded up to 4: the rows past m are scratch).
-  ;; Blocks of 4 rows × 8 columns (eight accumulators), then one of 4 × 4; a block's columns
-  ;; past n are computed on B's zero columns and not stored.
+  ;; a, b, c into this module's memory; strides in floats:
+  ;;   A  read in place as A[i][p] = a[i·rsA + p·csA] (so transposed or not, no packing);
+  ;;   B  k rows of at least n floats, row p at b + p·ldb; a row may be read up to 3 floats past
+  ;;      n (those lanes' results are dropped), so the caller leaves 16 readable bytes after B;
+  ;;   C  m4 × n row-major, m4 = m rounded up to 4: the rows past m are scratch.
+  ;; Blocks of 4 rows × 8 columns (eight accumulators), then 4 × 4 to the end of the row; a
+  ;; block's rows past m read row m − 1 again.
   (func (export "gemm32")
-    (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)
-    (local $nb i32) (local $i i32) (local $j i32) (local $p i32) (local $pa i32) (local $pb i32)
-    (local $pc i32) (local $rowB i32) (local $rowC i32) (local $panel i32) (local $aRow i32)
+    (param $a i32) (param $rsA i32) (param $csA i32) (param $b i32) (param $ldb i32)
+    (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $pb i32) (local $pc i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
+    (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $rowB i32) (local $rowC i32)
     (local $x v128) (local $y0 v128) (local $y1 v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local.set $nb (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)))
-    (local.set $rowB (i32.shl (local.get $nb) (i32.const 2)))
+    (local.set $rowB (i32.shl (local.get $ldb) (i32.const 2)))
     (local.set $rowC (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $panel (i32.shl (local.get $k) (i32.const 4)))
-    (local.set $aRow (local.get $a))
+    (local.set $rsA (i32.shl (local.get $rsA) (i32.const 2)))
+    (local.set $csA (i32.shl (local.get $csA) (i32.const 2)))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $m)))
+        ;; Where the block's four rows start in A (rows past m: the last row again).
+        (local.set $a0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsA))))
+        (local.set $a1 (i32.add (local.get $a) (i32.mul (call $row (local.get $i) (i32.const 1)
+          (local.get $m)) (local.get $rsA))))
+        (local.set $a2 (i32.add (local.get $a) (i32.mul (call $row (local.get $i) (i32.const 2)
+          (local.get $m)) (local.get $rsA))))
+        (local.set $a3 (i32.add (local.get $a) (i32.mul (call $row (local.get $i) (i32.const 3)
+          (local.get $m)) (local.get $rsA))))
         (local.set $j (i32.const 0))
         (block $colsDone
           (loop $cols
-            (br_if $colsDone (i32.gt_u (i32.add (local.get $j) (i32.const 8)) (local.get $nb)))
+            (br_if $colsDone (i32.gt_u (i32.add (local.get $j) (i32.const 8)) (local.get $n)))
             (local.set $c00 (v128.const i32x4 0 0 0 0))
             (local.set $c01 (v128.const i32x4 0 0 0 0))
             (local.set $c10 (v128.const i32x4 0 0 0 0))
@@ -47,7 +56,10 @@
             (local.set $c21 (v128.const i32x4 0 0 0 0))
             (local.set $c30 (v128.const i32x4 0 0 0 0))
             (local.set $c31 (v128.const i32x4 0 0 0 0))
-            (local.set $pa (local.get $aRow))
+            (local.set $pa0 (local.get $a0))
+            (local.set $pa1 (local.get $a1))
+            (local.set $pa2 (local.get $a2))
+            (local.set $pa3 (local.get $a3))
             (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
             (local.set $p (local.get $k))
             (block $kDone
@@ -55,44 +67,51 @@
               (loop $kLoop
                 (local.set $y0 (v128.load (local.get $pb)))
                 (local.set $y1 (v128.load offset=16 (local.get $pb)))
-                (local.set $x (v128.load32_splat (local.get $pa)))
+                (local.set $x (v128.load32_splat (local.get $pa0)))
                 (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $y0))))
                 (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $y1))))
-                (local.set $x (v128.load32_splat offset=4 (local.get $pa)))
+                (local.set $x (v128.load32_splat (local.get $pa1)))
                 (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $y0))))
                 (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $y1))))
-                (local.set $x (v128.load32_splat offset=8 (local.get $pa)))
+                (local.set $x (v128.load32_splat (local.get $pa2)))
                 (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $x) (local.get $y0))))
                 (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $x) (local.get $y1))))
-                (local.set $x (v128.load32_splat offset=12 (local.get $pa)))
+                (local.set $x (v128.load32_splat (local.get $pa3)))
                 (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $y0))))
                 (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $y1))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                (local.set $pa0 (i32.add (local.get $pa0) (local.get $csA)))
+                (local.set $pa1 (i32.add (local.get $pa1) (local.get $csA)))
+                (local.set $pa2 (i32.add (local.get $pa2) (local.get $csA)))
+                (local.set $pa3 (i32.add (local.get $pa3) (local.get $csA)))
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
               (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
-            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
-              (local.get $c00) (local.get $c01))
+            (v128.store (local.get $pc) (local.get $c00))
+            (v128.store offset=16 (local.get $pc) (local.get $c01))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
-              (local.get $c10) (local.get $c11))
+            (v128.store (local.get $pc) (local.get $c10))
+            (v128.store offset=16 (local.get $pc) (local.get $c11))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
-              (local.get $c20) (local.get $c21))
+            (v128.store (local.get $pc) (local.get $c20))
+            (v128.store offset=16 (local.get $pc) (local.get $c21))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (call $store8 (local.get $pc) (i32.sub (local.get $n) (local.get $j))
-              (local.get $c30) (local.get $c31))
+            (v128.store (local.get $pc) (local.get $c30))
+            (v128.store offset=16 (local.get $pc) (local.get $c31))
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $cols)))
-        ;; Four columns left in B's padded width: one accumulator a row.
-        (if (i32.lt_u (local.get $j) (local.get $nb))
-          (then
+        ;; Blocks of four columns (the last one maybe partly past n): one accumulator a row.
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.ge_u (local.get $j) (local.get $n)))
             (local.set $c00 (v128.const i32x4 0 0 0 0))
             (local.set $c10 (v128.const i32x4 0 0 0 0))
             (local.set $c20 (v128.const i32x4 0 0 0 0))
             (local.set $c30 (v128.const i32x4 0 0 0 0))
-            (local.set $pa (local.get $aRow))
+            (local.set $pa0 (local.get $a0))
+            (local.set $pa1 (local.get $a1))
+            (local.set $pa2 (local.get $a2))
+            (local.set $pa3 (local.get $a3))
             (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
             (local.set $p (local.get $k))
             (block $kDone4
@@ -100,14 +119,17 @@
               (loop $kLoop4
                 (local.set $y0 (v128.load (local.get $pb)))
                 (local.set $c00 (f32x4.add (local.get $c00)
-                  (f32x4.mul (v128.load32_splat (local.get $pa)) (local.get $y0))))
+                  (f32x4.mul (v128.load32_splat (local.get $pa0)) (local.get $y0))))
                 (local.set $c10 (f32x4.add (local.get $c10)
-                  (f32x4.mul (v128.load32_splat offset=4 (local.get $pa)) (local.get $y0))))
+                  (f32x4.mul (v128.load32_splat (local.get $pa1)) (local.get $y0))))
                 (local.set $c20 (f32x4.add (local.get $c20)
-                  (f32x4.mul (v128.load32_splat offset=8 (local.get $pa)) (local.get $y0))))
+                  (f32x4.mul (v128.load32_splat (local.get $pa2)) (local.get $y0))))
                 (local.set $c30 (f32x4.add (local.get $c30)
-                  (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $y0))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                  (f32x4.mul (v128.load32_splat (local.get $pa3)) (local.get $y0))))
+                (local.set $pa0 (i32.add (local.get $pa0) (local.get $csA)))
+                (local.set $pa1 (i32.add (local.get $pa1) (local.get $csA)))
+                (local.set $pa2 (i32.add (local.get $pa2) (local.get $csA)))
+                (local.set $pa3 (i32.add (local.get $pa3) (local.get $csA)))
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop4 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
@@ -118,22 +140,16 @@
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
             (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c20))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
-            (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c30))))
-        (local.set $aRow (i32.add (local.get $aRow) (local.get $panel)))
+            (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c30))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $quads)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
-  ;; Stores the first min(left, 8) lanes of lo, hi (float32) at byte offset at.
-  (func $store8 (param $at i32) (param $left i32) (param $lo v128) (param $hi v128)
-    (if (i32.ge_u (local.get $left) (i32.const 8))
-      (then
-        (v128.store (local.get $at) (local.get $lo))
-        (v128.store offset=16 (local.get $at) (local.get $hi)))
-      (else
-        (call $store4 (local.get $at) (local.get $left) (local.get $lo))
-        (if (i32.gt_u (local.get $left) (i32.const 4))
-          (then (call $store4 (i32.add (local.get $at) (i32.const 16))
-            (i32.sub (local.get $left) (i32.const 4)) (local.get $hi)))))))
+  ;; Row i + d of a block, or the last row m − 1 where i + d is past it.
+  (func $row (param $i i32) (param $d i32) (param $m i32) (result i32)
+    (select (i32.add (local.get $i) (local.get $d)) (i32.sub (local.get $m) (i32.const 1))
+      (i32.lt_u (i32.add (local.get $i) (local.get $d)) (local.get $m))))
 
   ;; Stores the first min(left, 4) lanes of v (float32) at byte offset at.
   (func $store4 (param $at i32) (param $left i32) (param $v v128)
@@ -148,110 +164,42 @@
         (if (i32.eq (local.get $left) (i32.const 1))
           (then (v128.store32_lane 0 (local.get $at) (local.get $v)))))))
 
-  ;; Packs A for gemm32: dst (float32, blocks of four rows, see above) from src read as
-  ;; A[i][p] = src[i·rs + p·cs] for i < m, p < k; rows from m up to a multiple of 4 are 0.
-  (func (export "pack_a32")
-    (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $m i32) (param $k i32)
-    (local $r i32) (local $p i32) (local $at i32) (local $row i32) (local $col i32)
-    (local.set $row (i32.shl (local.get $rs) (i32.const 2)))
-    (local.set $col (i32.shl (local.get $cs) (i32.const 2)))
-    (block $rowsDone
-      (loop $rows
-        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $m)))
-        (local.set $at (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $row))))
+  ;; Transposes for gemm32 a B read transposed: dst (k × n row-major) = srcᵀ, src n × k
+  ;; row-major. Four values of a row of src at a time, one to each of four rows of dst.
+  (func (export "transpose32") (param $src i32) (param $dst i32) (param $k i32) (param $n i32)
+    (local $j i32) (local $p i32) (local $at i32) (local $to i32) (local $v v128) (local $row i32)
+    (local.set $row (i32.shl (local.get $n) (i32.const 2)))
+    (block $colsDone
+      (loop $cols
+        (br_if $colsDone (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $at (i32.add (local.get $src)
+          (i32.shl (i32.mul (local.get $j) (local.get $k)) (i32.const 2))))
+        (local.set $to (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))))
         (local.set $p (i32.const 0))
-        (if (i32.le_u (i32.add (local.get $r) (i32.const 4)) (local.get $m))
-          (then
-            ;; A read transposed (rs 1): a column's four values are adjacent, one load.
-            (if (i32.eq (local.get $row) (i32.const 4))
-              (then
-                (block $vd
-                  (loop $vl
-                    (br_if $vd (i32.ge_u (local.get $p) (local.get $k)))
-                    (v128.store (local.get $dst) (v128.load (local.get $at)))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-                    (local.set $at (i32.add (local.get $at) (local.get $col)))
-                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
-                    (br $vl))))
-              (else
-                (block $sd
-                  (loop $sl
-                    (br_if $sd (i32.ge_u (local.get $p) (local.get $k)))
-                    (f32.store (local.get $dst) (f32.load (local.get $at)))
-                    (f32.store offset=4 (local.get $dst)
-                      (f32.load (i32.add (local.get $at) (local.get $row))))
-                    (f32.store offset=8 (local.get $dst)
-                      (f32.load (i32.add (local.get $at) (i32.shl (local.get $row) (i32.const 1)))))
-                    (f32.store offset=12 (local.get $dst)
-                      (f32.load (i32.add (local.get $at) (i32.mul (local.get $row) (i32.const 3)))))
-                    (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-                    (local.set $at (i32.add (local.get $at) (local.get $col)))
-                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
-                    (br $sl)))))))
-        ;; The last block of fewer than four rows: the missing rows are zeros.
-        (block $colsDone
-          (loop $cols
-            (br_if $colsDone (i32.ge_u (local.get $p) (local.get $k)))
-            (f32.store (local.get $dst) (f32.load (local.get $at)))
-            (f32.store offset=4 (local.get $dst)
-              (if (result f32) (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $m))
-                (then (f32.load (i32.add (local.get $at) (local.get $row))))
-                (else (f32.const 0))))
-            (f32.store offset=8 (local.get $dst)
-              (if (result f32) (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $m))
-                (then (f32.load (i32.add (local.get $at) (i32.shl (local.get $row) (i32.const 1)))))
-                (else (f32.const 0))))
-            (f32.store offset=12 (local.get $dst)
-              (if (result f32) (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $m))
-                (then (f32.load (i32.add (local.get $at) (i32.mul (local.get $row) (i32.const 3)))))
-                (else (f32.const 0))))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-            (local.set $at (i32.add (local.get $at) (local.get $col)))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $cols)))
-        (local.set $r (i32.add (local.get $r) (i32.const 4)))
-        (br $rows))))
-
-  ;; Packs B for gemm32: dst (float32, k × nb row-major, nb = n rounded up to 4, the extra
-  ;; columns 0) from src read as B[p][j] = src[p·rs + j·cs].
-  (func (export "pack_b32")
-    (param $src i32) (param $dst i32) (param $rs i32) (param $cs i32) (param $k i32) (param $n i32)
-    (local $p i32) (local $j i32) (local $at i32) (local $nb i32)
-    (local.set $nb (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)))
-    (local.set $rs (i32.shl (local.get $rs) (i32.const 2)))
-    (local.set $cs (i32.shl (local.get $cs) (i32.const 2)))
-    (block $rowsDone
-      (loop $rows
-        (br_if $rowsDone (i32.ge_u (local.get $p) (local.get $k)))
-        (local.set $at (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $rs))))
-        (local.set $j (i32.const 0))
-        (if (i32.eq (local.get $cs) (i32.const 4))
-          (then
-            (block $vd
-              (loop $vl
-                (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
-                (v128.store (local.get $dst) (v128.load (local.get $at)))
-                (local.set $at (i32.add (local.get $at) (i32.const 16)))
-                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $vl)))))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $k)))
+            (local.set $v (v128.load (local.get $at)))
+            (v128.store32_lane 0 (local.get $to) (local.get $v))
+            (v128.store32_lane 1 (i32.add (local.get $to) (local.get $row)) (local.get $v))
+            (v128.store32_lane 2 (i32.add (local.get $to) (i32.shl (local.get $row) (i32.const 1)))
+              (local.get $v))
+            (v128.store32_lane 3 (i32.add (local.get $to) (i32.mul (local.get $row) (i32.const 3)))
+              (local.get $v))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (local.set $to (i32.add (local.get $to) (i32.shl (local.get $row) (i32.const 2))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $vl)))
         (block $sd
           (loop $sl
-            (br_if $sd (i32.ge_u (local.get $j) (local.get $n)))
-            (f32.store (local.get $dst) (f32.load (local.get $at)))
-            (local.set $at (i32.add (local.get $at) (local.get $cs)))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $sd (i32.ge_u (local.get $p) (local.get $k)))
+            (f32.store (local.get $to) (f32.load (local.get $at)))
+            (local.set $at (i32.add (local.get $at) (i32.const 4)))
+            (local.set $to (i32.add (local.get $to) (local.get $row)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $sl)))
-        (block $zd
-          (loop $zl
-            (br_if $zd (i32.ge_u (local.get $j) (local.get $nb)))
-            (f32.store (local.get $dst) (f32.const 0))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $zl)))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $rows))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $cols))))
 
   ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours).
   ;; In double precision, two pairs of lanes at a time: y = 2·clamp(x, −20, 20) = k·ln 2 + r with
