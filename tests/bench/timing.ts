@@ -33,11 +33,22 @@ export interface Timing {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Calls before timing, at least: V8 keeps compiling the step's functions with its optimising
+ * compiler (on a second thread, which CPU time counts) for its first thousand or two calls;
+ * timed earlier, that one-off work looks like a per-step cost a long run never pays.
+ */
+export const WARMUP = 2000;
+
 /** Times `fn`: `warmup` calls, then `repeats` runs of `steps` calls each. */
 export function time(
   name: string,
   fn: () => void,
-  { steps, repeats, warmup = steps }: { steps: number; repeats: number; warmup?: number },
+  { steps, repeats, warmup = Math.max(steps, WARMUP) }: {
+    steps: number;
+    repeats: number;
+    warmup?: number;
+  },
 ): Timing {
   for (let i = 0; i < warmup; i++) fn();
   const cpu: number[] = [], wall: number[] = [];
