@@ -7,7 +7,7 @@
 import type { AnyRule } from "../ops/op.ts";
 import { axesToSum } from "../ops/kernels/broadcast.ts";
 import { add } from "../ops/kernels/elementwise.ts";
-import { allFiniteF32, SIMD_MIN } from "../ops/kernels/simd.ts";
+import { finiteF32, SIMD_MIN } from "../ops/kernels/simd.ts";
 import { describeInputs, describeNode, firstNonFinite, tensorStats } from "./anomaly.ts";
 import { NinjagradError } from "./errors.ts";
 import type { Graph } from "./graph.ts";
@@ -125,21 +125,26 @@ export function inputValues(node: Node): Record<string, Tensor> {
 /** The automatic rules of a node by input index; undefined where an input takes no gradient. */
 function automaticRules(node: Node): (AnyRule | undefined)[] {
   const cache = nodeCache(node);
-  if (cache.auto === undefined) {
-    const op = node.op!;
-    cache.auto = op.inputs.map((name) => {
-      if (op.nondiff.includes(name)) return undefined;
-      try {
-        return automaticRule(node, name);
-      } catch (e) {
-        // An op without a rule for this input fails only if a gradient must flow through it.
-        return () => {
-          throw e;
-        };
-      }
-    });
-  }
-  return cache.auto;
+  return cache.auto ??= readAutomaticRules(node);
+}
+
+/**
+ * `automaticRules` the first time. A function of its own: its closures would otherwise make
+ * every call of `automaticRules`, one per node per pass, allocate.
+ */
+function readAutomaticRules(node: Node): (AnyRule | undefined)[] {
+  const op = node.op!;
+  return op.inputs.map((name) => {
+    if (op.nondiff.includes(name)) return undefined;
+    try {
+      return automaticRule(node, name);
+    } catch (e) {
+      // An op without a rule for this input fails only if a gradient must flow through it.
+      return () => {
+        throw e;
+      };
+    }
+  });
 }
 
 /** A node's override rules by input index, read again only when the override is replaced. */
@@ -148,10 +153,13 @@ function overrideRules(
   from: Readonly<Record<string, AnyRule>>,
 ): (AnyRule | undefined)[] {
   const cache = nodeCache(node);
-  if (cache.overrides?.from !== from) {
-    cache.overrides = { from, rules: node.op!.inputs.map((name) => from[name]) };
-  }
+  if (cache.overrides?.from !== from) cache.overrides = { from, rules: rulesOf(node, from) };
   return cache.overrides.rules;
+}
+
+/** An override's rules by input index (its closure kept out of `overrideRules`: see above). */
+function rulesOf(node: Node, from: Readonly<Record<string, AnyRule>>): (AnyRule | undefined)[] {
+  return node.op!.inputs.map((name) => from[name]);
 }
 
 /** What one graph's `reuse` passes recycle. */
@@ -211,8 +219,10 @@ function pass(
   let byId: (Tensor | undefined)[], owned: Uint8Array;
   if (scratch) {
     byId = scratch.byId;
-    byId.length = n;
-    byId.fill(undefined);
+    // Cleared element by element: Array.prototype.fill gives the array a map that the
+    // optimised pass does not expect, which deoptimised it every hundred steps or so.
+    if (byId.length !== n) byId.length = n;
+    for (let i = 0; i < n; i++) byId[i] = undefined;
     if (scratch.owned.length < n) scratch.owned = new Uint8Array(n);
     owned = scratch.owned;
     owned.fill(0, 0, n);
@@ -398,7 +408,7 @@ function fail(
  * running sums, so that the adds do not wait on each other.
  */
 function allFinite(d: TensorData): boolean {
-  if (d instanceof Float32Array && d.length >= SIMD_MIN) return allFiniteF32(d);
+  if (d instanceof Float32Array && d.length >= SIMD_MIN) return finiteF32(d);
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
   for (const n4 = d.length - 3; i < n4; i += 4) {
     s0 += d[i] * 0, s1 += d[i + 1] * 0, s2 += d[i + 2] * 0, s3 += d[i + 3] * 0;

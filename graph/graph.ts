@@ -366,6 +366,20 @@ export class Graph {
     return op.fused(inputValues(node), sub.labelled, node.attrs);
   }
 
+  /**
+   * Works an atomic node's output shape out again and gives it a new buffer if that changed.
+   * A method of its own: the closures here would otherwise make every evaluate allocate.
+   */
+  private reshape(node: Node, op: AtomicOp): void {
+    const shapes: Record<string, Shape> = {}, known = nodeCache(node).shapes;
+    op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].value.shape));
+    const shape = op.shape(shapes, node.attrs);
+    if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
+      node.value = Tensor.zeros(shape, this.dtype);
+    }
+    node.inputs.forEach((x, i) => (known[i] = x.value.shape));
+  }
+
   /** Runs one node's forward, reusing its buffer when the shape is unchanged. */
   private evaluate(node: Node): void {
     const op = node.op!;
@@ -377,7 +391,7 @@ export class Graph {
         sub.graph.recompute();
         node.value = sub.out.value;
         node.saved = labelledValues(sub.graph, node.saved as Record<string, Tensor> | undefined);
-        sub.evaluatedWith = node.inputs.map((x) => x.value);
+        sub.evaluatedWith = evaluatedWith(node);
       }
     } else {
       // The input record and the output shape are kept from the last run; the shape is worked
@@ -387,15 +401,7 @@ export class Graph {
       for (let i = 0; i < node.inputs.length; i++) {
         if (known[i] !== node.inputs[i].value.shape) reshaped = true;
       }
-      if (reshaped) {
-        const shapes: Record<string, Shape> = {};
-        op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].value.shape));
-        const shape = op.shape(shapes, node.attrs);
-        if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
-          node.value = Tensor.zeros(shape, this.dtype);
-        }
-        node.inputs.forEach((x, i) => (known[i] = x.value.shape));
-      }
+      if (reshaped) this.reshape(node, op);
       node.saved = (op as AtomicOp).forward(inputs, node.value, node.attrs, node.saved);
     }
     if (this.observed) this.emit({ type: "forward", node });
@@ -407,6 +413,11 @@ export class Graph {
       }
     }
   }
+}
+
+/** The input values a composite's subgraph was just evaluated with. */
+function evaluatedWith(node: Node): Tensor[] {
+  return node.inputs.map((x) => x.value);
 }
 
 function buildSubgraph(parent: Graph, op: CompositeOp, inputs: Node[], attrs: unknown) {

@@ -60,12 +60,16 @@ export class Arena {
     this.next = 0;
   }
 
-  /** A zeroed tensor: the slot's tensor when it has this shape and dtype, else a new one. */
-  take(shape: Shape, dtype: DType): Tensor {
+  /**
+   * A zeroed tensor: the slot's tensor when it has this shape and dtype, else a new one. With
+   * `zero` false, a recycled tensor keeps the last pass's values (for kernels that write every
+   * element anyway).
+   */
+  take(shape: Shape, dtype: DType, zero = true): Tensor {
     const slot = this.slots[this.next];
     if (slot !== undefined && slot.dtype === dtype && sameShape(slot.shape, shape)) {
       this.next++;
-      slot.data.fill(0);
+      if (zero) slot.data.fill(0);
       return slot;
     }
     const t = new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
@@ -95,6 +99,15 @@ export class Arena {
 }
 
 let activeArena: Arena | undefined;
+
+/**
+ * @internal A new tensor for a kernel that writes every one of its elements: `Tensor.zeros`,
+ * except that inside a reusing backward pass the recycled tensor is not zeroed first.
+ */
+export function overwritten(shape: Shape, dtype: DType): Tensor {
+  if (activeArena !== undefined) return activeArena.take(shape, dtype, false);
+  return Tensor.zeros(shape, dtype);
+}
 
 /** A contiguous row-major tensor. */
 export class Tensor {

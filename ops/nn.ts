@@ -8,6 +8,12 @@ import * as t from "./kernels/mod.ts";
 import * as b from "./build.ts";
 import { batchNormForward, crossEntropyForward, linearForward } from "./kernels/fused.ts";
 
+/** Sums over the batch (axis 0), keeping the axis: made once, not on every call of a rule. */
+const OVER_BATCH = { axis: 0, keepdim: true } as const;
+/** matmul's attributes for g @ wᵀ and xᵀ @ g, made once as well. */
+const B_TRANSPOSED = { transA: false, transB: true } as const;
+const A_TRANSPOSED = { transA: true, transB: false } as const;
+
 /** −mean over the batch of log softmax(logits)[i, targets[i]], built as the lecture's steps. */
 export const crossEntropy = composite({
   name: "cross_entropy",
@@ -54,7 +60,7 @@ export const batchNorm = composite<"x" | "gain" | "bias", { eps: number }>({
     // dx = gain·bnvar_inv/n · (n·g − Σg − n/(n−1)·bnraw·Σ(g·bnraw)), sums over the batch
     x: ({ g, inputs: { gain }, saved: { bnraw, bnvar_inv } }) => {
       const n = g.shape[0];
-      const over = { axis: 0, keepdim: true };
+      const over = OVER_BATCH;
       const inner = t.sub(
         t.sub(t.mul(n, g), t.sum(g, over)),
         t.mul(n / (n - 1), t.mul(bnraw, t.sum(t.mul(g, bnraw), over))),
@@ -73,8 +79,8 @@ export const linear = composite({
   build: ({ x, w, b: bias }) => b.add(b.matmul(x, w).named("xw"), bias).named("out"),
   fused: linearForward,
   closedForm: {
-    x: ({ g, inputs: { w } }) => t.matmul(g, w, { transA: false, transB: true }),
-    w: ({ g, inputs: { x } }) => t.matmul(x, g, { transA: true, transB: false }),
+    x: ({ g, inputs: { w } }) => t.matmul(g, w, B_TRANSPOSED), // dx = g @ wᵀ
+    w: ({ g, inputs: { x } }) => t.matmul(x, g, A_TRANSPOSED), // dw = xᵀ @ g
     b: ({ g, inputs: { b } }) => t.sumTo(g, b.shape),
   },
 });

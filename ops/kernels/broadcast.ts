@@ -3,7 +3,15 @@
  * summed back to an input's shape (backward, `sumTo`). Rules call `sumTo`; none repeats it.
  */
 import { NinjagradError } from "../../graph/errors.ts";
-import { formatShape, sameShape, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
+import {
+  formatShape,
+  sameShape,
+  type Shape,
+  sizeOf,
+  Tensor,
+  type TensorData,
+} from "../../graph/tensor.ts";
+import { rowSums } from "./reduce.ts";
 import { colsumF32, SIMD_MIN } from "./simd.ts";
 
 /** The shape two operands broadcast to, or an error naming both shapes. */
@@ -23,6 +31,33 @@ export function broadcastShape(a: Shape, b: Shape): number[] {
     out[i] = da === 1 ? db : da;
   }
   return out;
+}
+
+/**
+ * Whether `a` and `b` broadcast to exactly `out`: `broadcastShape(a, b)` equals `out`, worked
+ * out without making the array (kernels given an output buffer check it on every call).
+ */
+export function broadcastsTo(a: Shape, b: Shape, out: Shape): boolean {
+  const rank = out.length;
+  if (a.length > rank || b.length > rank || (a.length !== rank && b.length !== rank)) {
+    return false;
+  }
+  for (let i = 0; i < rank; i++) {
+    const ia = i - rank + a.length, ib = i - rank + b.length;
+    const da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da !== db && da !== 1 && db !== 1) return false;
+    if (out[i] !== (da === 1 ? db : da)) return false;
+  }
+  return true;
+}
+
+/** Whether `a` and `b` broadcast at all (`broadcastShape` would not throw), allocating nothing. */
+function compatible(a: Shape, b: Shape): boolean {
+  for (let i = 1; i <= a.length && i <= b.length; i++) {
+    const da = a[a.length - i], db = b[b.length - i];
+    if (da !== db && da !== 1 && db !== 1) return false;
+  }
+  return true;
 }
 
 /**
@@ -87,7 +122,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
       `cannot sum a gradient of shape ${formatShape(g.shape)} to ${formatShape(shape)}`,
     );
   }
-  broadcastShape(shape, g.shape); // validates compatibility
+  if (!compatible(shape, g.shape)) broadcastShape(shape, g.shape); // throws, naming both
   const out = Tensor.zeros(shape, g.dtype);
   const o = out.data, src = g.data;
   const n = src.length, m = o.length;
@@ -95,7 +130,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   // accumulated in the output (so in float32 for float32): hand-written rules that sum with
   // `sum` must get the very same bits.
   if (m === 1) {
-    for (let i = 0; i < n; i++) o[0] += src[i];
+    rowSums(src, o, 1, n);
   } else if (isTrailing(shape, g.shape)) {
     // (rows, m) summed over rows into m: a bias's gradient.
     if (n >= SIMD_MIN && src instanceof Float32Array && o instanceof Float32Array) {
@@ -105,17 +140,22 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     }
   } else if (isLeading(shape, g.shape)) {
     // (m, width) summed over each row into (m, 1).
-    const width = n / m;
-    for (let i = 0, base = 0; i < m; i++, base += width) {
-      for (let j = 0; j < width; j++) o[i] += src[base + j];
-    }
+    rowSums(src, o, m, n / m);
   } else {
-    const strides = broadcastStrides(shape, g.shape);
-    forEachBroadcast(g.shape, strides, strides, (i, io) => {
-      o[io] += src[i];
-    });
+    sumAny(src, g.shape, o, shape);
   }
   return out;
+}
+
+/**
+ * The general walk of `sumTo`. A function of its own: its closure would otherwise make every
+ * `sumTo` call allocate.
+ */
+function sumAny(src: TensorData, from: Shape, o: TensorData, shape: Shape): void {
+  const strides = broadcastStrides(shape, from);
+  forEachBroadcast(from, strides, strides, (i, io) => {
+    o[io] += src[i];
+  });
 }
 
 /** Whether `small` equals the trailing axes of `big`, with only 1s before them. */

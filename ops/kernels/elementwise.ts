@@ -7,15 +7,22 @@
  * `(n)` against `(m, n)`, a column `(m, 1)` against `(m, n)` — run as plain nested loops.
  */
 import { NinjagradError } from "../../graph/errors.ts";
-import { formatShape, sameShape, type Shape, type TensorData } from "../../graph/tensor.ts";
+import {
+  formatShape,
+  overwritten,
+  sameShape,
+  type Shape,
+  type TensorData,
+} from "../../graph/tensor.ts";
 import { Tensor } from "../../graph/tensor.ts";
-import { broadcastShape, broadcastStrides, forEachBroadcast } from "./broadcast.ts";
+import { broadcastShape, broadcastsTo, broadcastStrides, forEachBroadcast } from "./broadcast.ts";
 import { fastExp, fastLog, fastTanh } from "./fastmath.ts";
 import {
   ewF32,
   type EwOp,
   expF32,
   logF32,
+  mulOneMinusSquareF32,
   scalarF32,
   sgdF32,
   SIMD_MIN,
@@ -26,7 +33,10 @@ import {
 /** A tensor or a plain number standing for a scalar. */
 export type Operand = Tensor | number;
 
-/** `out` if it has the wanted shape, else a new zero tensor of that shape. */
+/**
+ * `out` if it has the wanted shape, else a new tensor of that shape (zeros, or in a reusing
+ * backward pass a recycled tensor as it is): every kernel that calls this writes every element.
+ */
 export function target(out: Tensor | undefined, shape: Shape, like: Tensor): Tensor {
   if (out) {
     if (!sameShape(out.shape, shape)) {
@@ -36,7 +46,7 @@ export function target(out: Tensor | undefined, shape: Shape, like: Tensor): Ten
     }
     return out;
   }
-  return Tensor.zeros(shape, like.dtype === "int32" ? "float32" : like.dtype);
+  return overwritten(shape, like.dtype === "int32" ? "float32" : like.dtype);
 }
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
@@ -181,9 +191,14 @@ function binary(op: BinaryOp, a: Operand, b: Operand, out: Tensor | undefined): 
     same(op, x, y, res.data, x.length);
     return res;
   }
-  const shape = broadcastShape(a.shape, b.shape);
-  const res = target(out, shape, a);
-  const o = res.data, n = o.length;
+  // An output buffer of the right shape (the graph's forward always gives one) is taken as it
+  // is; the broadcast shape is made only when one must be allocated or an error reported.
+  const res = out !== undefined
+    ? broadcastsTo(a.shape, b.shape, out.shape)
+      ? out
+      : target(out, broadcastShape(a.shape, b.shape), a)
+    : target(undefined, broadcastResult(a.shape, b.shape), a);
+  const shape = res.shape, o = res.data, n = o.length;
   if (x.length === n) {
     if (y.length === 1) return scalar(op, x, y[0], o, n, false), res;
     const width = isRowOf(b.shape, shape);
@@ -199,16 +214,31 @@ function binary(op: BinaryOp, a: Operand, b: Operand, out: Tensor | undefined): 
       return colwise(op, y, x, o, x.length, n / x.length, true), res;
     }
   }
-  const f = SCALAR_FNS[op];
+  anyBroadcast(op, a, b, res);
+  return res;
+}
+
+/** The shape `a` and `b` broadcast to: one of them when it is that shape (no allocation). */
+function broadcastResult(a: Shape, b: Shape): Shape {
+  if (broadcastsTo(a, b, a)) return a;
+  if (broadcastsTo(a, b, b)) return b;
+  return broadcastShape(a, b);
+}
+
+/**
+ * Broadcasts other than a scalar, a row or a column. A function of its own: its closure would
+ * otherwise make every `binary` call allocate.
+ */
+function anyBroadcast(op: BinaryOp, a: Tensor, b: Tensor, res: Tensor): void {
+  const f = SCALAR_FNS[op], x = a.data, y = b.data, o = res.data;
   forEachBroadcast(
-    shape,
-    broadcastStrides(a.shape, shape),
-    broadcastStrides(b.shape, shape),
+    res.shape,
+    broadcastStrides(a.shape, res.shape),
+    broadcastStrides(b.shape, res.shape),
     (i, ia, ib) => {
       o[i] = f(x[ia], y[ib]);
     },
   );
-  return res;
 }
 
 /** Builds a broadcasting binary kernel from a scalar function (slower than the built-in ones). */
@@ -307,6 +337,7 @@ export function pow(a: Tensor, p: number, out?: Tensor): Tensor {
   if (simd && p === 2) unaryF32(1, x, o);
   else if (simd && p === -1) unaryF32(2, x, o);
   else if (p === 2) { for (let i = 0; i < n; i++) o[i] = x[i] * x[i]; }
+  else if (p === 1 && o.constructor === x.constructor) o.set(x);
   else if (p === 1) { for (let i = 0; i < n; i++) o[i] = x[i]; }
   else if (p === -1) { for (let i = 0; i < n; i++) o[i] = 1 / x[i]; }
   else if (p === -0.5) { for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]); }
@@ -320,6 +351,24 @@ export function oneMinusSquare(a: Tensor, out?: Tensor): Tensor {
   const x = a.data, o = res.data;
   if (x.length >= SIMD_MIN && f32s(x, x, o)) unaryF32(3, x, o);
   else for (let i = 0; i < x.length; i++) o[i] = 1 - x[i] * x[i];
+  return res;
+}
+
+/**
+ * g·(1 − y²), tanh's backward written with its output y: each value computed in double and
+ * rounded once (float32 on WebAssembly SIMD, the same bits).
+ */
+export function mulOneMinusSquare(g: Tensor, y: Tensor, out?: Tensor): Tensor {
+  if (!sameShape(g.shape, y.shape)) {
+    throw new NinjagradError(
+      `mulOneMinusSquare needs one shape, got ${formatShape(g.shape)} and ${formatShape(y.shape)}`,
+    );
+  }
+  const res = target(out, y.shape, y);
+  const gd = g.data, h = y.data, o = res.data;
+  if (o.length >= SIMD_MIN && gd instanceof Float32Array && h instanceof Float32Array) {
+    mulOneMinusSquareF32(gd, h, o);
+  } else for (let i = 0; i < o.length; i++) o[i] = gd[i] * (1 - h[i] * h[i]);
   return res;
 }
 

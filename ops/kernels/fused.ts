@@ -9,8 +9,9 @@
 import type { Node } from "../../graph/node.ts";
 import type { Tensor, TensorData } from "../../graph/tensor.ts";
 import { add, exp, log, mul, pow, sub } from "./elementwise.ts";
-import { sum } from "./reduce.ts";
+import { rowSums, sum } from "./reduce.ts";
 import { matmul } from "./matmul.ts";
+import { batchNormF32, batchNormResult, SIMD_MIN } from "./simd.ts";
 
 /** A scalar as the kernels meet it: rounded to float32 when the output is float32. */
 const scalarFor = (out: TensorData, s: number) => out instanceof Float32Array ? Math.fround(s) : s;
@@ -20,10 +21,12 @@ export function linearForward(
   { x, w, b }: Readonly<Record<"x" | "w" | "b", Tensor>>,
   nodes: Readonly<Record<string, Node>>,
 ): boolean {
-  matmul(x, w, { transA: false, transB: false }, nodes.xw.value);
+  matmul(x, w, PLAIN, nodes.xw.value);
   add(nodes.xw.value, b, nodes.out.value);
   return true;
 }
+
+const PLAIN = { transA: false, transB: false } as const;
 
 /**
  * batchnorm (training mode, over the batch axis of x (n, width)): the subgraph's kernels called
@@ -37,7 +40,18 @@ export function batchNormForward(
   { eps }: { eps: number },
 ): boolean {
   if (x.shape.length !== 2) return false;
-  const n = x.shape[0];
+  const n = x.shape[0], width = x.shape[1];
+  if (
+    x.data instanceof Float32Array && gain.data instanceof Float32Array &&
+    bias.data instanceof Float32Array && x.size >= SIMD_MIN && isRow(gain, width) &&
+    isRow(bias, width)
+  ) {
+    // The scalars as the subgraph's constants hold them: rounded to float32.
+    const f = Math.fround;
+    batchNormF32(x.data, gain.data, bias.data, n, width, f(1 / n), f(1 / (n - 1)), f(eps));
+    for (let k = 0; k < BN_RESULTS.length; k++) batchNormResult(k, nodes[BN_RESULTS[k]].value.data);
+    return true;
+  }
   const v = (label: string) => nodes[label].value;
   sum(x, OVER_BATCH, v("bnsum"));
   mul(v("bnsum"), 1 / n, v("bnmeani"));
@@ -54,6 +68,26 @@ export function batchNormForward(
 }
 
 const OVER_BATCH = { axis: 0, keepdim: true } as const;
+
+/** The batchnorm nodes in the order `batchNormResult` numbers them. */
+const BN_RESULTS = [
+  "bnsum",
+  "bnmeani",
+  "bnvarsum",
+  "bnvar",
+  "bnvar_eps",
+  "bnvar_inv",
+  "bndiff",
+  "bndiff2",
+  "bnraw",
+  "bnscaled",
+  "hpreact",
+] as const;
+
+/** Whether `t` broadcasts against (rows, width) as one row: shape (width) or (1, width). */
+function isRow(t: Tensor, width: number): boolean {
+  return t.size === width && t.shape[t.shape.length - 1] === width;
+}
 
 /**
  * cross-entropy of logits (n, classes) against int32 targets (n): the rows' maxes and shifted
@@ -77,6 +111,9 @@ export function crossEntropyForward(
   const inv = nodes.counts_sum_inv.value.data, probs = nodes.probs.value.data;
   const logprobs = nodes.logprobs.value.data, picked = nodes.picked.value.data;
   const mean = nodes.picked_mean.value.data, loss = nodes.loss.value.data;
+  // Each row's max, sum and reciprocal are kept in locals (read back from their buffers once,
+  // so rounded as stored): the same arithmetic as the node kernels, without a typed-array load
+  // and store per element.
   for (let i = 0; i < n; i++) {
     const row = i * classes, end = row + classes;
     let best = -Infinity, arg = 0;
@@ -89,15 +126,16 @@ export function crossEntropyForward(
     }
     maxes[i] = best;
     argmax[i] = arg;
-    for (let k = row; k < end; k++) norm[k] = L[k] - maxes[i];
+    const m = maxes[i];
+    for (let k = row; k < end; k++) norm[k] = L[k] - m;
   }
   exp(nodes.norm_logits.value, nodes.counts.value);
+  rowSums(counts, sums, n, classes);
   for (let i = 0; i < n; i++) {
     const row = i * classes, end = row + classes;
-    sums[i] = 0;
-    for (let k = row; k < end; k++) sums[i] += counts[k];
     inv[i] = 1 / sums[i];
-    for (let k = row; k < end; k++) probs[k] = counts[k] * inv[i];
+    const r = inv[i];
+    for (let k = row; k < end; k++) probs[k] = counts[k] * r;
   }
   log(nodes.probs.value, nodes.logprobs.value);
   for (let i = 0; i < n; i++) picked[i] = logprobs[i * classes + T[i]];

@@ -16,13 +16,22 @@ export function checkIndices(idx: Tensor, n: number, what: string): void {
 /** `table[idx]`: one row of the table per index; the output shape is `idx.shape + [D]`. */
 export function gatherRows(table: Tensor, idx: Tensor, out?: Tensor): Tensor {
   const d = table.shape[1];
-  const res = target(out, [...idx.shape, d], table);
+  const res = out !== undefined && isRowsOf(out.shape, idx.shape, d)
+    ? out
+    : target(out, [...idx.shape, d], table);
   const t = table.data, o = res.data, ix = idx.data;
   for (let i = 0; i < ix.length; i++) {
     const src = ix[i] * d, dst = i * d;
     for (let j = 0; j < d; j++) o[dst + j] = t[src + j];
   }
   return res;
+}
+
+/** Whether `shape` is `[...idx, d]`, allocating nothing. */
+function isRowsOf(shape: Shape, idx: Shape, d: number): boolean {
+  if (shape.length !== idx.length + 1 || shape[idx.length] !== d) return false;
+  for (let i = 0; i < idx.length; i++) if (shape[i] !== idx[i]) return false;
+  return true;
 }
 
 /**
@@ -42,9 +51,12 @@ export function scatterAddRows(g: Tensor, idx: Tensor, tableShape: Shape): Tenso
 
 /** `x[range(n), idx]`: one entry per row of a 2-D tensor. */
 export function pick(x: Tensor, idx: Tensor, out?: Tensor): Tensor {
-  const [n, c] = x.shape;
-  const res = target(out, [n], x);
-  for (let i = 0; i < n; i++) res.data[i] = x.data[i * c + idx.data[i]];
+  const n = x.shape[0], c = x.shape[1];
+  const res = out !== undefined && out.shape.length === 1 && out.shape[0] === n
+    ? out
+    : target(out, [n], x);
+  const o = res.data, s = x.data, ix = idx.data;
+  for (let i = 0; i < n; i++) o[i] = s[i * c + ix[i]];
   return res;
 }
 
@@ -63,9 +75,12 @@ export function oneHot(
   out?: Tensor,
   like: Tensor = Tensor.zeros([]),
 ): Tensor {
-  const res = target(out, [...idx.shape, classes], like);
+  // `like` is usually the logits, whose shape is the one wanted: no new shape array then.
+  const shape = isRowsOf(like.shape, idx.shape, classes) ? like.shape : [...idx.shape, classes];
+  const res = target(out, shape, like);
   res.data.fill(0);
-  for (let i = 0; i < idx.size; i++) res.data[i * classes + idx.data[i]] = 1;
+  const o = res.data, ix = idx.data;
+  for (let i = 0; i < ix.length; i++) o[i * classes + ix[i]] = 1;
   return res;
 }
 

@@ -1,6 +1,13 @@
 /** Reductions over one axis (or all axes), keepdim or not, and their broadcasting inverses. */
 import { NinjagradError } from "../../graph/errors.ts";
-import { formatShape, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
+import {
+  formatShape,
+  overwritten,
+  type Shape,
+  sizeOf,
+  Tensor,
+  type TensorData,
+} from "../../graph/tensor.ts";
 import { target } from "./elementwise.ts";
 import { colsumF32, SIMD_MIN } from "./simd.ts";
 
@@ -30,28 +37,58 @@ export function reducedShape(shape: Shape, { axis, keepdim }: ReduceAttrs): numb
 
 /** `[outer, n, inner]`: the reduced axis has length n, with `outer` rows before and `inner` after. */
 export function splitAt(shape: Shape, axis: number | null): [number, number, number] {
-  if (axis === null) return [1, sizeOf(shape), 1];
-  const a = normAxis(axis, shape);
-  return [sizeOf(shape.slice(0, a)), shape[a], sizeOf(shape.slice(a + 1))];
+  const a = axis === null ? ALL : normAxis(axis, shape);
+  return [outerOf(shape, a), lengthOf(shape, a), innerOf(shape, a)];
+}
+
+// The kernels below take splitAt's three numbers one at a time, so that a call allocates no
+// array; `a` is a normalised axis, or ALL for a reduction over every axis.
+const ALL = -1;
+/** The number of slices before the axis. */
+function outerOf(shape: Shape, a: number): number {
+  let outer = 1;
+  for (let i = 0; i < a; i++) outer *= shape[i];
+  return outer;
+}
+/** The axis's length. */
+function lengthOf(shape: Shape, a: number): number {
+  return a === ALL ? sizeOf(shape) : shape[a];
+}
+/** The number of elements after the axis. */
+function innerOf(shape: Shape, a: number): number {
+  let inner = 1;
+  if (a !== ALL) { for (let i = a + 1; i < shape.length; i++) inner *= shape[i]; }
+  return inner;
+}
+
+/** Whether `out` is `reducedShape(shape, …)` for the normalised axis `a`, allocating nothing. */
+function isReduced(out: Shape, shape: Shape, a: number, keepdim: boolean): boolean {
+  if (out.length !== (keepdim ? shape.length : a === ALL ? 0 : shape.length - 1)) return false;
+  for (let i = 0; i < out.length; i++) {
+    const want = keepdim ? (a === ALL || i === a ? 1 : shape[i]) : shape[i < a ? i : i + 1];
+    if (out[i] !== want) return false;
+  }
+  return true;
+}
+
+/** `out` when it has the reduced shape (no allocation), else `target`'s answer. */
+function reducedTarget(x: Tensor, attrs: ReduceAttrs, a: number, out: Tensor | undefined): Tensor {
+  if (out !== undefined && isReduced(out.shape, x.shape, a, attrs.keepdim)) return out;
+  return target(out, reducedShape(x.shape, attrs), x);
 }
 
 /** Sum over an axis. */
 export function sum(x: Tensor, attrs: ReduceAttrs, out?: Tensor): Tensor {
-  const res = target(out, reducedShape(x.shape, attrs), x);
-  const [outer, n, inner] = splitAt(x.shape, attrs.axis);
+  const a = attrs.axis === null ? ALL : normAxis(attrs.axis, x.shape);
+  const res = reducedTarget(x, attrs, a, out);
+  const outer = outerOf(x.shape, a), n = lengthOf(x.shape, a), inner = innerOf(x.shape, a);
   const s = x.data, o = res.data;
   if (outer === 1 && inner > 1 && s.length >= SIMD_MIN && s instanceof Float32Array) {
     // Sums over the first axis (a batch's column sums) on WebAssembly SIMD, in the same order.
     if (o instanceof Float32Array) return colsumF32(s, o, n, inner), res;
   }
+  if (inner === 1) return rowSums(s, o, outer, n), res;
   o.fill(0);
-  if (inner === 1) {
-    // Sums along the last axis (rows): the same additions in the same order, without a loop of one.
-    for (let i = 0, base = 0; i < outer; i++, base += n) {
-      for (let k = 0; k < n; k++) o[i] += s[base + k];
-    }
-    return res;
-  }
   for (let i = 0; i < outer; i++) {
     for (let k = 0; k < n; k++) {
       const base = (i * n + k) * inner;
@@ -62,13 +99,74 @@ export function sum(x: Tensor, attrs: ReduceAttrs, out?: Tensor): Tensor {
 }
 
 /**
+ * o[i] = Σₖ x[i·width + k], each row summed from 0 in order, in o's precision (every partial sum
+ * rounded to float32 for a float32 o, as `o[i] += …` rounds it): sums along the last axis. Four
+ * rows at a time, so that the four chains of dependent additions overlap.
+ */
+export function rowSums(x: TensorData, o: TensorData, rows: number, width: number): void {
+  if (o instanceof Float32Array) return rowSums32(x, o, rows, width);
+  let i = 0;
+  for (; i + 3 < rows; i += 4) {
+    const b = i * width;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = b, end = b + width; k < end; k++) {
+      s0 += x[k], s1 += x[k + width], s2 += x[k + 2 * width], s3 += x[k + 3 * width];
+    }
+    o[i] = s0, o[i + 1] = s1, o[i + 2] = s2, o[i + 3] = s3;
+  }
+  for (; i < rows; i++) {
+    let s = 0;
+    for (let k = i * width, end = k + width; k < end; k++) s += x[k];
+    o[i] = s;
+  }
+}
+
+/** `rowSums` into float32: `Math.fround` after every addition, as a float32 store would. */
+function rowSums32(x: TensorData, o: Float32Array, rows: number, width: number): void {
+  const f = Math.fround;
+  let i = 0;
+  for (; i + 3 < rows; i += 4) {
+    const b = i * width;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = b, end = b + width; k < end; k++) {
+      s0 = f(s0 + x[k]), s1 = f(s1 + x[k + width]);
+      s2 = f(s2 + x[k + 2 * width]), s3 = f(s3 + x[k + 3 * width]);
+    }
+    o[i] = s0, o[i + 1] = s1, o[i + 2] = s2, o[i + 3] = s3;
+  }
+  for (; i < rows; i++) {
+    let s = 0;
+    for (let k = i * width, end = k + width; k < end; k++) s = f(s + x[k]);
+    o[i] = s;
+  }
+}
+
+/**
  * Max over an axis; `argmax` receives, per output element, the position along the axis of the
  * first maximum (ties go to the first, as in PyTorch).
  */
 export function max(x: Tensor, attrs: ReduceAttrs, argmax: Int32Array, out?: Tensor): Tensor {
-  const res = target(out, reducedShape(x.shape, attrs), x);
-  const [outer, n, inner] = splitAt(x.shape, attrs.axis);
+  const a = attrs.axis === null ? ALL : normAxis(attrs.axis, x.shape);
+  const res = reducedTarget(x, attrs, a, out);
+  const outer = outerOf(x.shape, a), n = lengthOf(x.shape, a), inner = innerOf(x.shape, a);
   const s = x.data, o = res.data;
+  if (inner === 1) {
+    // Along the last axis (a row's max): the same comparisons without the index arithmetic.
+    // The first entry starts the scan (a NaN there stays the max, as above).
+    for (let i = 0, base = 0; i < outer; i++, base += n) {
+      let best = n > 0 ? s[base] : -Infinity, arg = 0;
+      for (let k = 1; k < n; k++) {
+        const v = s[base + k];
+        if (v > best) {
+          best = v;
+          arg = k;
+        }
+      }
+      o[i] = best;
+      argmax[i] = arg;
+    }
+    return res;
+  }
   for (let i = 0; i < outer; i++) {
     for (let j = 0; j < inner; j++) {
       let best = -Infinity, arg = 0;
@@ -91,20 +189,24 @@ export function max(x: Tensor, attrs: ReduceAttrs, argmax: Int32Array, out?: Ten
  * the backward of sum (scale 1) and mean (scale 1/n).
  */
 export function expand(g: Tensor, shape: Shape, axis: number | null, scale = 1): Tensor {
-  const res = Tensor.zeros(shape, g.dtype);
-  const [outer, n, inner] = splitAt(shape, axis);
+  const res = overwritten(shape, g.dtype);
+  const a = axis === null ? ALL : normAxis(axis, shape);
+  const outer = outerOf(shape, a), n = lengthOf(shape, a), inner = innerOf(shape, a);
   const s = g.data, o = res.data;
   if (inner === 1) {
+    // A loop, not fill: a double handed to a builtin is boxed, an allocation per row.
     for (let i = 0, base = 0; i < outer; i++, base += n) {
       const v = s[i] * scale;
       for (let k = 0; k < n; k++) o[base + k] = v;
     }
     return res;
   }
+  // Every slice along the axis is the same: the first is computed, then copied, doubling.
   for (let i = 0; i < outer; i++) {
-    for (let k = 0; k < n; k++) {
-      const base = (i * n + k) * inner;
-      for (let j = 0; j < inner; j++) o[base + j] = s[i * inner + j] * scale;
+    const first = i * n * inner, from = i * inner, end = first + n * inner;
+    for (let j = 0; j < inner; j++) o[first + j] = s[from + j] * scale;
+    for (let done = first + inner; done < end; done += done - first) {
+      o.copyWithin(done, first, Math.min(done, end - (done - first)));
     }
   }
   return res;
@@ -118,7 +220,8 @@ export function scatterMax(
   argmax: Int32Array,
 ): Tensor {
   const res = Tensor.zeros(shape, g.dtype);
-  const [outer, n, inner] = splitAt(shape, axis);
+  const a = axis === null ? ALL : normAxis(axis, shape);
+  const outer = outerOf(shape, a), n = lengthOf(shape, a), inner = innerOf(shape, a);
   const s = g.data, o = res.data;
   for (let i = 0; i < outer; i++) {
     for (let j = 0; j < inner; j++) {

@@ -199,3 +199,74 @@ export function sgdF32(p: Float32Array, g: Float32Array, lr: number): void {
   sgd(0, gAt, lr, n);
   p.set(view(0, n));
 }
+
+// Fused kernels of the composite ops (fused.ts). Their imports sit here with them, apart from
+// the kernels above.
+import { bn_forward } from "./wasm/kernels.wasm";
+
+/** Where `batchNormF32` left its results: float offsets and lengths (see `batchNormResult`). */
+const bn = { vec: 0, mat: 0, vstep: 0, mstep: 0, width: 0, size: 0 };
+
+/**
+ * Batchnorm's training forward over x (rows × width) with gain and bias (width each, float32):
+ * every node of the subgraph computed in the memory, each rounded as its own kernel rounds it
+ * (kernels.wat's bn_forward). `batchNormResult` then copies the results out, one by one.
+ */
+export function batchNormF32(
+  x: Float32Array,
+  gain: Float32Array,
+  bias: Float32Array,
+  rows: number,
+  width: number,
+  invN: number,
+  invN1: number,
+  eps: number,
+): void {
+  const size = rows * width, vstep = (width + 3) & ~3, mstep = (size + 3) & ~3;
+  // x, four floats of slack (the column sums read up to a quad past it), gain, bias, then the
+  // six vectors and the five matrices.
+  const gAt = after(0, size + 4), bAt = after(gAt, vstep), vAt = after(bAt, vstep);
+  const mAt = after(vAt, 6 * vstep);
+  reserve(mAt + 5 * mstep * 4);
+  f32.set(x);
+  f32.set(gain, gAt / 4);
+  f32.set(bias, bAt / 4);
+  bn_forward(0, gAt, bAt, vAt, mAt, rows, width, invN, invN1, eps);
+  bn.vec = vAt / 4, bn.mat = mAt / 4, bn.vstep = vstep, bn.mstep = mstep;
+  bn.width = width, bn.size = size;
+}
+
+/**
+ * Copies result `k` of the last `batchNormF32` into `out`: 0–5 the vectors bnsum, bnmeani,
+ * bnvarsum, bnvar, bnvar_eps, bnvar_inv; 6–10 the matrices bndiff, bndiff2, bnraw, bnscaled,
+ * hpreact.
+ */
+export function batchNormResult(k: number, out: TensorData): void {
+  out.set(
+    k < 6 ? view(bn.vec + k * bn.vstep, bn.width) : view(bn.mat + (k - 6) * bn.mstep, bn.size),
+  );
+}
+
+import { mul_one_minus_square } from "./wasm/kernels.wasm";
+
+/** o = g·(1 − y²) elementwise for float32 arrays of one length, in double, rounded once. */
+export function mulOneMinusSquareF32(g: Float32Array, y: Float32Array, o: TensorData): void {
+  const n = g.length, yAt = after(0, n), oAt = after(yAt, n);
+  reserve(oAt + n * 4);
+  f32.set(g);
+  f32.set(y, yAt / 4);
+  mul_one_minus_square(0, yAt, oAt, n);
+  o.set(view(oAt / 4, n));
+}
+
+import { all_finite } from "./wasm/kernels.wasm";
+
+/**
+ * Whether every value of a float32 array is finite (neither NaN nor ±Infinity), read off the
+ * exponent bits (kernels.wat's all_finite).
+ */
+export function finiteF32(x: Float32Array): boolean {
+  reserve(x.length * 4);
+  f32.set(x);
+  return all_finite(0, x.length) === 1;
+}

@@ -838,4 +838,343 @@
         (local.set $src (i32.add (local.get $src) (i32.const 8)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
         (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
+  ;; Batchnorm's training forward, every node of its subgraph (ops/nn.ts), each value computed
+  ;; as that node's own kernel computes it: float32 operations, column sums in row order from
+  ;; +0, bnvar_inv as 1/√x in double rounded once. x (rows × width) is at byte offset $x, gain and
+  ;; bias (width each) at $gain and $bias. The six per-column vectors go to $vec, each w4 floats
+  ;; apart (width rounded up to 4): bnsum, bnmeani, bnvarsum, bnvar, bnvar_eps, bnvar_inv; the
+  ;; five matrices to $mat, each m4 floats apart (rows·width rounded up to 4): bndiff, bndiff2,
+  ;; bnraw, bnscaled, hpreact. Sixteen columns at a time (then four, then one), walking the rows
+  ;; three times with the columns' sums, means and scales held in locals: the sums' additions
+  ;; stay in row order, four independent chains at once.
+  (func (export "bn_forward")
+    (param $x i32) (param $gain i32) (param $bias i32) (param $vec i32) (param $mat i32)
+    (param $rows i32) (param $width i32) (param $invn f32) (param $invn1 f32) (param $eps f32)
+    (local $vstep i32) (local $mstep i32) (local $rowb i32) (local $r i32) (local $j i32)
+    (local $p i32) (local $at i32) (local $col i32)
+    (local $mean i32) (local $vsum i32) (local $var i32) (local $vareps i32) (local $inv i32)
+    (local $diff i32) (local $diff2 i32) (local $raw i32) (local $scaled i32) (local $out i32)
+    (local $vinvn v128) (local $vinvn1 v128) (local $veps v128) (local $one v128) (local $d v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $i0 v128) (local $i1 v128) (local $i2 v128) (local $i3 v128)
+    (local $s f32) (local $ms f32) (local $ds f32) (local $is f32)
+    (local.set $vstep (i32.shl (i32.and (i32.add (local.get $width) (i32.const 3)) (i32.const -4)) (i32.const 2)))
+    (local.set $mstep (i32.shl (i32.and (i32.add (i32.mul (local.get $rows) (local.get $width)) (i32.const 3)) (i32.const -4)) (i32.const 2)))
+    (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $mean (i32.add (local.get $vec) (local.get $vstep)))
+    (local.set $vsum (i32.add (local.get $mean) (local.get $vstep)))
+    (local.set $var (i32.add (local.get $vsum) (local.get $vstep)))
+    (local.set $vareps (i32.add (local.get $var) (local.get $vstep)))
+    (local.set $inv (i32.add (local.get $vareps) (local.get $vstep)))
+    (local.set $diff (local.get $mat))
+    (local.set $diff2 (i32.add (local.get $diff) (local.get $mstep)))
+    (local.set $raw (i32.add (local.get $diff2) (local.get $mstep)))
+    (local.set $scaled (i32.add (local.get $raw) (local.get $mstep)))
+    (local.set $out (i32.add (local.get $scaled) (local.get $mstep)))
+    (local.set $vinvn (f32x4.splat (local.get $invn)))
+    (local.set $vinvn1 (f32x4.splat (local.get $invn1)))
+    (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $one (v128.const f64x2 1 1))
+    ;; 16 columns at a time
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $x) (local.get $col)))
+        (local.set $r (local.get $rows))
+        (block $gsd
+          (br_if $gsd (i32.eqz (local.get $r)))
+          (loop $gsl
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load offset=0 (local.get $p))))
+            (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $p))))
+            (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (local.get $p))))
+            (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $gsl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $at (i32.add (local.get $vec) (local.get $col)))
+        (v128.store offset=0 (local.get $at) (local.get $a0))
+        (local.set $m0 (f32x4.mul (local.get $a0) (local.get $vinvn)))
+        (v128.store offset=0 (i32.add (local.get $mean) (local.get $col)) (local.get $m0))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (v128.store offset=16 (local.get $at) (local.get $a1))
+        (local.set $m1 (f32x4.mul (local.get $a1) (local.get $vinvn)))
+        (v128.store offset=16 (i32.add (local.get $mean) (local.get $col)) (local.get $m1))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (v128.store offset=32 (local.get $at) (local.get $a2))
+        (local.set $m2 (f32x4.mul (local.get $a2) (local.get $vinvn)))
+        (v128.store offset=32 (i32.add (local.get $mean) (local.get $col)) (local.get $m2))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (v128.store offset=48 (local.get $at) (local.get $a3))
+        (local.set $m3 (f32x4.mul (local.get $a3) (local.get $vinvn)))
+        (v128.store offset=48 (i32.add (local.get $mean) (local.get $col)) (local.get $m3))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $gdd
+          (br_if $gdd (i32.eqz (local.get $r)))
+          (loop $gdl
+            (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $x) (local.get $p))) (local.get $m0)))
+            (v128.store offset=0 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
+            (v128.store offset=0 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (local.set $a0 (f32x4.add (local.get $a0) (local.get $d)))
+            (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $p))) (local.get $m1)))
+            (v128.store offset=16 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
+            (v128.store offset=16 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (local.set $a1 (f32x4.add (local.get $a1) (local.get $d)))
+            (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $x) (local.get $p))) (local.get $m2)))
+            (v128.store offset=32 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
+            (v128.store offset=32 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (local.set $a2 (f32x4.add (local.get $a2) (local.get $d)))
+            (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $x) (local.get $p))) (local.get $m3)))
+            (v128.store offset=48 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
+            (v128.store offset=48 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (local.set $a3 (f32x4.add (local.get $a3) (local.get $d)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $gdl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store offset=0 (i32.add (local.get $vsum) (local.get $col)) (local.get $a0))
+        (local.set $d (f32x4.mul (local.get $a0) (local.get $vinvn1)))
+        (v128.store offset=0 (i32.add (local.get $var) (local.get $col)) (local.get $d))
+        (local.set $d (f32x4.add (local.get $d) (local.get $veps)))
+        (v128.store offset=0 (i32.add (local.get $vareps) (local.get $col)) (local.get $d))
+        (local.set $i0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $d)))))
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))))
+        (v128.store offset=0 (i32.add (local.get $inv) (local.get $col)) (local.get $i0))
+        (v128.store offset=16 (i32.add (local.get $vsum) (local.get $col)) (local.get $a1))
+        (local.set $d (f32x4.mul (local.get $a1) (local.get $vinvn1)))
+        (v128.store offset=16 (i32.add (local.get $var) (local.get $col)) (local.get $d))
+        (local.set $d (f32x4.add (local.get $d) (local.get $veps)))
+        (v128.store offset=16 (i32.add (local.get $vareps) (local.get $col)) (local.get $d))
+        (local.set $i1 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $d)))))
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))))
+        (v128.store offset=16 (i32.add (local.get $inv) (local.get $col)) (local.get $i1))
+        (v128.store offset=32 (i32.add (local.get $vsum) (local.get $col)) (local.get $a2))
+        (local.set $d (f32x4.mul (local.get $a2) (local.get $vinvn1)))
+        (v128.store offset=32 (i32.add (local.get $var) (local.get $col)) (local.get $d))
+        (local.set $d (f32x4.add (local.get $d) (local.get $veps)))
+        (v128.store offset=32 (i32.add (local.get $vareps) (local.get $col)) (local.get $d))
+        (local.set $i2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $d)))))
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))))
+        (v128.store offset=32 (i32.add (local.get $inv) (local.get $col)) (local.get $i2))
+        (v128.store offset=48 (i32.add (local.get $vsum) (local.get $col)) (local.get $a3))
+        (local.set $d (f32x4.mul (local.get $a3) (local.get $vinvn1)))
+        (v128.store offset=48 (i32.add (local.get $var) (local.get $col)) (local.get $d))
+        (local.set $d (f32x4.add (local.get $d) (local.get $veps)))
+        (v128.store offset=48 (i32.add (local.get $vareps) (local.get $col)) (local.get $d))
+        (local.set $i3 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $d)))))
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))))
+        (v128.store offset=48 (i32.add (local.get $inv) (local.get $col)) (local.get $i3))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $god
+          (br_if $god (i32.eqz (local.get $r)))
+          (loop $gol
+            (local.set $d (f32x4.mul (v128.load offset=0 (i32.add (local.get $diff) (local.get $p))) (local.get $i0)))
+            (v128.store offset=0 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=0 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
+            (v128.store offset=0 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
+            (v128.store offset=0 (i32.add (local.get $out) (local.get $p))
+              (f32x4.add (local.get $d) (v128.load offset=0 (i32.add (local.get $bias) (local.get $col)))))
+            (local.set $d (f32x4.mul (v128.load offset=16 (i32.add (local.get $diff) (local.get $p))) (local.get $i1)))
+            (v128.store offset=16 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=16 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
+            (v128.store offset=16 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
+            (v128.store offset=16 (i32.add (local.get $out) (local.get $p))
+              (f32x4.add (local.get $d) (v128.load offset=16 (i32.add (local.get $bias) (local.get $col)))))
+            (local.set $d (f32x4.mul (v128.load offset=32 (i32.add (local.get $diff) (local.get $p))) (local.get $i2)))
+            (v128.store offset=32 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=32 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
+            (v128.store offset=32 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
+            (v128.store offset=32 (i32.add (local.get $out) (local.get $p))
+              (f32x4.add (local.get $d) (v128.load offset=32 (i32.add (local.get $bias) (local.get $col)))))
+            (local.set $d (f32x4.mul (v128.load offset=48 (i32.add (local.get $diff) (local.get $p))) (local.get $i3)))
+            (v128.store offset=48 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=48 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
+            (v128.store offset=48 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
+            (v128.store offset=48 (i32.add (local.get $out) (local.get $p))
+              (f32x4.add (local.get $d) (v128.load offset=48 (i32.add (local.get $bias) (local.get $col)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $gol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    ;; 4 columns at a time
+    (block $qd
+      (loop $ql
+        (br_if $qd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $x) (local.get $col)))
+        (local.set $r (local.get $rows))
+        (block $qsd
+          (br_if $qsd (i32.eqz (local.get $r)))
+          (loop $qsl
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load offset=0 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $qsl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $at (i32.add (local.get $vec) (local.get $col)))
+        (v128.store offset=0 (local.get $at) (local.get $a0))
+        (local.set $m0 (f32x4.mul (local.get $a0) (local.get $vinvn)))
+        (v128.store offset=0 (i32.add (local.get $mean) (local.get $col)) (local.get $m0))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $qdd
+          (br_if $qdd (i32.eqz (local.get $r)))
+          (loop $qdl
+            (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $x) (local.get $p))) (local.get $m0)))
+            (v128.store offset=0 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
+            (v128.store offset=0 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (local.set $a0 (f32x4.add (local.get $a0) (local.get $d)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $qdl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store offset=0 (i32.add (local.get $vsum) (local.get $col)) (local.get $a0))
+        (local.set $d (f32x4.mul (local.get $a0) (local.get $vinvn1)))
+        (v128.store offset=0 (i32.add (local.get $var) (local.get $col)) (local.get $d))
+        (local.set $d (f32x4.add (local.get $d) (local.get $veps)))
+        (v128.store offset=0 (i32.add (local.get $vareps) (local.get $col)) (local.get $d))
+        (local.set $i0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $d)))))
+          (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))))
+        (v128.store offset=0 (i32.add (local.get $inv) (local.get $col)) (local.get $i0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $qod
+          (br_if $qod (i32.eqz (local.get $r)))
+          (loop $qol
+            (local.set $d (f32x4.mul (v128.load offset=0 (i32.add (local.get $diff) (local.get $p))) (local.get $i0)))
+            (v128.store offset=0 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=0 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
+            (v128.store offset=0 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
+            (v128.store offset=0 (i32.add (local.get $out) (local.get $p))
+              (f32x4.add (local.get $d) (v128.load offset=0 (i32.add (local.get $bias) (local.get $col)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $qol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $ql)))
+    ;; the last width % 4 columns, one at a time
+    (block $cd
+      (loop $cl
+        (br_if $cd (i32.ge_u (local.get $j) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $s (f32.const 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $csd
+          (br_if $csd (i32.eqz (local.get $r)))
+          (loop $csl
+            (local.set $s (f32.add (local.get $s) (f32.load (i32.add (local.get $x) (local.get $p)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $csl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (f32.store (i32.add (local.get $vec) (local.get $col)) (local.get $s))
+        (local.set $ms (f32.mul (local.get $s) (local.get $invn)))
+        (f32.store (i32.add (local.get $mean) (local.get $col)) (local.get $ms))
+        (local.set $s (f32.const 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $cdd
+          (br_if $cdd (i32.eqz (local.get $r)))
+          (loop $cdl
+            (local.set $ds (f32.sub (f32.load (i32.add (local.get $x) (local.get $p))) (local.get $ms)))
+            (f32.store (i32.add (local.get $diff) (local.get $p)) (local.get $ds))
+            (local.set $ds (f32.mul (local.get $ds) (local.get $ds)))
+            (f32.store (i32.add (local.get $diff2) (local.get $p)) (local.get $ds))
+            (local.set $s (f32.add (local.get $s) (local.get $ds)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $cdl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (f32.store (i32.add (local.get $vsum) (local.get $col)) (local.get $s))
+        (local.set $s (f32.mul (local.get $s) (local.get $invn1)))
+        (f32.store (i32.add (local.get $var) (local.get $col)) (local.get $s))
+        (local.set $s (f32.add (local.get $s) (local.get $eps)))
+        (f32.store (i32.add (local.get $vareps) (local.get $col)) (local.get $s))
+        (local.set $is (f32.demote_f64 (f64.div (f64.const 1) (f64.sqrt (f64.promote_f32 (local.get $s))))))
+        (f32.store (i32.add (local.get $inv) (local.get $col)) (local.get $is))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $cod
+          (br_if $cod (i32.eqz (local.get $r)))
+          (loop $col_
+            (local.set $ds (f32.mul (f32.load (i32.add (local.get $diff) (local.get $p))) (local.get $is)))
+            (f32.store (i32.add (local.get $raw) (local.get $p)) (local.get $ds))
+            (local.set $ds (f32.mul (f32.load (i32.add (local.get $gain) (local.get $col))) (local.get $ds)))
+            (f32.store (i32.add (local.get $scaled) (local.get $p)) (local.get $ds))
+            (f32.store (i32.add (local.get $out) (local.get $p)) (f32.add (local.get $ds) (f32.load (i32.add (local.get $bias) (local.get $col)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $col_ (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $cl))))
+
+  ;; o[i] = g[i]·(1 − y[i]²) for n float32 values (byte offsets), in double precision two lanes
+  ;; at a time and rounded once to float32, as JavaScript's g[i] * (1 - y[i] * y[i]) stored into
+  ;; a Float32Array: tanh's backward written with its output.
+  (func (export "mul_one_minus_square") (param $g i32) (param $y i32) (param $o i32) (param $n i32)
+    (local $i i32) (local $at i32) (local $one v128) (local $h v128) (local $hs f64)
+    (local.set $one (v128.const f64x2 1 1))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
+        (local.set $at (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $h (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $y) (local.get $at)))))
+        (v128.store64_lane 0 (i32.add (local.get $o) (local.get $at)) (f32x4.demote_f64x2_zero
+          (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $at))))
+            (f64x2.sub (local.get $one) (f64x2.mul (local.get $h) (local.get $h))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $vl)))
+    (if (i32.lt_u (local.get $i) (local.get $n))
+      (then
+        (local.set $at (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $hs (f64.promote_f32 (f32.load (i32.add (local.get $y) (local.get $at)))))
+        (f32.store (i32.add (local.get $o) (local.get $at)) (f32.demote_f64
+          (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $g) (local.get $at))))
+            (f64.sub (f64.const 1) (f64.mul (local.get $hs) (local.get $hs)))))))))
+
+  ;; 1 when none of the n float32 values at byte offset x is NaN or ±∞, else 0. Those are the
+  ;; values whose exponent bits are all ones: each value's exponent, masked and compared with
+  ;; the mask, is or-ed into one vector (a chain of one-cycle ors, sixteen values a step).
+  (func (export "all_finite") (param $x i32) (param $n i32) (result i32)
+    (local $end i32) (local $bad v128) (local $mask v128)
+    (local.set $mask (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $ud
+      (loop $ul
+        (br_if $ud (i32.gt_u (i32.add (local.get $x) (i32.const 64)) (local.get $end)))
+        (local.set $bad (v128.or (local.get $bad) (v128.or
+          (v128.or (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))
+            (i32x4.eq (v128.and (v128.load offset=16 (local.get $x)) (local.get $mask)) (local.get $mask)))
+          (v128.or (i32x4.eq (v128.and (v128.load offset=32 (local.get $x)) (local.get $mask)) (local.get $mask))
+            (i32x4.eq (v128.and (v128.load offset=48 (local.get $x)) (local.get $mask)) (local.get $mask))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (br $ul)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $x) (i32.const 16)) (local.get $end)))
+        (local.set $bad (v128.or (local.get $bad) (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $x) (local.get $end)))
+        (if (i32.eq (i32.and (i32.load (local.get $x)) (i32.const 0x7f800000)) (i32.const 0x7f800000))
+          (then (return (i32.const 0))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (br $sl)))
+    (i32.eqz (v128.any_true (local.get $bad))))
 )
