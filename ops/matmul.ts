@@ -6,6 +6,13 @@ import { atomic } from "./op.ts";
 import * as t from "./kernels/mod.ts";
 import type { MatmulAttrs } from "./kernels/mod.ts";
 
+/** The four variants' attributes, made once: a rule runs on every backward pass. */
+const VARIANTS: readonly (readonly MatmulAttrs[])[] = [
+  [{ transA: false, transB: false }, { transA: false, transB: true }],
+  [{ transA: true, transB: false }, { transA: true, transB: true }],
+];
+const variant = (transA: boolean, transB: boolean) => VARIANTS[+transA][+transB];
+
 /** op(A) @ op(B), where op transposes when `transA` / `transB` is set. */
 export const matmul = atomic<"a" | "b", MatmulAttrs>({
   name: "matmul",
@@ -14,12 +21,8 @@ export const matmul = atomic<"a" | "b", MatmulAttrs>({
   forward: ({ a, b }, out, attrs) => void t.matmul(a, b, attrs, out),
   vjp: {
     a: ({ g, inputs: { b }, attrs: { transA, transB } }) =>
-      transA
-        ? t.matmul(b, g, { transA: transB, transB: true })
-        : t.matmul(g, b, { transA: false, transB: !transB }),
+      transA ? t.matmul(b, g, variant(transB, true)) : t.matmul(g, b, variant(false, !transB)),
     b: ({ g, inputs: { a }, attrs: { transA, transB } }) =>
-      transB
-        ? t.matmul(g, a, { transA: true, transB: transA })
-        : t.matmul(a, g, { transA: !transA, transB: false }),
+      transB ? t.matmul(g, a, variant(true, transA)) : t.matmul(a, g, variant(!transA, false)),
   },
 });

@@ -24,10 +24,10 @@ export const mean = atomic<"x", ReduceAttrs>({
   inputs: ["x"],
   shape: reduced,
   forward: ({ x }, out, attrs) =>
-    void t.mul(t.sum(x, attrs, out), 1 / t.splitAt(x.shape, attrs.axis)[1], out),
+    void t.mul(t.sum(x, attrs, out), 1 / t.axisLength(x.shape, attrs.axis), out),
   vjp: {
     x: ({ g, inputs: { x }, attrs }) =>
-      t.expand(g, x.shape, attrs.axis, 1 / t.splitAt(x.shape, attrs.axis)[1]),
+      t.expand(g, x.shape, attrs.axis, 1 / t.axisLength(x.shape, attrs.axis)),
   },
 });
 
@@ -50,7 +50,7 @@ export const variance = atomic<"x", ReduceAttrs & { unbiased: boolean }, Tensor>
   inputs: ["x"],
   shape: reduced,
   forward: ({ x }, out, attrs) => {
-    const n = t.splitAt(x.shape, attrs.axis)[1];
+    const n = t.axisLength(x.shape, attrs.axis);
     const mean = t.mul(t.sum(x, { axis: attrs.axis, keepdim: true }), 1 / n);
     const diff = t.sub(x, mean);
     t.mul(t.sum(t.mul(diff, diff), attrs), 1 / (attrs.unbiased ? n - 1 : n), out);
@@ -59,7 +59,7 @@ export const variance = atomic<"x", ReduceAttrs & { unbiased: boolean }, Tensor>
   // d var / dx_i = 2 (x_i − mean) / (n − 1); the mean's own dependence on x_i sums to zero.
   vjp: {
     x: ({ g, inputs: { x }, attrs, saved: diff }) => {
-      const n = t.splitAt(x.shape, attrs.axis)[1];
+      const n = t.axisLength(x.shape, attrs.axis);
       return t.mul(t.mul(t.expand(g, x.shape, attrs.axis), diff), 2 / (attrs.unbiased ? n - 1 : n));
     },
   },

@@ -87,8 +87,11 @@ export interface RngPlan {
    * them from its own generator (torch's default one); the seedrandom plan from the main stream.
    */
   bnNormal(shape: Shape, dtype: FloatDType): Float32Array | Float64Array;
-  /** `n` integers uniform in [0, high) from the main stream (`torch.randint(0, high, (n,))`). */
-  batchIndices(n: number, high: number): Int32Array;
+  /**
+   * `n` integers uniform in [0, high) from the main stream (`torch.randint(0, high, (n,))`),
+   * written into `out` when given (at least n long: no allocation per step), else a new array.
+   */
+  batchIndices(n: number, high: number, out?: Int32Array): Int32Array;
   /** A copy of every stream's state, plain JSON. */
   getState(): RngPlanState;
   /** Restores a `getState` value of a plan of the same kind. */
@@ -136,9 +139,9 @@ export class TorchRecipePlan implements RngPlan {
     return widen(this.#bn.randn(shape, "float32"), dtype);
   }
 
-  batchIndices(n: number, high: number): Int32Array {
-    checkIndexRange(n, high);
-    return this.#main.randint(0, high, n);
+  batchIndices(n: number, high: number, out?: Int32Array): Int32Array {
+    checkIndexRange(n, high, out);
+    return this.#main.randint(0, high, n, out);
   }
 
   getState(): RngPlanState {
@@ -205,11 +208,11 @@ export class SeedrandomPlan implements RngPlan {
     return boxMuller(this.#main, shape, dtype);
   }
 
-  batchIndices(n: number, high: number): Int32Array {
-    checkIndexRange(n, high);
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) out[i] = Math.floor(this.#main() * high);
-    return out;
+  batchIndices(n: number, high: number, out?: Int32Array): Int32Array {
+    checkIndexRange(n, high, out);
+    const into = out ?? new Int32Array(n);
+    for (let i = 0; i < n; i++) into[i] = Math.floor(this.#main() * high);
+    return into;
   }
 
   getState(): RngPlanState {
@@ -355,9 +358,12 @@ function boxMuller(
   return out;
 }
 
-function checkIndexRange(n: number, high: number): void {
+function checkIndexRange(n: number, high: number, out: Int32Array | undefined): void {
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new NinjagradError(`batch size must be a whole number ≥ 0, got ${n}`);
+  }
+  if (out !== undefined && out.length < n) {
+    throw new NinjagradError(`an index buffer of ${out.length} cannot hold a batch of ${n}`);
   }
   if (!Number.isSafeInteger(high) || high < 1 || high > 2 ** 31) {
     throw new NinjagradError(`cannot draw indices below ${high}: the split has no examples`);

@@ -99,8 +99,11 @@ export class TorchGenerator {
     return out;
   }
 
-  /** `torch.randint(low, high, (n,), generator=g)`: `low + random32 % (high - low)` each. */
-  randint(low: number, high: number, n: number): Int32Array {
+  /**
+   * `torch.randint(low, high, (n,), generator=g)`: `low + random32 % (high - low)` each, into
+   * `out` when given (its first n elements; a training loop's buffer), else a new array.
+   */
+  randint(low: number, high: number, n: number, out?: Int32Array): Int32Array {
     const ok32 = (v: number) => Number.isInteger(v) && v >= -(2 ** 31) && v <= 2 ** 31;
     if (!ok32(low) || !ok32(high) || high <= low || high - low >= 2 ** 32) {
       throw new Error(`randint needs int32 bounds with low < high, got [${low}, ${high}).`);
@@ -111,9 +114,9 @@ export class TorchGenerator {
     // The range is below 2^32, so PyTorch draws one 32-bit word per element (random64 is for
     // ranges of 2^32 or more, which an Int32Array cannot hold anyway).
     const range = high - low;
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) out[i] = low + (this.#engine.nextU32() % range);
-    return out;
+    const into = out ?? new Int32Array(n);
+    for (let i = 0; i < n; i++) into[i] = low + (this.#engine.nextU32() % range);
+    return into;
   }
 
   /** A copy of the whole state, the cached normal included; plain JSON. */

@@ -40,6 +40,9 @@ import {
   type RngPlanState,
 } from "../rng/recipe.ts";
 
+/** Every step's backward recycles its buffers: no allocation per step in steady state. */
+const REUSE = { reuse: true } as const;
+
 /** Where a run starts when it continues a saved one (a checkpoint's step, weights and rng). */
 export interface TrainStart {
   /** Steps already done: the run goes on with step `step + 1`. */
@@ -83,10 +86,14 @@ export function initialState(config: TrainConfig, data: TrainData) {
   return { weights, random };
 }
 
+/** drawBatch's row indices, drawn into the same buffer every step. */
+let batchRows = new Int32Array(0);
+
 /** Fills a minibatch (contexts and targets) with examples drawn uniformly, with replacement. */
 export function drawBatch(random: RngPlan, ex: Examples, xb: Int32Array, yb: Int32Array) {
   const block = ex.blockSize;
-  const rows = random.batchIndices(yb.length, ex.n);
+  if (batchRows.length !== yb.length) batchRows = new Int32Array(yb.length);
+  const rows = random.batchIndices(yb.length, ex.n, batchRows);
   const X = ex.X, Y = ex.Y;
   // Copied value by value: a subarray view per row would allocate on every step.
   for (let i = 0, at = 0; i < rows.length; i++) {
@@ -272,9 +279,20 @@ class Trainer {
     return new NinjagradError(`step ${step}: ${e.message}${hint}`);
   }
 
+  /**
+   * The forward pass's changes, made once (a closure per step would be garbage per step): last
+   * step's update edited the parameters in place; recompute once with them and the new batch.
+   */
+  #propagate = (): void => {
+    const { graph, params, Xb, Yb } = this.#model;
+    for (const name of PARAM_NAMES) graph.changed(params[name]);
+    graph.set(Xb, this.#xb);
+    graph.set(Yb, this.#yb);
+  };
+
   /** Draws a minibatch, runs the forward pass (one propagation) and the backward pass. */
   #forwardBackward(): Gradients {
-    const { graph, params, Xb, Yb, loss } = this.#model;
+    const { graph, loss } = this.#model;
     drawBatch(
       this.#random,
       this.#data.train,
@@ -282,12 +300,7 @@ class Trainer {
       this.#yb.data as Int32Array,
     );
     try {
-      graph.batch(() => {
-        // Last step's update edited the parameters in place; recompute once with the new batch.
-        for (const name of PARAM_NAMES) graph.changed(params[name]);
-        graph.set(Xb, this.#xb);
-        graph.set(Yb, this.#yb);
-      });
+      graph.batch(this.#propagate);
     } catch (e) {
       throw this.#atStep(e);
     }
@@ -298,7 +311,7 @@ class Trainer {
       );
     }
     try {
-      return graph.backward(loss, { reuse: true }); // buffers recycled each step: no allocation in steady state
+      return graph.backward(loss, REUSE);
     } catch (e) {
       throw this.#atStep(e);
     }

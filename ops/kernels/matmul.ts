@@ -37,15 +37,23 @@ export function matmulShape(a: Shape, b: Shape, { transA, transB }: MatmulAttrs)
   return [m, n];
 }
 
+/** The output shape handed to `target`, filled in place: a training step allocates nothing. */
+const outShape = [0, 0];
+
 /** C = op(A) @ op(B). */
 export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Tensor): Tensor {
-  const [m, n] = matmulShape(a.shape, b.shape, attrs);
-  const k = attrs.transA ? a.shape[0] : a.shape[1];
-  const res = target(out, [m, n], a);
+  const { transA, transB } = attrs, as = a.shape, bs = b.shape;
+  // Sizes read without building arrays; matmulShape throws the error when they do not fit.
+  if (as.length !== 2 || bs.length !== 2) matmulShape(as, bs, attrs);
+  const m = transA ? as[1] : as[0], k = transA ? as[0] : as[1];
+  const n = transB ? bs[0] : bs[1];
+  if ((transB ? bs[1] : bs[0]) !== k) matmulShape(as, bs, attrs);
+  outShape[0] = m, outShape[1] = n;
+  const res = target(out, outShape, a);
   // A transposed operand is the same one read with its strides swapped: op(A)[i, p] is
   // A[i·rsA + p·csA], op(B)[p, j] is B[p·rsB + j·csB].
-  const [rsA, csA] = attrs.transA ? [1, m] : [k, 1];
-  const [rsB, csB] = attrs.transB ? [1, k] : [n, 1];
+  const rsA = transA ? 1 : k, csA = transA ? m : 1;
+  const rsB = transB ? 1 : n, csB = transB ? k : 1;
   const A = a.data, B = b.data, C = res.data;
   if (C instanceof Float32Array && A instanceof Float32Array && B instanceof Float32Array) {
     // Both give the same bits; below a few hundred multiply-adds, copying into WebAssembly's

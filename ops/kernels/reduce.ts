@@ -41,6 +41,11 @@ export function splitAt(shape: Shape, axis: number | null): [number, number, num
   return [outerOf(shape, a), lengthOf(shape, a), innerOf(shape, a)];
 }
 
+/** The length of the reduced axis (every element's count for axis null): splitAt's n, no array. */
+export function axisLength(shape: Shape, axis: number | null): number {
+  return lengthOf(shape, axis === null ? ALL : normAxis(axis, shape));
+}
+
 // The kernels below take splitAt's three numbers one at a time, so that a call allocates no
 // array; `a` is a normalised axis, or ALL for a reduction over every axis.
 const ALL = -1;
@@ -71,10 +76,20 @@ function isReduced(out: Shape, shape: Shape, a: number, keepdim: boolean): boole
   return true;
 }
 
-/** `out` when it has the reduced shape (no allocation), else `target`'s answer. */
+/** Shape arrays by rank for `target`, refilled in place (a new tensor copies its shape). */
+const scratchShapes: number[][] = [];
+
+/** `out` when it has the reduced shape, else `target`'s answer; neither allocates a shape. */
 function reducedTarget(x: Tensor, attrs: ReduceAttrs, a: number, out: Tensor | undefined): Tensor {
   if (out !== undefined && isReduced(out.shape, x.shape, a, attrs.keepdim)) return out;
-  return target(out, reducedShape(x.shape, attrs), x);
+  const shape = x.shape, keep = attrs.keepdim;
+  const rank = keep ? shape.length : a === ALL ? 0 : shape.length - 1;
+  const reduced = scratchShapes[rank] ??= new Array<number>(rank).fill(0);
+  for (let i = 0, r = 0; i < shape.length; i++) {
+    if (a !== ALL && i !== a) reduced[r++] = shape[i];
+    else if (keep) reduced[r++] = 1;
+  }
+  return target(out, reduced, x);
 }
 
 /** Sum over an axis. */

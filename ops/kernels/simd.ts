@@ -16,7 +16,6 @@ import {
   colsum,
   ew,
   exp,
-  finite,
   gemm32,
   log,
   memory,
@@ -181,13 +180,6 @@ export function colsumF32(x: TensorData, o: TensorData, rows: number, width: num
   f32.set(x);
   colsum(0, oAt, rows, width);
   o.set(view(oAt / 4, width));
-}
-
-/** Whether every value of a float32 array is finite (neither NaN nor ±Infinity). */
-export function allFiniteF32(x: Float32Array): boolean {
-  reserve(x.length * 4);
-  f32.set(x);
-  return finite(0, x.length) === 1;
 }
 
 /** p −= lr·g in place, for float32 arrays of the same length (in double, rounded once). */

@@ -32,6 +32,7 @@ export interface Workload {
 }
 
 const BATCH = 32;
+const REUSE = { reuse: true } as const;
 
 /** The lecture's exercise-1 parameters: torch generator 2147483647, default generator 42. */
 function ex1Params(nHidden: number, vocab: number): Ex1Params {
@@ -59,15 +60,16 @@ export function ex1Workload(data: TrainData, dtype: FloatDType = "float32"): Wor
   if (EX1_PARAMS.some((name) => !graph.has(name))) throw new Error("ex1 lost a parameter");
   const random = createRngPlan("seedrandom", { seed: 1 });
   const xb = model.Xb.value.data as Int32Array, yb = model.Yb.value.data as Int32Array;
+  const propagate = () => {
+    graph.changed(model.Xb);
+    graph.changed(model.Yb);
+  };
   return {
     graph,
     step() {
       drawBatch(random, data.train, xb, yb);
-      graph.batch(() => {
-        graph.changed(model.Xb);
-        graph.changed(model.Yb);
-      });
-      graph.backward(loss, { reuse: true });
+      graph.batch(propagate);
+      graph.backward(loss, REUSE);
     },
     loss: () => loss.value.data[0],
   };
@@ -85,18 +87,20 @@ export function ex4Workload(
   const { graph, params, Xb, Yb, loss } = model;
   const xb = Xb.value, yb = Yb.value;
   let step = 0, last: Gradients | undefined;
+  // Made once, as the training loop does: a closure or options object per step is garbage.
+  const propagate = () => {
+    // The last update edited the parameters in place: one propagation takes it and the batch.
+    for (const name of PARAM_NAMES) graph.changed(params[name]);
+    graph.set(Xb, xb);
+    graph.set(Yb, yb);
+  };
   return {
     graph,
     grads: () => last,
     step() {
       drawBatch(random, data.train, xb.data as Int32Array, yb.data as Int32Array);
-      graph.batch(() => {
-        // The last update edited the parameters in place: one propagation takes it and the batch.
-        for (const name of PARAM_NAMES) graph.changed(params[name]);
-        graph.set(Xb, xb);
-        graph.set(Yb, yb);
-      });
-      const grads = graph.backward(loss, { reuse: true });
+      graph.batch(propagate);
+      const grads = graph.backward(loss, REUSE);
       const lr = learningRate(config, step++);
       for (const name of PARAM_NAMES) {
         sgdUpdate(params[name].value.data, grads.get(params[name])!.data, lr);

@@ -4,8 +4,10 @@
 ;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
 ;;   tanh, exp, log        computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
-;;   finite                whether every value is finite (the engine's check of each gradient);
-;;   sgd                   the training loop's update p −= lr·g, in double, rounded once.
+;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
+;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
+;;   mul_one_minus_square  tanh's backward g·(1 − h²), in double, rounded once;
+;;   all_finite            whether every value is finite (the engine's check of each gradient).
 (module
   (memory (export "memory") 1)
 
@@ -695,28 +697,6 @@
         (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $sl))))
-
-  ;; 1 when every one of the n float32 values at byte offset x is finite, else 0: x·0 is 0 for a
-  ;; finite x and NaN otherwise, so the lanes' sums stay 0 exactly when all are finite.
-  (func (export "finite") (param $x i32) (param $n i32) (result i32)
-    (local $i i32) (local $acc v128) (local $s f32)
-    (block $vd
-      (loop $vl
-        (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
-        (local.set $acc (f32x4.add (local.get $acc)
-          (f32x4.mul (v128.load (local.get $x)) (v128.const f32x4 0 0 0 0))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $vl)))
-    (block $sd
-      (loop $sl
-        (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $x)) (f32.const 0))))
-        (local.set $x (i32.add (local.get $x) (i32.const 4)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $sl)))
-    (i32.and (i32x4.all_true (f32x4.eq (local.get $acc) (local.get $acc)))
-      (f32.eq (local.get $s) (local.get $s))))
 
   ;; dst[i] = exp(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = k·ln 2 + r with |r| ≤ ln2/2, eˣ = 2ᵏ + 2ᵏ·(eʳ − 1)
