@@ -6,8 +6,8 @@
  * backward runs on every rule's result.
  */
 import assert from "node:assert/strict";
+import { assertSameSaved } from "./helpers.ts";
 import { Graph } from "../graph/graph.ts";
-import type { Node } from "../graph/node.ts";
 import { type FloatDType, type Shape, Tensor } from "../graph/tensor.ts";
 import * as b from "../ops/build.ts";
 import { rowSums } from "../ops/kernels/reduce.ts";
@@ -58,22 +58,7 @@ Deno.test("fused batchnorm and cross-entropy forwards give node-by-node bits at 
           }
           fast.graph.recompute();
           slow.graph.recompute();
-          fast.composites.forEach((node: Node, i) => {
-            const saved = node.saved as Record<string, Tensor>;
-            const other = slow.composites[i].saved as Record<string, Tensor>;
-            for (const [label, value] of Object.entries(saved)) {
-              const want = other[label];
-              assert.deepEqual(value.shape, want.shape);
-              for (let k = 0; k < value.size; k++) {
-                assert.ok(
-                  Object.is(value.data[k], want.data[k]),
-                  `${dtype} ${n}×${hidden} ${node.name}.${label}[${k}]: ${value.data[k]} vs ${
-                    want.data[k]
-                  }`,
-                );
-              }
-            }
-          });
+          assertSameSaved(fast.composites, slow.composites, `${dtype} ${n}×${hidden}`);
         }
       }
     }

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import seedrandom from "seedrandom";
 import { gradcheck, type Graph, type NodeRef, type Shape, Tensor } from "../mod.ts";
 import { sizeOf } from "../graph/tensor.ts";
+import type { Node } from "../graph/node.ts";
 import { loadNames } from "../exercises/data.ts";
 import type { ParityReport } from "../exercises/parity.ts";
 import type { TrainConfig } from "../exercises/train/config.ts";
@@ -156,5 +157,27 @@ export function trainToEnd(
       },
       error: reject,
     });
+  });
+}
+
+/**
+ * Asserts that each composite node of `fast` saved the very bits (NaN equal to NaN, −0 not 0)
+ * that the same node of `slow` saved, label by label: a fused forward against node-by-node.
+ */
+export function assertSameSaved(fast: readonly Node[], slow: readonly Node[], what: string): void {
+  fast.forEach((node, i) => {
+    const saved = node.saved as Record<string, Tensor>;
+    const other = slow[i].saved as Record<string, Tensor>;
+    for (const [label, value] of Object.entries(saved)) {
+      const want = other[label];
+      assert.deepEqual(value.shape, want.shape, `${what} ${node.name}.${label}`);
+      for (let k = 0; k < value.size; k++) {
+        if (!Object.is(value.data[k], want.data[k])) {
+          assert.fail(
+            `${what} ${node.name}.${label}[${k}]: ${value.data[k]} vs ${want.data[k]}`,
+          );
+        }
+      }
+    }
   });
 }

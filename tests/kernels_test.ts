@@ -4,8 +4,8 @@
  * fresh ones, bit for bit, in both dtypes.
  */
 import assert from "node:assert/strict";
+import { assertSameSaved } from "./helpers.ts";
 import { fileURLToPath } from "node:url";
-import type { Node } from "../graph/node.ts";
 import { type FloatDType, type Shape, Tensor } from "../graph/tensor.ts";
 import type { AnyRule, CompositeOp } from "../ops/op.ts";
 import * as nn from "../ops/nn.ts";
@@ -262,14 +262,7 @@ Deno.test("fused composite forwards give the very bits of node-by-node evaluatio
         }
         fast.graph.recompute();
         slow.graph.recompute();
-        fast.composites.forEach((node: Node, i) => {
-          const saved = node.saved as Record<string, Tensor>;
-          const other = slow.composites[i].saved as Record<string, Tensor>;
-          for (const [label, value] of Object.entries(saved)) {
-            const at = firstDifference(value, other[label]);
-            assert.equal(at, -1, `${dtype} ${node.name}.${label} at ${at}`);
-          }
-        });
+        assertSameSaved(fast.composites, slow.composites, dtype);
       }
       // The fused forward leaves the subgraphs fit for the automatic rules: compare still agrees.
       for (const node of fast.composites) {
