@@ -2,13 +2,13 @@
  * 2-D matrix product with the transposed variants read in place: `Aᵀ` and `Bᵀ` are never
  * materialised, so matmul's backward (g @ Bᵀ, Aᵀ @ g) costs no copies. One kernel serves all
  * four variants through strides. Float32 products are summed in float32, as PyTorch's float32
- * matmul sums them (on WebAssembly SIMD; a plain loop for tiny ones gives the same bits); float64
- * ones in register-blocked loops.
+ * matmul sums them; float64 products in double. WebAssembly SIMD does the work; plain loops for
+ * tiny products (and mixed dtypes) give the same bits.
  */
 import { NinjagradError } from "../../graph/errors.ts";
 import { formatShape, type Shape, Tensor } from "../../graph/tensor.ts";
 import { target } from "./elementwise.ts";
-import { gemmF32 } from "./simd.ts";
+import { gemmF32, gemmF64 } from "./simd.ts";
 
 /** Whether each operand is read transposed. */
 export interface MatmulAttrs {
@@ -60,6 +60,11 @@ export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Tensor): 
     // memory costs more than it saves.
     if (m * n * k >= 512) gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k);
     else gemm32(A, rsA, csA, B, rsB, csB, C, m, n, k);
+  } else if (
+    m * n * k >= 512 && C instanceof Float64Array && A instanceof Float64Array &&
+    B instanceof Float64Array
+  ) {
+    gemmF64(A, rsA, csA, B, rsB, csB, C, m, n, k);
   } else {
     gemm(A, rsA, csA, B, rsB, csB, C, m, n, k);
   }

@@ -17,15 +17,18 @@ import {
   ew,
   exp,
   gemm32,
+  gemm64,
   log,
   memory,
   sgd,
   tanh,
   transpose32,
+  transpose64,
   unary,
 } from "./wasm/kernels.wasm";
 
 let f32 = new Float32Array(memory.buffer);
+let f64 = new Float64Array(memory.buffer);
 /** The memory's size in bytes; only `reserve` grows it. */
 let capacity = memory.buffer.byteLength;
 /**
@@ -40,11 +43,25 @@ function reserve(bytes: number): void {
   memory.grow(Math.ceil((bytes - capacity) / 65536));
   capacity = memory.buffer.byteLength;
   f32 = new Float32Array(memory.buffer);
+  f64 = new Float64Array(memory.buffer);
   views.clear();
+  views64.clear();
 }
 
 /** The byte offset after `floats` float32 values from `at`, rounded up to 16 bytes. */
 const after = (at: number, floats: number) => (at + floats * 4 + 15) & ~15;
+
+/** The same for float64 views (the float64 matrix product's results). */
+const views64 = new Map<number, Map<number, Float64Array>>();
+
+/** `f64.subarray(offset, offset + length)`, made once per offset and length. */
+function view64(offset: number, length: number): Float64Array {
+  let byLength = views64.get(offset);
+  if (byLength === undefined) views64.set(offset, byLength = new Map());
+  let v = byLength.get(length);
+  if (v === undefined) byLength.set(length, v = f64.subarray(offset, offset + length));
+  return v;
+}
 
 /** `f32.subarray(offset, offset + length)`, made once per offset and length. */
 function view(offset: number, length: number): Float32Array {
@@ -86,6 +103,38 @@ export function gemmF32(
     gemm32(rawA, rsA, csA, bT, n, cAt, m, n, k);
   }
   C.set(view(cAt / 4, m * n));
+}
+
+/**
+ * `gemmF32` for float64 operands: every C[i, j] summed over p in order in double, as the
+ * JavaScript loops in matmul.ts sum it (kernels.wat's gemm64), two lanes at a time.
+ */
+export function gemmF64(
+  A: Float64Array,
+  rsA: number,
+  csA: number,
+  B: Float64Array,
+  rsB: number,
+  csB: number,
+  C: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  // Byte offsets as gemmF32's, eight bytes a value.
+  const after64 = (at: number, doubles: number) => (at + doubles * 8 + 15) & ~15;
+  const cAt = 0, rawA = after64(cAt, ((m + 3) & ~3) * n), rawB = after64(rawA, A.length);
+  const bT = after64(rawB, B.length + 2);
+  reserve(after64(bT, k * n + 2));
+  f64.set(A, rawA / 8);
+  f64.set(B, rawB / 8);
+  if (csB === 1) {
+    gemm64(rawA, rsA, csA, rawB, rsB, cAt, m, n, k);
+  } else {
+    transpose64(rawB, bT, k, n);
+    gemm64(rawA, rsA, csA, bT, n, cAt, m, n, k);
+  }
+  C.set(view64(cAt / 8, m * n));
 }
 
 /** out = exp(x) elementwise, for float32 arrays of the same length (see kernels.wat). */

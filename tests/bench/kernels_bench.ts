@@ -22,6 +22,7 @@ for (const dtype of ["float32", "float64"] as const) {
   const out200 = Tensor.zeros([32, 200], dtype), out27 = Tensor.zeros([32, 27], dtype);
   const dW1 = Tensor.zeros([30, 200], dtype), dW2 = Tensor.zeros([200, 27], dtype);
   const probs = random([32, 27], dtype, true), row = Tensor.zeros([1, 200], dtype);
+  const rows32 = Tensor.zeros([32], dtype);
   const NN = { transA: false, transB: false }, NT = { transA: false, transB: true };
   const TN = { transA: true, transB: false };
   const cases: [string, string, () => void][] = [
@@ -34,9 +35,11 @@ for (const dtype of ["float32", "float64"] as const) {
     ["unary", "exp (32, 27)", () => t.exp(dlogits, out27)],
     ["unary", "log (32, 27)", () => t.log(probs, out27)],
     ["unary", "1 − h² (32, 200)", () => t.oneMinusSquare(h, out200)],
+    ["unary", "g·(1 − h²) (32, 200)", () => t.mulOneMinusSquare(out200, h, out200)],
     ["broadcast", "(32, 200) + (1, 200)", () => t.add(h, bias, out200)],
     ["broadcast", "(32, 200) · (32, 200)", () => t.mul(h, out200, out200)],
     ["reduce", "sum over the batch (32, 200)", () => t.sum(h, { axis: 0, keepdim: true }, row)],
+    ["reduce", "row sums (32, 27)", () => t.rowSums(probs.data, rows32.data, 32, 27)],
   ];
   for (const [group, name, fn] of cases) {
     Deno.bench({ name: `${name} ${dtype}`, group: `${group}: ${name}`, baseline, fn });

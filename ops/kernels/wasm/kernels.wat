@@ -1,7 +1,8 @@
-;; WebAssembly SIMD kernels for float32 tensors. Built into kernels.wasm by `deno task wasm`
+;; WebAssembly SIMD kernels for float32 tensors (and float64 ones' matrix product). Built into kernels.wasm by `deno task wasm`
 ;; (ops/kernels/wasm/build.ts); ops/kernels/simd.ts copies operands in and results out. Every
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
 ;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
+;;   gemm64, transpose64   the matrix product of float64 tensors, in double;
 ;;   tanh, exp, log        computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
@@ -200,6 +201,170 @@
             (local.set $to (i32.add (local.get $to) (local.get $row)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $sl)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $cols))))
+
+  ;; gemm64: C = op(A) @ B for float64 tensors, two lanes at a time: every C[i][j] starts at 0
+  ;; and adds, for p in order, the double product A[i][p]·B[p][j], each rounded as JavaScript's
+  ;; `acc += a * b` rounds it (no fused multiply-add): the bits of matmul.ts's loops. Byte
+  ;; offsets and float strides as gemm32's; B's rows may be read up to one double past n (16
+  ;; readable bytes after B); C has m rounded up to 4 rows, the extra ones scratch. Blocks of
+  ;; 4 rows × 4 columns (eight accumulators), then 4 × 2 to the end of the row.
+  (func (export "gemm64")
+    (param $a i32) (param $rsA i32) (param $csA i32) (param $b i32) (param $ldb i32)
+    (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $pb i32) (local $pc i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
+    (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $rowB i32) (local $rowC i32)
+    (local $x v128) (local $y0 v128) (local $y1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $rowB (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $rowC (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $rsA (i32.shl (local.get $rsA) (i32.const 3)))
+    (local.set $csA (i32.shl (local.get $csA) (i32.const 3)))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $a0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsA))))
+        (local.set $a1 (i32.add (local.get $a) (i32.mul (call $row (local.get $i) (i32.const 1)
+          (local.get $m)) (local.get $rsA))))
+        (local.set $a2 (i32.add (local.get $a) (i32.mul (call $row (local.get $i) (i32.const 2)
+          (local.get $m)) (local.get $rsA))))
+        (local.set $a3 (i32.add (local.get $a) (i32.mul (call $row (local.get $i) (i32.const 3)
+          (local.get $m)) (local.get $rsA))))
+        (local.set $j (i32.const 0))
+        (block $colsDone
+          (loop $cols
+            (br_if $colsDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+            (local.set $c00 (v128.const i64x2 0 0))
+            (local.set $c01 (v128.const i64x2 0 0))
+            (local.set $c10 (v128.const i64x2 0 0))
+            (local.set $c11 (v128.const i64x2 0 0))
+            (local.set $c20 (v128.const i64x2 0 0))
+            (local.set $c21 (v128.const i64x2 0 0))
+            (local.set $c30 (v128.const i64x2 0 0))
+            (local.set $c31 (v128.const i64x2 0 0))
+            (local.set $pa0 (local.get $a0))
+            (local.set $pa1 (local.get $a1))
+            (local.set $pa2 (local.get $a2))
+            (local.set $pa3 (local.get $a3))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $p (local.get $k))
+            (block $kDone
+              (br_if $kDone (i32.eqz (local.get $p)))
+              (loop $kLoop
+                (local.set $y0 (v128.load (local.get $pb)))
+                (local.set $y1 (v128.load offset=16 (local.get $pb)))
+                (local.set $x (v128.load64_splat (local.get $pa0)))
+                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load64_splat (local.get $pa1)))
+                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load64_splat (local.get $pa2)))
+                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $x (v128.load64_splat (local.get $pa3)))
+                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $x) (local.get $y0))))
+                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $x) (local.get $y1))))
+                (local.set $pa0 (i32.add (local.get $pa0) (local.get $csA)))
+                (local.set $pa1 (i32.add (local.get $pa1) (local.get $csA)))
+                (local.set $pa2 (i32.add (local.get $pa2) (local.get $csA)))
+                (local.set $pa3 (i32.add (local.get $pa3) (local.get $csA)))
+                (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
+                (br_if $kLoop (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))
+            (v128.store (local.get $pc) (local.get $c00))
+            (v128.store offset=16 (local.get $pc) (local.get $c01))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store (local.get $pc) (local.get $c10))
+            (v128.store offset=16 (local.get $pc) (local.get $c11))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store (local.get $pc) (local.get $c20))
+            (v128.store offset=16 (local.get $pc) (local.get $c21))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (v128.store (local.get $pc) (local.get $c30))
+            (v128.store offset=16 (local.get $pc) (local.get $c31))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        ;; Pairs of columns (the last maybe one past n): one accumulator a row.
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $n)))
+            (local.set $c00 (v128.const i64x2 0 0))
+            (local.set $c10 (v128.const i64x2 0 0))
+            (local.set $c20 (v128.const i64x2 0 0))
+            (local.set $c30 (v128.const i64x2 0 0))
+            (local.set $pa0 (local.get $a0))
+            (local.set $pa1 (local.get $a1))
+            (local.set $pa2 (local.get $a2))
+            (local.set $pa3 (local.get $a3))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+            (local.set $p (local.get $k))
+            (block $kDone2
+              (br_if $kDone2 (i32.eqz (local.get $p)))
+              (loop $kLoop2
+                (local.set $y0 (v128.load (local.get $pb)))
+                (local.set $c00 (f64x2.add (local.get $c00)
+                  (f64x2.mul (v128.load64_splat (local.get $pa0)) (local.get $y0))))
+                (local.set $c10 (f64x2.add (local.get $c10)
+                  (f64x2.mul (v128.load64_splat (local.get $pa1)) (local.get $y0))))
+                (local.set $c20 (f64x2.add (local.get $c20)
+                  (f64x2.mul (v128.load64_splat (local.get $pa2)) (local.get $y0))))
+                (local.set $c30 (f64x2.add (local.get $c30)
+                  (f64x2.mul (v128.load64_splat (local.get $pa3)) (local.get $y0))))
+                (local.set $pa0 (i32.add (local.get $pa0) (local.get $csA)))
+                (local.set $pa1 (i32.add (local.get $pa1) (local.get $csA)))
+                (local.set $pa2 (i32.add (local.get $pa2) (local.get $csA)))
+                (local.set $pa3 (i32.add (local.get $pa3) (local.get $csA)))
+                (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
+                (br_if $kLoop2 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
+            (local.set $pc (i32.add (local.get $c)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))
+            (call $store2 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c00))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (call $store2 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c10))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (call $store2 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c20))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
+            (call $store2 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c30))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $pairs)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; Stores both lanes of v (float64) at byte offset at, or lane 0 alone when left is 1.
+  (func $store2 (param $at i32) (param $left i32) (param $v v128)
+    (if (i32.ge_u (local.get $left) (i32.const 2))
+      (then (v128.store (local.get $at) (local.get $v)))
+      (else (v128.store64_lane 0 (local.get $at) (local.get $v)))))
+
+  ;; transpose64: transpose32 for float64 values, two a load.
+  (func (export "transpose64") (param $src i32) (param $dst i32) (param $k i32) (param $n i32)
+    (local $j i32) (local $p i32) (local $at i32) (local $to i32) (local $v v128) (local $row i32)
+    (local.set $row (i32.shl (local.get $n) (i32.const 3)))
+    (block $colsDone
+      (loop $cols
+        (br_if $colsDone (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $at (i32.add (local.get $src)
+          (i32.shl (i32.mul (local.get $j) (local.get $k)) (i32.const 3))))
+        (local.set $to (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $p (i32.const 0))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $k)))
+            (local.set $v (v128.load (local.get $at)))
+            (v128.store64_lane 0 (local.get $to) (local.get $v))
+            (v128.store64_lane 1 (i32.add (local.get $to) (local.get $row)) (local.get $v))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (local.set $to (i32.add (local.get $to) (i32.shl (local.get $row) (i32.const 1))))
+            (local.set $p (i32.add (local.get $p) (i32.const 2)))
+            (br $vl)))
+        (if (i32.lt_u (local.get $p) (local.get $k))
+          (then (f64.store (local.get $to) (f64.load (local.get $at)))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $cols))))
 
