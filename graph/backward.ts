@@ -1,26 +1,17 @@
 /**
  * The backward pass: walk the nodes that lie on a path to the loss in reverse creation order,
- * call each node's rule per input (its override if set, else its op's), check what the rule
- * returned, and sum it into that input's gradient. Iterative, never recursive; gradients are
+ * call each node's rule per input (its override if set, else its op's; rules.ts runs and checks
+ * them), and sum what it returned into that input's gradient. Iterative, never recursive; gradients are
  * returned, not stored on nodes, so calling it twice gives the same result.
  */
-import type { AnyRule } from "../ops/op.ts";
-import { axesToSum } from "../ops/kernels/broadcast.ts";
 import { add } from "../ops/kernels/elementwise.ts";
-import { finiteF32, SIMD_MIN } from "../ops/kernels/simd.ts";
-import { describeInputs, describeNode, firstNonFinite, tensorStats } from "./anomaly.ts";
 import { NinjagradError } from "./errors.ts";
 import type { Graph } from "./graph.ts";
-import type { Node, NodeCache } from "./node.ts";
-import {
-  Arena,
-  formatShape,
-  sameShape,
-  type Shape,
-  sizeOf,
-  Tensor,
-  type TensorData,
-} from "./tensor.ts";
+import type { Node } from "./node.ts";
+import { automaticRules, nodeCache, overrideRules, type RuleFailure, runRule } from "./rules.ts";
+import { Arena, formatShape, sameShape, Tensor } from "./tensor.ts";
+
+export type { RuleFailure } from "./rules.ts";
 
 /** Options of `graph.backward`. */
 export interface BackwardOptions {
@@ -44,20 +35,6 @@ export interface BackwardOptions {
    * it made for a later pass). A pass without `reuse` (the default) never touches them.
    */
   reuse?: boolean;
-}
-
-/** A rule that failed: which node, which input, why. */
-export interface RuleFailure {
-  /** The node whose rule failed. */
-  node: Node;
-  /** The input the rule computes the gradient of. */
-  input: string;
-  /** Why it failed, in one line. */
-  message: string;
-  /** The returned gradient's shape, when the failure is a shape mismatch. */
-  returnedShape?: Shape;
-  /** Reruns the op's automatic rule for this input on the same upstream gradient. */
-  automatic: () => Tensor;
 }
 
 /**
@@ -105,61 +82,6 @@ function onPath(graph: Graph, loss: Node): Uint8Array {
     for (const x of graph.nodes[i].inputs) if (x.requiresGrad) needed[x.id] = 1;
   }
   return (cache.path = needed);
-}
-
-/** @internal A node's engine cache (see `NodeCache`). */
-export function nodeCache(node: Node): NodeCache {
-  return node.cache;
-}
-
-/** The record of a node's current input values by name, refreshed in place (no allocation). */
-export function inputValues(node: Node): Record<string, Tensor> {
-  const cache = nodeCache(node), names = node.op!.inputs, seen = cache.values;
-  for (let j = 0; j < names.length; j++) {
-    const value = node.inputs[j].value;
-    if (seen[j] !== value) cache.inputs[names[j]] = seen[j] = value;
-  }
-  return cache.inputs;
-}
-
-/** The automatic rules of a node by input index; undefined where an input takes no gradient. */
-function automaticRules(node: Node): (AnyRule | undefined)[] {
-  const cache = nodeCache(node);
-  return cache.auto ??= readAutomaticRules(node);
-}
-
-/**
- * `automaticRules` the first time. A function of its own: its closures would otherwise make
- * every call of `automaticRules`, one per node per pass, allocate.
- */
-function readAutomaticRules(node: Node): (AnyRule | undefined)[] {
-  const op = node.op!;
-  return op.inputs.map((name) => {
-    if (op.nondiff.includes(name)) return undefined;
-    try {
-      return automaticRule(node, name);
-    } catch (e) {
-      // An op without a rule for this input fails only if a gradient must flow through it.
-      return () => {
-        throw e;
-      };
-    }
-  });
-}
-
-/** A node's override rules by input index, read again only when the override is replaced. */
-function overrideRules(
-  node: Node,
-  from: Readonly<Record<string, AnyRule>>,
-): (AnyRule | undefined)[] {
-  const cache = nodeCache(node);
-  if (cache.overrides?.from !== from) cache.overrides = { from, rules: rulesOf(node, from) };
-  return cache.overrides.rules;
-}
-
-/** An override's rules by input index (its closure kept out of `overrideRules`: see above). */
-function rulesOf(node: Node, from: Readonly<Record<string, AnyRule>>): (AnyRule | undefined)[] {
-  return node.op!.inputs.map((name) => from[name]);
 }
 
 /** What one graph's `reuse` passes recycle. */
@@ -274,182 +196,4 @@ function pass(
   }
   if (!scratch) return new Gradients(graph, byId);
   return scratch.gradients ??= new Gradients(graph, byId);
-}
-
-/** The op's own rule for one input; a composite's is backprop through its subgraph. */
-export function automaticRule(node: Node, input: string): AnyRule {
-  const op = node.op!;
-  if (op.kind === "atomic") {
-    const rule = op.vjp[input];
-    if (!rule) throw new NinjagradError(`${op.name} has no rule for its input "${input}"`);
-    return rule;
-  }
-  const cache = nodeCache(node);
-  return ({ g }) => {
-    const sub = node.sub!;
-    // One backward through the subgraph serves every input of the node in this pass.
-    let memo = cache.sub;
-    if (memo === undefined || memo.g !== g || memo.pass !== currentPass) {
-      const pass = currentPass;
-      const grads = sub.graph.backward(sub.out, { seed: g, notify: false });
-      memo = cache.sub = { g, pass, grads };
-    }
-    const leaf = sub.leaves[op.inputs.indexOf(input)];
-    return memo.grads.get(leaf) ??
-      Tensor.zeros(leaf.shape, g.dtype === "int32" ? "float32" : g.dtype);
-  };
-}
-
-/** The pass whose rules are running now (a composite's rule memoises its subgraph's pass by it). */
-let currentPass = 0;
-
-function runRule(
-  graph: Graph,
-  node: Node,
-  j: number,
-  rule: AnyRule,
-  g: Tensor,
-  kind: "auto" | "override",
-  options: BackwardOptions,
-  pass: number,
-): Tensor {
-  const input = node.inputs[j], name = node.op!.inputs[j];
-  const inputs = inputValues(node);
-  if (kind === "auto") graph.ruleCounts.auto++;
-  else graph.ruleCounts.override++;
-  if (graph.observed) graph.emit({ type: "backward", node, input: name, rule: kind });
-  const cache = nodeCache(node);
-  const args = cache.args ??= { g, out: node.value, inputs, saved: node.saved, attrs: node.attrs };
-  args.g = g;
-  args.out = node.value;
-  args.saved = node.saved;
-  currentPass = pass;
-  let result: unknown;
-  try {
-    result = rule(args);
-  } catch (e) {
-    if (kind === "auto") throw e;
-    const why = `threw: ${e instanceof Error ? e.message : String(e)}`;
-    return fail(node, name, kind, g, options, why);
-  }
-  if (!(result instanceof Tensor)) {
-    const why = `returned ${describe(result)} instead of a Tensor`;
-    return fail(node, name, kind, g, options, why);
-  }
-  if (!sameShape(result.shape, input.shape)) {
-    const why = `returned shape ${formatShape(result.shape)}, but ${input.name} has shape ${
-      formatShape(input.shape)
-    }${shapeHint(result.shape, input.shape)}`;
-    return fail(node, name, kind, g, options, why, result.shape);
-  }
-  if (result.dtype !== graph.dtype) {
-    const why =
-      `returned a ${result.dtype} tensor in a ${graph.dtype} graph: compute in ${graph.dtype}`;
-    return fail(node, name, kind, g, options, why);
-  }
-  if (!allFinite(result.data)) {
-    const bad = firstNonFinite(result);
-    const stats = graph.detectAnomaly
-      ? `; upstream ${describeTensor(g)}; inputs: ${describeInputs(node)}`
-      : "";
-    const why = `returned ${
-      result.data[bad]
-    } at flat index ${bad}: gradients must be finite${stats}`;
-    if (graph.detectAnomaly) {
-      graph.emit({ type: "anomaly", node, message: `anomaly: ${where(node, name, kind)} ${why}` });
-    }
-    return fail(node, name, kind, g, options, why, undefined, graph.detectAnomaly);
-  }
-  return result;
-}
-
-/** `the hand-written rule for input "x" of bnraw (mul)`: built only when a rule fails. */
-function where(node: Node, name: string, kind: "auto" | "override"): string {
-  return `the ${kind === "override" ? "hand-written" : "automatic"} rule for input "${name}" of ${
-    describeNode(node)
-  }`;
-}
-
-/** A failed rule: compare's `onRuleError` may stand in a gradient; otherwise an error. */
-function fail(
-  node: Node,
-  name: string,
-  kind: "auto" | "override",
-  g: Tensor,
-  options: BackwardOptions,
-  why: string,
-  returnedShape?: Shape,
-  anomaly = false,
-): Tensor {
-  const message = `${anomaly ? "anomaly: " : ""}${where(node, name, kind)} ${why}`;
-  if (kind === "override") {
-    const automatic = () =>
-      automaticRule(node, name)({
-        g,
-        out: node.value,
-        inputs: { ...inputValues(node) },
-        saved: node.saved,
-        attrs: node.attrs,
-      });
-    const replacement = options.onRuleError?.({
-      node,
-      input: name,
-      message,
-      returnedShape,
-      automatic,
-    });
-    if (replacement) return replacement;
-  }
-  throw new NinjagradError(message);
-}
-
-/**
- * Whether every element is finite: x·0 is 0 for finite x and NaN otherwise, so sums tell. Four
- * running sums, so that the adds do not wait on each other.
- */
-function allFinite(d: TensorData): boolean {
-  if (d instanceof Float32Array && d.length >= SIMD_MIN) return finiteF32(d);
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
-  for (const n4 = d.length - 3; i < n4; i += 4) {
-    s0 += d[i] * 0, s1 += d[i + 1] * 0, s2 += d[i + 2] * 0, s3 += d[i + 3] * 0;
-  }
-  for (; i < d.length; i++) s0 += d[i] * 0;
-  return s0 + s1 + s2 + s3 === 0;
-}
-
-/** Advice for a gradient whose shape differs from its input's. */
-export function shapeHint(have: Shape, want: Shape): string {
-  const axes = axesToSum(have, want);
-  if (axes) {
-    const lead = have.length - want.length;
-    const keep = axes.filter((a) => a >= lead);
-    const parts = [];
-    if (lead > 0) {
-      parts.push(
-        `sum over the leading ax${lead > 1 ? "es" : "is"} ${axes.slice(0, lead).join(", ")}`,
-      );
-    }
-    if (keep.length > 0) {
-      parts.push(`sum over ax${keep.length > 1 ? "es" : "is"} ${keep.join(", ")} with keepdim`);
-    }
-    return `: it was broadcast in the forward pass, so ${parts.join(", then ")}`;
-  }
-  if (sizeOf(have) === sizeOf(want)) {
-    return `: same elements, different shape; keep the summed axes (keepdim) or reshape to ${
-      formatShape(want)
-    }`;
-  }
-  return "";
-}
-
-function describe(x: unknown): string {
-  if (x === undefined) return "nothing (did it forget to return?)";
-  if (x === null) return "null";
-  if (Array.isArray(x)) return "a plain array";
-  return typeof x === "object" ? `a ${x.constructor?.name ?? "object"}` : `a ${typeof x}`;
-}
-
-function describeTensor(t: Tensor): string {
-  const s = tensorStats(t);
-  return `${formatShape(t.shape)} min ${s.min.toPrecision(4)} max ${s.max.toPrecision(4)}`;
 }

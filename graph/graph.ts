@@ -8,13 +8,8 @@ import { NinjagradError } from "./errors.ts";
 import { Node, type NodeKind, type Observable, type Subgraph } from "./node.ts";
 import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "./tensor.ts";
 import { forwardAnomaly } from "./anomaly.ts";
-import {
-  backward,
-  type BackwardOptions,
-  type Gradients,
-  inputValues,
-  nodeCache,
-} from "./backward.ts";
+import { backward, type BackwardOptions, type Gradients } from "./backward.ts";
+import { inputValues, nodeCache } from "./rules.ts";
 import { compare, type CompareOptions, type Comparison } from "./compare.ts";
 
 /** Something the engine did, for whoever observes `graph.events$`. */

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import seedrandom from "seedrandom";
 import { formatComparison, gradcheck, type Graph, type Node, sameShape, Tensor } from "../mod.ts";
-import { automaticRule } from "../graph/backward.ts";
+import { automaticRule } from "../graph/rules.ts";
 import { buildEx1, EX1_ROWS, type Ex1Sizes } from "../exercises/model/ex1.ts";
 import { EX1_RULE_REFS, installEx1Rules } from "../exercises/model/lines.ts";
 import { initEx1Params, seededNormal } from "../exercises/params.ts";

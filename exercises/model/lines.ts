@@ -10,7 +10,8 @@
  * logits, bndiff, hprebn) gets one contribution from each, and the engine adds them up.
  * @module
  */
-import { automaticRule, type Gradients } from "../../graph/backward.ts";
+import type { Gradients } from "../../graph/backward.ts";
+import { automaticRule } from "../../graph/rules.ts";
 import { NinjagradError } from "../../graph/errors.ts";
 import type { Node } from "../../graph/node.ts";
 import type { Tensor } from "../../graph/tensor.ts";

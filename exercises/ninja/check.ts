@@ -6,7 +6,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { shapeHint } from "../../graph/backward.ts";
+import { shapeHint } from "../../graph/rules.ts";
 import { NinjagradError } from "../../graph/errors.ts";
 import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "../../graph/tensor.ts";
 import { buildEx1, EX1_ROWS, type Ex1Model } from "../model/ex1.ts";
