@@ -157,7 +157,8 @@ async function main(): Promise<void> {
   const trace = chartDir === undefined ? undefined : traceRun(run$, config.steps);
   if (trace) reporters.push(trace.subscription);
 
-  // Ctrl-C stops the run after the step in progress; the checkpoint is written before exiting.
+  // Ctrl-C stops the run after the step in progress; the checkpoint (and the charts) are written
+  // before exiting.
   const done = await interruptible(stop, (line) => console.error(line), async () => {
     const done = await runToDone(run$);
     if (save !== undefined) {
@@ -174,6 +175,10 @@ async function main(): Promise<void> {
   });
   if (done.interrupted) {
     for (const r of reporters) r.unsubscribe();
+    // The charts of the steps done are worth keeping too (a second Ctrl-C skips them).
+    if (trace && chartDir !== undefined) {
+      console.error(chartsLine(chartDir, await writeRunCharts(chartDir, trace.collector)));
+    }
     console.error(
       `interrupted at step ${done.step} of ${config.steps}; ` +
         (save === undefined

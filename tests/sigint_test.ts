@@ -1,7 +1,7 @@
 /**
  * Ctrl-C during `deno task train --save FILE`: the step in progress finishes, the checkpoint is
  * written and named, the exit code is 130, and `--resume FILE` carries the run on as if it had
- * never stopped.
+ * never stopped. With `--charts DIR`, the charts of the steps done are written before exiting.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -95,4 +95,16 @@ Deno.test("Ctrl-C without --save: exit 130 and a line that says nothing was save
     /^interrupted at step \d+ of 5000000; nothing saved \(--save FILE keeps an interrupted run\)$/,
   );
   assert.ok(!stderr.some((l) => /^\s+at /.test(l)), stderr.join("\n"));
+});
+
+Deno.test("Ctrl-C with --charts: the charts of the steps done are written, then exit 130", async () => {
+  const charts = join(dir, "charts");
+  const { code, stderr } = await interrupt(["--charts", charts]);
+  assert.equal(code, 130, stderr.join("\n"));
+  assert.match(stderr.at(-1)!, /^interrupted at step \d+ of 5000000; nothing saved/);
+  assert.match(stderr.at(-2)!, /^\d+ charts \(.*loss.*\) written to /);
+  const spec = JSON.parse(await Deno.readTextFile(join(charts, "loss.vl.json")));
+  assert.ok(JSON.stringify(spec).includes("loss"), "the loss chart has the run's losses");
+  assert.ok((await Deno.stat(join(charts, "report.html"))).size > 100_000);
+  assert.ok((await Deno.stat(join(charts, "loss.png"))).size > 1_000);
 });
