@@ -370,7 +370,7 @@ export class Graph {
     op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].value.shape));
     const shape = op.shape(shapes, node.attrs);
     if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
-      node.value = Tensor.zeros(shape, this.dtype);
+      node.value = Tensor.owned(shape, this.dtype);
     }
     node.inputs.forEach((x, i) => (known[i] = x.value.shape));
   }

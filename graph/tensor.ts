@@ -3,6 +3,7 @@
  * lecture's default) or float64 (gradient checks, goldens); int32 tensors hold indices.
  */
 import { NinjagradError } from "./errors.ts";
+import { RESIDENT_MIN, residentF32 } from "../ops/kernels/memory.ts";
 
 /** The float dtypes a graph may compute in. */
 export type FloatDType = "float32" | "float64";
@@ -72,7 +73,7 @@ export class Arena {
       if (zero) slot.data.fill(0);
       return slot;
     }
-    const t = new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
+    const t = Tensor.owned(shape, dtype);
     this.slots[this.next++] = t;
     return t;
   }
@@ -147,6 +148,17 @@ export class Tensor {
   static zeros(shape: Shape, dtype: DType = "float32"): Tensor {
     if (activeArena !== undefined) return activeArena.take(shape, dtype);
     return new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
+  }
+
+  /**
+   * @internal A tensor of zeros that the engine owns (a node's value, a backward pass's buffer):
+   * float32 ones big enough for the WebAssembly kernels live in their memory, where the
+   * kernels use them without copying (ops/kernels/memory.ts).
+   */
+  static owned(shape: Shape, dtype: DType): Tensor {
+    const n = sizeOf(shape);
+    const data = dtype === "float32" && n >= RESIDENT_MIN ? residentF32(n) : new ARRAY[dtype](n);
+    return new Tensor(data, [...shape]);
   }
 
   /** A tensor filled with one value. */

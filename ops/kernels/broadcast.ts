@@ -133,9 +133,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     rowSums(src, o, 1, n);
   } else if (isTrailing(shape, g.shape)) {
     // (rows, m) summed over rows into m: a bias's gradient.
-    if (n >= SIMD_MIN && src instanceof Float32Array && o instanceof Float32Array) {
-      colsumF32(src, o, n / m, m);
-    } else {
+    const simd = n >= SIMD_MIN && src instanceof Float32Array && o instanceof Float32Array;
+    if (!(simd && colsumF32(src, o, n / m, m))) {
       for (let base = 0; base < n; base += m) for (let j = 0; j < m; j++) o[j] += src[base + j];
     }
   } else if (isLeading(shape, g.shape)) {

@@ -69,8 +69,8 @@ const SCALAR_FNS = [
 
 /** o = x op y, elementwise, same length. */
 function same(op: BinaryOp, x: TensorData, y: TensorData, o: TensorData, n: number): void {
-  if (n >= SIMD_MIN && f32s(x, y, o)) ewF32(op, x, y, o, 1, n, 0, 1);
-  else if (op === ADD) { for (let i = 0; i < n; i++) o[i] = x[i] + y[i]; }
+  if (n >= SIMD_MIN && f32s(x, y, o) && ewF32(op, x, y, o, 1, n, 0, 1)) return;
+  if (op === ADD) { for (let i = 0; i < n; i++) o[i] = x[i] + y[i]; }
   else if (op === SUB) { for (let i = 0; i < n; i++) o[i] = x[i] - y[i]; }
   else if (op === MUL) { for (let i = 0; i < n; i++) o[i] = x[i] * y[i]; }
   else for (let i = 0; i < n; i++) o[i] = x[i] / y[i];
@@ -89,8 +89,8 @@ function scalar(
   left: boolean,
 ): void {
   const s = o instanceof Float32Array ? Math.fround(number) : number;
-  if (n >= SIMD_MIN && f32s(x, x, o)) scalarF32(swapped(op, left), x, s, o);
-  else if (op === ADD) { for (let i = 0; i < n; i++) o[i] = x[i] + s; }
+  if (n >= SIMD_MIN && f32s(x, x, o) && scalarF32(swapped(op, left), x, s, o)) return;
+  if (op === ADD) { for (let i = 0; i < n; i++) o[i] = x[i] + s; }
   else if (op === MUL) { for (let i = 0; i < n; i++) o[i] = x[i] * s; }
   else if (op === SUB) {
     if (left) { for (let i = 0; i < n; i++) o[i] = s - x[i]; }
@@ -113,7 +113,7 @@ function rowwise(
   left: boolean,
 ): void {
   if (rows * width >= SIMD_MIN && f32s(full, row, o)) {
-    return ewF32(swapped(op, left), full, row, o, rows, width, 0, 1);
+    if (ewF32(swapped(op, left), full, row, o, rows, width, 0, 1)) return;
   }
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     if (op === ADD) { for (let j = 0; j < width; j++) o[base + j] = full[base + j] + row[j]; }
@@ -137,7 +137,7 @@ function colwise(
   left: boolean,
 ): void {
   if (rows * width >= SIMD_MIN && f32s(full, col, o)) {
-    return ewF32(swapped(op, left), full, col, o, rows, width, 1, 0);
+    if (ewF32(swapped(op, left), full, col, o, rows, width, 1, 0)) return;
   }
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     const s = col[r], end = base + width;
@@ -287,8 +287,8 @@ export const div = (a: Operand, b: Operand, out?: Tensor): Tensor => binary(DIV,
 export function neg(a: Tensor, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data;
-  if (x.length >= SIMD_MIN && f32s(x, x, o)) unaryF32(0, x, o);
-  else for (let i = 0; i < x.length; i++) o[i] = -x[i];
+  if (x.length >= SIMD_MIN && f32s(x, x, o) && unaryF32(0, x, o)) return res;
+  for (let i = 0; i < x.length; i++) o[i] = -x[i];
   return res;
 }
 
@@ -300,8 +300,8 @@ export function neg(a: Tensor, out?: Tensor): Tensor {
 export function exp(a: Tensor, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data;
-  if (o instanceof Float32Array && x instanceof Float32Array) expF32(x, o);
-  else if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastExp(x[i]); }
+  if (o instanceof Float32Array && x instanceof Float32Array && expF32(x, o)) return res;
+  if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastExp(x[i]); }
   else for (let i = 0; i < x.length; i++) o[i] = Math.exp(x[i]);
   return res;
 }
@@ -310,8 +310,8 @@ export function exp(a: Tensor, out?: Tensor): Tensor {
 export function log(a: Tensor, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data;
-  if (o instanceof Float32Array && x instanceof Float32Array) logF32(x, o);
-  else if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastLog(x[i]); }
+  if (o instanceof Float32Array && x instanceof Float32Array && logF32(x, o)) return res;
+  if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastLog(x[i]); }
   else for (let i = 0; i < x.length; i++) o[i] = Math.log(x[i]);
   return res;
 }
@@ -323,8 +323,8 @@ export function log(a: Tensor, out?: Tensor): Tensor {
 export function tanh(a: Tensor, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data;
-  if (o instanceof Float32Array && x instanceof Float32Array) tanhF32(x, o);
-  else if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastTanh(x[i]); }
+  if (o instanceof Float32Array && x instanceof Float32Array && tanhF32(x, o)) return res;
+  if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastTanh(x[i]); }
   else for (let i = 0; i < x.length; i++) o[i] = Math.tanh(x[i]);
   return res;
 }
@@ -334,9 +334,9 @@ export function pow(a: Tensor, p: number, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data, n = x.length;
   const simd = n >= SIMD_MIN && f32s(x, x, o);
-  if (simd && p === 2) unaryF32(1, x, o);
-  else if (simd && p === -1) unaryF32(2, x, o);
-  else if (p === 2) { for (let i = 0; i < n; i++) o[i] = x[i] * x[i]; }
+  if (simd && p === 2 && unaryF32(1, x, o)) return res;
+  if (simd && p === -1 && unaryF32(2, x, o)) return res;
+  if (p === 2) { for (let i = 0; i < n; i++) o[i] = x[i] * x[i]; }
   else if (p === 1 && o.constructor === x.constructor) o.set(x);
   else if (p === 1) { for (let i = 0; i < n; i++) o[i] = x[i]; }
   else if (p === -1) { for (let i = 0; i < n; i++) o[i] = 1 / x[i]; }
@@ -349,8 +349,8 @@ export function pow(a: Tensor, p: number, out?: Tensor): Tensor {
 export function oneMinusSquare(a: Tensor, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data;
-  if (x.length >= SIMD_MIN && f32s(x, x, o)) unaryF32(3, x, o);
-  else for (let i = 0; i < x.length; i++) o[i] = 1 - x[i] * x[i];
+  if (x.length >= SIMD_MIN && f32s(x, x, o) && unaryF32(3, x, o)) return res;
+  for (let i = 0; i < x.length; i++) o[i] = 1 - x[i] * x[i];
   return res;
 }
 
@@ -366,9 +366,9 @@ export function mulOneMinusSquare(g: Tensor, y: Tensor, out?: Tensor): Tensor {
   }
   const res = target(out, y.shape, y);
   const gd = g.data, h = y.data, o = res.data;
-  if (o.length >= SIMD_MIN && gd instanceof Float32Array && h instanceof Float32Array) {
-    mulOneMinusSquareF32(gd, h, o);
-  } else for (let i = 0; i < o.length; i++) o[i] = gd[i] * (1 - h[i] * h[i]);
+  const simd = o.length >= SIMD_MIN && gd instanceof Float32Array && h instanceof Float32Array;
+  if (simd && mulOneMinusSquareF32(gd, h, o)) return res;
+  for (let i = 0; i < o.length; i++) o[i] = gd[i] * (1 - h[i] * h[i]);
   return res;
 }
 
@@ -377,9 +377,9 @@ export function mulOneMinusSquare(g: Tensor, y: Tensor, out?: Tensor): Tensor {
  * dtype (float32 on WebAssembly SIMD, the same bits).
  */
 export function sgdUpdate(p: TensorData, g: TensorData, lr: number): void {
-  if (p.length >= SIMD_MIN && p instanceof Float32Array && g instanceof Float32Array) {
-    sgdF32(p, g, lr);
-  } else for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+  const simd = p.length >= SIMD_MIN && p instanceof Float32Array && g instanceof Float32Array;
+  if (simd && sgdF32(p, g, lr)) return;
+  for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
 }
 
 /** Copies `a` into `out` (or a new tensor). */

@@ -48,9 +48,12 @@ export function batchNormForward(
   ) {
     // The scalars as the subgraph's constants hold them: rounded to float32.
     const f = Math.fround;
-    batchNormF32(x.data, gain.data, bias.data, n, width, f(1 / n), f(1 / (n - 1)), f(eps));
-    for (let k = 0; k < BN_RESULTS.length; k++) batchNormResult(k, nodes[BN_RESULTS[k]].value.data);
-    return true;
+    if (batchNormF32(x.data, gain.data, bias.data, n, width, f(1 / n), f(1 / (n - 1)), f(eps))) {
+      for (let k = 0; k < BN_RESULTS.length; k++) {
+        batchNormResult(k, nodes[BN_RESULTS[k]].value.data);
+      }
+      return true;
+    }
   }
   const v = (label: string) => nodes[label].value;
   sum(x, OVER_BATCH, v("bnsum"));

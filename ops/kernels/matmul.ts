@@ -55,16 +55,18 @@ export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Tensor): 
   const rsA = transA ? 1 : k, csA = transA ? m : 1;
   const rsB = transB ? 1 : n, csB = transB ? k : 1;
   const A = a.data, B = b.data, C = res.data;
+  // WebAssembly and the loops give the same bits; below a few hundred multiply-adds, copying
+  // into WebAssembly's memory costs more than it saves (and operands too big for its scratch
+  // stay in JavaScript).
+  const simd = m * n * k >= 512;
   if (C instanceof Float32Array && A instanceof Float32Array && B instanceof Float32Array) {
-    // Both give the same bits; below a few hundred multiply-adds, copying into WebAssembly's
-    // memory costs more than it saves.
-    if (m * n * k >= 512) gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k);
-    else gemm32(A, rsA, csA, B, rsB, csB, C, m, n, k);
-  } else if (
-    m * n * k >= 512 && C instanceof Float64Array && A instanceof Float64Array &&
-    B instanceof Float64Array
-  ) {
-    gemmF64(A, rsA, csA, B, rsB, csB, C, m, n, k);
+    if (!(simd && gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k))) {
+      gemm32(A, rsA, csA, B, rsB, csB, C, m, n, k);
+    }
+  } else if (C instanceof Float64Array && A instanceof Float64Array && B instanceof Float64Array) {
+    if (!(simd && gemmF64(A, rsA, csA, B, rsB, csB, C, m, n, k))) {
+      gemm(A, rsA, csA, B, rsB, csB, C, m, n, k);
+    }
   } else {
     gemm(A, rsA, csA, B, rsB, csB, C, m, n, k);
   }

@@ -100,7 +100,7 @@ export function sum(x: Tensor, attrs: ReduceAttrs, out?: Tensor): Tensor {
   const s = x.data, o = res.data;
   if (outer === 1 && inner > 1 && s.length >= SIMD_MIN && s instanceof Float32Array) {
     // Sums over the first axis (a batch's column sums) on WebAssembly SIMD, in the same order.
-    if (o instanceof Float32Array) return colsumF32(s, o, n, inner), res;
+    if (o instanceof Float32Array && colsumF32(s, o, n, inner)) return res;
   }
   if (inner === 1) return rowSums(s, o, outer, n), res;
   o.fill(0);

@@ -1,10 +1,12 @@
 /**
- * Float32 kernels on WebAssembly SIMD (ops/kernels/wasm/kernels.wat): operands are copied into
- * the module's memory, computed on there, and the float32 results copied out. Each gives the
- * bits of its JavaScript counterpart:
- * - `gemmF32` copies A and B in as they are (B read transposed is transposed there); every
- *   C[i, j] takes its float32 products in order into a float32 sum, as matmul.ts's JavaScript
- *   loop does: all four variants give the same bits.
+ * Float32 kernels on WebAssembly SIMD (ops/kernels/wasm/kernels.wat). An operand that lives in
+ * the kernels' memory (memory.ts: the engine's own tensors) is used where it lies; any other is
+ * copied into the scratch, and a result that cannot be written in place is copied out. Each
+ * returns false, having done nothing, when its operands do not fit the scratch: the caller then
+ * runs its JavaScript counterpart, whose bits each kernel gives:
+ * - `gemmF32` reads A through its strides and B by rows (B read transposed is transposed
+ *   first); every C[i, j] takes its float32 products in order into a float32 sum, as matmul.ts's
+ *   JavaScript loop does: all four variants give the same bits. `gemmF64` sums in double.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
  * - the elementwise kernels round each result once to float32, as JavaScript's double
@@ -13,63 +15,83 @@
  */
 import type { TensorData } from "../../graph/tensor.ts";
 import {
+  all_finite,
+  bn_forward,
   colsum,
   ew,
   exp,
   gemm32,
   gemm64,
   log,
-  memory,
+  mul_one_minus_square,
   sgd,
   tanh,
   transpose32,
   transpose64,
   unary,
 } from "./wasm/kernels.wasm";
+import * as mem from "./memory.ts";
 
-let f32 = new Float32Array(memory.buffer);
-let f64 = new Float64Array(memory.buffer);
-/** The memory's size in bytes; only `reserve` grows it. */
-let capacity = memory.buffer.byteLength;
 /**
  * Float32 views of places in the memory by float offset, then by length: kernels of different
  * lengths share offsets, and a view made again on every call would allocate on every step.
  */
 const views = new Map<number, Map<number, Float32Array>>();
-
-/** Grows the memory to at least `bytes` and renews the views (growing detaches them). */
-function reserve(bytes: number): void {
-  if (bytes <= capacity) return;
-  memory.grow(Math.ceil((bytes - capacity) / 65536));
-  capacity = memory.buffer.byteLength;
-  f32 = new Float32Array(memory.buffer);
-  f64 = new Float64Array(memory.buffer);
-  views.clear();
-  views64.clear();
-}
-
-/** The byte offset after `floats` float32 values from `at`, rounded up to 16 bytes. */
-const after = (at: number, floats: number) => (at + floats * 4 + 15) & ~15;
-
 /** The same for float64 views (the float64 matrix product's results). */
 const views64 = new Map<number, Map<number, Float64Array>>();
-
-/** `f64.subarray(offset, offset + length)`, made once per offset and length. */
-function view64(offset: number, length: number): Float64Array {
-  let byLength = views64.get(offset);
-  if (byLength === undefined) views64.set(offset, byLength = new Map());
-  let v = byLength.get(length);
-  if (v === undefined) byLength.set(length, v = f64.subarray(offset, offset + length));
-  return v;
-}
 
 /** `f32.subarray(offset, offset + length)`, made once per offset and length. */
 function view(offset: number, length: number): Float32Array {
   let byLength = views.get(offset);
   if (byLength === undefined) views.set(offset, byLength = new Map());
   let v = byLength.get(length);
-  if (v === undefined) byLength.set(length, v = f32.subarray(offset, offset + length));
+  if (v === undefined) byLength.set(length, v = mem.f32.subarray(offset, offset + length));
   return v;
+}
+
+/** `f64.subarray(offset, offset + length)`, made once per offset and length. */
+function view64(offset: number, length: number): Float64Array {
+  let byLength = views64.get(offset);
+  if (byLength === undefined) views64.set(offset, byLength = new Map());
+  let v = byLength.get(length);
+  if (v === undefined) byLength.set(length, v = mem.f64.subarray(offset, offset + length));
+  return v;
+}
+
+/** The byte offset after `floats` float32 values from `at`, rounded up to 16 bytes. */
+const after = (at: number, floats: number) => (at + floats * 4 + 15) & ~15;
+
+/** Where the kernel reads `x`: where it lies when resident, else copied to byte offset `at`. */
+function input(x: TensorData, at: number): number {
+  if (mem.isResident(x)) return x.byteOffset;
+  mem.f32.set(x, at >> 2);
+  return at;
+}
+
+/** Whether two arrays share any byte (both resident; anything else is apart). */
+function overlap(a: TensorData, b: TensorData): boolean {
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Where the kernel writes `o`: `o` itself when it is resident and the kernel may write it in
+ * place (`exact`: it writes no lane past the end; and each resident input, `a` and `b`, is `o`
+ * itself, value for value, or lies apart from it), else the scratch at byte offset `at`.
+ */
+function output(o: TensorData, at: number, exact: boolean, a?: TensorData, b?: TensorData): number {
+  if (!exact || !mem.isResident(o)) return at;
+  return aside(o, a) && aside(o, b) ? o.byteOffset : at;
+}
+
+/** Whether a kernel writing `o` in place leaves input `x` intact until it has read it. */
+function aside(o: TensorData, x: TensorData | undefined): boolean {
+  if (x === undefined || !mem.isResident(x) || !overlap(o, x)) return true;
+  return x.byteOffset === o.byteOffset && x.length === o.length;
+}
+
+/** Copies a result from byte offset `at` into `o`, unless the kernel wrote `o` in place. */
+function finish(o: TensorData, at: number): void {
+  if (at !== o.byteOffset || !mem.isResident(o)) o.set(view(at >> 2, o.length));
 }
 
 /**
@@ -87,22 +109,24 @@ export function gemmF32(
   m: number,
   n: number,
   k: number,
-): void {
-  // Byte offsets: C (m rounded up to 4 rows: the extra ones are scratch), A as given, B as
-  // given, B transposed when it is read transposed; 16 bytes after each B (a row's last block
-  // of four may read past its end).
-  const cAt = 0, rawA = after(cAt, ((m + 3) & ~3) * n), rawB = after(rawA, A.length);
-  const bT = after(rawB, B.length + 4);
-  reserve(after(bT, k * n + 4));
-  f32.set(A, rawA / 4);
-  f32.set(B, rawB / 4);
+): boolean {
+  // Scratch: C (m rounded up to 4 rows: the kernel writes whole blocks of four), A, B, B
+  // transposed; 16 bytes after each B (a row's last block of four may read past its end).
+  const cBytes = after(0, ((m + 3) & ~3) * n), aBytes = after(cBytes, A.length) - cBytes;
+  const bBytes = after(0, B.length + 4), tBytes = after(0, k * n + 4);
+  const s = mem.scratch(cBytes + aBytes + bBytes + tBytes);
+  if (s < 0) return false;
+  const a = input(A, s + cBytes), b = input(B, s + cBytes + aBytes);
+  const c = output(C, s, m % 4 === 0, A, B);
   if (csB === 1) {
-    gemm32(rawA, rsA, csA, rawB, rsB, cAt, m, n, k);
+    gemm32(a, rsA, csA, b, rsB, c, m, n, k);
   } else {
-    transpose32(rawB, bT, k, n);
-    gemm32(rawA, rsA, csA, bT, n, cAt, m, n, k);
+    const bT = s + cBytes + aBytes + bBytes;
+    transpose32(b, bT, k, n);
+    gemm32(a, rsA, csA, bT, n, c, m, n, k);
   }
-  C.set(view(cAt / 4, m * n));
+  finish(C, c);
+  return true;
 }
 
 /**
@@ -120,55 +144,72 @@ export function gemmF64(
   m: number,
   n: number,
   k: number,
-): void {
-  // Byte offsets as gemmF32's, eight bytes a value.
+): boolean {
+  // Scratch as gemmF32's, eight bytes a value (float64 tensors never live in the memory).
   const after64 = (at: number, doubles: number) => (at + doubles * 8 + 15) & ~15;
-  const cAt = 0, rawA = after64(cAt, ((m + 3) & ~3) * n), rawB = after64(rawA, A.length);
+  const rawA = after64(0, ((m + 3) & ~3) * n), rawB = after64(rawA, A.length);
   const bT = after64(rawB, B.length + 2);
-  reserve(after64(bT, k * n + 2));
-  f64.set(A, rawA / 8);
-  f64.set(B, rawB / 8);
+  const s = mem.scratch(after64(bT, k * n + 2));
+  if (s < 0) return false;
+  mem.f64.set(A, (s + rawA) >> 3);
+  mem.f64.set(B, (s + rawB) >> 3);
   if (csB === 1) {
-    gemm64(rawA, rsA, csA, rawB, rsB, cAt, m, n, k);
+    gemm64(s + rawA, rsA, csA, s + rawB, rsB, s, m, n, k);
   } else {
-    transpose64(rawB, bT, k, n);
-    gemm64(rawA, rsA, csA, bT, n, cAt, m, n, k);
+    transpose64(s + rawB, s + bT, k, n);
+    gemm64(s + rawA, rsA, csA, s + bT, n, s, m, n, k);
   }
-  C.set(view64(cAt / 8, m * n));
+  C.set(view64(s >> 3, m * n));
+  return true;
 }
 
 /** out = exp(x) elementwise, for float32 arrays of the same length (see kernels.wat). */
-export function expF32(x: Float32Array, out: Float32Array): void {
-  pairwise(exp, x, out);
+export function expF32(x: Float32Array, out: Float32Array): boolean {
+  return pairwise(exp, x, out);
 }
 
 /** out = ln(x) elementwise, for float32 arrays of the same length (see kernels.wat). */
-export function logF32(x: Float32Array, out: Float32Array): void {
-  pairwise(log, x, out);
+export function logF32(x: Float32Array, out: Float32Array): boolean {
+  return pairwise(log, x, out);
 }
 
-/** Runs a kernel that works on pairs of float32 values: x in (padded), out back. */
+/**
+ * Runs a kernel that works on `group` float32 values at a time (2 or 4): an odd tail is padded
+ * with `pad` in the scratch copy, and read past the end of a resident x (its result dropped).
+ */
+function grouped(
+  kernel: (src: number, dst: number, groups: number) => void,
+  group: 2 | 4,
+  pad: number,
+  x: Float32Array,
+  out: Float32Array,
+): boolean {
+  const n = x.length, padded = (n + group - 1) & -group;
+  const s = mem.scratch(8 * padded);
+  if (s < 0) return false;
+  let src = s;
+  if (mem.isResident(x)) src = x.byteOffset;
+  else {
+    mem.f32.set(x, s >> 2);
+    mem.f32.fill(pad, (s >> 2) + n, (s >> 2) + padded);
+  }
+  const dst = output(out, s + padded * 4, padded === n, x);
+  kernel(src, dst, padded / group);
+  finish(out, dst);
+  return true;
+}
+
 function pairwise(
   kernel: (src: number, dst: number, pairs: number) => void,
   x: Float32Array,
   out: Float32Array,
-): void {
-  const n = x.length, padded = n + (n & 1);
-  reserve(8 * padded);
-  f32.set(x);
-  if (padded !== n) f32[n] = 1;
-  kernel(0, padded * 4, padded / 2);
-  out.set(view(padded, n));
+): boolean {
+  return grouped(kernel, 2, 1, x, out);
 }
 
 /** out = tanh(x) elementwise, for float32 arrays of the same length. */
-export function tanhF32(x: Float32Array, out: Float32Array): void {
-  const n = x.length, padded = (n + 3) & ~3;
-  reserve(8 * padded);
-  f32.set(x);
-  f32.fill(0, n, padded);
-  tanh(0, padded * 4, padded / 4);
-  out.set(view(padded, n));
+export function tanhF32(x: Float32Array, out: Float32Array): boolean {
+  return grouped(tanh, 4, 0, x, out);
 }
 
 // The elementwise kernels take any typed arrays so that callers need no casts; they are called
@@ -194,56 +235,66 @@ export function ewF32(
   width: number,
   ystep: 0 | 1,
   ycol: 0 | 1,
-): void {
+): boolean {
   const n = rows * width, yAt = after(0, n), oAt = after(yAt, y.length);
-  reserve(oAt + n * 4);
-  f32.set(x);
-  f32.set(y, yAt / 4);
-  ew(op, 0, yAt, oAt, rows, width, ystep, ycol);
-  o.set(view(oAt / 4, n));
+  const s = mem.scratch(oAt + n * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, x, y);
+  ew(op, input(x, s), input(y, s + yAt), at, rows, width, ystep, ycol);
+  finish(o, at);
+  return true;
 }
 
 /** `ewF32` with a scalar y (already rounded to float32). */
-export function scalarF32(op: EwOp, x: TensorData, s: number, o: TensorData): void {
+export function scalarF32(op: EwOp, x: TensorData, value: number, o: TensorData): boolean {
   const n = x.length, yAt = after(0, n), oAt = after(yAt, 1);
-  reserve(oAt + n * 4);
-  f32.set(x);
-  f32[yAt / 4] = s;
-  ew(op, 0, yAt, oAt, 1, n, 0, 0);
-  o.set(view(oAt / 4, n));
+  const s = mem.scratch(oAt + n * 4);
+  if (s < 0) return false;
+  mem.f32[(s + yAt) >> 2] = value;
+  const at = output(o, s + oAt, true, x);
+  ew(op, input(x, s), s + yAt, at, 1, n, 0, 0);
+  finish(o, at);
+  return true;
 }
 
 /** Unary ops: 0 −x, 1 x², 2 1/x, 3 1 − x² (in double, rounded once). */
-export function unaryF32(op: 0 | 1 | 2 | 3, x: TensorData, o: TensorData): void {
+export function unaryF32(op: 0 | 1 | 2 | 3, x: TensorData, o: TensorData): boolean {
   const n = x.length, oAt = after(0, n);
-  reserve(oAt + n * 4);
-  f32.set(x);
-  unary(op, 0, oAt, n);
-  o.set(view(oAt / 4, n));
+  const s = mem.scratch(oAt + n * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, x);
+  unary(op, input(x, s), at, n);
+  finish(o, at);
+  return true;
 }
 
 /** o[j] = Σ over rows of x[r·width + j], summed in order in float32 (o is overwritten). */
-export function colsumF32(x: TensorData, o: TensorData, rows: number, width: number): void {
+export function colsumF32(x: TensorData, o: TensorData, rows: number, width: number): boolean {
   const oAt = after(0, rows * width);
-  reserve(oAt + width * 4);
-  f32.set(x);
-  colsum(0, oAt, rows, width);
-  o.set(view(oAt / 4, width));
+  const s = mem.scratch(oAt + width * 4);
+  if (s < 0) return false;
+  // Written in place only apart from x: a column's sum must not land on rows still to be read.
+  const at = mem.isResident(x) && mem.isResident(o) && overlap(x, o)
+    ? s + oAt
+    : output(o, s + oAt, true);
+  colsum(input(x, s), at, rows, width);
+  finish(o, at);
+  return true;
 }
 
 /** p −= lr·g in place, for float32 arrays of the same length (in double, rounded once). */
-export function sgdF32(p: Float32Array, g: Float32Array, lr: number): void {
+export function sgdF32(p: Float32Array, g: Float32Array, lr: number): boolean {
   const n = p.length, gAt = after(0, n);
-  reserve(gAt + n * 4);
-  f32.set(p);
-  f32.set(g, gAt / 4);
-  sgd(0, gAt, lr, n);
-  p.set(view(0, n));
+  const s = mem.scratch(gAt + n * 4);
+  if (s < 0) return false;
+  const at = output(p, s, true, g);
+  if (at !== p.byteOffset || !mem.isResident(p)) mem.f32.set(p, at >> 2);
+  sgd(at, input(g, s + gAt), lr, n);
+  finish(p, at);
+  return true;
 }
 
-// Fused kernels of the composite ops (fused.ts). Their imports sit here with them, apart from
-// the kernels above.
-import { bn_forward } from "./wasm/kernels.wasm";
+// Fused kernels of the composite ops (fused.ts).
 
 /** Where `batchNormF32` left its results: float offsets and lengths (see `batchNormResult`). */
 const bn = { vec: 0, mat: 0, vstep: 0, mstep: 0, width: 0, size: 0 };
@@ -262,19 +313,19 @@ export function batchNormF32(
   invN: number,
   invN1: number,
   eps: number,
-): void {
+): boolean {
   const size = rows * width, vstep = (width + 3) & ~3, mstep = (size + 3) & ~3;
-  // x, four floats of slack (the column sums read up to a quad past it), gain, bias, then the
-  // six vectors and the five matrices.
+  // x, four floats of slack (the column sums read up to a quad past it; a resident x has its
+  // block's), gain, bias, then the six vectors and the five matrices.
   const gAt = after(0, size + 4), bAt = after(gAt, vstep), vAt = after(bAt, vstep);
   const mAt = after(vAt, 6 * vstep);
-  reserve(mAt + 5 * mstep * 4);
-  f32.set(x);
-  f32.set(gain, gAt / 4);
-  f32.set(bias, bAt / 4);
-  bn_forward(0, gAt, bAt, vAt, mAt, rows, width, invN, invN1, eps);
-  bn.vec = vAt / 4, bn.mat = mAt / 4, bn.vstep = vstep, bn.mstep = mstep;
+  const s = mem.scratch(mAt + 5 * mstep * 4);
+  if (s < 0) return false;
+  const xAt = input(x, s), gainAt = input(gain, s + gAt), biasAt = input(bias, s + bAt);
+  bn_forward(xAt, gainAt, biasAt, s + vAt, s + mAt, rows, width, invN, invN1, eps);
+  bn.vec = (s + vAt) >> 2, bn.mat = (s + mAt) >> 2, bn.vstep = vstep, bn.mstep = mstep;
   bn.width = width, bn.size = size;
+  return true;
 }
 
 /**
@@ -288,26 +339,24 @@ export function batchNormResult(k: number, out: TensorData): void {
   );
 }
 
-import { mul_one_minus_square } from "./wasm/kernels.wasm";
-
 /** o = g·(1 − y²) elementwise for float32 arrays of one length, in double, rounded once. */
-export function mulOneMinusSquareF32(g: Float32Array, y: Float32Array, o: TensorData): void {
+export function mulOneMinusSquareF32(g: Float32Array, y: Float32Array, o: TensorData): boolean {
   const n = g.length, yAt = after(0, n), oAt = after(yAt, n);
-  reserve(oAt + n * 4);
-  f32.set(g);
-  f32.set(y, yAt / 4);
-  mul_one_minus_square(0, yAt, oAt, n);
-  o.set(view(oAt / 4, n));
+  const s = mem.scratch(oAt + n * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, g, y);
+  mul_one_minus_square(input(g, s), input(y, s + yAt), at, n);
+  finish(o, at);
+  return true;
 }
-
-import { all_finite } from "./wasm/kernels.wasm";
 
 /**
  * Whether every value of a float32 array is finite (neither NaN nor ±Infinity), read off the
  * exponent bits (kernels.wat's all_finite).
  */
 export function finiteF32(x: Float32Array): boolean {
-  reserve(x.length * 4);
-  f32.set(x);
-  return all_finite(0, x.length) === 1;
+  const s = mem.scratch(x.length * 4);
+  if (s >= 0 || mem.isResident(x)) return all_finite(input(x, s), x.length) === 1;
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
 }

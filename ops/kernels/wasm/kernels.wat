@@ -1,5 +1,6 @@
-;; WebAssembly SIMD kernels for float32 tensors (and float64 ones' matrix product). Built into kernels.wasm by `deno task wasm`
-;; (ops/kernels/wasm/build.ts); ops/kernels/simd.ts copies operands in and results out. Every
+;; WebAssembly SIMD kernels for float32 tensors (and float64 ones' matrix product). Built into
+;; kernels.wasm by `deno task wasm` (ops/kernels/wasm/build.ts); ops/kernels/simd.ts calls them
+;; on tensors that live in this memory, and copies other operands in and results out. Every
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
 ;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
 ;;   gemm64, transpose64   the matrix product of float64 tensors, in double;
@@ -10,7 +11,9 @@
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in double, rounded once;
 ;;   all_finite            whether every value is finite (the engine's check of each gradient).
 (module
-  (memory (export "memory") 1)
+  ;; 256 MiB, fixed: growing a memory detaches every array made on it, and tensors live here
+  ;; (ops/kernels/memory.ts). Pages nobody touches cost address space, not memory.
+  (memory (export "memory") 4096 4096)
 
   ;; gemm32: C = op(A) @ B in float32 arithmetic, four lanes at a time: every C[i][j] starts at
   ;; 0 and takes, for p in order, c ← f32(c + f32(A[i][p]·B[p][j])), exactly as the JavaScript
