@@ -33,30 +33,28 @@ import {
 import * as mem from "./memory.ts";
 
 /**
- * Float32 views of places in the memory by float offset, then by length: kernels of different
- * lengths share offsets, and a view made again on every call would allocate on every step.
+ * Views of places in the memory by value offset, then by length, made once each: kernels of
+ * different lengths share offsets, and a view made again on every call would allocate on every
+ * step.
  */
-const views = new Map<number, Map<number, Float32Array>>();
-/** The same for float64 views (the float64 matrix product's results). */
-const views64 = new Map<number, Map<number, Float64Array>>();
+class Views<T extends Float32Array | Float64Array> {
+  private readonly byOffset = new Map<number, Map<number, T>>();
+  constructor(private readonly whole: T) {}
 
-/** `f32.subarray(offset, offset + length)`, made once per offset and length. */
-function view(offset: number, length: number): Float32Array {
-  let byLength = views.get(offset);
-  if (byLength === undefined) views.set(offset, byLength = new Map());
-  let v = byLength.get(length);
-  if (v === undefined) byLength.set(length, v = mem.f32.subarray(offset, offset + length));
-  return v;
+  /** `whole.subarray(offset, offset + length)`. */
+  at(offset: number, length: number): T {
+    let byLength = this.byOffset.get(offset);
+    if (byLength === undefined) this.byOffset.set(offset, byLength = new Map());
+    let v = byLength.get(length);
+    if (v === undefined) {
+      byLength.set(length, v = this.whole.subarray(offset, offset + length) as T);
+    }
+    return v;
+  }
 }
-
-/** `f64.subarray(offset, offset + length)`, made once per offset and length. */
-function view64(offset: number, length: number): Float64Array {
-  let byLength = views64.get(offset);
-  if (byLength === undefined) views64.set(offset, byLength = new Map());
-  let v = byLength.get(length);
-  if (v === undefined) byLength.set(length, v = mem.f64.subarray(offset, offset + length));
-  return v;
-}
+const views32 = new Views(mem.f32), views64 = new Views(mem.f64);
+/** A float32 view of `length` values from float offset `offset`. */
+const view = (offset: number, length: number) => views32.at(offset, length);
 
 /** The byte offset after `floats` float32 values from `at`, rounded up to 16 bytes. */
 const after = (at: number, floats: number) => (at + floats * 4 + 15) & ~15;
@@ -159,7 +157,7 @@ export function gemmF64(
     transpose64(s + rawB, s + bT, k, n);
     gemm64(s + rawA, rsA, csA, s + bT, n, s, m, n, k);
   }
-  C.set(view64(s >> 3, m * n));
+  C.set(views64.at(s >> 3, m * n));
   return true;
 }
 
