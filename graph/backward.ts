@@ -1,8 +1,8 @@
 /**
  * The backward pass: walk the nodes that lie on a path to the loss in reverse creation order,
  * call each node's rule per input (its override if set, else its op's; rules.ts runs and checks
- * them), and sum what it returned into that input's gradient. Iterative, never recursive; gradients are
- * returned, not stored on nodes, so calling it twice gives the same result.
+ * them), and sum what it returned into that input's gradient. Iterative, never recursive;
+ * gradients are returned, not stored on nodes, so calling it twice gives the same result.
  */
 import { add } from "../ops/kernels/elementwise.ts";
 import { NinjagradError } from "./errors.ts";

@@ -213,8 +213,11 @@ export function tanhF32(x: Float32Array, out: Float32Array): boolean {
 // The elementwise kernels take any typed arrays so that callers need no casts; they are called
 // only for float32 ones.
 
-/** Fewer elements than this stay in JavaScript (same bits either way). */
-export const SIMD_MIN = 256;
+/**
+ * Fewer elements than this stay in JavaScript (same bits either way): memory.ts's bound, since
+ * a tensor too small for the kernels has no use for their memory.
+ */
+export const SIMD_MIN = mem.RESIDENT_MIN;
 
 /** Binary ops of `ew`: 0 add, 1 sub, 2 mul, 3 div, 4 y − x, 5 y / x. */
 export type EwOp = 0 | 1 | 2 | 3 | 4 | 5;
