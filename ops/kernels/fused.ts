@@ -11,7 +11,7 @@ import type { Tensor, TensorData } from "../../graph/tensor.ts";
 import { add, exp, log, mul, pow, sub } from "./elementwise.ts";
 import { rowSums, sum } from "./reduce.ts";
 import { matmul } from "./matmul.ts";
-import { batchNormF32, batchNormResult, SIMD_MIN } from "./simd.ts";
+import { batchNormF32, SIMD_MIN } from "./simd.ts";
 
 /** A scalar as the kernels meet it: rounded to float32 when the output is float32. */
 const scalarFor = (out: TensorData, s: number) => out instanceof Float32Array ? Math.fround(s) : s;
@@ -47,13 +47,21 @@ export function batchNormForward(
     isRow(bias, width)
   ) {
     // The scalars as the subgraph's constants hold them: rounded to float32.
-    const f = Math.fround;
-    if (batchNormF32(x.data, gain.data, bias.data, n, width, f(1 / n), f(1 / (n - 1)), f(eps))) {
-      for (let k = 0; k < BN_RESULTS.length; k++) {
-        batchNormResult(k, nodes[BN_RESULTS[k]].value.data);
-      }
-      return true;
-    }
+    const f = Math.fround, outs = bnOutputs;
+    for (let k = 0; k < BN_RESULTS.length; k++) outs[k] = nodes[BN_RESULTS[k]].value.data;
+    const done = batchNormF32(
+      x.data,
+      gain.data,
+      bias.data,
+      outs,
+      n,
+      width,
+      f(1 / n),
+      f(1 / (n - 1)),
+      f(eps),
+    );
+    outs.fill(EMPTY);
+    if (done) return true;
   }
   const v = (label: string) => nodes[label].value;
   sum(x, OVER_BATCH, v("bnsum"));
@@ -72,7 +80,11 @@ export function batchNormForward(
 
 const OVER_BATCH = { axis: 0, keepdim: true } as const;
 
-/** The batchnorm nodes in the order `batchNormResult` numbers them. */
+/** The buffers handed to batchNormF32, one array for every call (emptied after each). */
+const EMPTY = new Float32Array(0);
+const bnOutputs: TensorData[] = new Array<TensorData>(11).fill(EMPTY);
+
+/** The batchnorm nodes in the order `batchNormF32` takes their buffers. */
 const BN_RESULTS = [
   "bnsum",
   "bnmeani",

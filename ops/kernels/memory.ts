@@ -28,6 +28,8 @@ const SLACK = 16;
 export const f32: Float32Array = new Float32Array(memory.buffer);
 /** See `f32`. */
 export const f64: Float64Array = new Float64Array(memory.buffer);
+/** See `f32` (tables of byte offsets handed to kernels). */
+export const i32: Int32Array = new Int32Array(memory.buffer);
 const buffer = memory.buffer;
 
 /** The lowest resident block: the scratch may use everything below it. */

@@ -297,47 +297,46 @@ export function sgdF32(p: Float32Array, g: Float32Array, lr: number): boolean {
 
 // Fused kernels of the composite ops (fused.ts).
 
-/** Where `batchNormF32` left its results: float offsets and lengths (see `batchNormResult`). */
-const bn = { vec: 0, mat: 0, vstep: 0, mstep: 0, width: 0, size: 0 };
+/** The byte offsets of batchnorm's eleven results, handed to bn_forward as a table. */
+const BN_OUTPUTS = 11;
 
 /**
- * Batchnorm's training forward over x (rows × width) with gain and bias (width each, float32):
- * every node of the subgraph computed in the memory, each rounded as its own kernel rounds it
- * (kernels.wat's bn_forward). `batchNormResult` then copies the results out, one by one.
+ * Batchnorm's training forward over x (rows × width) with gain and bias (width each, float32)
+ * into `outs`, its eleven nodes' buffers: the vectors bnsum, bnmeani, bnvarsum, bnvar,
+ * bnvar_eps, bnvar_inv (width each), then the matrices bndiff, bndiff2, bnraw, bnscaled,
+ * hpreact (rows × width). Every node computed in the memory, each rounded as its own kernel
+ * rounds it (kernels.wat's bn_forward), written where it lies when resident.
  */
 export function batchNormF32(
   x: Float32Array,
   gain: Float32Array,
   bias: Float32Array,
+  outs: readonly TensorData[],
   rows: number,
   width: number,
   invN: number,
   invN1: number,
   eps: number,
 ): boolean {
-  const size = rows * width, vstep = (width + 3) & ~3, mstep = (size + 3) & ~3;
-  // x, four floats of slack (the column sums read up to a quad past it; a resident x has its
-  // block's), gain, bias, then the six vectors and the five matrices.
-  const gAt = after(0, size + 4), bAt = after(gAt, vstep), vAt = after(bAt, vstep);
-  const mAt = after(vAt, 6 * vstep);
-  const s = mem.scratch(mAt + 5 * mstep * 4);
+  const size = rows * width;
+  // x (and four floats of slack: the column sums read up to a quad past it), gain, bias, the
+  // table of result offsets, then scratch for each result that is not resident.
+  const gAt = after(0, size + 4), bAt = after(gAt, width + 4), tAt = after(bAt, width + 4);
+  let end = after(tAt, BN_OUTPUTS);
+  for (let k = 0; k < BN_OUTPUTS; k++) end = after(end, k < 6 ? width : size);
+  const s = mem.scratch(end);
   if (s < 0) return false;
+  const table = tAt >> 2;
+  let at = s + after(tAt, BN_OUTPUTS);
+  for (let k = 0; k < BN_OUTPUTS; k++) {
+    const o = outs[k];
+    mem.i32[(s >> 2) + table + k] = output(o, at, true, x);
+    at = after(at, o.length);
+  }
   const xAt = input(x, s), gainAt = input(gain, s + gAt), biasAt = input(bias, s + bAt);
-  bn_forward(xAt, gainAt, biasAt, s + vAt, s + mAt, rows, width, invN, invN1, eps);
-  bn.vec = (s + vAt) >> 2, bn.mat = (s + mAt) >> 2, bn.vstep = vstep, bn.mstep = mstep;
-  bn.width = width, bn.size = size;
+  bn_forward(xAt, gainAt, biasAt, s + tAt, rows, width, invN, invN1, eps);
+  for (let k = 0; k < BN_OUTPUTS; k++) finish(outs[k], mem.i32[(s >> 2) + table + k]);
   return true;
-}
-
-/**
- * Copies result `k` of the last `batchNormF32` into `out`: 0–5 the vectors bnsum, bnmeani,
- * bnvarsum, bnvar, bnvar_eps, bnvar_inv; 6–10 the matrices bndiff, bndiff2, bnraw, bnscaled,
- * hpreact.
- */
-export function batchNormResult(k: number, out: TensorData): void {
-  out.set(
-    k < 6 ? view(bn.vec + k * bn.vstep, bn.width) : view(bn.mat + (k - 6) * bn.mstep, bn.size),
-  );
 }
 
 /** o = g·(1 − y²) elementwise for float32 arrays of one length, in double, rounded once. */

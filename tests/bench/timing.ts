@@ -35,10 +35,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /**
  * Calls before timing, at least: V8 keeps compiling the step's functions with its optimising
- * compiler (on a second thread, which CPU time counts) for its first thousand or two calls;
+ * compiler (on a second thread, which CPU time counts) for its first few thousand calls;
  * timed earlier, that one-off work looks like a per-step cost a long run never pays.
  */
-export const WARMUP = 2000;
+export const WARMUP = 5000;
 
 /** Times `fn`: `warmup` calls, then `repeats` runs of `steps` calls each. */
 export function time(

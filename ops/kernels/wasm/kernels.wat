@@ -990,16 +990,16 @@
   ;; Batchnorm's training forward, every node of its subgraph (ops/nn.ts), each value computed
   ;; as that node's own kernel computes it: float32 operations, column sums in row order from
   ;; +0, bnvar_inv as 1/√x in double rounded once. x (rows × width) is at byte offset $x, gain and
-  ;; bias (width each) at $gain and $bias. The six per-column vectors go to $vec, each w4 floats
-  ;; apart (width rounded up to 4): bnsum, bnmeani, bnvarsum, bnvar, bnvar_eps, bnvar_inv; the
-  ;; five matrices to $mat, each m4 floats apart (rows·width rounded up to 4): bndiff, bndiff2,
-  ;; bnraw, bnscaled, hpreact. Sixteen columns at a time (then four, then one), walking the rows
+  ;; bias (width each) at $gain and $bias. $outs holds the byte offsets of the eleven results:
+  ;; the six per-column vectors bnsum, bnmeani, bnvarsum, bnvar, bnvar_eps, bnvar_inv and the
+  ;; five matrices bndiff, bndiff2, bnraw, bnscaled, hpreact (each written exactly, no lane past
+  ;; its end). Sixteen columns at a time (then four, then one), walking the rows
   ;; three times with the columns' sums, means and scales held in locals: the sums' additions
   ;; stay in row order, four independent chains at once.
   (func (export "bn_forward")
-    (param $x i32) (param $gain i32) (param $bias i32) (param $vec i32) (param $mat i32)
+    (param $x i32) (param $gain i32) (param $bias i32) (param $outs i32)
     (param $rows i32) (param $width i32) (param $invn f32) (param $invn1 f32) (param $eps f32)
-    (local $vstep i32) (local $mstep i32) (local $rowb i32) (local $r i32) (local $j i32)
+    (local $vec i32) (local $rowb i32) (local $r i32) (local $j i32)
     (local $p i32) (local $at i32) (local $col i32)
     (local $mean i32) (local $vsum i32) (local $var i32) (local $vareps i32) (local $inv i32)
     (local $diff i32) (local $diff2 i32) (local $raw i32) (local $scaled i32) (local $out i32)
@@ -1008,19 +1008,18 @@
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
     (local $i0 v128) (local $i1 v128) (local $i2 v128) (local $i3 v128)
     (local $s f32) (local $ms f32) (local $ds f32) (local $is f32)
-    (local.set $vstep (i32.shl (i32.and (i32.add (local.get $width) (i32.const 3)) (i32.const -4)) (i32.const 2)))
-    (local.set $mstep (i32.shl (i32.and (i32.add (i32.mul (local.get $rows) (local.get $width)) (i32.const 3)) (i32.const -4)) (i32.const 2)))
     (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
-    (local.set $mean (i32.add (local.get $vec) (local.get $vstep)))
-    (local.set $vsum (i32.add (local.get $mean) (local.get $vstep)))
-    (local.set $var (i32.add (local.get $vsum) (local.get $vstep)))
-    (local.set $vareps (i32.add (local.get $var) (local.get $vstep)))
-    (local.set $inv (i32.add (local.get $vareps) (local.get $vstep)))
-    (local.set $diff (local.get $mat))
-    (local.set $diff2 (i32.add (local.get $diff) (local.get $mstep)))
-    (local.set $raw (i32.add (local.get $diff2) (local.get $mstep)))
-    (local.set $scaled (i32.add (local.get $raw) (local.get $mstep)))
-    (local.set $out (i32.add (local.get $scaled) (local.get $mstep)))
+    (local.set $vec (i32.load (local.get $outs)))
+    (local.set $mean (i32.load offset=4 (local.get $outs)))
+    (local.set $vsum (i32.load offset=8 (local.get $outs)))
+    (local.set $var (i32.load offset=12 (local.get $outs)))
+    (local.set $vareps (i32.load offset=16 (local.get $outs)))
+    (local.set $inv (i32.load offset=20 (local.get $outs)))
+    (local.set $diff (i32.load offset=24 (local.get $outs)))
+    (local.set $diff2 (i32.load offset=28 (local.get $outs)))
+    (local.set $raw (i32.load offset=32 (local.get $outs)))
+    (local.set $scaled (i32.load offset=36 (local.get $outs)))
+    (local.set $out (i32.load offset=40 (local.get $outs)))
     (local.set $vinvn (f32x4.splat (local.get $invn)))
     (local.set $vinvn1 (f32x4.splat (local.get $invn1)))
     (local.set $veps (f32x4.splat (local.get $eps)))
