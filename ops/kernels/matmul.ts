@@ -105,9 +105,9 @@ function gemm32(
 type Floats = Tensor["data"];
 
 /**
- * C (m × n, row-major) = op(A) @ op(B), in blocks of 4 × 4 outputs kept in sixteen local
- * accumulators while p runs: each element loaded feeds four multiply-adds instead of one. Sums
- * run over p in order in double precision (float64 tensors).
+ * The double-precision product: every C[i, j] summed over p in order in double, rounded once
+ * when stored. Tiny products, mixed dtypes and operands too big for WebAssembly's scratch come
+ * here; gemmF64 gives the same bits, faster.
  */
 function gemm(
   A: Floats,
@@ -121,14 +121,8 @@ function gemm(
   n: number,
   k: number,
 ): void {
-  const m4 = m - (m % 4), n4 = n - (n % 4);
-  for (let i = 0; i < m4; i += 4) {
-    for (let j = 0; j < n4; j += 4) block4x4(A, rsA, csA, B, rsB, csB, C, n, k, i, j);
-    for (let j = n4; j < n; j++) block4x1(A, rsA, csA, B, rsB, csB, C, n, k, i, j);
-  }
-  for (let i = m4; i < m; i++) {
-    for (let j = 0; j < n4; j += 4) block1x4(A, rsA, csA, B, rsB, csB, C, n, k, i, j);
-    for (let j = n4; j < n; j++) {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
       let acc = 0;
       for (let p = 0, pa = i * rsA, pb = j * csB; p < k; p++, pa += csA, pb += rsB) {
         acc += A[pa] * B[pb];
@@ -136,81 +130,4 @@ function gemm(
       C[i * n + j] = acc;
     }
   }
-}
-
-function block4x4(
-  A: Floats,
-  rsA: number,
-  csA: number,
-  B: Floats,
-  rsB: number,
-  csB: number,
-  C: Floats,
-  n: number,
-  k: number,
-  i: number,
-  j: number,
-): void {
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-  const a1 = rsA, a2 = 2 * rsA, a3 = 3 * rsA, b1 = csB, b2 = 2 * csB, b3 = 3 * csB;
-  for (let p = 0, pa = i * rsA, pb = j * csB; p < k; p++, pa += csA, pb += rsB) {
-    const x0 = A[pa], x1 = A[pa + a1], x2 = A[pa + a2], x3 = A[pa + a3];
-    const y0 = B[pb], y1 = B[pb + b1], y2 = B[pb + b2], y3 = B[pb + b3];
-    c00 += x0 * y0, c01 += x0 * y1, c02 += x0 * y2, c03 += x0 * y3;
-    c10 += x1 * y0, c11 += x1 * y1, c12 += x1 * y2, c13 += x1 * y3;
-    c20 += x2 * y0, c21 += x2 * y1, c22 += x2 * y2, c23 += x2 * y3;
-    c30 += x3 * y0, c31 += x3 * y1, c32 += x3 * y2, c33 += x3 * y3;
-  }
-  let o = i * n + j;
-  C[o] = c00, C[o + 1] = c01, C[o + 2] = c02, C[o + 3] = c03, o += n;
-  C[o] = c10, C[o + 1] = c11, C[o + 2] = c12, C[o + 3] = c13, o += n;
-  C[o] = c20, C[o + 1] = c21, C[o + 2] = c22, C[o + 3] = c23, o += n;
-  C[o] = c30, C[o + 1] = c31, C[o + 2] = c32, C[o + 3] = c33;
-}
-
-function block4x1(
-  A: Floats,
-  rsA: number,
-  csA: number,
-  B: Floats,
-  rsB: number,
-  csB: number,
-  C: Floats,
-  n: number,
-  k: number,
-  i: number,
-  j: number,
-): void {
-  let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-  const a1 = rsA, a2 = 2 * rsA, a3 = 3 * rsA;
-  for (let p = 0, pa = i * rsA, pb = j * csB; p < k; p++, pa += csA, pb += rsB) {
-    const y = B[pb];
-    c0 += A[pa] * y, c1 += A[pa + a1] * y, c2 += A[pa + a2] * y, c3 += A[pa + a3] * y;
-  }
-  const o = i * n + j;
-  C[o] = c0, C[o + n] = c1, C[o + 2 * n] = c2, C[o + 3 * n] = c3;
-}
-
-function block1x4(
-  A: Floats,
-  rsA: number,
-  csA: number,
-  B: Floats,
-  rsB: number,
-  csB: number,
-  C: Floats,
-  n: number,
-  k: number,
-  i: number,
-  j: number,
-): void {
-  let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-  const b1 = csB, b2 = 2 * csB, b3 = 3 * csB;
-  for (let p = 0, pa = i * rsA, pb = j * csB; p < k; p++, pa += csA, pb += rsB) {
-    const x = A[pa];
-    c0 += x * B[pb], c1 += x * B[pb + b1], c2 += x * B[pb + b2], c3 += x * B[pb + b3];
-  }
-  const o = i * n + j;
-  C[o] = c0, C[o + 1] = c1, C[o + 2] = c2, C[o + 3] = c3;
 }
