@@ -1,9 +1,16 @@
 /**
- * The lecture's dataset: loading names (file, URL or the embedded default), the vocabulary, the
- * context/target examples and the 80/10/10 split.
+ * The lecture's dataset: loading names (a file, a URL, or the lecture's names.txt shipped here),
+ * the vocabulary, the context/target examples and the 80/10/10 split.
  * @module
  */
-export { defaultNames, loadNames, type LoadNamesOptions, sha256Hex } from "./data/load.ts";
+export {
+  LECTURE_NAMES_SHA256,
+  LECTURE_NAMES_SOURCE,
+  lectureNames,
+  loadNames,
+  type LoadNamesOptions,
+  sha256Hex,
+} from "./data/load.ts";
 export {
   buildExamples,
   buildVocab,

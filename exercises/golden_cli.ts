@@ -21,7 +21,7 @@ export async function main(args: string[]): Promise<void> {
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length === 0
-        ? "golden needs a golden file: deno task golden ../shared/golden/ex1_float64.json [--dump OUT] [--json]"
+        ? "golden needs a golden file: deno task golden tests/golden/ex1_float64.json [--dump OUT] [--json]"
         : `golden takes one file, got ${positionals.length}: ${positionals.join(" ")}`,
     );
   }

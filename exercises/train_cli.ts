@@ -6,7 +6,7 @@
  * step in progress, saves (with `--save`) and exits 130.
  */
 import { dirname } from "node:path";
-import { share, type Subscription } from "rxjs";
+import { share, type Subscription } from "../graph/deps.ts";
 import { NinjagradError, UsageError } from "../graph/errors.ts";
 import {
   choiceFlag,
@@ -61,7 +61,7 @@ const USAGE = `deno task train [flags]: exercise 4, training with the hand-writt
   --lr-decay-at N  the step from which X/10 is used (default: half of --steps)
   --seed N         seeds init, minibatches and (as N+10) sampling (${DEFAULT_CONFIG.seed})
   --rng R          seedrandom, or torch: the lecture's generators (${DEFAULT_CONFIG.rng})
-  --data PATH|URL  names, one per line (default: the embedded English first names)
+  --data PATH|URL  names, one per line (default: the lecture's names.txt)
   --dtype T        float32 or float64 (${DEFAULT_CONFIG.dtype})
   --backward M     manual (hand-written rules on every node) or auto (${DEFAULT_CONFIG.backward})
   --eval-every N   evaluate every N steps, 0 for only at the end (${DEFAULT_CONFIG.evalEvery})
@@ -137,11 +137,30 @@ async function main(): Promise<void> {
   if (resumeFrom === undefined) data = await loadTrainData(source, config.block);
   else ({ config, data, start } = await resume(resumeFrom, values, flags, source));
   const say = (line: string) => console.log(line);
-  if (!json && !quiet) {
+  const parameters = countParams(sizesOf(config, data));
+  const names = data.fingerprint?.names;
+  const from = `${data.source}${
+    names === undefined ? "" : ` (${names.toLocaleString("en")} names)`
+  }`;
+  if (json) {
+    // The first line says what is trained on what, as the text mode's first line does.
+    say(JSON.stringify({
+      type: "start",
+      ...(start ? { resumedFrom: resumeFrom, step: start.step } : {}),
+      data: {
+        source: data.source,
+        names,
+        sha256: data.fingerprint?.sha256,
+        examples: { train: data.train.n, val: data.val.n, test: data.test.n },
+      },
+      parameters,
+      config,
+    }));
+  } else if (!quiet) {
     say(
       `${start ? `resuming ${resumeFrom} at step ${start.step}: ` : ""}` +
-        `training ${countParams(sizesOf(config, data)).toLocaleString("en")} parameters on ` +
-        `${data.train.n.toLocaleString("en")} examples from ${data.source}: ${config.steps} ` +
+        `training ${parameters.toLocaleString("en")} parameters on ` +
+        `${data.train.n.toLocaleString("en")} examples from ${from}: ${config.steps} ` +
         `steps, batch ${config.batch}, lr ${config.lr} then ${config.lr / 10} from step ` +
         `${decayStep(config)}, ${config.dtype}, backward ${config.backward}`,
     );

@@ -2,7 +2,7 @@
  * The graph: nodes in creation order (a topological order), forward evaluation, reactive
  * propagation of leaf changes, per-node overrides, and the entry points of backward and compare.
  */
-import { Subject } from "rxjs";
+import { Subject } from "./deps.ts";
 import type { AnyRule, AtomicOp, CompositeOp, Op } from "../ops/op.ts";
 import { NinjagradError } from "./errors.ts";
 import { Node, type NodeKind, type Observable, type Subgraph } from "./node.ts";

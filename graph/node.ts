@@ -1,5 +1,5 @@
 /** A node: one application of an op (or a leaf) inside a graph. */
-import { BehaviorSubject, type Observable as RxObservable, Subject } from "rxjs";
+import { BehaviorSubject, type Observable as RxObservable, Subject } from "./deps.ts";
 import type { AnyRule, Op, RuleArgs } from "../ops/op.ts";
 import type { Shape, Tensor } from "./tensor.ts";
 import type { Graph } from "./graph.ts";

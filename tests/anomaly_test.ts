@@ -11,7 +11,7 @@ import type { EngineEvent } from "../mod.ts";
 import { loadNames } from "../exercises/data.ts";
 import { detectAnomalies } from "../exercises/train/anomaly.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
+const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 const TRAIN = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
 const EXERCISE = fileURLToPath(new URL("../exercises/exercise_cli.ts", import.meta.url));
 

@@ -16,10 +16,10 @@ import { time, type Timing, trainingData } from "./bench/timing.ts";
 import { ex1Workload, ex4Workload } from "./bench/workloads.ts";
 
 /** Every case of the bench, timed in one process so that their ratios are comparable. */
-export async function runBench(
+export function runBench(
   opts: { dtype: FloatDType; steps: number; repeats: number; kernels: boolean },
-): Promise<Timing[]> {
-  const data = await trainingData();
+): Timing[] {
+  const data = trainingData();
   const { dtype, steps, repeats } = opts;
   const out: Timing[] = [];
   const ex4 = ex4Workload(data, dtype);
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     else console.log(`ex4 heapUsed (MiB) every ${n / 20} steps: ${mb.join(" ")}`);
     return;
   }
-  const timings = await runBench({ dtype, steps, repeats, kernels: !values["no-kernels"] });
+  const timings = runBench({ dtype, steps, repeats, kernels: !values["no-kernels"] });
   for (const r of timings) {
     if (values.json) {
       const { case: name, msPerStep, wallMsPerStep } = r;

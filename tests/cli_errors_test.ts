@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadNames } from "../exercises/data.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
+const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 const CLI = {
   train: fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url)),
   exercise: fileURLToPath(new URL("../exercises/exercise_cli.ts", import.meta.url)),

@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
 import { mulberry32 } from "../exercises/rng/mulberry32.ts";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   buildExamples,
   buildVocab,
-  defaultNames,
+  LECTURE_NAMES_SHA256,
+  lectureNames,
   loadNames,
   sha256Hex,
   splitWords,
 } from "../exercises/data.ts";
 import { NinjagradError } from "../graph/errors.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
+const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
+/** The lecture's figure, written out here so that a changed constant in the code is caught. */
 const NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d";
 const identity = (_: string[]) => {};
 
@@ -117,16 +118,14 @@ Deno.test("buildExamples names a character missing from the vocabulary", () => {
   assert.throws(() => buildExamples(["ab"], buildVocab(["ab"]), 0), /blockSize/);
 });
 
-// --- the embedded default ---
+// --- the default: the lecture's names, shipped in the repository ---
 
-Deno.test("the embedded default loads offline: thousands of lowercase a-z names", async () => {
+Deno.test("with no source, the names are the lecture's file, in its order", async () => {
+  assert.equal(LECTURE_NAMES_SHA256, NAMES_SHA256);
   const words = await loadNames();
-  assert.equal(words.length, 8403);
-  assert.ok(words.every((w) => /^[a-z]+$/.test(w)));
-  assert.equal(new Set(words).size, words.length, "no duplicates");
-  assert.deepEqual(words, words.slice().sort(), "sorted, so every machine sees the same order");
-  assert.deepEqual(defaultNames(), words);
-  assert.equal(buildVocab(words).itos.join(""), ".abcdefghijklmnopqrstuvwxyz");
+  assert.deepEqual(words, lectureNames());
+  assert.deepEqual(words, await loadNames(NAMES), "the same names, read from the file by path");
+  assert.equal(await sha256Hex(words.join("\n")), NAMES_SHA256, "no name changed or dropped");
 });
 
 // --- files ---
@@ -178,8 +177,6 @@ Deno.test("without --allow-read the message says which flag to add; the default 
       "run",
       "--quiet",
       "--no-prompt",
-      "--config",
-      fileURLToPath(new URL("../deno.json", import.meta.url)),
       script,
     ],
     stdout: "piped",
@@ -189,7 +186,7 @@ Deno.test("without --allow-read the message says which flag to add; the default 
   await Deno.remove(path);
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.match(text, /NinjagradError: names file .* cannot be read: run deno with --allow-read/);
-  assert.match(text, /default: 8403/);
+  assert.match(text, /default: 32033/, "the lecture's names load with no read permission");
 });
 
 Deno.test("an empty file (or only blank lines) has no names", async () => {

@@ -8,9 +8,9 @@ import { compareGolden, GOLDEN_TOLERANCE, parseGolden, readGolden } from "../exe
 import { EX1_ROWS, EX1_VALUES, zeroEx1Inputs } from "../exercises/model/ex1.ts";
 import { initEx1Params, seededNormal } from "../exercises/params.ts";
 import { Tensor } from "../mod.ts";
-import { runScript, sharedPath } from "./helpers.ts";
+import { goldenPath, runScript } from "./helpers.ts";
 
-const GOLDEN = sharedPath("golden/ex1_float64.json");
+const GOLDEN = goldenPath("ex1_float64.json");
 
 /** Runs `deno task golden` (its script) with `args`: exit code, stdout, stderr. */
 const golden = (...args: string[]) => runScript("exercises/golden_cli.ts", ...args);

@@ -1,6 +1,6 @@
 /**
  * Small helpers for the tests: seeded random tensors, float64 graphs, gradient checks; the
- * lecture's files under shared/, the command scripts run as `deno task` runs them, and training
+ * lecture's names and the PyTorch goldens, the command scripts run as `deno task` runs them, and training
  * runs followed to their end.
  */
 import assert from "node:assert/strict";
@@ -75,22 +75,12 @@ export function sameValues(a: Tensor | undefined, b: Tensor | undefined): boolea
 /** The repository's root folder, where `deno task` runs the commands. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
-/** A path under shared/, beside the repository: the lecture's names and the goldens. */
-export function sharedPath(relative: string): string {
-  return fileURLToPath(new URL(`../../shared/${relative}`, import.meta.url));
-}
+/** The lecture's names file, shipped in the repository. */
+export const NAMES: string = fileURLToPath(new URL("../exercises/data/names.txt", import.meta.url));
 
-/** The lecture's names file. */
-export const NAMES: string = sharedPath("data/names.txt");
-
-/** A text file under shared/, or an error that says where it was looked for. */
-export function readShared(relative: string): string {
-  const path = sharedPath(relative);
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    throw new Error(`cannot read ${path}; check out shared/ beside the repository clone.`);
-  }
+/** A PyTorch golden file of `tests/golden/` (its README says how they were made). */
+export function goldenPath(name: string): string {
+  return fileURLToPath(new URL(`golden/${name}`, import.meta.url));
 }
 
 /**
@@ -98,7 +88,7 @@ export function readShared(relative: string): string {
  * keys of the parity report; its values are read from the file, never computed.
  */
 export function readParityGolden(): ParityReport {
-  return JSON.parse(readShared("golden/parity_lecture.json"));
+  return JSON.parse(Deno.readTextFileSync(goldenPath("parity_lecture.json")));
 }
 
 /** The first `n` names of the lecture's file (all of them when `n` is left out). */

@@ -6,7 +6,7 @@ import {
   torchDefaultGenerator,
   TorchGenerator,
 } from "../exercises/rng/mod.ts";
-import { readParityGolden, readShared } from "./helpers.ts";
+import { NAMES, readParityGolden } from "./helpers.ts";
 
 const golden = readParityGolden();
 const f = Math.fround;
@@ -89,7 +89,7 @@ Deno.test("PythonRandom(42) matches CPython's random.seed(42)", () => {
 });
 
 Deno.test("PythonRandom(42).shuffle reproduces the lecture's word order and splits", () => {
-  const words = readShared("data/names.txt").split("\n");
+  const words = Deno.readTextFileSync(NAMES).split("\n");
   if (words.at(-1) === "") words.pop(); // like Python's splitlines()
   assert.equal(words.length, golden.n_words);
   new PythonRandom(42).shuffle(words);

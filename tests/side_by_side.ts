@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     for (const [name, t] of Object.entries(await torchRound(steps, repeats))) {
       (torch[name] ??= []).push(t);
     }
-    const ours = await runBench({ dtype: "float32", steps, repeats, kernels: false });
+    const ours = runBench({ dtype: "float32", steps, repeats, kernels: false });
     for (const t of ours) (engine[t.case] ??= []).push([t.msPerStep, t.wallMsPerStep]);
   }
   const pairs: [string, string][] = [

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { loadCheckpoint } from "../exercises/checkpoint.ts";
 import { loadNames } from "../exercises/data.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
+const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 const TRAIN = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
 
 const dir = await Deno.makeTempDir({ prefix: "ninjagrad-sigint-" });
@@ -40,12 +40,14 @@ async function interrupt(args: string[]) {
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
-  while (!seen.includes("\n")) {
+  // The first line says what it trains on; the second is the first evaluation.
+  while (seen.split("\n").length < 3) {
     const { value, done } = await reader.read();
     if (done) break;
     seen += value;
   }
-  const first = JSON.parse(seen.split("\n")[0]);
+  assert.equal(JSON.parse(seen.split("\n")[0]).type, "start", seen);
+  const first = JSON.parse(seen.split("\n")[1]);
   assert.equal(first.type, "eval", seen);
   child.kill("SIGINT");
   for (;;) if ((await reader.read()).done) break;

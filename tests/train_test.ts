@@ -19,8 +19,8 @@ import { Graph } from "../graph/graph.ts";
 import { Tensor } from "../graph/tensor.ts";
 import type { AnyRule } from "../ops/op.ts";
 
-const NAMES = new URL("../../shared/data/names.txt", import.meta.url);
-const GOLDEN = new URL("../../shared/golden/parity_lecture.json", import.meta.url);
+const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
+const GOLDEN = new URL("golden/parity_lecture.json", import.meta.url);
 const CLI = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
 
 /** The fixture: the first 200 names of the lecture's file, split as the lecture splits. */

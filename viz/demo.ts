@@ -5,7 +5,7 @@
  * them until the exercises' own graphs and training stream are wired in.
  */
 import { mulberry32 } from "../exercises/rng/mulberry32.ts";
-import { Observable } from "rxjs";
+import { Observable } from "../graph/deps.ts";
 import type { TrainEvent } from "../exercises/train/events.ts";
 import { buildEx1, type Ex1ParamName, type Ex1Params } from "../exercises/model/ex1.ts";
 import type { Graph } from "../graph/graph.ts";

@@ -4,9 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { initWasm, Resvg } from "@resvg/resvg-wasm";
-import * as vega from "vega";
-import { compile } from "vega-lite";
+import { compile, initWasm, packageFiles, Resvg, vega } from "./deps.ts";
 import { NinjagradError } from "../graph/errors.ts";
 import type { VegaLiteSpec } from "./spec.ts";
 
@@ -82,35 +80,30 @@ let readiness: Promise<Uint8Array[]> | undefined;
 
 function ready(): Promise<Uint8Array[]> {
   readiness ??= (async () => {
-    await initWasm(await readPackageFile("@resvg/resvg-wasm/index_bg.wasm"));
-    return await Promise.all([
-      readPackageFile("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"),
-      readPackageFile("dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf"),
-    ]);
+    await initWasm(await readPackageFile(packageFiles.resvgWasm()));
+    return await Promise.all(packageFiles.fonts().map(readPackageFile));
   })();
   return readiness;
 }
 
-/** Reads a file that an npm package ships, by its import specifier. */
-export async function readPackageFile(specifier: string): Promise<Uint8Array> {
-  const path = packageFilePath(specifier);
+/** Reads a file that an npm package ships, by its resolved URL (viz/deps.ts). */
+export async function readPackageFile(url: string): Promise<Uint8Array> {
+  const path = packageFilePath(url);
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {
     throw new NinjagradError(
-      `cannot read ${specifier} at ${path} (${
-        e instanceof Error ? e.message : e
-      }): run \`deno install\` so node_modules holds the npm packages`,
+      `cannot read ${path} (${e instanceof Error ? e.message : e}): run \`deno install\` (or ` +
+        "`deno cache` on your script) so that the npm packages are downloaded",
     );
   }
 }
 
-/** The path of a file inside an npm package, resolved through deno.json's imports. */
-export function packageFilePath(specifier: string): string {
-  const url = import.meta.resolve(specifier);
+/** The path of a file inside an npm package, from its resolved URL (viz/deps.ts). */
+export function packageFilePath(url: string): string {
   if (!url.startsWith("file:")) {
     throw new NinjagradError(
-      `${specifier} resolved to ${url}, not a file: keep "nodeModulesDir": "auto" in deno.json`,
+      `an npm package file resolved to ${url}, not a file: run with Deno 2 (deno run -A)`,
     );
   }
   return fileURLToPath(url);

@@ -5,27 +5,28 @@
 import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { NinjagradError } from "../graph/errors.ts";
+import { packageFiles } from "./deps.ts";
 import { packageFilePath } from "./render.ts";
 import type { Chart } from "./spec.ts";
 
-/** The browser builds, by the package whose main module sits beside them in `build/`. */
+/** The browser builds: each package's main module URL, and the build beside it in `build/`. */
 const BROWSER_BUILDS = [
-  ["vega", "vega.min.js"],
-  ["vega-lite", "vega-lite.min.js"],
-  ["vega-embed", "vega-embed.min.js"],
+  [packageFiles.vega, "vega.min.js"],
+  [packageFiles.vegaLite, "vega-lite.min.js"],
+  [packageFiles.vegaEmbed, "vega-embed.min.js"],
 ] as const;
 
 /** Reads the three minified browser builds (vega, vega-lite, vega-embed), in load order. */
 export async function browserBuilds(): Promise<string[]> {
-  return await Promise.all(BROWSER_BUILDS.map(async ([pkg, file]) => {
+  return await Promise.all(BROWSER_BUILDS.map(async ([main, file]) => {
     // The packages' `exports` do not list their build/*.min.js files, so they are found beside
     // the main module, which the packages do export.
-    const path = join(dirname(packageFilePath(pkg)), file);
+    const path = join(dirname(packageFilePath(await main())), file);
     try {
       return await readFile(path, "utf8");
     } catch (e) {
       throw new NinjagradError(
-        `cannot read ${pkg}'s browser build at ${path} (${
+        `cannot read the browser build ${path} (${
           e instanceof Error ? e.message : e
         }): run \`deno install\``,
       );

@@ -1,5 +1,5 @@
 /** What every chart shares: the spec type, a named chart, the look, and number formatting. */
-import type { TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "./deps.ts";
 
 /** A Vega-Lite v6 specification with its data inlined. */
 export type VegaLiteSpec = TopLevelSpec;

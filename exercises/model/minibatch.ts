@@ -11,7 +11,7 @@ import { EX1_SIZES, type Ex1Params, type Ex1Sizes } from "./ex1.ts";
 
 /** Options of {@link lectureMinibatch}. */
 export interface MinibatchOptions {
-  /** Names file or URL; the embedded default names when absent. */
+  /** Names file or URL; the lecture's names when absent. */
   data?: string;
   /** Seeds the parameters and the minibatch (one stream, in that order). */
   seed?: number;

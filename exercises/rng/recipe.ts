@@ -15,7 +15,7 @@
  * lecture's (`"torch"`) or the project's default seeded generator (`"seedrandom"`).
  * @module
  */
-import seedrandom from "seedrandom";
+import { seedrandom } from "../deps.ts";
 import { NinjagradError } from "../../graph/errors.ts";
 import type { FloatDType, Shape } from "../../graph/tensor.ts";
 import { Tensor } from "../../graph/tensor.ts";

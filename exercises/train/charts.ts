@@ -4,7 +4,7 @@
  * grad:data ratio, histograms, and the gradient-flow graph of the last step's backward pass with
  * its hand-written nodes marked) written to DIR as NAME.vl.json, NAME.svg, NAME.png and report.html.
  */
-import type { Observable, Subscription } from "rxjs";
+import type { Observable, Subscription } from "../../graph/deps.ts";
 import { NinjagradError } from "../../graph/errors.ts";
 import { TraceCollector } from "../../viz/trace.ts";
 import { writeTrainingCharts } from "../../viz/chart_sets.ts";

@@ -3,6 +3,7 @@ import {
   buildExamples,
   buildVocab,
   type Examples,
+  LECTURE_NAMES_SOURCE,
   loadNames,
   sha256Hex,
   splitWords,
@@ -17,7 +18,7 @@ export interface TrainData {
   train: Examples;
   val: Examples;
   test: Examples;
-  /** Where the names came from (a path, a URL, or "embedded"). */
+  /** Where the names came from (a path, a URL, or the lecture's names.txt). */
   source: string;
   /** Which names exactly (set by `loadTrainData`): a resumed run checks it is the same. */
   fingerprint?: DataFingerprint;
@@ -25,7 +26,7 @@ export interface TrainData {
 
 /** What identifies a names list, whatever its path: its size and the hash of its names. */
 export interface DataFingerprint {
-  /** The path or URL given to `--data`; absent for the embedded default. */
+  /** The path or URL given to `--data`; absent for the default, the lecture's names. */
   path?: string;
   /** How many names. */
   names: number;
@@ -59,10 +60,10 @@ export function prepareData(words: string[], block: number, source = "names"): T
   return data;
 }
 
-/** Loads names from a path or URL (the embedded list when absent) and prepares them. */
+/** Loads names from a path or URL (the lecture's names when absent) and prepares them. */
 export async function loadTrainData(source: string | undefined, block: number): Promise<TrainData> {
   const words = await loadNames(source);
-  const data = prepareData(words, block, source ?? "embedded names");
+  const data = prepareData(words, block, source ?? LECTURE_NAMES_SOURCE);
   const sha256 = await sha256Hex(words.join("\n"));
   return {
     ...data,

@@ -3,7 +3,7 @@
  * progress (its `done` event then says `interrupted`, and the CLI saves it); a second one quits
  * at once, without saving, for a person who does not want to wait.
  */
-import { lastValueFrom, type Observable } from "rxjs";
+import { lastValueFrom, type Observable } from "../../graph/deps.ts";
 import { NinjagradError } from "../../graph/errors.ts";
 import type { DoneEvent, TrainEvent } from "./events.ts";
 

@@ -4,7 +4,7 @@
  * `SeededRandom(seed)`'s `normal` then `randint`; sampling uses a `SeededRandom` of its own, so
  * drawing names never moves the training stream.
  */
-import seedrandom from "seedrandom";
+import { seedrandom } from "../deps.ts";
 
 /** seedrandom's ARC4 state: two indices and the 256-byte permutation. Plain JSON. */
 export interface ArcState {

@@ -3,8 +3,8 @@
  * a progress bar on a terminal (npm cli-progress), a plain periodic log line elsewhere, or one
  * JSON object per evaluation.
  */
-import cliProgress from "cli-progress";
-import type { Observable, Subscription } from "rxjs";
+import { cliProgress } from "../deps.ts";
+import type { Observable, Subscription } from "../../graph/deps.ts";
 import type { EvalEvent, StepEvent, TrainEvent } from "./events.ts";
 
 /** The part of cli-progress's MultiBar this file uses (the package ships no types). */

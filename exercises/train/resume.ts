@@ -7,6 +7,7 @@
 import { NinjagradError, UsageError } from "../../graph/errors.ts";
 import { type Checkpoint, loadCheckpoint } from "../checkpoint.ts";
 import { decayStep, type TrainConfig } from "./config.ts";
+import { LECTURE_NAMES_SOURCE } from "../data.ts";
 import { loadTrainData, type TrainData } from "./data.ts";
 import type { TrainStart } from "./run.ts";
 
@@ -95,7 +96,7 @@ async function resumeData(
   const source = dataFlag ?? saved?.path;
   const trainedOn = saved === undefined
     ? "its names"
-    : `${saved.path ?? "the embedded names"} (${saved.names.toLocaleString("en")} names)`;
+    : `${saved.path ?? LECTURE_NAMES_SOURCE} (${saved.names.toLocaleString("en")} names)`;
   let data: TrainData;
   try {
     data = await loadTrainData(source, block);

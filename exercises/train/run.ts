@@ -7,7 +7,7 @@
  * one (`start`: its step, parameters and random state), and an abort `signal` ends it after the
  * step in progress with a `done` event that says so, ready to be saved.
  */
-import { Observable, type Subscriber } from "rxjs";
+import { Observable, type Subscriber } from "../../graph/deps.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 import { NinjagradError } from "../../graph/errors.ts";
 import { Graph } from "../../graph/graph.ts";

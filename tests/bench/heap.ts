@@ -29,7 +29,7 @@ if (import.meta.main) {
   const steps = Number(Deno.args[1] ?? 100_000);
   const step = which === "small"
     ? compositeNet("float32", 1).step
-    : ex4Workload(await trainingData(), "float32").step;
+    : ex4Workload(trainingData(), "float32").step;
   for (let i = 0; i < Math.min(2000, steps); i++) step(); // warm-up: buffers and compiled code
   const series = heapSeries(step, steps);
   console.log(JSON.stringify({

@@ -2,21 +2,15 @@
 import process from "node:process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultNames, loadNames } from "../../exercises/data.ts";
+import { lectureNames } from "../../exercises/data.ts";
 import { prepareData, type TrainData } from "../../exercises/train/data.ts";
 
-/** The lecture's names file, where the repository sits next to `shared/`. */
-export const NAMES_PATH = fileURLToPath(new URL("../../../shared/data/names.txt", import.meta.url));
+/** The lecture's names file, shipped in the repository (the PyTorch side reads it by path). */
+export const NAMES_PATH = fileURLToPath(new URL("../../exercises/data/names.txt", import.meta.url));
 
-/** The lecture's data (names.txt when present, else the embedded default names), split. */
-export async function trainingData(path = NAMES_PATH): Promise<TrainData> {
-  let words: string[];
-  try {
-    words = await loadNames(path);
-  } catch {
-    words = defaultNames();
-  }
-  return prepareData(words, 3, "names");
+/** The lecture's data, split as the lecture splits it. */
+export function trainingData(): TrainData {
+  return prepareData(lectureNames(), 3, "names.txt");
 }
 
 /**

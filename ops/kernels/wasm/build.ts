@@ -4,7 +4,9 @@
  * is exactly what its source gives. `--check` writes nothing and fails when the binary differs:
  * tests/wasm_test.ts runs the same check in CI.
  */
-import wabtInit from "wabt";
+// Its only import site, by full specifier as every dependency's (see graph/deps.ts).
+// deno-lint-ignore no-import-prefix
+import wabtInit from "npm:wabt@1.0.39";
 import { NinjagradError } from "../../../graph/errors.ts";
 
 /** The kernels' sources and binaries, next to this file. */
