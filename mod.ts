@@ -11,10 +11,10 @@
  * ```
  * @module
  */
-export { Tensor } from "./graph/tensor.ts";
-export type { DType, FloatDType, NestedNumbers, Shape, TensorData } from "./graph/tensor.ts";
-export { formatShape, sameShape, sizeOf } from "./graph/tensor.ts";
-export { NinjagradError, UsageError } from "./graph/errors.ts";
+export { Tensor } from "./ops/kernels/tensor.ts";
+export type { DType, FloatDType, NestedNumbers, Shape, TensorData } from "./ops/kernels/tensor.ts";
+export { formatShape, sameShape, sizeOf } from "./ops/kernels/tensor.ts";
+export { NinjagradError, UsageError } from "./ops/kernels/errors.ts";
 export { Graph } from "./graph/graph.ts";
 export type { EngineEvent, NodeRef, Operand, RuleCounts } from "./graph/graph.ts";
 export { Node } from "./graph/node.ts";
@@ -26,8 +26,9 @@ export type { CompareOptions, Comparison, ComparisonRow } from "./graph/compare.
 export { gradcheck } from "./graph/gradcheck.ts";
 export type { GradcheckOptions, GradcheckResult } from "./graph/gradcheck.ts";
 export * from "./ops/build.ts";
-export { atomic, composite } from "./ops/op.ts";
-export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "./ops/op.ts";
+export { atomic, composite } from "./graph/op.ts";
+export type { FusedBuffers } from "./ops/kernels/fused.ts";
+export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "./graph/op.ts";
 export { sumTo } from "./ops/kernels/broadcast.ts";
 /** The op records, one per op: `ops.tanh.vjp.x` is tanh's local-derivative rule. */
 export * as ops from "./ops/records.ts";

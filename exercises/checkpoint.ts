@@ -10,8 +10,8 @@
  * (SGD keeps no other state; the step fixes the learning rate), same minibatches to come.
  */
 import { basename, dirname } from "node:path";
-import { NinjagradError } from "../graph/errors.ts";
-import { formatShape, sameShape, type Shape, sizeOf } from "../graph/tensor.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
+import { formatShape, sameShape, type Shape, sizeOf } from "../ops/kernels/tensor.ts";
 import { type Ex4Sizes, type Ex4Weights, PARAM_NAMES, paramShapes } from "./model/ex4.ts";
 import { checkConfig, type TrainConfig } from "./train/config.ts";
 import type { DataFingerprint } from "./train/data.ts";

@@ -3,8 +3,8 @@
  * against this engine's own forward values and automatic gradients, tensor by tensor.
  * @module
  */
-import { NinjagradError } from "../graph/errors.ts";
-import { formatShape, sameShape, sizeOf, Tensor } from "../graph/tensor.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
+import { formatShape, sameShape, sizeOf, Tensor } from "../ops/kernels/tensor.ts";
 import {
   buildEx1,
   EX1_PARAMS,

@@ -3,8 +3,8 @@
  * and scaled, deliberately non-zero, so that a wrong backward pass cannot hide behind zeros.
  * @module
  */
-import { type FloatDType, sizeOf, Tensor } from "../graph/tensor.ts";
-import { NinjagradError } from "../graph/errors.ts";
+import { type FloatDType, sizeOf, Tensor } from "../ops/kernels/tensor.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import {
   EX1_PARAMS,
   type Ex1ParamName,

@@ -5,8 +5,8 @@
  * `golden/parity_lecture.json`. Everything is computed here; nothing is read from the golden.
  * @module
  */
-import { NinjagradError } from "../graph/errors.ts";
-import { Tensor } from "../graph/tensor.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
+import { Tensor } from "../ops/kernels/tensor.ts";
 import { buildExamples, buildVocab, type Examples, splitWords } from "./data.ts";
 import { buildEx1 } from "./model/ex1.ts";
 import {

@@ -14,16 +14,14 @@ import type { Gradients } from "../graph/backward.ts";
 import { type Comparison, formatTolerance } from "../graph/compare.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Node } from "../graph/node.ts";
-import type { FloatDType } from "../graph/tensor.ts";
-import { choiceFlag, type FlagSpec, numberFlag, userPath } from "./cli/main.ts";
+import type { FloatDType } from "../ops/kernels/tensor.ts";
 import * as nn from "../ops/nn.ts";
-import type { AnyRule, CompositeOp } from "../ops/op.ts";
+import type { AnyRule, CompositeOp } from "../graph/op.ts";
 import { loadNames } from "./data.ts";
 import { buildEx1, EX1_ROWS, type Ex1Fuse } from "./model/ex1.ts";
 import { installEx1Rules } from "./model/lines.ts";
 import { lectureMinibatch, type MinibatchOptions } from "./model/minibatch.ts";
 import { ex1Rules } from "./rules/ex1.ts";
-import { LECTURE_SEEDS, RNG_KINDS } from "./rng/recipe.ts";
 import { EX4_COMPARE_LABELS, ex4FirstStepModel } from "./rules/ex4.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "./train/config.ts";
 import { prepareData, type TrainData } from "./train/data.ts";
@@ -47,34 +45,6 @@ export const ONE_STEP_TOLERANCE = 1e-7;
 export interface SetupOptions extends Omit<MinibatchOptions, "sizes"> {
   /** The graph's float dtype (default float32, the lecture's). */
   dtype?: FloatDType;
-}
-
-/** The flags that choose an exercise's minibatch: `--data`, `--dtype`, `--seed`, `--rng`. */
-export const SETUP_FLAGS: FlagSpec = {
-  data: { type: "string" },
-  dtype: { type: "string" },
-  seed: { type: "string" },
-  rng: { type: "string" },
-};
-
-/** The setup options from parsed {@link SETUP_FLAGS}, each checked (a bad one is a UsageError). */
-export function setupOptionsFromFlags(
-  values: Record<string, string | boolean | undefined>,
-): SetupOptions {
-  const str = (
-    name: string,
-  ) => (typeof values[name] === "string" ? values[name] as string : undefined);
-  const data = str("data");
-  return {
-    data: data === undefined ? undefined : userPath(data),
-    dtype: choiceFlag("dtype", str("dtype"), ["float32", "float64"] as const, "float32"),
-    seed: numberFlag("seed", str("seed"), LECTURE_SEEDS.seed, {
-      min: 0,
-      max: 2 ** 32 - 1,
-      integer: true,
-    }),
-    rng: choiceFlag("rng", str("rng"), RNG_KINDS, "seedrandom"),
-  };
 }
 
 /** An exercise's graph after a backward pass through its hand-written rules, and its cmp. */

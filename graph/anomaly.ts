@@ -4,7 +4,7 @@
  * than where it ended up.
  */
 import type { Node } from "./node.ts";
-import { formatShape, type Tensor } from "./tensor.ts";
+import { formatShape, type Tensor } from "../ops/kernels/tensor.ts";
 
 /** min, max, mean and the count of non-finite entries of a tensor. */
 export function tensorStats(

@@ -5,11 +5,11 @@
  * gradients are returned, not stored on nodes, so calling it twice gives the same result.
  */
 import { add } from "../ops/kernels/elementwise.ts";
-import { NinjagradError } from "./errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { Graph } from "./graph.ts";
 import type { Node } from "./node.ts";
 import { automaticRules, nodeCache, overrideRules, type RuleFailure, runRule } from "./rules.ts";
-import { Arena, formatShape, sameShape, Tensor } from "./tensor.ts";
+import { Arena, formatShape, sameShape, Tensor } from "../ops/kernels/tensor.ts";
 
 export type { RuleFailure } from "./rules.ts";
 

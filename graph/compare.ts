@@ -3,10 +3,10 @@
  * (hand-written) ones on the same forward values and compare every gradient, with a shape check
  * that the lecture's cmp lacked, and name the first node in backward order that diverges.
  */
-import { NinjagradError } from "./errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { Graph } from "./graph.ts";
 import type { Node } from "./node.ts";
-import { formatShape, sameShape, type Shape, type Tensor } from "./tensor.ts";
+import { formatShape, sameShape, type Shape, type Tensor } from "../ops/kernels/tensor.ts";
 
 /** Options of `graph.compare`. */
 export interface CompareOptions {

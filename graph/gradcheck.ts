@@ -2,10 +2,10 @@
  * Finite-difference gradient check for any float64 graph: central differences on every element
  * of the chosen leaves, against the engine's backward with a random, non-unit upstream gradient.
  */
-import { NinjagradError } from "./errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { Graph, NodeRef } from "./graph.ts";
 import type { Node } from "./node.ts";
-import { Tensor } from "./tensor.ts";
+import { Tensor } from "../ops/kernels/tensor.ts";
 
 /** Options of `gradcheck`. */
 export interface GradcheckOptions {

@@ -3,10 +3,17 @@
  * propagation of leaf changes, per-node overrides, and the entry points of backward and compare.
  */
 import { Subject } from "./deps.ts";
-import type { AnyRule, AtomicOp, CompositeOp, Op } from "../ops/op.ts";
-import { NinjagradError } from "./errors.ts";
+import type { AnyRule, AtomicOp, CompositeOp, Op } from "./op.ts";
+import type { FusedBuffers } from "../ops/kernels/fused.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import { Node, type NodeKind, type Observable, type Subgraph } from "./node.ts";
-import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "./tensor.ts";
+import {
+  type FloatDType,
+  formatShape,
+  sameShape,
+  type Shape,
+  Tensor,
+} from "../ops/kernels/tensor.ts";
 import { forwardAnomaly } from "./anomaly.ts";
 import { backward, type BackwardOptions, type Gradients } from "./backward.ts";
 import { inputValues, nodeCache } from "./rules.ts";
@@ -353,12 +360,12 @@ export class Graph {
    * buffer it writes has its shape. Anomaly detection and observed subgraphs go node by node.
    */
   private fusedForward(node: Node, op: CompositeOp, sub: Subgraph): boolean {
-    if (!op.fused || !sub.labelled || !sub.evaluatedWith) return false;
+    if (!op.fused || !sub.buffers || !sub.evaluatedWith) return false;
     if (this.detectAnomaly || sub.graph.observed) return false;
     for (let i = 0; i < node.inputs.length; i++) {
       if (node.inputs[i].value !== sub.evaluatedWith[i]) return false;
     }
-    return op.fused(inputValues(node), sub.labelled, node.attrs);
+    return op.fused(inputValues(node), sub.buffers, node.attrs);
   }
 
   /**
@@ -387,6 +394,9 @@ export class Graph {
         node.value = sub.out.value;
         node.saved = labelledValues(sub.graph, node.saved as Record<string, Tensor> | undefined);
         sub.evaluatedWith = evaluatedWith(node);
+        if (sub.labelled) {
+          sub.buffers = fusedBuffers(sub.labelled, node.saved as Record<string, Tensor>);
+        }
       }
     } else {
       // The input record and the output shape are kept from the last run; the shape is worked
@@ -408,6 +418,20 @@ export class Graph {
       }
     }
   }
+}
+
+/**
+ * What a fused forward writes, by label: the subgraph's values (the composite's saved record)
+ * and what each node's forward saved. Made after each node-by-node evaluation, which is when
+ * buffers may be replaced; fused runs in between reuse it.
+ */
+function fusedBuffers(
+  labelled: Record<string, Node>,
+  values: Record<string, Tensor>,
+): FusedBuffers {
+  const saved: Record<string, unknown> = {};
+  for (const label in labelled) saved[label] = labelled[label].saved;
+  return { values, saved };
 }
 
 /** The input values a composite's subgraph was just evaluated with. */

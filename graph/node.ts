@@ -1,7 +1,8 @@
 /** A node: one application of an op (or a leaf) inside a graph. */
 import { BehaviorSubject, type Observable as RxObservable, Subject } from "./deps.ts";
-import type { AnyRule, Op, RuleArgs } from "../ops/op.ts";
-import type { Shape, Tensor } from "./tensor.ts";
+import type { AnyRule, Op, RuleArgs } from "./op.ts";
+import type { FusedBuffers } from "../ops/kernels/fused.ts";
+import type { Shape, Tensor } from "../ops/kernels/tensor.ts";
 import type { Graph } from "./graph.ts";
 
 /**
@@ -22,8 +23,10 @@ export interface Subgraph {
   leaves: Node[];
   /** The node whose value is the composite node's value. */
   out: Node;
-  /** @internal The subgraph's nodes by label, for the op's fused forward. */
+  /** @internal The subgraph's nodes by label, when the op has a fused forward that may run. */
   labelled?: Record<string, Node>;
+  /** @internal What the fused forward writes, from the last node-by-node evaluation. */
+  buffers?: FusedBuffers;
   /** @internal The input values of the last node-by-node evaluation (fused runs need the same). */
   evaluatedWith?: Tensor[];
 }

@@ -5,15 +5,22 @@
  * graph's dtype, every value finite), each failure one line that names the node, the input
  * and the kind of rule. backward.ts walks the graph and calls these.
  */
-import type { AnyRule } from "../ops/op.ts";
+import type { AnyRule } from "./op.ts";
 import { axesToSum } from "../ops/kernels/broadcast.ts";
 import { finiteF32, SIMD_MIN } from "../ops/kernels/simd.ts";
 import { describeInputs, describeNode, firstNonFinite, tensorStats } from "./anomaly.ts";
 import type { BackwardOptions } from "./backward.ts";
-import { NinjagradError } from "./errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { Graph } from "./graph.ts";
 import type { Node, NodeCache } from "./node.ts";
-import { formatShape, sameShape, type Shape, sizeOf, Tensor, type TensorData } from "./tensor.ts";
+import {
+  formatShape,
+  sameShape,
+  type Shape,
+  sizeOf,
+  Tensor,
+  type TensorData,
+} from "../ops/kernels/tensor.ts";
 
 /** A rule that failed: which node, which input, why. */
 export interface RuleFailure {

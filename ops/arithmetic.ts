@@ -2,7 +2,7 @@
  * Elementwise arithmetic with broadcasting. Each rule is the local derivative times `g`, summed
  * back to its input's shape with `sumTo` (a broadcast in the forward pass is a sum in backward).
  */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import { broadcastShape } from "./kernels/broadcast.ts";
 

@@ -2,10 +2,10 @@
  * Functions that add a node to the graph their inputs belong to: `tanh(hpreact)`,
  * `matmul(h, W2)`. Numbers become constants. Every one evaluates its node at once.
  */
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "./kernels/errors.ts";
 import type { Operand } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
-import type { Op } from "./op.ts";
+import type { Op } from "../graph/op.ts";
 import * as arithmetic from "./arithmetic.ts";
 import * as unary from "./unary.ts";
 import * as reduce from "./reduce.ts";

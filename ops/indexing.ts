@@ -1,8 +1,8 @@
 /** Indexing by integer tensors: embedding lookup, pick, one-hot. Indices get no gradient. */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
-import { NinjagradError } from "../graph/errors.ts";
-import { formatShape } from "../graph/tensor.ts";
+import { NinjagradError } from "./kernels/errors.ts";
+import { formatShape } from "./kernels/tensor.ts";
 
 /** `table[idx]` (the lecture's `C[Xb]`); backward scatter-adds rows, so repeated indices add up. */
 export const embedding = atomic({

@@ -2,7 +2,7 @@
  * Matrix product. The backward follows from the shapes: dA = g @ Bᵀ, dB = Aᵀ @ g, and the
  * transposes are read in place by the kernel, never copied.
  */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import type { MatmulAttrs } from "./kernels/mod.ts";
 

@@ -3,7 +3,7 @@
  * rule is backprop through the subgraph; `closedForm` holds the one-step rules that the lecture
  * derives by hand (exercise 2 for cross-entropy, exercise 3 for batchnorm).
  */
-import { composite } from "./op.ts";
+import { composite } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import * as b from "./build.ts";
 import { batchNormForward, crossEntropyForward, linearForward } from "./kernels/fused.ts";

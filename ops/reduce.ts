@@ -2,10 +2,10 @@
  * Reductions over an axis: sum, mean, max, var. Their backward spreads `g` back over the reduced
  * axis (a sum in forward is a broadcast in backward).
  */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import type { ReduceAttrs } from "./kernels/mod.ts";
-import type { Tensor } from "../graph/tensor.ts";
+import type { Tensor } from "./kernels/tensor.ts";
 
 const reduced = ({ x }: { x: readonly number[] }, attrs: ReduceAttrs) => t.reducedShape(x, attrs);
 

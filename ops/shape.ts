@@ -1,5 +1,5 @@
 /** Reshape (view) and transpose: they move elements, so their backward moves `g` back. */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 
 /** The same elements in another shape (`-1` infers one axis), as `emb.view(32, 30)`. */

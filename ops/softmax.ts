@@ -1,5 +1,5 @@
 /** Softmax and log-softmax along an axis. */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 
 /** softmax(x) along `axis`. Backward: dx = y · (g − Σ g·y), the sum along the axis. */

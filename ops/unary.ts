@@ -1,5 +1,5 @@
 /** exp, log and tanh: a learner finds each derivative on the line after its forward. */
-import { atomic } from "./op.ts";
+import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 
 const same = ({ x }: { x: readonly number[] }) => x;

@@ -12,8 +12,8 @@ import { loadNames } from "../exercises/data.ts";
 import { detectAnomalies } from "../exercises/train/anomaly.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
-const TRAIN = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
-const EXERCISE = fileURLToPath(new URL("../exercises/exercise_cli.ts", import.meta.url));
+const TRAIN = fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url));
+const EXERCISE = fileURLToPath(new URL("../exercises/cli/exercise.ts", import.meta.url));
 
 /** Asserts `fn` throws one line matching every pattern; returns the message. */
 function throwsOneLine(fn: () => unknown, ...patterns: RegExp[]): string {

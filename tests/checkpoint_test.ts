@@ -11,7 +11,7 @@ import { PARAM_NAMES } from "../exercises/model/ex4.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
 import { sampleNames, samplingRandom } from "../exercises/train/sample.ts";
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import { lectureNames, runScript, trainToEnd } from "./helpers.ts";
 
 const FIXTURE = prepareData(await lectureNames(200), 3, "200 names");
@@ -105,7 +105,7 @@ Deno.test("deno task sample: names from a checkpoint; a corrupt one exits 1 with
   await saveCheckpoint(good, CKPT);
   await Deno.writeTextFile(bad, (await Deno.readTextFile(good)).slice(0, 1000));
   const run = async (args: string[]) => {
-    const out = await runScript("exercises/sample_cli.ts", ...args);
+    const out = await runScript("exercises/cli/sample.ts", ...args);
     const lines = (text: string) => text.trim().split("\n").filter(Boolean);
     return { code: out.code, stdout: lines(out.stdout), stderr: lines(out.stderr) };
   };

@@ -10,9 +10,9 @@ import { loadNames } from "../exercises/data.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 const CLI = {
-  train: fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url)),
-  exercise: fileURLToPath(new URL("../exercises/exercise_cli.ts", import.meta.url)),
-  sample: fileURLToPath(new URL("../exercises/sample_cli.ts", import.meta.url)),
+  train: fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url)),
+  exercise: fileURLToPath(new URL("../exercises/cli/exercise.ts", import.meta.url)),
+  sample: fileURLToPath(new URL("../exercises/cli/sample.ts", import.meta.url)),
 };
 type Cli = keyof typeof CLI;
 

@@ -10,7 +10,7 @@ import {
   sha256Hex,
   splitWords,
 } from "../exercises/data.ts";
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 /** The lecture's figure, written out here so that a changed constant in the code is caught. */

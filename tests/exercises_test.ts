@@ -10,11 +10,11 @@ import { type Ex1Rules, installEx1Rules } from "../exercises/model/lines.ts";
 import { lectureMinibatch } from "../exercises/model/minibatch.ts";
 import { initEx1Params, seededNormal } from "../exercises/params.ts";
 import { ex1Rules } from "../exercises/rules/ex1.ts";
-import { ONE_STEP_TOLERANCE, runExercise } from "../exercises/exercise_cli.ts";
+import { ONE_STEP_TOLERANCE, runExercise } from "../exercises/cli/exercise.ts";
 import { NAMES, readParityGolden, runScript } from "./helpers.ts";
 
 /** Runs `deno task exercise` (its script) with `args`: exit code, stdout, stderr. */
-const exercise = (...args: string[]) => runScript("exercises/exercise_cli.ts", ...args);
+const exercise = (...args: string[]) => runScript("exercises/cli/exercise.ts", ...args);
 
 /** The exercise-1 net on one seeded minibatch of the embedded names, in `dtype`. */
 async function ex1Model(dtype: "float32" | "float64") {

@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { assertSameSaved } from "./helpers.ts";
 import { Graph } from "../graph/graph.ts";
-import { type FloatDType, type Shape, Tensor } from "../graph/tensor.ts";
+import { type FloatDType, type Shape, Tensor } from "../ops/kernels/tensor.ts";
 import * as b from "../ops/build.ts";
 import { rowSums } from "../ops/kernels/reduce.ts";
 import * as t from "../ops/kernels/mod.ts";
 import { finiteF32 } from "../ops/kernels/simd.ts";
-import { seeded } from "./bench/workloads.ts";
+import { seeded } from "../exercises/bench/workloads.ts";
 
 function random(shape: Shape, dtype: FloatDType, rand: () => number, scale = 1): Tensor {
   const x = Tensor.zeros(shape, dtype);

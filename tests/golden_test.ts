@@ -13,7 +13,7 @@ import { goldenPath, runScript } from "./helpers.ts";
 const GOLDEN = goldenPath("ex1_float64.json");
 
 /** Runs `deno task golden` (its script) with `args`: exit code, stdout, stderr. */
-const golden = (...args: string[]) => runScript("exercises/golden_cli.ts", ...args);
+const golden = (...args: string[]) => runScript("exercises/cli/golden.ts", ...args);
 
 /** A golden-format object for odd sizes, made by the engine itself (so it agrees with itself). */
 function selfGolden() {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import seedrandom from "seedrandom";
 import { gradcheck, type Graph, type NodeRef, type Shape, Tensor } from "../mod.ts";
-import { sizeOf } from "../graph/tensor.ts";
+import { sizeOf } from "../ops/kernels/tensor.ts";
 import type { Node } from "../graph/node.ts";
 import { loadNames } from "../exercises/data.ts";
 import type { ParityReport } from "../exercises/parity.ts";

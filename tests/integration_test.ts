@@ -42,7 +42,7 @@ Deno.test("deno task train --charts DIR writes every training chart in three for
   const dir = await Deno.makeTempDir();
   try {
     const r = await runScript(
-      "exercises/train_cli.ts",
+      "exercises/cli/train.ts",
       ...["--data", FIXTURE, "--steps", "300", "--hidden", "32", "--eval-every", "100"],
       ...["--quiet", "--charts", dir],
     );
@@ -71,7 +71,7 @@ Deno.test("deno task train --charts DIR writes every training chart in three for
 Deno.test("deno task train --charts into a path that cannot be a folder fails before training", async () => {
   const file = await Deno.makeTempFile();
   try {
-    const r = await runScript("exercises/train_cli.ts", "--data", FIXTURE, "--charts", `${file}/x`);
+    const r = await runScript("exercises/cli/train.ts", "--data", FIXTURE, "--charts", `${file}/x`);
     assert.equal(r.code, 1);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 1, r.stderr);
@@ -83,7 +83,7 @@ Deno.test("deno task train --charts into a path that cannot be a folder fails be
 
 Deno.test("deno task exercise 4 --json: every parameter's hand-written gradient approximates the automatic one, then a short run", async () => {
   const r = await runScript(
-    "exercises/exercise_cli.ts",
+    "exercises/cli/exercise.ts",
     ...["4", "--data", FIXTURE, "--steps", "200", "--json"],
   );
   assert.equal(r.code, 0, r.stderr);
@@ -119,7 +119,15 @@ for (const n of ["1", "4"]) {
   Deno.test(`deno task chart exercise ${n} --out DIR writes the gradient-flow graph with its hand-written nodes`, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const r = await runScript("viz/chart_cli.ts", "exercise", n, "--out", dir, "--data", FIXTURE);
+      const r = await runScript(
+        "exercises/cli/chart.ts",
+        "exercise",
+        n,
+        "--out",
+        dir,
+        "--data",
+        FIXTURE,
+      );
       assert.equal(r.code, 0, r.stderr);
       await assertChartFiles(dir, "gradient_flow_graph");
       await assertChartFiles(dir, "comparison");

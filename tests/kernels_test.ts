@@ -6,17 +6,17 @@
 import assert from "node:assert/strict";
 import { assertSameSaved } from "./helpers.ts";
 import { fileURLToPath } from "node:url";
-import { type FloatDType, type Shape, Tensor } from "../graph/tensor.ts";
-import type { AnyRule, CompositeOp } from "../ops/op.ts";
+import { type FloatDType, type Shape, Tensor } from "../ops/kernels/tensor.ts";
+import type { AnyRule, CompositeOp } from "../graph/op.ts";
 import * as nn from "../ops/nn.ts";
 import * as t from "../ops/kernels/mod.ts";
 import { broadcastStrides } from "../ops/kernels/broadcast.ts";
 import { binaryKernel } from "../ops/kernels/elementwise.ts";
 import { fastExp, fastLog, fastTanh } from "../ops/kernels/fastmath.ts";
-import { MODULES, upToDate } from "../ops/kernels/wasm/build.ts";
-import { compositeNet, seeded } from "./bench/workloads.ts";
+import { MODULES, upToDate } from "../exercises/cli/wasm.ts";
+import { compositeNet, seeded } from "../exercises/bench/workloads.ts";
 
-const HEAP = fileURLToPath(new URL("./bench/heap.ts", import.meta.url));
+const HEAP = fileURLToPath(new URL("../exercises/bench/heap.ts", import.meta.url));
 
 function random(shape: Shape, dtype: FloatDType, rand: () => number, scale = 1): Tensor {
   const x = Tensor.zeros(shape, dtype);

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Shape, Tensor } from "../graph/tensor.ts";
+import { type Shape, Tensor } from "../ops/kernels/tensor.ts";
 import * as t from "../ops/kernels/mod.ts";
 import { sgdUpdate } from "../ops/kernels/elementwise.ts";
 import { isResident, limitScratch, RESIDENT_MIN, residentF32 } from "../ops/kernels/memory.ts";
-import { seeded } from "./bench/workloads.ts";
+import { seeded } from "../exercises/bench/workloads.ts";
 
 type Where = "plain" | "resident";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkRules, loadLearnerRules } from "../exercises/ninja/check.ts";
-import { initLearnerFile } from "../exercises/ninja_cli.ts";
+import { initLearnerFile } from "../exercises/cli/ninja.ts";
 import { EX1_ROWS } from "../exercises/model/ex1.ts";
 import { ROOT, runScript } from "./helpers.ts";
 
@@ -16,7 +16,7 @@ const API = new URL("../exercises/ninja/api.ts", import.meta.url).href;
 const REFERENCE = new URL("../exercises/rules/ex1.ts", import.meta.url).href;
 
 /** Runs `deno task ninja` (its script) with `args`: exit code, stdout, stderr. */
-const ninja = (...args: string[]) => runScript("exercises/ninja_cli.ts", ...args);
+const ninja = (...args: string[]) => runScript("exercises/cli/ninja.ts", ...args);
 
 /**
  * A learner file that takes the reference rules and replaces some, as a learner would write them:

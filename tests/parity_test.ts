@@ -20,7 +20,7 @@ import { lectureNames, NAMES, readParityGolden, runScript } from "./helpers.ts";
 const golden = readParityGolden();
 
 /** Runs `deno task parity` (its script) with `args`; stdout, stderr and the exit code. */
-const parity = (...args: string[]) => runScript("exercises/parity_cli.ts", ...args);
+const parity = (...args: string[]) => runScript("exercises/cli/parity.ts", ...args);
 
 async function parityJson(...args: string[]): Promise<ParityReport> {
   const r = await parity("--data", NAMES, "--json", ...args);

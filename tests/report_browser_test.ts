@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { graphCharts, TraceCollector, traceInto, trainingCharts, writeCharts } from "../viz/mod.ts";
-import { demoTraining, lectureDemoGraph } from "../viz/demo.ts";
+import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 

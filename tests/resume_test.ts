@@ -18,10 +18,10 @@ import { DEFAULT_CONFIG, type TrainConfig } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
 import type { DoneEvent } from "../exercises/train/events.ts";
 import { train, type TrainOptions } from "../exercises/train/run.ts";
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import { lectureNames, runScript, trainToEnd } from "./helpers.ts";
 
-const TRAIN = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
+const TRAIN = fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url));
 const WORDS = await lectureNames(100);
 const FIXTURE = prepareData(WORDS, 3, "100 names");
 const CONFIG: TrainConfig = {
@@ -114,7 +114,7 @@ Deno.test("a start that does not fit the net is refused with one line", async ()
 
 /** Runs the train CLI on the fixture; fails the test unless it exits 0. */
 async function cli(args: string[]): Promise<string> {
-  const out = await runScript("exercises/train_cli.ts", ...args);
+  const out = await runScript("exercises/cli/train.ts", ...args);
   const text = out.stdout + out.stderr;
   assert.equal(out.code, 0, `train ${args.join(" ")}:\n${text}`);
   return text;

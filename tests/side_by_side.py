@@ -5,7 +5,7 @@ written in torch ops (no autograd), batch sampling and the SGD update included.
 ex1-step: the exercise-1 atomic forward pass (n_hidden 64, batch 32) and loss.backward().
 
 Prints one JSON line per case: {"case": "ex4-step", "msPerStep": ..., "wallMsPerStep": ...},
-msPerStep being the median CPU time per step (see tests/bench/timing.ts).
+msPerStep being the median CPU time per step (see exercises/bench/timing.ts).
 Usage: python3 tests/side_by_side.py NAMES_FILE [--steps N] [--repeats R]
 """
 
@@ -152,7 +152,7 @@ def ex1_stepper(Xtr, Ytr):
 
 
 def time_case(step, steps, repeats, warmup):
-    """Median over repeats of CPU time per step (as tests/bench/timing.ts), and of wall time."""
+    """Median over repeats of CPU time per step (as exercises/bench/timing.ts), and of wall time."""
     for _ in range(warmup):
         step()
     cpu, wall = [], []

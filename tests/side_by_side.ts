@@ -2,7 +2,7 @@
  * `deno run -A tests/side_by_side.ts [--json] [--steps N] [--repeats R] [--rounds K]`
  *
  * The engine against PyTorch on the lecture's two workloads, in one run: tests/side_by_side.py
- * (PyTorch 1.13, one thread) and tests/bench.ts's engine cases take turns K times, and the
+ * (PyTorch 1.13, one thread) and exercises/cli/bench.ts's engine cases take turns K times, and the
  * ratios PyTorch ms / engine ms of the medians are printed. Needs /usr/bin/python3 with torch
  * (`apt-get install python3-torch`); not part of `deno task test`.
  *
@@ -11,10 +11,10 @@
  * loop over the batch) and vectorised (index_add_); ex1-step (the atomic forward and backward)
  * against loss.backward().
  */
-import { NinjagradError, UsageError } from "../graph/errors.ts";
+import { NinjagradError, UsageError } from "../ops/kernels/errors.ts";
 import { numberFlag, parseFlags, runMain } from "../exercises/cli/main.ts";
-import { runBench } from "./bench.ts";
-import { NAMES_PATH, ROOT } from "./bench/timing.ts";
+import { runBench } from "../exercises/cli/bench.ts";
+import { NAMES_PATH, ROOT } from "../exercises/bench/timing.ts";
 import { join } from "node:path";
 
 const PYTHON = "/usr/bin/python3";

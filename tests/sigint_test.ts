@@ -10,7 +10,7 @@ import { loadCheckpoint } from "../exercises/checkpoint.ts";
 import { loadNames } from "../exercises/data.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
-const TRAIN = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
+const TRAIN = fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url));
 
 const dir = await Deno.makeTempDir({ prefix: "ninjagrad-sigint-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));

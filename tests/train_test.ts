@@ -16,12 +16,12 @@ import {
 } from "../exercises/train/run.ts";
 import { ONE_STEP_TOLERANCE } from "../exercises/setup.ts";
 import { Graph } from "../graph/graph.ts";
-import { Tensor } from "../graph/tensor.ts";
-import type { AnyRule } from "../ops/op.ts";
+import { Tensor } from "../ops/kernels/tensor.ts";
+import type { AnyRule } from "../graph/op.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 const GOLDEN = new URL("golden/parity_lecture.json", import.meta.url);
-const CLI = fileURLToPath(new URL("../exercises/train_cli.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url));
 
 /** The fixture: the first 200 names of the lecture's file, split as the lecture splits. */
 const FIXTURE: TrainData = prepareData((await loadNames(NAMES)).slice(0, 200), 3, "200 names");

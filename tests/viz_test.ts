@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { NinjagradError, UsageError } from "../graph/errors.ts";
+import { NinjagradError, UsageError } from "../ops/kernels/errors.ts";
 import type { Comparison } from "../graph/compare.ts";
 import type { TrainEvent } from "../exercises/train/events.ts";
-import { Tensor } from "../graph/tensor.ts";
-import { demoTraining, lectureDemoGraph } from "../viz/demo.ts";
+import { Tensor } from "../ops/kernels/tensor.ts";
+import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
 import {
   type Chart,
   comparisonSpec,
@@ -39,7 +39,7 @@ import {
   writeCharts,
   writeTrainingCharts,
 } from "../viz/mod.ts";
-import { main as chartMain } from "../viz/chart_cli.ts";
+import { main as chartMain } from "../exercises/cli/chart.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: count a named mark's items in a rendered view, read a PNG's header.
@@ -326,11 +326,11 @@ Deno.test("the collector adds little to a training-like loop", () => {
   // The per-step cost alone: a step event that samples nothing.
   const c = new TraceCollector({ every: 1_000_000, histogramsEvery: 1_000_000 });
   const model = { graph: lectureDemoGraph().graph, params: {}, grads: undefined!, activations: {} };
-  c.next({ type: "step", step: 0, totalSteps: 1e6, loss: 1, lr: 0.1, msPerStep: 0, model });
+  c.next({ type: "step", step: 0, totalSteps: 1e6, loss: 1, lr: 0.1, model });
   const n = 200_000;
   const perStep = time(() => {
     for (let i = 1; i <= n; i++) {
-      c.next({ type: "step", step: i, totalSteps: 1e6, loss: 1, lr: 0.1, msPerStep: 0, model });
+      c.next({ type: "step", step: i, totalSteps: 1e6, loss: 1, lr: 0.1, model });
     }
   }) / n;
   console.log(

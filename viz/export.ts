@@ -3,7 +3,7 @@
  * NAME.png, then report.html with them all.
  */
 import { join } from "node:path";
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import { svgToPNG, toSVG } from "./render.ts";
 import { writeReport } from "./report.ts";
 import type { Chart } from "./spec.ts";

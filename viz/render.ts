@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compile, initWasm, packageFiles, Resvg, vega } from "./deps.ts";
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { VegaLiteSpec } from "./spec.ts";
 
 /**

@@ -4,7 +4,7 @@
  */
 import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
-import { NinjagradError } from "../graph/errors.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import { packageFiles } from "./deps.ts";
 import { packageFilePath } from "./render.ts";
 import type { Chart } from "./spec.ts";

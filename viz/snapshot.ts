@@ -5,7 +5,7 @@
 import type { Gradients } from "../graph/backward.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { NodeKind } from "../graph/node.ts";
-import { formatShape } from "../graph/tensor.ts";
+import { formatShape } from "../ops/kernels/tensor.ts";
 import { layoutGraph } from "./layout.ts";
 import { type TensorStats, tensorStats } from "./stats.ts";
 

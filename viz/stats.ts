@@ -2,7 +2,7 @@
  * Summary statistics of a tensor's elements, and histograms: what the charts show of a gradient
  * or an activation instead of its raw numbers (one pass, no allocation beyond the result).
  */
-import type { TensorData } from "../graph/tensor.ts";
+import type { TensorData } from "../ops/kernels/tensor.ts";
 
 /** Statistics of a tensor's elements. `std` is the population standard deviation. */
 export interface TensorStats {

@@ -6,11 +6,55 @@
  * and gradient histograms and a snapshot of the graph.
  */
 import { type MonoTypeOperatorFunction, type Observable, tap } from "../graph/deps.ts";
-import type { EvalEvent, StepEvent, TrainEvent } from "../exercises/train/events.ts";
-import { NinjagradError } from "../graph/errors.ts";
+import type { Gradients } from "../graph/backward.ts";
+import type { Graph } from "../graph/graph.ts";
+import type { Node } from "../graph/node.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
 import { type GraphSnapshot, snapshotGraph } from "./snapshot.ts";
 import { type Histogram, histogram, stdOf, tensorStats } from "./stats.ts";
 import type { ParamStat } from "./charts/params.ts";
+
+/**
+ * A finished training step, as the trace reads it: the step's loss and learning rate and the live
+ * model (read synchronously inside the subscriber, never kept). The lecture's training events
+ * and those of any training loop that has these fields are traced as they are.
+ */
+export interface TraceStep {
+  type: "step";
+  /** The step's number. */
+  step: number;
+  /** How many steps the run has. */
+  totalSteps: number;
+  /** The minibatch loss. */
+  loss: number;
+  /** The learning rate the update used. */
+  lr: number;
+  /** The live model after the backward pass, before the update. */
+  model: {
+    /** The training graph, with this step's forward values. */
+    graph: Graph;
+    /** The trainable parameters by name. */
+    params: Readonly<Record<string, Node>>;
+    /** This step's gradients. */
+    grads: Gradients;
+    /** The activations to draw histograms of, by name. */
+    activations: Readonly<Record<string, Node>>;
+  };
+}
+
+/** An evaluation on the splits (periodic, or the final one: `type` "done"). */
+export interface TraceEval {
+  type: "eval" | "done";
+  /** The step after which it was measured. */
+  step: number;
+  /** The training split's loss. */
+  train: number;
+  /** The validation split's loss. */
+  val: number;
+}
+
+/** What the trace collector takes in. */
+export type TraceEvent = TraceStep | TraceEval;
 
 /** Statistics of one parameter at one sampled step. */
 export interface ParamSample {
@@ -90,13 +134,12 @@ export class TraceCollector {
   }
 
   /** Takes one event. Call it synchronously from the subscriber: step events hold a live model. */
-  next(e: TrainEvent): void {
+  next(e: TraceEvent): void {
     if (e.type === "step") this.step(e);
-    else if (e.type === "eval") this.evaluation(e);
-    else if (e.type === "done") this.evals.push({ step: e.step, train: e.train, val: e.val });
+    else this.evals.push({ step: e.step, train: e.train, val: e.val });
   }
 
-  private step(e: StepEvent): void {
+  private step(e: TraceStep): void {
     const i = this.count++;
     if (i === 0) {
       this.firstStep = e.step;
@@ -113,11 +156,7 @@ export class TraceCollector {
     if (i % this.histogramsEvery === 0 || last) this.picture(e);
   }
 
-  private evaluation(e: EvalEvent): void {
-    this.evals.push({ step: e.step, train: e.train, val: e.val });
-  }
-
-  private sample(e: StepEvent): void {
+  private sample(e: TraceStep): void {
     const { params, grads } = e.model;
     const stats: ParamStat[] = [];
     for (const [name, node] of Object.entries(params)) {
@@ -144,7 +183,7 @@ export class TraceCollector {
     this.lastParams = stats;
   }
 
-  private picture(e: StepEvent): void {
+  private picture(e: TraceStep): void {
     const { activations, grads, graph } = e.model;
     const acts: Histogram[] = [], gs: Histogram[] = [];
     for (const [name, node] of Object.entries(activations)) {
@@ -178,8 +217,10 @@ export class TraceCollector {
 }
 
 /** An operator that feeds every passing event to `collector` (events pass through unchanged). */
-export function traceInto(collector: TraceCollector): MonoTypeOperatorFunction<TrainEvent> {
-  return tap((e: TrainEvent) => collector.next(e));
+export function traceInto<E extends TraceEvent>(
+  collector: TraceCollector,
+): MonoTypeOperatorFunction<E> {
+  return tap((e: E) => collector.next(e));
 }
 
 /**
@@ -188,7 +229,7 @@ export function traceInto(collector: TraceCollector): MonoTypeOperatorFunction<T
  * pipe `traceInto(collector)` into the stream they share instead.
  */
 export function collectTrace(
-  train$: Observable<TrainEvent>,
+  train$: Observable<TraceEvent>,
   options: TraceOptions = {},
 ): Promise<TrainingTrace> {
   const collector = new TraceCollector(options);

@@ -4,7 +4,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { NinjagradError, UsageError } from "../../graph/errors.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 
 /** A flag: a string value, or a boolean switch. */
 export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;

@@ -1,4 +1,4 @@
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 
 /** Symbol table: `itos[i]` is symbol i, `stoi` maps a symbol back to its index. */
 export interface Vocab {

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 // A text import is part of the module graph: it needs no --allow-read, and it works as well when
 // this module is imported by URL from another folder or machine.
 import lectureNamesText from "./names.txt" with { type: "text" };
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 
 /** Options for {@link loadNames}. */
 export interface LoadNamesOptions {

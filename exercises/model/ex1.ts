@@ -4,10 +4,16 @@
  * 3 build the same net with the loss or the batchnorm fused into one composite node.
  * @module
  */
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Node } from "../../graph/node.ts";
-import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "../../graph/tensor.ts";
+import {
+  type FloatDType,
+  formatShape,
+  sameShape,
+  type Shape,
+  Tensor,
+} from "../../ops/kernels/tensor.ts";
 import * as b from "../../ops/build.ts";
 
 /** The net's sizes. */

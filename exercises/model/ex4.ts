@@ -5,7 +5,7 @@
  */
 import type { Graph } from "../../graph/graph.ts";
 import type { Node } from "../../graph/node.ts";
-import { type FloatDType, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
+import { type FloatDType, type Shape, sizeOf, Tensor } from "../../ops/kernels/tensor.ts";
 import { batchNorm, crossEntropy, embedding, linear, reshape, tanh } from "../../ops/build.ts";
 import { initEx1Params, type NormalSource } from "../params.ts";
 import { EX1_PARAMS, ex1ParamShapes, type Ex1Sizes } from "./ex1.ts";

@@ -12,10 +12,10 @@
  */
 import type { Gradients } from "../../graph/backward.ts";
 import { automaticRule } from "../../graph/rules.ts";
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import type { Node } from "../../graph/node.ts";
-import type { Tensor } from "../../graph/tensor.ts";
-import type { AnyRule } from "../../ops/op.ts";
+import type { Tensor } from "../../ops/kernels/tensor.ts";
+import type { AnyRule } from "../../graph/op.ts";
 import {
   EX1_PARAMS,
   EX1_VALUES,

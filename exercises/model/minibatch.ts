@@ -3,7 +3,7 @@
  * them, build the training examples, initialise the parameters, and draw one minibatch.
  * @module
  */
-import { Tensor } from "../../graph/tensor.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import { buildExamples, buildVocab, loadNames, splitWords } from "../data.ts";
 import { initEx1Params } from "../params.ts";
 import { createRngPlan, lectureParams, orderedNormalSource, type RngKind } from "../rng/recipe.ts";

@@ -7,8 +7,14 @@
  */
 import { pathToFileURL } from "node:url";
 import { shapeHint } from "../../graph/rules.ts";
-import { NinjagradError } from "../../graph/errors.ts";
-import { type FloatDType, formatShape, sameShape, type Shape, Tensor } from "../../graph/tensor.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
+import {
+  type FloatDType,
+  formatShape,
+  sameShape,
+  type Shape,
+  Tensor,
+} from "../../ops/kernels/tensor.ts";
 import { buildEx1, EX1_ROWS, type Ex1Model } from "../model/ex1.ts";
 import {
   contributionName,

@@ -4,7 +4,7 @@
  * from any directory.
  * @module
  */
-import { formatShape } from "../../graph/tensor.ts";
+import { formatShape } from "../../ops/kernels/tensor.ts";
 import { buildEx1, EX1_SIZES, type Ex1Sizes, zeroEx1Inputs } from "../model/ex1.ts";
 import { contributionName, EX1_LINE_NAMES, EX1_LINES } from "../model/lines.ts";
 

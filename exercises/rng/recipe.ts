@@ -16,9 +16,9 @@
  * @module
  */
 import { seedrandom } from "../deps.ts";
-import { NinjagradError } from "../../graph/errors.ts";
-import type { FloatDType, Shape } from "../../graph/tensor.ts";
-import { Tensor } from "../../graph/tensor.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
+import type { FloatDType, Shape } from "../../ops/kernels/tensor.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { MT19937State } from "./mt19937.ts";
 import { PythonRandom } from "./python_random.ts";
 import { torchDefaultGenerator, TorchGenerator, type TorchGeneratorState } from "./torch.ts";

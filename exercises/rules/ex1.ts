@@ -13,7 +13,7 @@
  * `dlogprobs / probs`, which is the same math and the engine's rounding.
  * @module
  */
-import { Tensor } from "../../graph/tensor.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import * as t from "../../ops/kernels/mod.ts";
 import type { Ex1Rules } from "../model/lines.ts";
 

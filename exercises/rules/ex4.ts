@@ -5,12 +5,12 @@
  * the embedding's scatter-add are written out here. Installed on every node, no automatic rule
  * runs at all, and `graph.ruleCounts.auto` stays 0 to prove it.
  */
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Comparison } from "../../graph/compare.ts";
-import type { FloatDType } from "../../graph/tensor.ts";
-import { Tensor } from "../../graph/tensor.ts";
-import type { AnyRule, CompositeOp } from "../../ops/op.ts";
+import type { FloatDType } from "../../ops/kernels/tensor.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
+import type { AnyRule, CompositeOp } from "../../graph/op.ts";
 import * as nn from "../../ops/nn.ts";
 import { mulOneMinusSquare } from "../../ops/kernels/elementwise.ts";
 import { EX1_ROWS, type Ex1RowName } from "../model/ex1.ts";

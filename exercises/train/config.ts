@@ -1,6 +1,6 @@
 /** The settings of a training run, their lecture defaults, and the learning-rate schedule. */
-import { NinjagradError } from "../../graph/errors.ts";
-import type { FloatDType } from "../../graph/tensor.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
+import type { FloatDType } from "../../ops/kernels/tensor.ts";
 import { RNG_KINDS, type RngKind } from "../rng/recipe.ts";
 
 /** How gradients are computed: the lecture's hand-written rules, or the engine's own. */

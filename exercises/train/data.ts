@@ -9,7 +9,7 @@ import {
   splitWords,
 } from "../data.ts";
 import type { Vocab } from "../data.ts";
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { PythonRandom } from "../rng/python_random.ts";
 
 /** The examples of each split and the vocabulary. */

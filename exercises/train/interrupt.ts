@@ -4,7 +4,7 @@
  * at once, without saving, for a person who does not want to wait.
  */
 import { lastValueFrom, type Observable } from "../../graph/deps.ts";
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import type { DoneEvent, TrainEvent } from "./events.ts";
 
 /** The exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */

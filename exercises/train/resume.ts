@@ -4,7 +4,7 @@
  * backward); flags may repeat those settings but not change them. `--steps` sets the new total,
  * and the names must be the ones the run was trained on.
  */
-import { NinjagradError, UsageError } from "../../graph/errors.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type Checkpoint, loadCheckpoint } from "../checkpoint.ts";
 import { decayStep, type TrainConfig } from "./config.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";

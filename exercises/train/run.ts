@@ -9,10 +9,10 @@
  */
 import { Observable, type Subscriber } from "../../graph/deps.ts";
 import { clearImmediate, setImmediate } from "node:timers";
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
-import { Tensor } from "../../graph/tensor.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import { sgdUpdate } from "../../ops/kernels/elementwise.ts";
 import type { Comparison } from "../../graph/compare.ts";
 import type { Examples } from "../data.ts";

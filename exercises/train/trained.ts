@@ -1,5 +1,5 @@
 /** A trained model as plain data: what sampling, evaluation and checkpoints work from. */
-import type { FloatDType } from "../../graph/tensor.ts";
+import type { FloatDType } from "../../ops/kernels/tensor.ts";
 import type { Ex4Sizes, Ex4Weights } from "../model/ex4.ts";
 import type { BnStats } from "./eval.ts";
 

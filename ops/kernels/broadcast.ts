@@ -2,15 +2,8 @@
  * NumPy broadcasting: the one place where shapes are stretched (forward) and where gradients are
  * summed back to an input's shape (backward, `sumTo`). Rules call `sumTo`; none repeats it.
  */
-import { NinjagradError } from "../../graph/errors.ts";
-import {
-  formatShape,
-  sameShape,
-  type Shape,
-  sizeOf,
-  Tensor,
-  type TensorData,
-} from "../../graph/tensor.ts";
+import { NinjagradError } from "./errors.ts";
+import { formatShape, sameShape, type Shape, sizeOf, Tensor, type TensorData } from "./tensor.ts";
 import { rowSums } from "./reduce.ts";
 import { colsumF32, SIMD_MIN } from "./simd.ts";
 

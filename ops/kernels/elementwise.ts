@@ -6,15 +6,9 @@
  * seen several ops), and the broadcasts the lecture's graphs use — a scalar, a row `(1, n)` or
  * `(n)` against `(m, n)`, a column `(m, 1)` against `(m, n)` — run as plain nested loops.
  */
-import { NinjagradError } from "../../graph/errors.ts";
-import {
-  formatShape,
-  overwritten,
-  sameShape,
-  type Shape,
-  type TensorData,
-} from "../../graph/tensor.ts";
-import { Tensor } from "../../graph/tensor.ts";
+import { NinjagradError } from "./errors.ts";
+import { formatShape, overwritten, sameShape, type Shape, type TensorData } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
 import { broadcastShape, broadcastsTo, broadcastStrides, forEachBroadcast } from "./broadcast.ts";
 import { fastExp, fastLog, fastTanh } from "./fastmath.ts";
 import {

@@ -6,12 +6,22 @@
  * order: the bits are the same (tests/kernels_test.ts checks it, in both dtypes). Each returns
  * false for shapes it does not handle; the engine then evaluates node by node.
  */
-import type { Node } from "../../graph/node.ts";
-import type { Tensor, TensorData } from "../../graph/tensor.ts";
+import type { Tensor, TensorData } from "./tensor.ts";
 import { add, exp, log, mul, pow, sub } from "./elementwise.ts";
 import { rowSums, sum } from "./reduce.ts";
 import { matmul } from "./matmul.ts";
 import { batchNormF32, SIMD_MIN } from "./simd.ts";
+
+/**
+ * The buffers of a composite's subgraph by node label: each node's value, and what each node's
+ * forward saved (the max node's arg-max indices). A fused forward writes them in place.
+ */
+export interface FusedBuffers {
+  /** Each labelled node's value. */
+  readonly values: Readonly<Record<string, Tensor>>;
+  /** What each labelled node's forward returned for its rules. */
+  readonly saved: Readonly<Record<string, unknown>>;
+}
 
 /** A scalar as the kernels meet it: rounded to float32 when the output is float32. */
 const scalarFor = (out: TensorData, s: number) => out instanceof Float32Array ? Math.fround(s) : s;
@@ -19,10 +29,10 @@ const scalarFor = (out: TensorData, s: number) => out instanceof Float32Array ? 
 /** linear: xw = x @ w, out = xw + b. */
 export function linearForward(
   { x, w, b }: Readonly<Record<"x" | "w" | "b", Tensor>>,
-  nodes: Readonly<Record<string, Node>>,
+  { values: nodes }: FusedBuffers,
 ): boolean {
-  matmul(x, w, PLAIN, nodes.xw.value);
-  add(nodes.xw.value, b, nodes.out.value);
+  matmul(x, w, PLAIN, nodes.xw);
+  add(nodes.xw, b, nodes.out);
   return true;
 }
 
@@ -36,7 +46,7 @@ const PLAIN = { transA: false, transB: false } as const;
  */
 export function batchNormForward(
   { x, gain, bias }: Readonly<Record<"x" | "gain" | "bias", Tensor>>,
-  nodes: Readonly<Record<string, Node>>,
+  { values: nodes }: FusedBuffers,
   { eps }: { eps: number },
 ): boolean {
   if (x.shape.length !== 2) return false;
@@ -48,7 +58,7 @@ export function batchNormForward(
   ) {
     // The scalars as the subgraph's constants hold them: rounded to float32.
     const f = Math.fround, outs = bnOutputs;
-    for (let k = 0; k < BN_RESULTS.length; k++) outs[k] = nodes[BN_RESULTS[k]].value.data;
+    for (let k = 0; k < BN_RESULTS.length; k++) outs[k] = nodes[BN_RESULTS[k]].data;
     const done = batchNormF32(
       x.data,
       gain.data,
@@ -63,7 +73,7 @@ export function batchNormForward(
     outs.fill(EMPTY);
     if (done) return true;
   }
-  const v = (label: string) => nodes[label].value;
+  const v = (label: string) => nodes[label];
   sum(x, OVER_BATCH, v("bnsum"));
   mul(v("bnsum"), 1 / n, v("bnmeani"));
   sub(x, v("bnmeani"), v("bndiff"));
@@ -112,20 +122,20 @@ function isRow(t: Tensor, width: number): boolean {
  */
 export function crossEntropyForward(
   { logits, targets }: Readonly<Record<"logits" | "targets", Tensor>>,
-  nodes: Readonly<Record<string, Node>>,
+  { values: nodes, saved }: FusedBuffers,
 ): boolean {
   if (logits.shape.length !== 2 || !(targets.data instanceof Int32Array)) return false;
   const [n, classes] = logits.shape;
   const T = targets.data;
   if (T.length !== n) return false;
   for (let i = 0; i < n; i++) if (!(T[i] >= 0 && T[i] < classes)) return false;
-  const L = logits.data, argmax = nodes.logit_maxes.saved;
+  const L = logits.data, argmax = saved.logit_maxes;
   if (!(argmax instanceof Int32Array) || argmax.length !== n) return false;
-  const maxes = nodes.logit_maxes.value.data, norm = nodes.norm_logits.value.data;
-  const counts = nodes.counts.value.data, sums = nodes.counts_sum.value.data;
-  const inv = nodes.counts_sum_inv.value.data, probs = nodes.probs.value.data;
-  const logprobs = nodes.logprobs.value.data, picked = nodes.picked.value.data;
-  const mean = nodes.picked_mean.value.data, loss = nodes.loss.value.data;
+  const maxes = nodes.logit_maxes.data, norm = nodes.norm_logits.data;
+  const counts = nodes.counts.data, sums = nodes.counts_sum.data;
+  const inv = nodes.counts_sum_inv.data, probs = nodes.probs.data;
+  const logprobs = nodes.logprobs.data, picked = nodes.picked.data;
+  const mean = nodes.picked_mean.data, loss = nodes.loss.data;
   // Each row's max, sum and reciprocal are kept in locals (read back from their buffers once,
   // so rounded as stored): the same arithmetic as the node kernels, without a typed-array load
   // and store per element.
@@ -144,7 +154,7 @@ export function crossEntropyForward(
     const m = maxes[i];
     for (let k = row; k < end; k++) norm[k] = L[k] - m;
   }
-  exp(nodes.norm_logits.value, nodes.counts.value);
+  exp(nodes.norm_logits, nodes.counts);
   rowSums(counts, sums, n, classes);
   for (let i = 0; i < n; i++) {
     const row = i * classes, end = row + classes;
@@ -152,7 +162,7 @@ export function crossEntropyForward(
     const r = inv[i];
     for (let k = row; k < end; k++) probs[k] = counts[k] * r;
   }
-  log(nodes.probs.value, nodes.logprobs.value);
+  log(nodes.probs, nodes.logprobs);
   for (let i = 0; i < n; i++) picked[i] = logprobs[i * classes + T[i]];
   mean[0] = 0;
   for (let i = 0; i < n; i++) mean[0] += picked[i];

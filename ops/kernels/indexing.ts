@@ -1,6 +1,6 @@
 /** Gathers and scatters by integer indices: embedding lookups, picks, one-hot. */
-import { NinjagradError } from "../../graph/errors.ts";
-import { formatShape, type Shape, Tensor } from "../../graph/tensor.ts";
+import { NinjagradError } from "./errors.ts";
+import { formatShape, type Shape, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 
 /** Throws when an index lies outside `[0, n)`. */

@@ -5,8 +5,8 @@
  * matmul sums them; float64 products in double. WebAssembly SIMD does the work; plain loops for
  * tiny products (and mixed dtypes) give the same bits.
  */
-import { NinjagradError } from "../../graph/errors.ts";
-import { formatShape, type Shape, Tensor } from "../../graph/tensor.ts";
+import { NinjagradError } from "./errors.ts";
+import { formatShape, type Shape, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { gemmF32, gemmF64 } from "./simd.ts";
 

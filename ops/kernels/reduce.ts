@@ -1,13 +1,6 @@
 /** Reductions over one axis (or all axes), keepdim or not, and their broadcasting inverses. */
-import { NinjagradError } from "../../graph/errors.ts";
-import {
-  formatShape,
-  overwritten,
-  type Shape,
-  sizeOf,
-  Tensor,
-  type TensorData,
-} from "../../graph/tensor.ts";
+import { NinjagradError } from "./errors.ts";
+import { formatShape, overwritten, type Shape, sizeOf, Tensor, type TensorData } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { colsumF32, SIMD_MIN } from "./simd.ts";
 

@@ -1,6 +1,6 @@
 /** Reshapes and transposes. */
-import { NinjagradError } from "../../graph/errors.ts";
-import { formatShape, type Shape, sizeOf, type Tensor } from "../../graph/tensor.ts";
+import { NinjagradError } from "./errors.ts";
+import { formatShape, type Shape, sizeOf, type Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 
 /** Resolves a `-1` in a requested shape and checks the element count. */

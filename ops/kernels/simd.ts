@@ -13,7 +13,7 @@
  *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
  *   the copies cost more than the lanes save.
  */
-import type { TensorData } from "../../graph/tensor.ts";
+import type { TensorData } from "./tensor.ts";
 import {
   all_finite,
   bn_forward,

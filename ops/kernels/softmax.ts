@@ -1,5 +1,5 @@
 /** Softmax and log-softmax along an axis, computed stably (the max is subtracted first). */
-import type { Tensor } from "../../graph/tensor.ts";
+import type { Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { splitAt } from "./reduce.ts";
 

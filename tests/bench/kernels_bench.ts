@@ -3,9 +3,9 @@
  * n_hidden 200, vocab 27), in both dtypes: float32 runs on WebAssembly SIMD, float64 in
  * JavaScript. Each group's baseline is the float32 case.
  */
-import { type FloatDType, Tensor } from "../../graph/tensor.ts";
+import { type FloatDType, Tensor } from "../../ops/kernels/tensor.ts";
 import * as t from "../../ops/kernels/mod.ts";
-import { seeded } from "./workloads.ts";
+import { seeded } from "../../exercises/bench/workloads.ts";
 
 const rand = seeded(1);
 const random = (shape: number[], dtype: FloatDType, positive = false) => {

@@ -5,7 +5,7 @@
  * single rule wrapped; the wrapper records what the correct rule and the corrupted one returned,
  * and `toleranceRatio` says how far that moves the gradient, in units of compare's tolerance.
  */
-import { sameShape, Tensor } from "../../graph/tensor.ts";
+import { sameShape, Tensor } from "../../ops/kernels/tensor.ts";
 import * as t from "../../ops/kernels/mod.ts";
 import type {
   Ex1Line,
@@ -17,7 +17,7 @@ import type {
 import { ruleOf } from "../../exercises/model/lines.ts";
 import type { Ex1Model } from "../../exercises/model/ex1.ts";
 import { ex1Rules } from "../../exercises/rules/ex1.ts";
-import type { Rule } from "../../ops/op.ts";
+import type { Rule } from "../../graph/op.ts";
 
 /** The mistakes. */
 export const CORRUPTIONS = ["negate", "double", "shift", "transpose", "missingSum"] as const;

@@ -33,7 +33,7 @@ import {
   transpose,
   variance,
 } from "../../mod.ts";
-import { formatShape, type Shape, sizeOf, Tensor } from "../../graph/tensor.ts";
+import { formatShape, type Shape, sizeOf, Tensor } from "../../ops/kernels/tensor.ts";
 import { splitAt } from "../../ops/kernels/reduce.ts";
 
 /** The ops a step may apply. */

@@ -5,7 +5,7 @@
  * backward order is marked.
  */
 import type { Comparison, ComparisonRow } from "../../graph/compare.ts";
-import { formatShape } from "../../graph/tensor.ts";
+import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 
 /** How a row compared, worst last. */

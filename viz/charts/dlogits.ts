@@ -3,7 +3,7 @@
  * rows by vocabulary columns. Each row holds one negative cell (the target, pulled up) and small
  * positive ones (every other letter, pushed down by its probability): the row sums to ~0.
  */
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 
 /** A (batch, vocab) matrix: a Tensor fits. */

@@ -3,7 +3,7 @@
  * saturated units, |h| > 0.97, where tanh's derivative 1 − h² all but stops the gradient) or of
  * gradients. One small panel per layer, stacked, each with its own x range.
  */
-import { formatShape } from "../../graph/tensor.ts";
+import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import { type Histogram, SATURATION_THRESHOLD } from "../stats.ts";
 

@@ -3,7 +3,7 @@
  * scale) and how large the gradient is against the data it updates (std(grad) / std(data)).
  * A parameter that no gradient reaches is drawn as such, never as a zero bar.
  */
-import { formatShape } from "../../graph/tensor.ts";
+import { formatShape } from "../../ops/kernels/tensor.ts";
 import type { GraphSnapshot } from "../snapshot.ts";
 import { CONFIG, fmt, log10OrNull, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import type { TensorStats } from "../stats.ts";

@@ -3,7 +3,7 @@
  * step is against the parameter it changes, Karpathy's guideline being about 1e-3), and the loss
  * on a log10 scale, smoothed by window means as in the lecture.
  */
-import { formatShape } from "../../graph/tensor.ts";
+import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import type { TrainingTrace } from "../trace.ts";
 

@@ -12,22 +12,21 @@
  * `{"rows": [{name, shape, exact, approximate, maxdiff, shapeMatch}, …], …}`.
  * @module
  */
-import { NinjagradError, UsageError } from "../graph/errors.ts";
-import { type ComparisonRow, formatComparison } from "../graph/compare.ts";
-import { type FlagSpec, numberFlag, parseFlags, runMain } from "./cli/main.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
+import { type ComparisonRow, formatComparison } from "../../graph/compare.ts";
+import { type FlagSpec, numberFlag, parseFlags, runMain } from "./main.ts";
 import {
   EXERCISE_TITLES,
   type ExerciseNumber,
   type ExerciseSetup,
-  SETUP_FLAGS,
   setupExercise,
   type SetupOptions,
-  setupOptionsFromFlags,
-} from "./setup.ts";
-import { type ShortRun, shortRun } from "./short_run.ts";
-import { detectAnomalies } from "./train/anomaly.ts";
+} from "../setup.ts";
+import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
+import { type ShortRun, shortRun } from "../short_run.ts";
+import { detectAnomalies } from "../train/anomaly.ts";
 
-export { ONE_STEP_TOLERANCE } from "./setup.ts";
+export { ONE_STEP_TOLERANCE } from "../setup.ts";
 
 /** A command-line exercise: parses its own flags (after N) and runs. */
 export type ExerciseRunner = (args: string[]) => Promise<void>;

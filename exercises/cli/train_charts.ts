@@ -5,11 +5,11 @@
  * its hand-written nodes marked) written to DIR as NAME.vl.json, NAME.svg, NAME.png and report.html.
  */
 import type { Observable, Subscription } from "../../graph/deps.ts";
-import { NinjagradError } from "../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { TraceCollector } from "../../viz/trace.ts";
 import { writeTrainingCharts } from "../../viz/chart_sets.ts";
 import type { WrittenCharts } from "../../viz/export.ts";
-import type { TrainEvent } from "./events.ts";
+import type { TrainEvent } from "../train/events.ts";
 
 /** About this many samples of the per-parameter statistics over a run, whatever its length. */
 const SAMPLES_PER_RUN = 200;

@@ -7,12 +7,12 @@
 // Its only import site, by full specifier as every dependency's (see graph/deps.ts).
 // deno-lint-ignore no-import-prefix
 import wabtInit from "npm:wabt@1.0.39";
-import { NinjagradError } from "../../../graph/errors.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
 
-/** The kernels' sources and binaries, next to this file. */
+/** The kernels' sources and binaries, in ops/kernels/wasm/. */
 export const MODULES = ["kernels"] as const;
 
-const here = (name: string) => new URL(`./${name}`, import.meta.url);
+const here = (name: string) => new URL(`../../ops/kernels/wasm/${name}`, import.meta.url);
 
 /** Assembles one module's text source into its binary, deterministically (no debug names). */
 export async function assemble(name: typeof MODULES[number]): Promise<Uint8Array> {
@@ -53,6 +53,6 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  const { runMain } = await import("../../../exercises/cli/main.ts");
+  const { runMain } = await import("./main.ts");
   await runMain(main);
 }

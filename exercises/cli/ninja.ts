@@ -9,11 +9,12 @@
  * @module
  */
 import { join } from "node:path";
-import { NinjagradError, UsageError } from "../graph/errors.ts";
-import { choiceFlag, numberFlag, parseFlags, runMain, userPath } from "./cli/main.ts";
-import { checkRules, formatCheck, loadLearnerRules } from "./ninja/check.ts";
-import { LEARNER_FILE, learnerTemplate } from "./ninja/template.ts";
-import { LECTURE_SEEDS, RNG_KINDS } from "./rng/recipe.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
+import { parseFlags, runMain, userPath } from "./main.ts";
+import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
+import { LECTURE_NAMES_SOURCE } from "../data.ts";
+import { checkRules, formatCheck, loadLearnerRules } from "../ninja/check.ts";
+import { LEARNER_FILE, learnerTemplate } from "../ninja/template.ts";
 
 const USAGE = "ninja init DIR | ninja check FILE [--data PATH] [--dtype float32|float64] " +
   "[--seed S] [--rng seedrandom|torch] [--json]";
@@ -63,37 +64,20 @@ async function init(args: string[]): Promise<void> {
 
 async function check(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags("ninja check", args, {
-    data: { type: "string" },
-    dtype: { type: "string" },
-    seed: { type: "string" },
-    rng: { type: "string" },
+    ...SETUP_FLAGS,
     json: { type: "boolean" },
   });
   if (positionals.length !== 1) {
     throw new UsageError(`ninja check takes one file, got ${positionals.length}: ${USAGE}`);
   }
-  const str = (name: string) =>
-    typeof values[name] === "string" ? values[name] as string : undefined;
   const path = userPath(positionals[0]);
-  const data = str("data");
-  const dtype = choiceFlag("dtype", str("dtype"), ["float32", "float64"] as const, "float32");
-  const seed = numberFlag("seed", str("seed"), LECTURE_SEEDS.seed, {
-    min: 0,
-    max: 2 ** 32 - 1,
-    integer: true,
-  });
-  const rng = choiceFlag("rng", str("rng"), RNG_KINDS, "seedrandom");
+  const options = setupOptionsFromFlags(values);
   const rules = await loadLearnerRules(path);
-  const report = await checkRules(rules, {
-    data: data === undefined ? undefined : userPath(data),
-    dtype,
-    seed,
-    rng,
-  });
+  const report = await checkRules(rules, options);
   console.log(`ninja check ${path}`);
   console.log(
-    `${dtype}, ${data ?? "the built-in names"}, seed ${seed}. Each rule is fed the correct ` +
-      "upstream gradient, so every node is judged on its own rules.\n",
+    `${options.dtype}, ${options.data ?? LECTURE_NAMES_SOURCE}, seed ${options.seed}. Each rule ` +
+      "is fed the correct upstream gradient, so every node is judged on its own rules.\n",
   );
   console.log(formatCheck(report));
   if (values.json) {

@@ -5,11 +5,11 @@
  * keys of `golden/parity_lecture.json`.
  * @module
  */
-import { UsageError } from "../graph/errors.ts";
-import { numberFlag, parseFlags, runMain } from "./cli/main.ts";
-import { loadNames } from "./data.ts";
-import { computeParity, type ParityReport } from "./parity.ts";
-import { LECTURE_SEEDS } from "./rng/recipe.ts";
+import { UsageError } from "../../ops/kernels/errors.ts";
+import { numberFlag, parseFlags, runMain } from "./main.ts";
+import { loadNames } from "../data.ts";
+import { computeParity, type ParityReport } from "../parity.ts";
+import { LECTURE_SEEDS } from "../rng/recipe.ts";
 
 const SEED_MAX = 2 ** 32 - 1; // torch keeps a seed's low 32 bits; larger ones would alias
 

@@ -8,18 +8,13 @@
  * `deno task train --charts DIR`.
  * @module
  */
-import { UsageError } from "../graph/errors.ts";
-import { parseFlags, runMain, userPath } from "../exercises/cli/main.ts";
-import {
-  type ExerciseNumber,
-  SETUP_FLAGS,
-  setupExercise,
-  type SetupOptions,
-  setupOptionsFromFlags,
-} from "../exercises/setup.ts";
-import { graphCharts } from "./chart_sets.ts";
-import { writeCharts, type WrittenCharts } from "./export.ts";
-import type { Chart } from "./spec.ts";
+import { UsageError } from "../../ops/kernels/errors.ts";
+import { parseFlags, runMain, userPath } from "./main.ts";
+import { type ExerciseNumber, setupExercise, type SetupOptions } from "../setup.ts";
+import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
+import { graphCharts } from "../../viz/chart_sets.ts";
+import { writeCharts, type WrittenCharts } from "../../viz/export.ts";
+import type { Chart } from "../../viz/spec.ts";
 
 /** Options of `exerciseCharts`. */
 export type ExerciseChartOptions = SetupOptions;

@@ -3,10 +3,10 @@
  * with the BatchNorm statistics saved in it. Without `--seed`, the training run's seed is used,
  * so the names are the ones `deno task train` printed at the end of that run.
  */
-import { UsageError } from "../graph/errors.ts";
-import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./cli/main.ts";
-import { loadCheckpoint } from "./checkpoint.ts";
-import { sampleNames, samplingRandom } from "./train/sample.ts";
+import { UsageError } from "../../ops/kernels/errors.ts";
+import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
+import { loadCheckpoint } from "../checkpoint.ts";
+import { sampleNames, samplingRandom } from "../train/sample.ts";
 
 const FLAGS: FlagSpec = {
   checkpoint: { type: "string" },

@@ -6,27 +6,20 @@
  * step in progress, saves (with `--save`) and exits 130.
  */
 import { dirname } from "node:path";
-import { share, type Subscription } from "../graph/deps.ts";
-import { NinjagradError, UsageError } from "../graph/errors.ts";
-import {
-  choiceFlag,
-  type FlagSpec,
-  numberFlag,
-  parseFlags,
-  runMain,
-  userPath,
-} from "./cli/main.ts";
-import { saveCheckpoint } from "./checkpoint.ts";
-import { countParams } from "./model/ex4.ts";
-import { RNG_KINDS } from "./rng/recipe.ts";
-import { chartsLine, prepareChartDir, traceRun, writeRunCharts } from "./train/charts.ts";
-import { BATCH_MESSAGE, decayStep, DEFAULT_CONFIG, type TrainConfig } from "./train/config.ts";
-import { loadTrainData, type TrainData } from "./train/data.ts";
-import { INTERRUPTED_EXIT, interruptible, runToDone } from "./train/interrupt.ts";
-import { jsonLog, plainLog, progressBar } from "./train/report.ts";
-import { resume } from "./train/resume.ts";
-import { sizesOf, train, type TrainStart } from "./train/run.ts";
-import { sampleNames, samplingRandom } from "./train/sample.ts";
+import { share, type Subscription } from "../../graph/deps.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
+import { choiceFlag, type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
+import { saveCheckpoint } from "../checkpoint.ts";
+import { countParams } from "../model/ex4.ts";
+import { RNG_KINDS } from "../rng/recipe.ts";
+import { chartsLine, prepareChartDir, traceRun, writeRunCharts } from "./train_charts.ts";
+import { BATCH_MESSAGE, decayStep, DEFAULT_CONFIG, type TrainConfig } from "../train/config.ts";
+import { loadTrainData, type TrainData } from "../train/data.ts";
+import { INTERRUPTED_EXIT, interruptible, runToDone } from "../train/interrupt.ts";
+import { jsonLog, plainLog, progressBar } from "../train/report.ts";
+import { resume } from "../train/resume.ts";
+import { sizesOf, train, type TrainStart } from "../train/run.ts";
+import { sampleNames, samplingRandom } from "../train/sample.ts";
 
 const FLAGS: FlagSpec = {
   steps: { type: "string" },

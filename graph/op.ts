@@ -3,8 +3,9 @@
  * and one local-derivative rule per differentiable input (as PyTorch's derivatives.yaml keys
  * rules by input name). Composite ops are a small subgraph of atomic ops instead of a kernel.
  */
-import type { Shape, Tensor } from "../graph/tensor.ts";
-import type { Node } from "../graph/node.ts";
+import type { FusedBuffers } from "../ops/kernels/fused.ts";
+import type { Shape, Tensor } from "../ops/kernels/tensor.ts";
+import type { Node } from "./node.ts";
 
 /**
  * What a local-derivative rule receives: `g` the upstream gradient (the shape of `out`), `out`
@@ -78,15 +79,12 @@ export interface CompositeOp<N extends string = string, A = unknown> {
   closedForm?: Rules<N, A, Readonly<Record<string, Tensor>>>;
   /**
    * Optional speed-up: evaluates the whole subgraph in fused loops, writing every node's value
-   * (and `saved`) in place — every op node of the subgraph is labelled so that `nodes` has them
-   * all. It must give the very bits that evaluating the nodes one by one gives. Returns false
-   * for inputs it does not handle (the engine then evaluates node by node).
+   * (and what its forward saves) in place, in `buffers` by label: every op node of the subgraph
+   * is labelled, so `buffers` has them all. It must give the very bits that evaluating the nodes
+   * one by one gives. Returns false for inputs it does not handle (the engine then evaluates
+   * node by node).
    */
-  fused?: (
-    inputs: Readonly<Record<N, Tensor>>,
-    nodes: Readonly<Record<string, Node>>,
-    attrs: A,
-  ) => boolean;
+  fused?: (inputs: Readonly<Record<N, Tensor>>, buffers: FusedBuffers, attrs: A) => boolean;
 }
 
 /** Any op, with its type parameters erased: what a graph stores. */

@@ -3,7 +3,7 @@
  * lecture's default) or float64 (gradient checks, goldens); int32 tensors hold indices.
  */
 import { NinjagradError } from "./errors.ts";
-import { RESIDENT_MIN, residentF32 } from "../ops/kernels/memory.ts";
+import { RESIDENT_MIN, residentF32 } from "./memory.ts";
 
 /** The float dtypes a graph may compute in. */
 export type FloatDType = "float32" | "float64";

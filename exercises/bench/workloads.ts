@@ -7,20 +7,20 @@
  *   one propagation with the last update and the new batch, the backward pass, SGD.
  * The backward passes reuse their buffers (`{ reuse: true }`), as a training loop should.
  */
-import { mulberry32 } from "../../exercises/rng/mulberry32.ts";
+import { mulberry32 } from "../rng/mulberry32.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
-import { type FloatDType, Tensor } from "../../graph/tensor.ts";
+import { type FloatDType, Tensor } from "../../ops/kernels/tensor.ts";
 import * as b from "../../ops/build.ts";
 import { sgdUpdate } from "../../ops/kernels/elementwise.ts";
-import { torchDefaultGenerator, TorchGenerator } from "../../exercises/rng/mod.ts";
-import { buildEx1, EX1_PARAMS, type Ex1Params } from "../../exercises/model/ex1.ts";
-import { buildEx4, PARAM_NAMES } from "../../exercises/model/ex4.ts";
-import { installEx4Rules } from "../../exercises/rules/ex4.ts";
-import { DEFAULT_CONFIG, learningRate, type TrainConfig } from "../../exercises/train/config.ts";
-import type { TrainData } from "../../exercises/train/data.ts";
-import { drawBatch, initialState, sizesOf } from "../../exercises/train/run.ts";
-import { createRngPlan } from "../../exercises/rng/recipe.ts";
+import { torchDefaultGenerator, TorchGenerator } from "../rng/mod.ts";
+import { buildEx1, EX1_PARAMS, type Ex1Params } from "../model/ex1.ts";
+import { buildEx4, PARAM_NAMES } from "../model/ex4.ts";
+import { installEx4Rules } from "../rules/ex4.ts";
+import { DEFAULT_CONFIG, learningRate, type TrainConfig } from "../train/config.ts";
+import type { TrainData } from "../train/data.ts";
+import { drawBatch, initialState, sizesOf } from "../train/run.ts";
+import { createRngPlan } from "../rng/recipe.ts";
 
 /** One benchmark case: a graph and the step that is timed. */
 export interface Workload {

@@ -1,12 +1,12 @@
-/** Timing helpers shared by tests/bench.ts and tests/side_by_side.ts. */
+/** Timing helpers shared by exercises/cli/bench.ts and tests/side_by_side.ts. */
 import process from "node:process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { lectureNames } from "../../exercises/data.ts";
-import { prepareData, type TrainData } from "../../exercises/train/data.ts";
+import { lectureNames } from "../data.ts";
+import { prepareData, type TrainData } from "../train/data.ts";
 
 /** The lecture's names file, shipped in the repository (the PyTorch side reads it by path). */
-export const NAMES_PATH = fileURLToPath(new URL("../../exercises/data/names.txt", import.meta.url));
+export const NAMES_PATH = fileURLToPath(new URL("../data/names.txt", import.meta.url));
 
 /** The lecture's data, split as the lecture splits it. */
 export function trainingData(): TrainData {

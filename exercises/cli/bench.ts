@@ -7,13 +7,13 @@
  * `--heap STEPS` runs that many ex4 steps (float32) and samples `Deno.memoryUsage().heapUsed`
  * after full collections along the way: a flat series means steady-state steps keep nothing.
  */
-import { choiceFlag, numberFlag, parseFlags, runMain } from "../exercises/cli/main.ts";
+import { choiceFlag, numberFlag, parseFlags, runMain } from "./main.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { NinjagradError } from "../graph/errors.ts";
-import { type FloatDType, Tensor } from "../graph/tensor.ts";
-import * as t from "../ops/kernels/mod.ts";
-import { time, type Timing, trainingData } from "./bench/timing.ts";
-import { ex1Workload, ex4Workload } from "./bench/workloads.ts";
+import { NinjagradError } from "../../ops/kernels/errors.ts";
+import { type FloatDType, Tensor } from "../../ops/kernels/tensor.ts";
+import * as t from "../../ops/kernels/mod.ts";
+import { time, type Timing, trainingData } from "../bench/timing.ts";
+import { ex1Workload, ex4Workload } from "../bench/workloads.ts";
 
 /** Every case of the bench, timed in one process so that their ratios are comparable. */
 export function runBench(
@@ -52,11 +52,11 @@ function kernelCases(dtype: FloatDType, steps: number, repeats: number): Timing[
 }
 
 /**
- * heapUsed over `steps` ex4 steps, 20 samples each after a full collection: tests/bench/heap.ts
+ * heapUsed over `steps` ex4 steps, 20 samples each after a full collection: exercises/bench/heap.ts
  * in a process of its own, started with the garbage collector exposed.
  */
 export async function heapSeries(steps: number): Promise<number[]> {
-  const script = fromFileUrl(new URL("./bench/heap.ts", import.meta.url));
+  const script = fromFileUrl(new URL("../bench/heap.ts", import.meta.url));
   const args = ["run", "-A", "--v8-flags=--expose-gc", script, "ex4", String(steps)];
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), { args }).output();
   if (code !== 0) {

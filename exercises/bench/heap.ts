@@ -1,5 +1,5 @@
 /**
- * `deno run -A --v8-flags=--expose-gc tests/bench/heap.ts [ex4|small] [STEPS]`
+ * `deno run -A --v8-flags=--expose-gc exercises/bench/heap.ts [ex4|small] [STEPS]`
  *
  * Runs a workload's step STEPS times and samples `Deno.memoryUsage().heapUsed` 20 times along
  * the way, each sample after a full collection (when `gc` is exposed), so the series shows what

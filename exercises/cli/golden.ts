@@ -7,10 +7,10 @@
  * `--json` ends the output with one JSON line.
  * @module
  */
-import { NinjagradError, UsageError } from "../graph/errors.ts";
-import { formatShape } from "../graph/tensor.ts";
-import { parseFlags, runMain, userPath } from "./cli/main.ts";
-import { compareGolden, type GoldenReport, readGolden } from "./golden.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
+import { formatShape } from "../../ops/kernels/tensor.ts";
+import { parseFlags, runMain, userPath } from "./main.ts";
+import { compareGolden, type GoldenReport, readGolden } from "../golden.ts";
 
 /** Parses the flags, compares, prints, and fails when a tensor disagrees. */
 export async function main(args: string[]): Promise<void> {
