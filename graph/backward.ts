@@ -15,7 +15,10 @@ export type { RuleFailure } from "./rules.ts";
 
 /** Options of `graph.backward`. */
 export interface BackwardOptions {
-  /** The upstream gradient of the loss (default: ones of its shape). */
+  /**
+   * The upstream gradient of the loss, shaped like it. Required unless the loss is a single
+   * number (whose seed is 1), as PyTorch's `backward` requires `gradient` for a non-scalar.
+   */
   seed?: Tensor;
   /** `false` runs the ops' own rules even where a node is overridden (default `true`). */
   overrides?: boolean;
@@ -97,6 +100,14 @@ let passes = 0;
 
 /** Runs backward from `loss`; see the module comment. */
 export function backward(graph: Graph, loss: Node, options: BackwardOptions = {}): Gradients {
+  if (options.seed === undefined && loss.value.size !== 1) {
+    // As PyTorch: a gradient starts implicitly (as 1) only from a single number.
+    throw new NinjagradError(
+      `backward from ${loss.name}, of shape ${
+        formatShape(loss.shape)
+      }, needs a seed: reduce it to one number first (sum or mean), or pass { seed } shaped like it`,
+    );
+  }
   if (!loss.requiresGrad) {
     throw new NinjagradError(
       `${loss.name} does not depend on any parameter or float input: nothing to differentiate`,
@@ -152,7 +163,7 @@ function pass(
     byId = new Array<Tensor | undefined>(n).fill(undefined);
     owned = new Uint8Array(n);
   }
-  const seed = options.seed ?? Tensor.full(loss.shape, 1, graph.dtype);
+  const seed = options.seed ?? Tensor.full(loss.shape, 1, graph.dtype); // a scalar loss: 1
   if (!sameShape(seed.shape, loss.shape)) {
     throw new NinjagradError(
       `the seed gradient is ${formatShape(seed.shape)} but ${loss.name} is ${

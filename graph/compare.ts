@@ -6,7 +6,7 @@
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { Graph } from "./graph.ts";
 import type { Node } from "./node.ts";
-import { formatShape, sameShape, type Shape, type Tensor } from "../ops/kernels/tensor.ts";
+import { formatShape, sameShape, type Shape, Tensor } from "../ops/kernels/tensor.ts";
 
 /** Options of `graph.compare`. */
 export interface CompareOptions {
@@ -14,9 +14,12 @@ export interface CompareOptions {
   rtol?: number;
   /** Absolute tolerance of "approximate" (default 1e-8). */
   atol?: number;
-  /** Which nodes get a row, in this order (default: every labelled node but the loss, in backward order). */
+  /**
+   * Which nodes get a row, in this order (default: every labelled node but the loss, in backward
+   * order). A node fed by a hand-written rule that failed gets a row in any case, after these.
+   */
   labels?: readonly string[];
-  /** The upstream gradient of the loss (default ones). */
+  /** The upstream gradient of the loss (default ones of its shape). */
   seed?: Tensor;
 }
 
@@ -59,12 +62,14 @@ export interface Comparison {
 /** See the module comment. */
 export function compare(graph: Graph, loss: Node, options: CompareOptions = {}): Comparison {
   const rtol = options.rtol ?? 1e-5, atol = options.atol ?? 1e-8;
-  const auto = graph.backward(loss, { overrides: false, notify: false, seed: options.seed });
+  // Every element of a non-scalar output counts once, as the lecture's cmp of a sum would.
+  const seed = options.seed ?? Tensor.full(loss.shape, 1, graph.dtype);
+  const auto = graph.backward(loss, { overrides: false, notify: false, seed });
   const failures = new Map<number, { message: string; shape?: Shape }>();
   const mine = graph.backward(loss, {
     overrides: true,
     notify: false,
-    seed: options.seed,
+    seed,
     // A failed rule is recorded against the input it feeds; the automatic gradient stands in
     // so that the rest of the comparison still runs.
     onRuleError: (f) => {
@@ -76,6 +81,12 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
   const nodes = options.labels
     ? options.labels.map((l) => graph.node(l))
     : auto.nodes().filter((n) => n.label !== undefined && n !== loss); // the loss's own gradient is the seed
+  // A failed rule always gets a row, even where it feeds a node left out (one without a label,
+  // or not among `labels`): it is named by its op and position (`mul#3`).
+  for (const id of failures.keys()) {
+    if (!nodes.some((n) => n.id === id)) nodes.push(graph.nodes[id]);
+  }
+  if (!options.labels) nodes.sort((x, y) => y.id - x.id);
   const rows = nodes.map((node): ComparisonRow => {
     const a = auto.get(node), m = mine.get(node);
     if (!a || !m) {

@@ -91,7 +91,16 @@ export class Graph {
   /** The node with this label, or an error listing the labels there are. */
   node(ref: NodeRef): Node {
     if (typeof ref !== "string") {
-      if (ref.graph !== this) throw new NinjagradError(`node ${ref.name} belongs to another graph`);
+      if (!(ref instanceof Node)) {
+        throw new NinjagradError(
+          `expected a node or a label, got ${describeOperand(ref)}: pass a node of this graph`,
+        );
+      }
+      if (ref.graph !== this) {
+        throw new NinjagradError(
+          `${ref.name} is a node of another graph: use that graph (${ref.name}.graph) or a node of this one`,
+        );
+      }
       return ref;
     }
     const found = this.byLabel.get(ref);
@@ -121,11 +130,28 @@ export class Graph {
   /** Applies an op to its inputs (by name) and evaluates the new node at once. */
   apply<A>(op: Op, inputs: Readonly<Record<string, Operand>>, attrs: A, label?: string): Node {
     const nodes = op.inputs.map((name) => {
-      const x = inputs[name];
+      const x: unknown = inputs[name];
       if (x === undefined) throw new NinjagradError(`${op.name} needs an input named "${name}"`);
       if (typeof x === "number") return this.constant(x);
+      if (!(x instanceof Node)) {
+        const fix = x instanceof Tensor
+          ? `put it in the graph first, as graph.input("${name}", t) or graph.param("${name}", t)`
+          : "pass a node or a number";
+        throw new NinjagradError(
+          `${op.name}: input "${name}" is ${describeOperand(x)}, not a node: ${fix}`,
+        );
+      }
       if (x.graph !== this) {
-        throw new NinjagradError(`${op.name}: input "${name}" belongs to another graph`);
+        const other = op.inputs.map((n) => inputs[n]).find((y): y is Node =>
+          y instanceof Node && y.graph === this
+        );
+        throw new NinjagradError(
+          `${op.name}: ${x.name} (input "${name}") is a node of another graph than ${
+            other?.name ?? "this one"
+          }: build a computation in one graph (copy a value in with graph.param("${
+            x.label ?? name
+          }", ${x.name}.value))`,
+        );
       }
       return x;
     });
@@ -243,7 +269,7 @@ export class Graph {
     this.emit({ type: "override", node, action: "removed" });
   }
 
-  /** Backpropagates from `loss` (seeded with ones, or `options.seed`). See `backward`. */
+  /** Backpropagates from `loss` (a single number, seeded with 1; else pass `options.seed`). */
   backward(loss: NodeRef, options: BackwardOptions = {}): Gradients {
     const grads = backward(this, this.node(loss), options);
     if (options.notify !== false) this.notifyGradients(grads);
@@ -475,6 +501,14 @@ function labelledValues(
   const saved: Record<string, Tensor> = {};
   for (const n of graph.nodes) if (n.label !== undefined) saved[n.label] = n.value;
   return saved;
+}
+
+/** What a value that should have been a node is, for messages: `a Tensor float32 (3,)`. */
+function describeOperand(x: unknown): string {
+  if (x instanceof Tensor) return `a Tensor (${x.dtype} ${formatShape(x.shape)})`;
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "a plain array";
+  return typeof x === "object" ? `a ${x.constructor?.name ?? "object"}` : `a ${typeof x}`;
 }
 
 /** Shapes as text, for messages. */

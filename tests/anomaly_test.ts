@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crossEntropy, Graph, log, mul, NinjagradError, pow, tanh, Tensor } from "../mod.ts";
+import { crossEntropy, Graph, log, mul, NinjagradError, pow, sum, tanh, Tensor } from "../mod.ts";
 import type { EngineEvent } from "../mod.ts";
 import { loadNames } from "../exercises/data.ts";
 import { detectAnomalies } from "../exercises/train/anomaly.ts";
@@ -80,7 +80,7 @@ function tanhWithBadRule(detectAnomaly: boolean) {
   const g = new Graph({ detectAnomaly });
   const hpreact = g.param("hpreact", Tensor.from([[0.5, -1], [0, 2]]));
   const h = tanh(hpreact).named("h");
-  const loss = mul(h, 3).named("loss");
+  const loss = sum(mul(h, 3)).named("loss");
   // (1 − h²)·g, written as g·(1 − h²)·hpreact/hpreact: NaN where hpreact is 0.
   g.override(h, ({ g: up, out, inputs: { x } }) => {
     const d = Tensor.zeros(out.shape);
@@ -116,7 +116,7 @@ Deno.test("an automatic rule that returns Inf is named as automatic", () => {
   const bnvar = g.param("bnvar", Tensor.from([4, 0, 1]));
   const std = pow(bnvar, 0.5).named("bnstd"); // forward √0 = 0 is fine; d/dx = 0.5/√0 is not
   throwsOneLine(
-    () => g.backward(mul(std, 2).named("loss")),
+    () => g.backward(sum(mul(std, 2)).named("loss")),
     /^anomaly: the automatic rule for input "x" of bnstd \(pow\) returned Infinity at flat index 1/,
     /inputs: bnvar \(3,\) min 0 max 4/,
   );

@@ -90,7 +90,8 @@ Deno.test("events$ reports forward and backward per node, which rule ran, and ov
   // Only what lies downstream of a, in order; the leaf x is not recomputed.
   assert.deepEqual(said(), ["forward b", "forward c", "forward d", "forward e"]);
 
-  g.backward(d);
+  const ones = { seed: vec([1, 1]) }; // d is not a single number: backward needs its seed
+  g.backward(d, ones);
   assert.deepEqual(said(), [
     "backward d.a auto",
     "backward d.b auto",
@@ -100,11 +101,11 @@ Deno.test("events$ reports forward and backward per node, which rule ran, and ov
 
   const undo = g.override(b, { a: ({ g: up }) => kernels.mul(up, 2) });
   assert.deepEqual(said(), ["override b set"]);
-  g.backward(d);
+  g.backward(d, ones);
   assert.ok(said().includes("backward b.a override"));
   undo();
   assert.deepEqual(said(), ["override b removed"]);
-  g.backward(d);
+  g.backward(d, ones);
   assert.ok(said().includes("backward b.a auto"));
   sub.unsubscribe();
 });
