@@ -2,11 +2,11 @@
  * ninjagrad: a reactive dataflow graph engine for learning and doing backpropagation by hand.
  *
  * ```ts
- * import { Graph, Tensor, tanh, mul } from "./mod.ts";
+ * import { Graph, mul, sum, tanh, Tensor } from "./mod.ts";
  * const g = new Graph({ dtype: "float64" });
  * const x = g.param("x", Tensor.from([0.5, -1]));
  * const y = mul(tanh(x), 3).named("y");
- * const grads = g.backward(mul(y, y));
+ * const grads = g.backward(sum(mul(y, y)));
  * grads.get("x"); // d(y²)/dx
  * ```
  * @module
@@ -34,3 +34,5 @@ export { sumTo } from "./ops/kernels/broadcast.ts";
 export * as ops from "./ops/records.ts";
 /** Tensor kernels for writing rules: `kernels.mul(g, b)`. */
 export * as kernels from "./ops/kernels/mod.ts";
+export { seededRandom } from "./ops/kernels/random.ts";
+export type { Random } from "./ops/kernels/random.ts";

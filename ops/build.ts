@@ -3,22 +3,39 @@
  * `matmul(h, W2)`. Numbers become constants. Every one evaluates its node at once.
  */
 import { NinjagradError } from "./kernels/errors.ts";
+import { formatShape, Tensor } from "./kernels/tensor.ts";
 import type { Operand } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
 import type { Op } from "../graph/op.ts";
 import * as arithmetic from "./arithmetic.ts";
 import * as unary from "./unary.ts";
+import * as activation from "./activation.ts";
+import * as select from "./select.ts";
 import * as reduce from "./reduce.ts";
-import { matmul as matmulOp } from "./matmul.ts";
+import { batchedMatmul, matmul as matmulOp } from "./matmul.ts";
 import * as shape from "./shape.ts";
+import * as layout from "./layout.ts";
 import * as indexing from "./indexing.ts";
 import * as sm from "./softmax.ts";
 import * as nn from "./nn.ts";
+import * as norm from "./norm.ts";
+import * as loss from "./loss.ts";
+import * as drop from "./dropout.ts";
+import { inversePermutation, permutation } from "./kernels/layout.ts";
 
 /** Applies `op` to named operands in the graph of the first node among them. */
 export function apply(op: Op, inputs: Record<string, Operand>, attrs: unknown = {}): Node {
   const node = Object.values(inputs).find((x): x is Node => x instanceof Node);
   if (!node) {
+    const name = Object.keys(inputs).find((n) => typeof inputs[n] !== "number");
+    const x: unknown = name === undefined ? undefined : inputs[name];
+    if (x instanceof Tensor) {
+      throw new NinjagradError(
+        `${op.name}: input "${name}" is a Tensor (${x.dtype} ${
+          formatShape(x.shape)
+        }), not a node: put it in a graph first, as graph.input("${name}", t) or graph.param("${name}", t)`,
+      );
+    }
     throw new NinjagradError(
       `${op.name} needs at least one node among its inputs, not only numbers`,
     );
@@ -44,6 +61,36 @@ export const exp = (x: Node): Node => apply(unary.exp, { x });
 export const log = (x: Node): Node => apply(unary.log, { x });
 /** tanh x */
 export const tanh = (x: Node): Node => apply(unary.tanh, { x });
+/** √x */
+export const sqrt = (x: Node): Node => apply(unary.sqrt, { x });
+/** |x| */
+export const abs = (x: Node): Node => apply(unary.abs, { x });
+/** max(x, 0) */
+export const relu = (x: Node): Node => apply(activation.relu, { x });
+/** 1 / (1 + e⁻ˣ) */
+export const sigmoid = (x: Node): Node => apply(activation.sigmoid, { x });
+/** x·Φ(x), the exact (erf) gelu, PyTorch's default. */
+export const gelu = (x: Node): Node => apply(activation.gelu, { x });
+
+/** x limited to [min, max] (torch.clamp); leave a bound out (null or undefined) for none. */
+export function clamp(x: Node, min: number | null = null, max: number | null = null): Node {
+  if (min === null && max === null) {
+    throw new NinjagradError(
+      "clamp needs a min or a max (or both): clamp(x, 0) or clamp(x, -1, 1)",
+    );
+  }
+  return apply(select.clamp, { x }, { min, max });
+}
+/** The elementwise larger of a and b (broadcasting), as torch.maximum. */
+export const maximum = (a: Operand, b: Operand): Node => apply(select.maximum, { a, b });
+/** The elementwise smaller of a and b (broadcasting), as torch.minimum. */
+export const minimum = (a: Operand, b: Operand): Node => apply(select.minimum, { a, b });
+/**
+ * cond ? a : b elementwise (broadcasting), as torch.where: cond holds 0s and 1s (an int32 tensor
+ * or a constant) and takes no gradient.
+ */
+export const where = (cond: Operand, a: Operand, b: Operand): Node =>
+  apply(select.where, { cond, a, b });
 /** Σ over `axis` (all axes when null). */
 export const sum = (x: Node, axis: number | null = null, keepdim = false): Node =>
   apply(reduce.sum, { x }, { axis, keepdim });
@@ -53,6 +100,9 @@ export const mean = (x: Node, axis: number | null = null, keepdim = false): Node
 /** Max over `axis` (values only; the gradient goes to the first arg-max). */
 export const max = (x: Node, axis: number | null = null, keepdim = false): Node =>
   apply(reduce.max, { x }, { axis, keepdim });
+/** Min over `axis` (values only; the gradient goes to the first arg-min). */
+export const min = (x: Node, axis: number | null = null, keepdim = false): Node =>
+  apply(reduce.min, { x }, { axis, keepdim });
 /** Variance over `axis`, unbiased (n − 1) by default. */
 export const variance = (
   x: Node,
@@ -60,14 +110,92 @@ export const variance = (
   keepdim = false,
   unbiased = true,
 ): Node => apply(reduce.variance, { x }, { axis, keepdim, unbiased });
-/** op(a) @ op(b), 2-D; transposes are read in place. */
-export const matmul = (a: Node, b: Node, transA = false, transB = false): Node =>
-  apply(matmulOp, { a, b }, { transA, transB });
+/** The rank of an operand, or undefined for what is not a node (apply's checks name it). */
+const rank = (x: unknown): number | undefined => x instanceof Node ? x.shape.length : undefined;
+
+/**
+ * torch.matmul: op(a) @ op(b) for two matrices (transposes read in place, never copied); for
+ * other ranks, matrices batched over the leading axes, which broadcast, and a vector on either
+ * side (a row on the left, a column on the right, its axis dropped from the result).
+ */
+export function matmul(a: Node, b: Node, transA = false, transB = false): Node {
+  const ra = rank(a), rb = rank(b);
+  if ((ra === 2 && rb === 2) || ra === undefined || rb === undefined) {
+    return apply(matmulOp, { a, b }, { transA, transB });
+  }
+  if (transA || transB) {
+    throw new NinjagradError(
+      `matmul's transA and transB are for two matrices; ${a.name} is ${
+        formatShape(a.shape)
+      } and ${b.name} ${formatShape(b.shape)}: transpose a batch with transpose(x, -2, -1)`,
+    );
+  }
+  return apply(batchedMatmul, { a, b });
+}
 /** The same elements in another shape (`-1` infers an axis). */
 export const reshape = (x: Node, to: readonly number[]): Node =>
   apply(shape.reshape, { x }, { shape: to });
-/** The 2-D transpose. */
-export const transpose = (x: Node): Node => apply(shape.transpose, { x });
+
+/**
+ * torch.transpose: swaps axes dim0 and dim1 of a tensor of any rank; `transpose(x)` is the 2-D
+ * transpose (x.T).
+ */
+export function transpose(x: Node, dim0?: number, dim1?: number): Node {
+  const r = rank(x);
+  if (dim0 === undefined && dim1 === undefined) {
+    if (r !== undefined && r !== 2) {
+      throw new NinjagradError(
+        `transpose(${x.name}) swaps the two axes of a matrix, but ${x.name} is ${
+          formatShape(x.shape)
+        }: name the axes to swap, as transpose(${x.name}, 0, 1)`,
+      );
+    }
+    return apply(shape.transpose, { x });
+  }
+  if (dim0 === undefined || dim1 === undefined || r === undefined) {
+    throw new NinjagradError("transpose(x, dim0, dim1) needs both axes");
+  }
+  const axes = [...Array(r).keys()];
+  const [a, b] = [dim0, dim1].map((d) => (d < 0 ? d + r : d));
+  if (!(a >= 0 && a < r && b >= 0 && b < r)) {
+    throw new NinjagradError(
+      `transpose: axes ${dim0} and ${dim1} are out of range for ${x.name} ${formatShape(x.shape)}`,
+    );
+  }
+  if (r === 2 && a !== b) return apply(shape.transpose, { x });
+  [axes[a], axes[b]] = [axes[b], axes[a]];
+  return apply(layout.transposeAxes, { x }, { axes, inverse: axes });
+}
+
+/** x.permute(axes): output axis i is input axis axes[i] (negative axes count from the end). */
+export function permute(x: Node, axes: readonly number[]): Node {
+  const r = rank(x);
+  const order = r === undefined ? [...axes] : permutation(axes, r);
+  return apply(layout.permute, { x }, { axes: order, inverse: inversePermutation(order) });
+}
+
+/** The inputs of a variadic op by name (`x0`, `x1`, …), or an error for an empty list. */
+function numbered(what: string, nodes: readonly Operand[]): Record<string, Operand> {
+  if (!Array.isArray(nodes) || nodes.length === 0) {
+    throw new NinjagradError(`${what} needs a non-empty array of nodes, as ${what}([a, b], 0)`);
+  }
+  const inputs: Record<string, Operand> = {};
+  nodes.forEach((x, i) => (inputs[`x${i}`] = x));
+  return inputs;
+}
+
+/** torch.cat: the nodes joined along an existing axis (default 0). */
+export const concat = (nodes: readonly Operand[], axis = 0): Node =>
+  apply(layout.concat(nodes.length), numbered("concat", nodes), { axis });
+/** torch.stack: nodes of one shape joined along a new axis (default 0). */
+export const stack = (nodes: readonly Operand[], axis = 0): Node =>
+  apply(layout.stack(nodes.length), numbered("stack", nodes), { axis });
+/**
+ * x[..., start:end, ...] along `axis`, with Python's rules: negative indices count from the end,
+ * bounds are clipped; `end` defaults to the axis's length.
+ */
+export const slice = (x: Node, axis: number, start: number, end: number | null = null): Node =>
+  apply(layout.slice, { x }, { axis, start, end });
 /** `table[idx]`: rows of a table by an integer index tensor of any shape. */
 export const embedding = (table: Node, idx: Node): Node =>
   apply(indexing.embedding, { table, idx });
@@ -81,10 +209,62 @@ export const softmax = (x: Node, axis = -1): Node => apply(sm.softmax, { x }, { 
 /** log-softmax along `axis` */
 export const logSoftmax = (x: Node, axis = -1): Node => apply(sm.logSoftmax, { x }, { axis });
 /** Mean cross-entropy of logits (n, c) against integer targets (n,): a composite op. */
-export const crossEntropy = (logits: Node, targets: Node): Node =>
-  apply(nn.crossEntropy, { logits, targets });
+export function crossEntropy(logits: Node, targets: Node): Node {
+  if (targets instanceof Node && targets.value.dtype !== "int32") {
+    throw new NinjagradError(
+      `crossEntropy: the targets ${targets.name} are ${targets.value.dtype} ${
+        formatShape(targets.shape)
+      }, but they must be class indices: make them int32, as Tensor.from(ys, "int32") (for float targets use mseLoss)`,
+    );
+  }
+  if (targets instanceof Node && logits instanceof Node) {
+    const [n, c] = [logits.shape.length, targets.shape.length];
+    if (n !== 2 || c !== 1 || logits.shape[0] !== targets.shape[0]) {
+      throw new NinjagradError(
+        `crossEntropy needs logits (n, classes) and targets (n,), got ${logits.name} ${
+          formatShape(logits.shape)
+        } and ${targets.name} ${formatShape(targets.shape)}`,
+      );
+    }
+  }
+  return apply(nn.crossEntropy, { logits, targets });
+}
 /** Training-mode batchnorm over the batch axis: a composite op. */
 export const batchNorm = (x: Node, gain: Node, bias: Node, eps = 1e-5): Node =>
   apply(nn.batchNorm, { x, gain, bias }, { eps });
+/**
+ * Layer normalisation over the last axis (F.layer_norm with gain and bias shaped as that axis):
+ * a composite op with a closed-form rule.
+ */
+export const layerNorm = (x: Node, gain: Operand, bias: Operand, eps = 1e-5): Node =>
+  apply(norm.layerNorm, { x, gain, bias }, { eps });
+/** The mean squared error, mean((pred − target)²) (F.mse_loss): a composite op. */
+export const mseLoss = (pred: Node, target: Operand): Node => apply(loss.mseLoss, { pred, target });
+
+/** Options of {@link dropout}. */
+export interface DropoutOptions {
+  /** Drop (true, the default) or pass x through unchanged (evaluation). */
+  training?: boolean;
+  /** Seeds the masks (default 0): the same seed draws the same masks in the same order. */
+  seed?: number;
+}
+
+/**
+ * F.dropout: in training, each element of x is zeroed with probability p and the others are
+ * scaled by 1/(1 − p). The mask is drawn from `seed` and drawn anew after every backward pass
+ * that notifies observers (graph.backward's default), so each training step sees a new mask, while
+ * recomputations in between (gradcheck's, compare's) see the same one.
+ */
+export function dropout(x: Node, p = 0.5, options: DropoutOptions = {}): Node {
+  if (!(p >= 0 && p <= 1)) {
+    throw new NinjagradError(`dropout's p is a probability in [0, 1], got ${p}`);
+  }
+  const { training = true, seed = 0 } = options;
+  const draws = { count: 0 };
+  const node = apply(drop.dropout, { x }, { p, training, seed, draws });
+  if (training) node.graph.gradients$.subscribe(() => draws.count++);
+  return node;
+}
+
 /** x @ w + b: a composite op. */
 export const linear = (x: Node, w: Node, b: Node): Node => apply(nn.linear, { x, w, b });

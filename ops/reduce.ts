@@ -1,11 +1,12 @@
 /**
- * Reductions over an axis: sum, mean, max, var. Their backward spreads `g` back over the reduced
+ * Reductions over an axis: sum, mean, max, min, var. Their backward spreads `g` back over the reduced
  * axis (a sum in forward is a broadcast in backward).
  */
 import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import type { ReduceAttrs } from "./kernels/mod.ts";
 import type { Tensor } from "./kernels/tensor.ts";
+import { min as minKernel } from "./kernels/select.ts";
 
 const reduced = ({ x }: { x: readonly number[] }, attrs: ReduceAttrs) => t.reducedShape(x, attrs);
 
@@ -63,4 +64,17 @@ export const variance = atomic<"x", ReduceAttrs & { unbiased: boolean }, Tensor>
       return t.mul(t.mul(t.expand(g, x.shape, attrs.axis), diff), 2 / (attrs.unbiased ? n - 1 : n));
     },
   },
+});
+
+/** The min over an axis (values only). Its gradient goes to the first arg-min entry alone. */
+export const min = atomic<"x", ReduceAttrs, Int32Array>({
+  name: "min",
+  inputs: ["x"],
+  shape: reduced,
+  forward: ({ x }, out, attrs, prev) => {
+    const argmin = prev?.length === out.size ? prev : new Int32Array(out.size);
+    minKernel(x, attrs, argmin, out);
+    return argmin;
+  },
+  vjp: { x: ({ g, inputs: { x }, attrs, saved }) => t.scatterMax(g, x.shape, attrs.axis, saved) },
 });

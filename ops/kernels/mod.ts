@@ -6,3 +6,7 @@ export * from "./indexing.ts";
 export * from "./softmax.ts";
 export * from "./shape.ts";
 export { sumTo } from "./broadcast.ts";
+export * from "./activation.ts";
+export * from "./select.ts";
+export * from "./layout.ts";
+export * from "./batched.ts";

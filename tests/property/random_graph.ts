@@ -35,9 +35,10 @@ import {
 } from "../../mod.ts";
 import { formatShape, type Shape, sizeOf, Tensor } from "../../ops/kernels/tensor.ts";
 import { splitAt } from "../../ops/kernels/reduce.ts";
+import { applyTorchStep, TORCH_OPS, torchFits, type TorchOp } from "./torch_ops.ts";
 
-/** The ops a step may apply. */
-export const STEP_OPS = [
+/** The lecture's ops. */
+const LECTURE_OPS = [
   "add",
   "sub",
   "mul",
@@ -57,6 +58,8 @@ export const STEP_OPS = [
   "softmax",
   "log_softmax",
 ] as const;
+/** The ops a step may apply: the lecture's, and those of torch_ops.ts. */
+export const STEP_OPS = [...LECTURE_OPS, ...TORCH_OPS] as const;
 /** One of {@link STEP_OPS}. */
 export type StepOp = typeof STEP_OPS[number];
 
@@ -178,6 +181,7 @@ function pick(pool: readonly Node[], i: number, ok: (n: Node) => boolean): Node 
 
 /** Whether `op` can take a node of this shape as its first operand. */
 function fits(op: StepOp, shape: Shape): boolean {
+  if ((TORCH_OPS as readonly string[]).includes(op)) return torchFits(op as TorchOp, shape);
   if (op === "matmul" || op === "transpose") return shape.length === 2;
   if (op === "var") return sizeOf(shape) >= 2;
   if (op === "softmax" || op === "log_softmax") return shape.length >= 1;
@@ -260,6 +264,17 @@ function applyStep(s: StepRecipe, x: Node, pool: readonly Node[]): Node {
       return softmax(x, signed(s.axis % rank));
     case "log_softmax":
       return logSoftmax(x, signed(s.axis % rank));
+    default: {
+      const partnerOf = (ok: (n: Node) => boolean) => pick(pool, s.y, ok) ?? x;
+      return applyTorchStep(
+        { ...s, op: s.op },
+        x,
+        pool,
+        partnerOf,
+        (n) => positive(n, s.variant),
+        broadcasts,
+      );
+    }
   }
 }
 
@@ -291,14 +306,14 @@ export function reshapeTargets(size: number): number[][] {
 }
 
 /**
- * The smallest gap between the largest and the second largest entry of any slice a max node
- * reduces (Infinity when there is no max over two or more entries): near a tie, max is not
+ * The smallest gap between the largest and the second largest entry (the smallest and the second
+ * smallest, for min) of any slice a max (min) node reduces (Infinity when there is no max over two or more entries): near a tie, max is not
  * differentiable and central differences straddle the kink.
  */
 export function smallestMaxGap(graph: Graph): number {
   let gap = Infinity;
   for (const node of graph.nodes) {
-    if (node.op?.name !== "max") continue;
+    if (node.op?.name !== "max" && node.op?.name !== "min") continue;
     const x = node.inputs[0].value;
     const [outer, n, inner] = splitAt(x.shape, (node.attrs as { axis: number | null }).axis);
     if (n < 2) continue;
@@ -306,7 +321,8 @@ export function smallestMaxGap(graph: Graph): number {
       for (let j = 0; j < inner; j++) {
         let top = -Infinity, second = -Infinity;
         for (let k = 0; k < n; k++) {
-          const v = x.data[(i * n + k) * inner + j];
+          const at = x.data[(i * n + k) * inner + j];
+          const v = node.op.name === "min" ? -at : at;
           if (v > top) [top, second] = [v, top];
           else if (v > second) second = v;
         }

@@ -1,0 +1,125 @@
+/**
+ * Moving elements: permuting axes, and taking or placing a block of columns. Slicing an axis,
+ * concatenating along one and stacking along a new one are all the same move once a tensor is
+ * seen as (outer, width) rows: the axes before the one cut form `outer`, the rest `width`.
+ */
+import { NinjagradError } from "./errors.ts";
+import { formatShape, type Shape, sizeOf, stridesOf, Tensor } from "./tensor.ts";
+import { target } from "./elementwise.ts";
+
+/** Checks that `axes` is a permutation of 0..rank−1 (negative axes count from the end). */
+export function permutation(axes: readonly number[], rank: number): number[] {
+  const seen = new Array<boolean>(rank).fill(false);
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  if (
+    axes.length !== rank || out.some((a) => !(a >= 0 && a < rank) || seen[a] || !(seen[a] = true))
+  ) {
+    throw new NinjagradError(
+      `permute needs each axis of a rank-${rank} tensor once, got [${axes.join(", ")}]`,
+    );
+  }
+  return out;
+}
+
+/** The axes that undo `axes`: permuting by one and then the other changes nothing. */
+export function inversePermutation(axes: readonly number[]): number[] {
+  const inv = new Array<number>(axes.length);
+  axes.forEach((a, i) => (inv[a] = i));
+  return inv;
+}
+
+/** `x.permute(axes)`, copied: output axis i is input axis axes[i]. */
+export function permute(x: Tensor, axes: readonly number[], out?: Tensor): Tensor {
+  const rank = x.shape.length;
+  const shape = axes.map((a) => x.shape[a]);
+  const res = target(out, shape, x);
+  const s = x.data, o = res.data, n = o.length;
+  if (rank === 0 || n === 0) {
+    if (n === 1) o[0] = s[0];
+    return res;
+  }
+  const inStrides = stridesOf(x.shape);
+  const strides = axes.map((a) => inStrides[a]); // input stride of each output axis
+  const counter = new Array<number>(rank).fill(0);
+  const inner = shape[rank - 1], step = strides[rank - 1];
+  let at = 0;
+  for (let i = 0; i < n; i += inner) {
+    for (let j = 0, k = at; j < inner; j++, k += step) o[i + j] = s[k];
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      at += strides[axis];
+      if (++counter[axis] < shape[axis]) break;
+      at -= strides[axis] * shape[axis];
+      counter[axis] = 0;
+    }
+  }
+  return res;
+}
+
+/** `[outer, width]`: a shape seen as rows of everything from `axis` on. */
+export function rowsAt(shape: Shape, axis: number): [number, number] {
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  return [outer, sizeOf(shape) / Math.max(outer, 1)];
+}
+
+/**
+ * Columns [from, from + width) of `src` seen as (outer, total) rows, into a tensor of `shape`
+ * (outer · width elements): a slice's forward, and the share of each part in concat's backward.
+ */
+export function takeColumns(
+  src: Tensor,
+  outer: number,
+  total: number,
+  from: number,
+  width: number,
+  shape: Shape,
+  out?: Tensor,
+): Tensor {
+  const res = target(out, shape, src);
+  const s = src.data, o = res.data;
+  for (let r = 0; r < outer; r++) {
+    const a = r * total + from, b = r * width;
+    for (let j = 0; j < width; j++) o[b + j] = s[a + j];
+  }
+  return res;
+}
+
+/**
+ * Writes `part` (outer · width elements) into columns [from, from + width) of `dst` seen as
+ * (outer, total) rows: concat's forward, and a slice's backward into zeros.
+ */
+export function putColumns(
+  part: Tensor,
+  dst: Tensor,
+  outer: number,
+  total: number,
+  from: number,
+  width: number,
+): void {
+  if (part.size !== outer * width || dst.size !== outer * total) {
+    throw new NinjagradError(
+      `putColumns: ${formatShape(part.shape)} does not fill ${outer} rows of ${width} in ${
+        formatShape(dst.shape)
+      }`,
+    );
+  }
+  const s = part.data, o = dst.data;
+  for (let r = 0; r < outer; r++) {
+    const a = r * width, b = r * total + from;
+    for (let j = 0; j < width; j++) o[b + j] = s[a + j];
+  }
+}
+
+/** A slice's backward: zeros of `shape` with `g` written into columns [from, from + width). */
+export function placeColumns(
+  g: Tensor,
+  shape: Shape,
+  outer: number,
+  total: number,
+  from: number,
+  width: number,
+): Tensor {
+  const res = Tensor.zeros(shape, g.dtype);
+  putColumns(g, res, outer, total, from, width);
+  return res;
+}

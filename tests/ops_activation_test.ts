@@ -1,0 +1,72 @@
+/**
+ * relu, sigmoid, gelu, sqrt and abs: finite-difference checks in float64 with a random non-unit
+ * upstream gradient, each fed through a broadcasting add so that its input has a broadcast
+ * history; forward values by hand; and the derivative at the kinks as PyTorch takes it.
+ */
+import assert from "node:assert/strict";
+import { abs, add, gelu, Graph, mul, type Node, relu, sigmoid, sqrt, sum, Tensor } from "../mod.ts";
+import { assertClose, assertGradcheck, rng, uniform, values } from "./helpers.ts";
+
+type Unary = (x: Node) => Node;
+
+/** op(x + b) for x (6, 5) and a bias b (5,) broadcast along the rows, gradchecked. */
+function check(name: string, op: Unary, lo: number, hi: number): void {
+  const rand = rng(name);
+  const g = new Graph({ dtype: "float64" });
+  // Inputs kept at least 0.05 from the kinks of relu and abs, where differences straddle them.
+  const x = g.param("x", awayFromZero(uniform(rand, [6, 5], lo, hi)));
+  const b = g.param("b", Tensor.zeros([5], "float64"));
+  assertGradcheck(g, op(add(x, b)).named(name), rand);
+  const col = g.param("col", uniform(rand, [6, 1], 0.5, 1.5));
+  assertGradcheck(g, mul(op(x), col).named(`${name}_scaled`), rand);
+}
+
+function awayFromZero(t: Tensor): Tensor {
+  for (let i = 0; i < t.size; i++) if (Math.abs(t.data[i]) < 0.05) t.data[i] += 0.1;
+  return t;
+}
+
+Deno.test("relu, sigmoid, gelu, abs: gradcheck through a broadcast bias and a column scale", () => {
+  check("relu", relu, -2, 2);
+  check("sigmoid", sigmoid, -4, 4);
+  check("gelu", gelu, -4, 4);
+  check("abs", abs, -2, 2);
+});
+
+Deno.test("sqrt of positive values: gradcheck", () => check("sqrt", sqrt, 0.2, 3));
+
+Deno.test("forward values: relu, sigmoid, the exact gelu, sqrt, abs", () => {
+  const g = new Graph({ dtype: "float64" });
+  const x = g.param("x", Tensor.from([-2, -0.5, 0, 0.5, 2], "float64"));
+  assert.deepEqual(values(relu(x).value), [0, 0, 0, 0.5, 2]);
+  assertClose(sigmoid(x).value, [-2, -0.5, 0, 0.5, 2].map((v) => 1 / (1 + Math.exp(-v))), 1e-16);
+  // x·Φ(x), Φ(2) = 0.9772498680518208 (the normal distribution's table), Φ(−2) = 1 − Φ(2).
+  const phi2 = 0.9772498680518208, phiHalf = 0.6914624612740131;
+  assertClose(
+    gelu(x).value,
+    [-2 * (1 - phi2), -0.5 * (1 - phiHalf), 0, 0.5 * phiHalf, 2 * phi2],
+    1e-15,
+  );
+  assert.deepEqual(values(abs(x).value), [2, 0.5, 0, 0.5, 2]);
+  const y = g.param("y", Tensor.from([0.25, 4, 9], "float64"));
+  assert.deepEqual(values(sqrt(y).value), [0.5, 2, 3]);
+});
+
+Deno.test("at the kinks: relu'(0) = 0 and abs'(0) = 0, as PyTorch", () => {
+  const g = new Graph({ dtype: "float64" });
+  const x = g.param("x", Tensor.from([-1, 0, 1], "float64"));
+  assert.deepEqual(values(g.backward(sum(relu(x))).get(x)), [0, 0, 1]);
+  assert.deepEqual(values(g.backward(sum(abs(x))).get(x)), [-1, 0, 1]);
+});
+
+Deno.test("float32 graphs compute in double and round once", () => {
+  const g = new Graph();
+  const x = g.param("x", Tensor.from([-1.5, 0.25, 2]));
+  // erf(x/√2) from Python's math.erf
+  assert.deepEqual(values(gelu(x).value), [
+    Math.fround(-1.5 * 0.5 * (1 + -0.8663855974622838)),
+    Math.fround(0.25 * 0.5 * (1 + 0.19741265136584743)),
+    Math.fround(2 * 0.5 * (1 + 0.9544997361036416)),
+  ]);
+  assert.equal(sigmoid(x).value.dtype, "float32");
+});
