@@ -34,5 +34,23 @@ export { sumTo } from "./ops/kernels/broadcast.ts";
 export * as ops from "./ops/records.ts";
 /** Tensor kernels for writing rules: `kernels.mul(g, b)`. */
 export * as kernels from "./ops/kernels/mod.ts";
+/**
+ * Layers in the lecture series' "torchified" style: `new nn.Linear(30, 200)`, `nn.BatchNorm1d`,
+ * `nn.Tanh`, `nn.Sequential([...])`; `forward(x)` builds a layer's nodes into x's graph and
+ * `parameters()` returns its parameter leaves there.
+ */
+export * as nn from "./ops/layers.ts";
+/** Optimizers: `new optim.SGD(params, { lr, momentum })`, `new optim.AdamW(params)`. */
+export * as optim from "./ops/optim.ts";
+export type { Optimizer, Schedule } from "./ops/optim.ts";
+export { fit } from "./ops/fit.ts";
+export type {
+  EvalEvent,
+  FitDoneEvent,
+  FitEvent,
+  FitOptions,
+  LiveModel,
+  StepEvent,
+} from "./ops/fit.ts";
 export { seededRandom } from "./ops/kernels/random.ts";
 export type { Random } from "./ops/kernels/random.ts";

@@ -38,8 +38,11 @@ export {
   collectTrace,
   type ParamSample,
   TraceCollector,
+  type TraceEval,
+  type TraceEvent,
   traceInto,
   type TraceOptions,
+  type TraceStep,
   type TrainingTrace,
 } from "./trace.ts";
 export {

@@ -1,0 +1,472 @@
+/**
+ * Layers in the style of the lecture series' "torchified" classes (makemore parts 3 and 5):
+ * Linear, BatchNorm1d, Tanh, ReLU, Embedding, Flatten, FlattenConsecutive, LayerNorm, Dropout and
+ * Sequential. A layer holds its parameters' values; `forward(x)` builds its nodes into x's graph
+ * (the parameters become `graph.param` leaves there, labelled `0.weight`, `0.bias`, … by position
+ * in a Sequential), and `parameters()` returns those leaves for an optimizer. The graph is then
+ * run again and again with new inputs, as every graph is: build once, train many steps.
+ *
+ * A layer may be built into several graphs (a training graph and an evaluation graph with
+ * another batch size or in `eval()` mode): the graphs share the parameters' tensors when their
+ * dtypes agree, so what an optimizer writes into one is in the other; call
+ * `graph.recompute()` on the other before reading it.
+ */
+import { NinjagradError } from "./kernels/errors.ts";
+import { type FloatDType, formatShape, type Shape, Tensor } from "./kernels/tensor.ts";
+import { normal, type Random } from "./kernels/random.ts";
+import type { Graph } from "../graph/graph.ts";
+import type { Node } from "../graph/node.ts";
+import * as b from "./build.ts";
+
+/** Options of the layers that draw random numbers (initial weights, dropout's seed). */
+export interface RandomOptions {
+  /** Uniform numbers in [0, 1) (default Math.random): `seededRandom(42)` for reproducible runs. */
+  random?: Random;
+}
+
+/** A label for a new node of `graph`: `base`, or `base_2`, `base_3`, … when that is taken. */
+function freshLabel(graph: Graph, base: string): string {
+  if (!graph.has(base)) return base;
+  let k = 2;
+  while (graph.has(`${base}_${k}`)) k++;
+  return `${base}_${k}`;
+}
+
+/** A float64 tensor of standard normal numbers times `scale` (torch.randn(shape) · scale). */
+function randn(shape: Shape, random: Random, scale = 1): Tensor {
+  const t = Tensor.zeros(shape, "float64");
+  for (let i = 0; i < t.size; i++) t.data[i] = normal(random) * scale;
+  return t;
+}
+
+/** What every layer is: a builder of nodes with parameters, in training or evaluation mode. */
+export abstract class Layer {
+  /**
+   * Training mode (the default) or evaluation mode, read when `forward` builds the nodes:
+   * BatchNorm1d uses the batch's statistics or its running ones, Dropout drops or passes through.
+   */
+  training = true;
+  /** Prefixes the labels of the layer's parameters (`0` gives `0.weight`); Sequential sets it. */
+  name: string | undefined;
+  /** The output node of the last `forward`, as the lecture's `layer.out`. */
+  out: Node | undefined;
+  /** The parameters' values by name, in the dtype of the first graph built into. */
+  protected readonly values: Record<string, Tensor> = {};
+  private readonly bound = new Map<Graph, Record<string, Node>>();
+  private first: Graph | undefined;
+
+  /** Builds the layer's nodes on `x`, in x's graph, and returns the output node. */
+  abstract forward(x: Node): Node;
+
+  /**
+   * The parameter leaves in `graph` (default: the first graph the layer was built into), in the
+   * order the layer declares them. A layer not yet built has none: call `forward` first.
+   */
+  parameters(graph?: Graph): Node[] {
+    const g = graph ?? this.first;
+    if (Object.keys(this.values).length === 0) return [];
+    const nodes = g === undefined ? undefined : this.bound.get(g);
+    if (nodes === undefined) {
+      throw new NinjagradError(
+        `${this.describe()} has no parameters in ${
+          graph ? "that graph" : "a graph"
+        } yet: call forward(x) on a node of it first (parameters live in the graph they are built into)`,
+      );
+    }
+    return Object.values(nodes);
+  }
+
+  /** Switches training mode on (or off, with `false`), for this layer and the layers inside it. */
+  train(on = true): this {
+    this.training = on;
+    return this;
+  }
+
+  /** Evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The layer as a person wrote it, for messages: `Linear(30, 200)`. */
+  describe(): string {
+    return this.constructor.name;
+  }
+
+  /** The layer's parameter leaves in `graph`, made there on first use. */
+  protected bind(graph: Graph): Record<string, Node> {
+    let nodes = this.bound.get(graph);
+    if (nodes !== undefined) return nodes;
+    nodes = {};
+    for (const [key, value] of Object.entries(this.values)) {
+      const label = freshLabel(graph, this.name === undefined ? key : `${this.name}.${key}`);
+      const node = graph.param(label, value);
+      // From now on the layer holds the graph's tensor: later graphs of this dtype share it.
+      if (this.first === undefined) this.values[key] = node.value;
+      nodes[key] = node;
+    }
+    this.bound.set(graph, nodes);
+    this.first ??= graph;
+    return nodes;
+  }
+
+  /** Remembers `out` as the lecture's `layer.out`, and returns it. */
+  protected output(out: Node): Node {
+    this.out = out;
+    return out;
+  }
+}
+
+/** Throws unless x's last axis is `want`, naming the layer. */
+function checkLastAxis(layer: Layer, x: Node, want: number): void {
+  const have = x.shape[x.shape.length - 1];
+  if (x.shape.length < 2 || have !== want) {
+    throw new NinjagradError(
+      `${layer.describe()}: ${x.name} is ${
+        formatShape(x.shape)
+      }, but the layer takes (batch, …, ${want}): check the sizes of the layer before it`,
+    );
+  }
+}
+
+/** Options of Linear. */
+export interface LinearOptions extends RandomOptions {
+  /** Whether the layer adds a bias (default true). */
+  bias?: boolean;
+}
+
+/** x @ weight + bias; weight (fanIn, fanOut) drawn as randn / √fanIn, bias zeros. */
+export class Linear extends Layer {
+  /** Inputs per example. */
+  readonly fanIn: number;
+  /** Outputs per example. */
+  readonly fanOut: number;
+
+  /** A layer from fanIn features to fanOut, with a bias unless `{ bias: false }`. */
+  constructor(fanIn: number, fanOut: number, options: LinearOptions = {}) {
+    super();
+    this.fanIn = fanIn;
+    this.fanOut = fanOut;
+    this.values.weight = randn([fanIn, fanOut], options.random ?? Math.random, fanIn ** -0.5);
+    if (options.bias ?? true) this.values.bias = Tensor.zeros([fanOut], "float64");
+  }
+
+  /** The weight (fanIn, fanOut). */
+  get weight(): Tensor {
+    return this.values.weight;
+  }
+
+  /** The bias (fanOut,), if the layer has one. */
+  get bias(): Tensor | undefined {
+    return this.values.bias;
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `Linear(${this.fanIn}, ${this.fanOut})`;
+  }
+
+  /** x @ weight + bias on the last axis of x (any rank of 2 or more). */
+  forward(x: Node): Node {
+    checkLastAxis(this, x, this.fanIn);
+    const { weight, bias } = this.bind(x.graph);
+    // A batch of sequences (B, T, fanIn) is B·T rows of one matrix product.
+    const rows = x.shape.length === 2 ? x : b.reshape(x, [-1, this.fanIn]);
+    const y = bias ? b.linear(rows, weight, bias) : b.matmul(rows, weight);
+    return this.output(
+      x.shape.length === 2 ? y : b.reshape(y, [-1, ...x.shape.slice(1, -1), this.fanOut]),
+    );
+  }
+}
+
+/** Options of BatchNorm1d. */
+export interface BatchNormOptions {
+  /** Added to the variance before its square root (default 1e-5). */
+  eps?: number;
+  /** How far each training forward moves the running statistics (default 0.1). */
+  momentum?: number;
+}
+
+/**
+ * The lecture's BatchNorm1d: in training, each feature is normalised by the batch's mean and
+ * (unbiased, as the lecture's `x.var`) variance over the batch (and over the time axis of a
+ * (B, T, C) input), then scaled by gamma and shifted by beta; every training forward moves the
+ * running mean and variance towards the batch's by `momentum`. In evaluation mode the running
+ * statistics are used instead.
+ */
+export class BatchNorm1d extends Layer {
+  /** Features. */
+  readonly dim: number;
+  /** See BatchNormOptions. */
+  readonly eps: number;
+  /** See BatchNormOptions. */
+  readonly momentum: number;
+  /** The running mean (dim,); float64 until the layer is first built, then the graph's dtype. */
+  runningMean: Tensor;
+  /** The running variance (dim,), as runningMean. */
+  runningVar: Tensor;
+  private statsBound = false;
+
+  /** A layer over `dim` features. */
+  constructor(dim: number, options: BatchNormOptions = {}) {
+    super();
+    this.dim = dim;
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    this.values.gamma = Tensor.full([dim], 1, "float64");
+    this.values.beta = Tensor.zeros([dim], "float64");
+    this.runningMean = Tensor.zeros([dim], "float64");
+    this.runningVar = Tensor.full([dim], 1, "float64");
+  }
+
+  /** The scale (dim,), ones at first. */
+  get gamma(): Tensor {
+    return this.values.gamma;
+  }
+
+  /** The shift (dim,), zeros at first. */
+  get beta(): Tensor {
+    return this.values.beta;
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `BatchNorm1d(${this.dim})`;
+  }
+
+  /** Normalises x (batch, dim) or (batch, time, dim) feature by feature. */
+  forward(x: Node): Node {
+    checkLastAxis(this, x, this.dim);
+    if (x.shape.length > 3) {
+      throw new NinjagradError(
+        `${this.describe()} takes (batch, ${this.dim}) or (batch, time, ${this.dim}), got ${x.name} ${
+          formatShape(x.shape)
+        }`,
+      );
+    }
+    const graph = x.graph, { gamma, beta } = this.bind(graph);
+    this.statsIn(graph.dtype);
+    if (!this.training) {
+      const mean = graph.constant(this.runningMean);
+      const std = b.sqrt(b.add(graph.constant(this.runningVar), this.eps));
+      return this.output(b.add(b.mul(gamma, b.div(b.sub(x, mean), std)), beta));
+    }
+    // Over the batch and the time axis: B·T rows of one batch.
+    const rows = x.shape.length === 2 ? x : b.reshape(x, [-1, this.dim]);
+    const out = b.batchNorm(rows, gamma, beta, this.eps);
+    // Every forward of the node (each training step's) moves the running statistics.
+    out.value$.subscribe(() => this.track(out.saved as Record<string, Tensor>));
+    return this.output(x.shape.length === 2 ? out : b.reshape(out, [-1, ...x.shape.slice(1)]));
+  }
+
+  /**
+   * The running statistics in the dtype of the first graph built into, once: graphs of that
+   * dtype share them (a graph of another dtype holds a copy, made when it is built).
+   */
+  private statsIn(dtype: FloatDType): void {
+    if (this.statsBound) return;
+    this.statsBound = true;
+    if (this.runningMean.dtype === dtype) return;
+    this.runningMean = this.runningMean.clone(dtype);
+    this.runningVar = this.runningVar.clone(dtype);
+  }
+
+  /** running = (1 − momentum)·running + momentum·batch, as the lecture's `torch.no_grad()` block. */
+  private track({ bnmeani, bnvar }: Record<string, Tensor>): void {
+    const m = this.momentum, mean = this.runningMean.data, v = this.runningVar.data;
+    for (let i = 0; i < this.dim; i++) {
+      mean[i] = (1 - m) * mean[i] + m * bnmeani.data[i];
+      v[i] = (1 - m) * v[i] + m * bnvar.data[i];
+    }
+  }
+}
+
+/** tanh, as a layer. */
+export class Tanh extends Layer {
+  /** tanh(x) */
+  forward(x: Node): Node {
+    return this.output(b.tanh(x));
+  }
+}
+
+/** relu, as a layer. */
+export class ReLU extends Layer {
+  /** max(x, 0) */
+  forward(x: Node): Node {
+    return this.output(b.relu(x));
+  }
+}
+
+/** A table of `count` vectors of `dim` numbers, looked up by int32 indices (randn at first). */
+export class Embedding extends Layer {
+  /** Rows of the table (the vocabulary's size). */
+  readonly count: number;
+  /** Numbers per row. */
+  readonly dim: number;
+
+  /** A table of `count` rows of `dim`. */
+  constructor(count: number, dim: number, options: RandomOptions = {}) {
+    super();
+    this.count = count;
+    this.dim = dim;
+    this.values.weight = randn([count, dim], options.random ?? Math.random);
+  }
+
+  /** The table (count, dim). */
+  get weight(): Tensor {
+    return this.values.weight;
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `Embedding(${this.count}, ${this.dim})`;
+  }
+
+  /** weight[idx]: idx (int32, any shape) gives idx's shape plus (dim,). */
+  forward(idx: Node): Node {
+    return this.output(b.embedding(this.bind(idx.graph).weight, idx));
+  }
+}
+
+/** (batch, …) → (batch, everything else), as the lecture's `x.view(x.shape[0], -1)`. */
+export class Flatten extends Layer {
+  /** The flattened node. */
+  forward(x: Node): Node {
+    const rest = x.shape.slice(1).reduce((p, d) => p * d, 1);
+    return this.output(b.reshape(x, [-1, rest]));
+  }
+}
+
+/**
+ * makemore part 5's FlattenConsecutive(n): (B, T, C) → (B, T/n, C·n), n consecutive positions
+ * side by side; a time axis of 1 is dropped, (B, C·n).
+ */
+export class FlattenConsecutive extends Layer {
+  /** How many consecutive positions become one. */
+  readonly n: number;
+
+  /** Joins `n` consecutive positions. */
+  constructor(n: number) {
+    super();
+    this.n = n;
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `FlattenConsecutive(${this.n})`;
+  }
+
+  /** The reshaped node. */
+  forward(x: Node): Node {
+    const [_, t, c] = x.shape;
+    if (x.shape.length !== 3 || t % this.n !== 0) {
+      throw new NinjagradError(
+        `${this.describe()} takes (batch, time, channels) with time a multiple of ${this.n}, got ${x.name} ${
+          formatShape(x.shape)
+        }`,
+      );
+    }
+    const to = t / this.n === 1 ? [-1, c * this.n] : [-1, t / this.n, c * this.n];
+    return this.output(b.reshape(x, to));
+  }
+}
+
+/** Layer normalisation over the last axis (`dim` features), with gamma and beta. */
+export class LayerNorm extends Layer {
+  /** Features. */
+  readonly dim: number;
+  /** Added to the variance before its square root (default 1e-5). */
+  readonly eps: number;
+
+  /** A layer over `dim` features. */
+  constructor(dim: number, options: { eps?: number } = {}) {
+    super();
+    this.dim = dim;
+    this.eps = options.eps ?? 1e-5;
+    this.values.gamma = Tensor.full([dim], 1, "float64");
+    this.values.beta = Tensor.zeros([dim], "float64");
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `LayerNorm(${this.dim})`;
+  }
+
+  /** Normalises each row of x's last axis. */
+  forward(x: Node): Node {
+    checkLastAxis(this, x, this.dim);
+    const { gamma, beta } = this.bind(x.graph);
+    return this.output(b.layerNorm(x, gamma, beta, this.eps));
+  }
+}
+
+/** Options of Dropout. */
+export interface DropoutLayerOptions extends RandomOptions {
+  /** Seeds the masks (default: drawn from `random`). */
+  seed?: number;
+}
+
+/** Dropout as a layer: drops in training mode (a new mask every step), passes through in eval. */
+export class Dropout extends Layer {
+  /** The probability of zeroing an element. */
+  readonly p: number;
+  /** Seeds the masks. */
+  readonly seed: number;
+
+  /** Zeroes each element with probability `p` (default 0.5) in training. */
+  constructor(p = 0.5, options: DropoutLayerOptions = {}) {
+    super();
+    this.p = p;
+    this.seed = options.seed ?? Math.floor((options.random ?? Math.random)() * 2 ** 32);
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `Dropout(${this.p})`;
+  }
+
+  /** dropout(x) in training, x itself in evaluation. */
+  forward(x: Node): Node {
+    if (!this.training) return this.output(x);
+    return this.output(b.dropout(x, this.p, { training: true, seed: this.seed }));
+  }
+}
+
+/** Layers applied one after the other; their parameters are labelled by position (`0.weight`). */
+export class Sequential extends Layer {
+  /** The layers, in order. */
+  readonly layers: readonly Layer[];
+
+  /** Chains `layers`; each unnamed one is named by its position (prefixed with `name`). */
+  constructor(layers: readonly Layer[], options: { name?: string } = {}) {
+    super();
+    this.layers = layers;
+    this.name = options.name;
+    layers.forEach((layer, i) => {
+      layer.name ??= this.name === undefined ? String(i) : `${this.name}.${i}`;
+    });
+  }
+
+  /** The layer as a person wrote it, for messages. */
+  override describe(): string {
+    return `Sequential(${this.layers.map((l) => l.describe()).join(", ")})`;
+  }
+
+  /** Every layer's forward in turn. */
+  forward(x: Node): Node {
+    let h = x;
+    for (const layer of this.layers) h = layer.forward(h);
+    return this.output(h);
+  }
+
+  /** Every layer's parameters, in order. */
+  override parameters(graph?: Graph): Node[] {
+    return this.layers.flatMap((layer) => layer.parameters(graph));
+  }
+
+  /** Training mode for every layer. */
+  override train(on = true): this {
+    this.training = on;
+    for (const layer of this.layers) layer.train(on);
+    return this;
+  }
+}
