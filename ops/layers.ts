@@ -109,8 +109,14 @@ export abstract class Layer {
     return nodes;
   }
 
-  /** Remembers `out` as the lecture's `layer.out`, and returns it. */
-  protected output(out: Node): Node {
+  /**
+   * Remembers `out` as the lecture's `layer.out`, and returns it; a named layer labels it
+   * `name.kind` (`1.tanh`), so that tables and charts say which layer made it.
+   */
+  protected output(out: Node, kind: string): Node {
+    if (this.name !== undefined && out.label === undefined) {
+      out.named(freshLabel(out.graph, `${this.name}.${kind}`));
+    }
     this.out = out;
     return out;
   }
@@ -174,6 +180,7 @@ export class Linear extends Layer {
     const y = bias ? b.linear(rows, weight, bias) : b.matmul(rows, weight);
     return this.output(
       x.shape.length === 2 ? y : b.reshape(y, [-1, ...x.shape.slice(1, -1), this.fanOut]),
+      "linear",
     );
   }
 }
@@ -248,14 +255,17 @@ export class BatchNorm1d extends Layer {
     if (!this.training) {
       const mean = graph.constant(this.runningMean);
       const std = b.sqrt(b.add(graph.constant(this.runningVar), this.eps));
-      return this.output(b.add(b.mul(gamma, b.div(b.sub(x, mean), std)), beta));
+      return this.output(b.add(b.mul(gamma, b.div(b.sub(x, mean), std)), beta), "batchnorm");
     }
     // Over the batch and the time axis: B·T rows of one batch.
     const rows = x.shape.length === 2 ? x : b.reshape(x, [-1, this.dim]);
     const out = b.batchNorm(rows, gamma, beta, this.eps);
     // Every forward of the node (each training step's) moves the running statistics.
     out.value$.subscribe(() => this.track(out.saved as Record<string, Tensor>));
-    return this.output(x.shape.length === 2 ? out : b.reshape(out, [-1, ...x.shape.slice(1)]));
+    return this.output(
+      x.shape.length === 2 ? out : b.reshape(out, [-1, ...x.shape.slice(1)]),
+      "batchnorm",
+    );
   }
 
   /**
@@ -284,7 +294,7 @@ export class BatchNorm1d extends Layer {
 export class Tanh extends Layer {
   /** tanh(x) */
   forward(x: Node): Node {
-    return this.output(b.tanh(x));
+    return this.output(b.tanh(x), "tanh");
   }
 }
 
@@ -292,7 +302,7 @@ export class Tanh extends Layer {
 export class ReLU extends Layer {
   /** max(x, 0) */
   forward(x: Node): Node {
-    return this.output(b.relu(x));
+    return this.output(b.relu(x), "relu");
   }
 }
 
@@ -323,7 +333,7 @@ export class Embedding extends Layer {
 
   /** weight[idx]: idx (int32, any shape) gives idx's shape plus (dim,). */
   forward(idx: Node): Node {
-    return this.output(b.embedding(this.bind(idx.graph).weight, idx));
+    return this.output(b.embedding(this.bind(idx.graph).weight, idx), "embedding");
   }
 }
 
@@ -332,7 +342,7 @@ export class Flatten extends Layer {
   /** The flattened node. */
   forward(x: Node): Node {
     const rest = x.shape.slice(1).reduce((p, d) => p * d, 1);
-    return this.output(b.reshape(x, [-1, rest]));
+    return this.output(b.reshape(x, [-1, rest]), "flatten");
   }
 }
 
@@ -366,7 +376,7 @@ export class FlattenConsecutive extends Layer {
       );
     }
     const to = t / this.n === 1 ? [-1, c * this.n] : [-1, t / this.n, c * this.n];
-    return this.output(b.reshape(x, to));
+    return this.output(b.reshape(x, to), "flatten");
   }
 }
 
@@ -395,7 +405,7 @@ export class LayerNorm extends Layer {
   forward(x: Node): Node {
     checkLastAxis(this, x, this.dim);
     const { gamma, beta } = this.bind(x.graph);
-    return this.output(b.layerNorm(x, gamma, beta, this.eps));
+    return this.output(b.layerNorm(x, gamma, beta, this.eps), "layernorm");
   }
 }
 
@@ -426,8 +436,8 @@ export class Dropout extends Layer {
 
   /** dropout(x) in training, x itself in evaluation. */
   forward(x: Node): Node {
-    if (!this.training) return this.output(x);
-    return this.output(b.dropout(x, this.p, { training: true, seed: this.seed }));
+    if (!this.training) return this.out = x; // x itself: not relabelled as this layer's
+    return this.output(b.dropout(x, this.p, { training: true, seed: this.seed }), "dropout");
   }
 }
 
@@ -455,7 +465,8 @@ export class Sequential extends Layer {
   forward(x: Node): Node {
     let h = x;
     for (const layer of this.layers) h = layer.forward(h);
-    return this.output(h);
+    this.out = h;
+    return h;
   }
 
   /** Every layer's parameters, in order. */

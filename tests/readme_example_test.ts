@@ -1,35 +1,62 @@
-// The README's tour is code a newcomer copies first: run it, so it cannot rot.
+// The README's code is what a newcomer copies first: run every example, so that none can rot.
 import assert from "node:assert/strict";
 
 const root = new URL("../", import.meta.url);
 
-Deno.test("the README's tour runs and prints what it says", async () => {
+/**
+ * Runs the ```ts block between `<!-- NAME:start -->` and `<!-- NAME:end -->` of README.md as a
+ * script in a temporary folder (where it writes what it writes), its imports of "./mod.ts" and
+ * "./viz/mod.ts" pointed at this checkout; returns its output and that folder.
+ */
+async function runReadmeBlock(name: string): Promise<{ text: string; dir: string }> {
   const readme = await Deno.readTextFile(new URL("README.md", root));
-  const tour = readme.split("<!-- tour:start -->")[1]?.split("<!-- tour:end -->")[0];
-  assert.ok(tour, "README.md has a tour between the tour markers");
-  const code = tour.split("```ts")[1].split("```")[0].replaceAll(
-    '"./mod.ts"',
-    JSON.stringify(new URL("mod.ts", root).href),
-  );
-  const file = await Deno.makeTempFile({
-    dir: new URL(".", import.meta.url).pathname,
-    suffix: "_tour.ts",
-  });
-  try {
-    await Deno.writeTextFile(file, code);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", file],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.match(text, /dW = /);
-    assert.match(text, /^h +\| exact: True/m);
-    assert.match(text, /every node agrees/);
-    assert.match(text, /loss before and after: \d+\.\d{4} → \d+\.\d{4}/);
-  } finally {
-    await Deno.remove(file);
+  const block = readme.split(`<!-- ${name}:start -->`)[1]?.split(`<!-- ${name}:end -->`)[0];
+  assert.ok(block, `README.md has a block between the ${name} markers`);
+  let code = block.split("```ts")[1].split("```")[0];
+  for (const module of ["mod.ts", "viz/mod.ts"]) {
+    code = code.replaceAll(`"./${module}"`, JSON.stringify(new URL(module, root).href));
   }
+  const dir = await Deno.makeTempDir({ prefix: `ninjagrad-readme-${name}-` });
+  const file = `${dir}/${name}.ts`;
+  await Deno.writeTextFile(file, code);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", file],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return { text: new TextDecoder().decode(out.stdout), dir };
+}
+
+Deno.test("the README's tour runs and prints what it says", async () => {
+  const { text, dir } = await runReadmeBlock("tour");
+  await Deno.remove(dir, { recursive: true });
+  assert.match(text, /dW = /);
+  assert.match(text, /^h +\| exact: True/m);
+  assert.match(text, /every node agrees/);
+  assert.match(text, /loss before and after: \d+\.\d{4} → \d+\.\d{4}/);
+});
+
+Deno.test("the README's 'Script your own graph' trains with layers and an optimizer, and charts it", async () => {
+  const { text, dir } = await runReadmeBlock("script");
+  try {
+    const [, first, last] = text.match(/^loss (\d+\.\d+) → (\d+\.\d+)$/m) ?? [];
+    assert.ok(Number(first) > 0.5 && Number(last) < 0.1, text);
+    assert.match(text, /^\d+ charts written to charts\/; open charts\/report\.html$/m);
+    for (const chart of ["loss", "update_ratio", "gradient_flow_graph", "activation_histograms"]) {
+      assert.ok((await Deno.stat(`${dir}/charts/${chart}.png`)).size > 0, chart);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the README's 'Write your own op': a relu and an MSE pass gradcheck and compare", async () => {
+  const { text, dir } = await runReadmeBlock("op");
+  await Deno.remove(dir, { recursive: true });
+  const error = Number(text.match(/^gradcheck max error: (\S+)$/m)?.[1]);
+  assert.ok(error < 1e-6, text);
+  assert.match(text, /^h +\| exact: True/m);
+  assert.match(text, /every node agrees/);
 });
