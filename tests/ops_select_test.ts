@@ -67,7 +67,7 @@ Deno.test("where with a 0/1 int32 mask and a broadcast constant mask: gradcheck"
     ]], "int32"),
   );
   assertGradcheck(g, where(mask, a, b).named("picked"), rand);
-  const rows = g.constant(Tensor.from([[1], [0], [0], [1]], "float64"));
+  const rows = g.constant(Tensor.from([[1], [0], [0], [1]], "int32"));
   assertGradcheck(g, where(rows, b, a).named("by_row"), rand);
   assertGradcheck(g, where(mask, a, 0).named("zeroed"), rand);
 });
