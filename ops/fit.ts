@@ -239,14 +239,17 @@ class Run {
     return e instanceof NinjagradError ? new NinjagradError(`step ${step}: ${e.message}`) : e;
   }
 
+  /** Last step's update and this step's minibatch: one propagation (a method made once). */
+  #propagate = (): void => {
+    this.#applyUpdate();
+    this.#options.batch?.(this.#step + 1);
+  };
+
   /** One propagation (last update, this minibatch), then the backward pass. */
   #forwardBackward(step: number): Gradients {
-    const { loss, batch } = this.#options;
+    const { loss } = this.#options;
     try {
-      this.#graph.batch(() => {
-        this.#applyUpdate();
-        batch?.(step);
-      });
+      this.#graph.batch(this.#propagate);
     } catch (e) {
       throw this.#atStep(e, step);
     }

@@ -97,20 +97,36 @@ abstract class Base implements Optimizer {
   }
 
   step(grads: Gradients): void {
-    const lr = this.lr;
-    for (const graph of this.#graphs) {
-      graph.batch(() => {
-        this.params.forEach((p, i) => {
-          if (p.graph !== graph) return;
-          const g = grads.get(p);
-          if (g === undefined) return; // no gradient reached it: torch skips a None grad too
-          this.update(i, p.value.data, g.data, lr);
-          graph.changed(p);
-        });
-      });
+    this.#grads = grads;
+    this.#rate = this.lr;
+    try {
+      for (const graph of this.#graphs) {
+        this.#graph = graph;
+        graph.batch(this.#updateGraph);
+      }
+    } finally {
+      this.#grads = this.#graph = undefined;
     }
     this.#steps++;
   }
+
+  // What `#updateGraph` reads: set by `step` (a method made once, so a step makes no closure).
+  #grads: Gradients | undefined;
+  #graph: Graph | undefined;
+  #rate = 0;
+
+  /** Updates the parameters of one graph that have a gradient, and marks them changed. */
+  #updateGraph = (): void => {
+    const graph = this.#graph!, grads = this.#grads!;
+    for (let i = 0; i < this.params.length; i++) {
+      const p = this.params[i];
+      if (p.graph !== graph) continue;
+      const g = grads.get(p);
+      if (g === undefined) continue; // no gradient reached it: torch skips a None grad too
+      this.update(i, p.value.data, g.data, this.#rate);
+      graph.changed(p);
+    }
+  };
 
   /** Updates parameter i's values `p` in place with its gradient `g`. */
   protected abstract update(i: number, p: TensorData, g: TensorData, lr: number): void;
