@@ -481,12 +481,12 @@ export function formatCheck(report: CheckReport, options: FormatOptions = {}): s
     ? report.nodes.filter((v) => v.status !== "not written")
     : report.nodes;
   const nw = Math.max(...report.nodes.map((v) => v.name.length), 4);
-  const lines = [
+  const lines = shown.length === 0 ? [] : [
     `${"node".padEnd(nw)}  ${"status".padEnd(11)}  detail`,
     ...shown.map((v) => `${v.name.padEnd(nw)}  ${v.status.padEnd(11)}  ${v.detail}`),
     "",
-    formatCounts(report) + ".",
   ];
+  lines.push(formatCounts(report) + ".");
   const first = report.firstWrong;
   if (first) {
     lines.push(`first wrong node in backward order: ${first.name} (${first.forward})`);

@@ -96,6 +96,12 @@ const FUSED_TIPS = {
   C: TIPS.C,
 };
 
+/** Whose random numbers, in words. */
+function randomness(rng: string, seed: number | undefined): string {
+  const seeded = seed === undefined ? "" : ` seed ${seed}`;
+  return rng === "torch" ? `the lecture's random numbers (torch${seeded})` : `${rng}${seeded}`;
+}
+
 /** Exercise 1's graph, or exercise 2's and 3's (the same net with one part fused). */
 async function buildLectureNet(fuse: Ex1Fuse, options: CheckOptions): Promise<CheckGraph> {
   const batch = await lectureMinibatch(options);
@@ -107,7 +113,7 @@ async function buildLectureNet(fuse: Ex1Fuse, options: CheckOptions): Promise<Ch
     n: batch.sizes.batch,
     dtype,
     sizes: batch.sizes,
-    source: `${batch.source}, ${options.rng ?? "seedrandom"} seed ${options.seed ?? "default"}`,
+    source: `${batch.source}, ${randomness(options.rng ?? "seedrandom", options.seed)}`,
   };
 }
 
@@ -132,7 +138,7 @@ export function buildEx4Check(config: TrainConfig, data: TrainData): CheckGraph 
     n: config.batch,
     dtype: config.dtype,
     sizes: { vocab: sizes.vocab, nEmbd: sizes.embd, blockSize: sizes.block, nHidden: sizes.hidden },
-    source: `${data.source}, ${config.rng} seed ${config.seed}, the run's first minibatch`,
+    source: `${data.source}, ${randomness(config.rng, config.seed)}, the run's first minibatch`,
   };
 }
 
