@@ -11,6 +11,8 @@ import { loadLearnerFile } from "../exercises/ninja/source.ts";
 import { initLearnerFile } from "../exercises/cli/ninja.ts";
 import { EX1_ROWS } from "../exercises/model/ex1.ts";
 import { ROOT, runScript } from "./helpers.ts";
+import { add, Graph, kernels, sum, Tensor } from "../mod.ts";
+import { shapeHint } from "../graph/rules.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const API = new URL("../exercises/ninja/api.ts", import.meta.url).href;
@@ -205,4 +207,32 @@ Deno.test("ninja check: a missing file, a file without rules, and unknown lines 
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /rules.prob is not a line of exercise 1/);
   assert.equal(unknown.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("shapeHint says which way a wrong shape must go", () => {
+  // A keepdim too many: (1, 27) for b2's (27,) must drop the axis, not keep it.
+  assert.match(shapeHint([1, 27], [27]), /extra axis of size 1: sum without keepdim/);
+  assert.match(shapeHint([64], [1, 64]), /lost an axis of size 1: keep the summed axis/);
+  assert.match(
+    shapeHint([32, 30], [32, 3, 10]),
+    /reshape it from \(32, 30\) back to \(32, 3, 10\)/,
+  );
+  assert.match(
+    shapeHint([32, 27], [27]),
+    /broadcast in the forward pass, so sum over the leading axis 0/,
+  );
+  assert.match(shapeHint([27, 64], [64, 27]), /it is transposed/);
+  assert.equal(shapeHint([3, 4], [5]), "");
+  // The engine's own error for a hand-written rule says the same.
+  const graph = new Graph({ dtype: "float64" });
+  const x = graph.param("x", Tensor.zeros([2, 27], "float64"));
+  const b = graph.param("b", Tensor.zeros([27], "float64"));
+  const loss = sum(add(x, b)).named("loss");
+  graph.override(loss.inputs[0], {
+    b: ({ g }) => kernels.sum(g, { axis: 0, keepdim: true }),
+  });
+  assert.throws(
+    () => graph.backward(loss),
+    /returned shape \(1, 27\), but b has shape \(27,\): it has an extra axis of size 1/,
+  );
 });
