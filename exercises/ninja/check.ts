@@ -33,6 +33,7 @@ import {
   type Hint,
   matmulHint,
   type MistakeKind,
+  type Term,
   transposed,
   valueHint,
 } from "./hints.ts";
@@ -344,7 +345,7 @@ interface Judging {
   n: number;
   rtol: number;
   atol: number;
-  terms?: (values: Readonly<Record<string, Tensor | number>>) => { name: string; value: Tensor }[];
+  terms?: (values: Readonly<Record<string, Tensor | number>>) => Term[];
 }
 
 /** A rule that threw: where in the learner's file, and, for a matmul, which transpose fixes it. */

@@ -9,12 +9,9 @@ import type { Node } from "../../graph/node.ts";
 import { formatShape, type Shape, type Tensor } from "../../ops/kernels/tensor.ts";
 import { buildEx1, EX1_SIZES, type Ex1Fuse, zeroEx1Inputs } from "../model/ex1.ts";
 import { buildEx4, EX4_SIZES, type Ex4Weights, PARAM_NAMES, paramShapes } from "../model/ex4.ts";
-import { EX1_LINE_NAMES, EX1_LINES, partName } from "../model/lines.ts";
+import { EX1_LINE_NAMES, EX1_LINES, type LineTable, partName } from "../model/lines.ts";
 import { type ExerciseNumber, EXERCISES, type ExerciseSpec, ruleCount } from "./exercises.ts";
 import { VALUE_NOTES } from "./lines.ts";
-
-/** The file `ninja init DIR` writes for exercise 1 (see `EXERCISES[n].file` for the others). */
-export const LEARNER_FILE = "backprop.ts";
 
 /** The batch of the templates' shapes: the lecture's. */
 const BATCH = EX1_SIZES.batch;
@@ -90,7 +87,7 @@ function valueLines(spec: ExerciseSpec, shape: (label: string) => string): strin
     ...Object.values(spec.forward.saved ?? {}).flat(),
   ];
   const width = Math.max(...names.map((x) => x.length));
-  const lineOf = (x: string) => Object.entries(EX1_LINES).find(([l]) => l === x)?.[1].forward;
+  const lineOf = (x: string) => (EX1_LINES as LineTable)[x]?.forward;
   return [
     ...names.map((x) =>
       `//   ${x.padEnd(width)} ${shape(x).padEnd(12)} ${
