@@ -10,7 +10,7 @@ import { checkRules } from "../exercises/ninja/check.ts";
 import { loadLearnerFile } from "../exercises/ninja/source.ts";
 import { initLearnerFile } from "../exercises/cli/ninja.ts";
 import { EX1_ROWS } from "../exercises/model/ex1.ts";
-import { ROOT, runScript } from "./helpers.ts";
+import { runScript } from "./helpers.ts";
 import { add, Graph, kernels, sum, Tensor } from "../mod.ts";
 import { shapeHint } from "../graph/rules.ts";
 
@@ -131,18 +131,13 @@ Deno.test("a rule that throws is wrong at its node, at its line; the nodes after
   assert.equal(report.firstWrong?.location?.line, 6);
 });
 
-Deno.test("ninja init writes a blank file that type-checks and reports 'not written' everywhere", async () => {
+Deno.test("ninja init writes a blank file that reports 'not written' everywhere", async () => {
   const dir = join(await Deno.makeTempDir({ prefix: "ninja-" }), "mywork");
   const path = await initLearnerFile(dir);
   const text = await Deno.readTextFile(path);
   assert.match(text, /\/\/ {3}probs = counts \* counts_sum_inv +\(32, 27\)/);
   assert.match(text, /counts: \(\) => notWritten\("dcounts \(from probs\)"\)/);
-  const typecheck = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", "--config", join(ROOT, "deno.json"), path],
-    cwd: ROOT,
-    stderr: "piped",
-  }).output();
-  assert.equal(typecheck.code, 0, new TextDecoder().decode(typecheck.stderr));
+  // ninja_cli_test.ts type-checks the blank files of all four exercises.
 
   const { report } = await check(path);
   assert.ok(report.nodes.every((n) => n.status === "not written"), JSON.stringify(report.nodes));
