@@ -109,6 +109,29 @@ Deno.test("ninja init --exercise 1, 2, 3, 4: files that type-check and check as 
   assert.match(bad.stderr, /--exercise must be between 1 and 4, got 5/);
 });
 
+Deno.test("a correct file of exercise 2, 3 or 4 passes ninja check: exit 0", async () => {
+  const files = {
+    2: ["cross_entropy.ts", "Ex2Rules", "ex2Rules", "ex2.ts"],
+    3: ["batchnorm.ts", "Ex3Rules", "ex3Rules", "ex3.ts"],
+    4: ["fused_backward.ts", "Ex4Rules", "ex4Rules", "ex4_lines.ts"],
+  } as const;
+  for (const [n, [name, type, rules, module]] of Object.entries(files)) {
+    const path = await learnerFile(
+      name,
+      `import type { ${type} } from "${REPO}exercises/ninja/api.ts";
+import { ${rules} } from "${REPO}exercises/rules/${module}";
+export const exercise = ${n};
+export const rules: ${type} = { ...${rules} };
+`,
+    );
+    const r = await ninja("check", path, "--no-check");
+    assert.equal(r.code, 0, r.stderr);
+    const total = n === "4" ? 13 : 1;
+    assert.match(r.stdout, new RegExp(`gradients?: ${total} ok, 0 wrong, 0 not written`));
+    assert.match(r.stdout, /you are a backprop ninja/);
+  }
+});
+
 Deno.test("ninja check --json: stdout is one JSON document, with every node's status", async () => {
   const path = await learnerFile(
     "fused_backward.ts",
