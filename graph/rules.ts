@@ -233,8 +233,23 @@ function allFinite(d: TensorData): boolean {
   return s0 + s1 + s2 + s3 === 0;
 }
 
-/** Advice for a gradient whose shape differs from its input's. */
+/** Advice for a gradient whose shape differs from its input's: `: <advice>`, or "". */
 export function shapeHint(have: Shape, want: Shape): string {
+  const advice = shapeAdvice(have, want);
+  return advice ? `: ${advice.text}` : "";
+}
+
+/** What a wrong shape says about the mistake behind it. */
+export type ShapeMistake = "broadcast" | "keepdim" | "reshape" | "transpose";
+
+/**
+ * Which way a gradient's shape must go to become its input's, and the likely mistake: a missing
+ * broadcast sum, a keepdim too many or too few, a missing reshape, a transpose.
+ */
+export function shapeAdvice(
+  have: Shape,
+  want: Shape,
+): { kind: ShapeMistake; text: string } | undefined {
   const axes = axesToSum(have, want);
   if (axes) {
     const lead = have.length - want.length;
@@ -248,14 +263,48 @@ export function shapeHint(have: Shape, want: Shape): string {
     if (keep.length > 0) {
       parts.push(`sum over ax${keep.length > 1 ? "es" : "is"} ${keep.join(", ")} with keepdim`);
     }
-    return `: it was broadcast in the forward pass, so ${parts.join(", then ")}`;
+    return {
+      kind: "broadcast",
+      text: `it was broadcast in the forward pass, so ${parts.join(", then ")}`,
+    };
+  }
+  const to = formatShape(want);
+  const squeezed = (s: Shape) => s.filter((d) => d !== 1);
+  if (sizeOf(have) === sizeOf(want) && sameShape(squeezed(have), squeezed(want))) {
+    if (have.length > want.length) {
+      return {
+        kind: "keepdim",
+        text: `it has ${have.length - want.length > 1 ? "extra axes" : "an extra axis"} of ` +
+          `size 1: sum without keepdim (keepdim: false), or reshape it to ${to}`,
+      };
+    }
+    if (have.length < want.length) {
+      return {
+        kind: "keepdim",
+        text: `it lost ${want.length - have.length > 1 ? "axes" : "an axis"} of size 1: ` +
+          `keep the summed axis (keepdim: true), or reshape it to ${to}`,
+      };
+    }
+    return { kind: "reshape", text: `its axes of size 1 are elsewhere: reshape it to ${to}` };
+  }
+  if (
+    have.length === 2 && want.length === 2 && have[0] !== have[1] && have[0] === want[1] &&
+    have[1] === want[0]
+  ) {
+    return {
+      kind: "transpose",
+      text: "it is transposed; a matmul's gradient has the shape of its operand, so swap the " +
+        "operands or the transposes (dA = dOut @ Bᵀ, dB = Aᵀ @ dOut)",
+    };
   }
   if (sizeOf(have) === sizeOf(want)) {
-    return `: same elements, different shape; keep the summed axes (keepdim) or reshape to ${
-      formatShape(want)
-    }`;
+    return {
+      kind: "reshape",
+      text: `the same ${sizeOf(want)} values in another shape: reshape it from ` +
+        `${formatShape(have)} back to ${to} (x.reshape([${want.join(", ")}]))`,
+    };
   }
-  return "";
+  return undefined;
 }
 
 function describe(x: unknown): string {

@@ -6,10 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { checkRules, loadLearnerRules } from "../exercises/ninja/check.ts";
+import { checkRules } from "../exercises/ninja/check.ts";
+import { loadLearnerFile } from "../exercises/ninja/source.ts";
 import { initLearnerFile } from "../exercises/cli/ninja.ts";
 import { EX1_ROWS } from "../exercises/model/ex1.ts";
-import { ROOT, runScript } from "./helpers.ts";
+import { runScript } from "./helpers.ts";
+import { add, Graph, kernels, sum, Tensor } from "../mod.ts";
+import { shapeHint } from "../graph/rules.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const API = new URL("../exercises/ninja/api.ts", import.meta.url).href;
@@ -41,7 +44,8 @@ export const rules: Ex1Rules = {
 
 /** The learner file's verdicts, by node. */
 async function check(path: string) {
-  const report = await checkRules(await loadLearnerRules(path));
+  const file = await loadLearnerFile(path, { typecheck: false });
+  const report = await checkRules(file.rules, { exercise: file.exercise, file: file.url });
   const status = Object.fromEntries(report.nodes.map((n) => [n.name, n.status]));
   const detail = Object.fromEntries(report.nodes.map((n) => [n.name, n.detail]));
   return { report, status, detail };
@@ -98,7 +102,10 @@ Deno.test("a transposed dW2 is named, and called transposed", async () => {
   const { report, status, detail } = await check(path);
   assert.deepEqual(notOk(status), ["W2"]);
   assert.equal(report.firstWrong?.name, "W2");
-  assert.match(detail.W2, /shape \(27, 64\), but W2 is \(64, 27\): it is transposed/);
+  assert.match(
+    detail.W2,
+    /shape \(27, 64\), but W2 is \(64, 27\): it is the right gradient, transposed/,
+  );
 });
 
 Deno.test("one of two parts wrong: dcounts from counts_sum is named, and only counts is wrong", async () => {
@@ -107,38 +114,41 @@ Deno.test("one of two parts wrong: dcounts from counts_sum is named, and only co
   );
   const { status, detail } = await check(path);
   assert.deepEqual(notOk(status), ["counts"]);
-  assert.match(detail.counts, /^dcounts \(from counts_sum\) is off/);
+  assert.match(
+    detail.counts,
+    /^dcounts \(from counts_sum\) .*\(dcounts \(from probs\) is right\)$/,
+  );
 });
 
-Deno.test("a rule that throws is wrong at its node; the nodes after it are still judged", async () => {
-  const path = await learnerFile(`h: { hpreact: ({ dh }) => t.mull(dh, 2) },`);
-  const { status, detail } = await check(path);
+Deno.test("a rule that throws is wrong at its node, at its line; the nodes after it are still judged", async () => {
+  const path = await learnerFile(`h: { hpreact: ({ dh }) => (t as any).mull(dh, 2) },`);
+  const { report, status, detail } = await check(path);
   assert.deepEqual(notOk(status), ["hpreact"]);
-  assert.match(detail.hpreact, /your rule threw TypeError: t.mull is not a function/);
+  assert.match(
+    detail.hpreact,
+    /your rule threw TypeError: t.mull is not a function \(backprop.ts:6:\d+\)/,
+  );
+  assert.equal(report.firstWrong?.location?.line, 6);
 });
 
-Deno.test("ninja init writes a blank file that type-checks and reports 'not written' everywhere", async () => {
+Deno.test("ninja init writes a blank file that reports 'not written' everywhere", async () => {
   const dir = join(await Deno.makeTempDir({ prefix: "ninja-" }), "mywork");
   const path = await initLearnerFile(dir);
   const text = await Deno.readTextFile(path);
   assert.match(text, /\/\/ {3}probs = counts \* counts_sum_inv +\(32, 27\)/);
   assert.match(text, /counts: \(\) => notWritten\("dcounts \(from probs\)"\)/);
-  const typecheck = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", "--config", join(ROOT, "deno.json"), path],
-    cwd: ROOT,
-    stderr: "piped",
-  }).output();
-  assert.equal(typecheck.code, 0, new TextDecoder().decode(typecheck.stderr));
+  // ninja_cli_test.ts type-checks the blank files of all four exercises.
 
   const { report } = await check(path);
   assert.ok(report.nodes.every((n) => n.status === "not written"), JSON.stringify(report.nodes));
   assert.equal(report.nextToWrite?.name, "logprobs");
 
-  const r = await ninja("check", path, "--json");
+  const r = await ninja("check", path, "--json", "--no-check");
   assert.equal(r.code, 1);
-  const last = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-  assert.equal(last.counts["not written"], 26);
-  assert.equal(last.nextToWrite, "logprobs");
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.counts["not written"], 26);
+  assert.deepEqual(json.rules, { total: 30, written: 0 });
+  assert.equal(json.nextToWrite, "logprobs");
   assert.match(r.stderr, /^error: 26 nodes to go: write logprobs next\n$/);
 });
 
@@ -153,7 +163,7 @@ Deno.test("ninja init refuses to overwrite: exit 1, the learner's file untouched
 });
 
 Deno.test("ninja check of a correct file exits 0; a wrong one exits 1 naming the first wrong node", async () => {
-  const ok = await ninja("check", await learnerFile(""), "--dtype", "float64");
+  const ok = await ninja("check", await learnerFile(""), "--dtype", "float64", "--no-check");
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /26 ok, 0 wrong, 0 not written/);
   const wrong = await ninja(
@@ -161,6 +171,7 @@ Deno.test("ninja check of a correct file exits 0; a wrong one exits 1 naming the
     await learnerFile(
       `bnvar: { bndiff2: ({ dbnvar, bndiff2, n }) => t.expand(t.mul(1 / n, dbnvar), bndiff2.shape, 0) },`,
     ),
+    "--no-check",
   );
   assert.equal(wrong.code, 1);
   assert.match(wrong.stdout, /first wrong node in backward order: bndiff2/);
@@ -175,12 +186,48 @@ Deno.test("ninja check: a missing file, a file without rules, and unknown lines 
   const dir = await Deno.makeTempDir({ prefix: "ninja-" });
   const empty = join(dir, "empty.ts");
   await Deno.writeTextFile(empty, "export const x = 1;\n");
-  const none = await ninja("check", empty);
+  const none = await ninja("check", empty, "--no-check");
   assert.equal(none.code, 1);
   assert.match(none.stderr, /exports no "rules"/);
   const typo = await learnerFile(`prob: {},`);
-  const unknown = await ninja("check", typo);
+  // The type-check finds it first, at its line, with the compiler's suggestion...
+  const checked = await ninja("check", typo);
+  assert.equal(checked.code, 1);
+  assert.match(
+    checked.stderr,
+    /backprop.ts:6:3: TS2561 .*'prob' does not exist in type 'Ex1Rules'. Did you mean to write 'probs'\?/,
+  );
+  // ...and without it, the check says which lines there are.
+  const unknown = await ninja("check", typo, "--no-check");
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /rules.prob is not a line of exercise 1/);
   assert.equal(unknown.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("shapeHint says which way a wrong shape must go", () => {
+  // A keepdim too many: (1, 27) for b2's (27,) must drop the axis, not keep it.
+  assert.match(shapeHint([1, 27], [27]), /extra axis of size 1: sum without keepdim/);
+  assert.match(shapeHint([64], [1, 64]), /lost an axis of size 1: keep the summed axis/);
+  assert.match(
+    shapeHint([32, 30], [32, 3, 10]),
+    /reshape it from \(32, 30\) back to \(32, 3, 10\)/,
+  );
+  assert.match(
+    shapeHint([32, 27], [27]),
+    /broadcast in the forward pass, so sum over the leading axis 0/,
+  );
+  assert.match(shapeHint([27, 64], [64, 27]), /it is transposed/);
+  assert.equal(shapeHint([3, 4], [5]), "");
+  // The engine's own error for a hand-written rule says the same.
+  const graph = new Graph({ dtype: "float64" });
+  const x = graph.param("x", Tensor.zeros([2, 27], "float64"));
+  const b = graph.param("b", Tensor.zeros([27], "float64"));
+  const loss = sum(add(x, b)).named("loss");
+  graph.override(loss.inputs[0], {
+    b: ({ g }) => kernels.sum(g, { axis: 0, keepdim: true }),
+  });
+  assert.throws(
+    () => graph.backward(loss),
+    /returned shape \(1, 27\), but b has shape \(27,\): it has an extra axis of size 1/,
+  );
 });

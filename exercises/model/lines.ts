@@ -13,6 +13,7 @@
 import type { Gradients } from "../../graph/backward.ts";
 import { automaticRule } from "../../graph/rules.ts";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
+import type { Graph } from "../../graph/graph.ts";
 import type { Node } from "../../graph/node.ts";
 import type { Tensor } from "../../ops/kernels/tensor.ts";
 import type { AnyRule } from "../../graph/op.ts";
@@ -88,7 +89,7 @@ export const EX1_RULE_REFS: readonly Ex1RuleRef[] = EX1_LINE_NAMES.flatMap((line
 
 /** The lines that use `value`, in backward order. */
 export function linesUsing(value: string): Ex1Line[] {
-  return EX1_LINE_NAMES.filter((l) => (EX1_LINES[l].inputs as readonly string[]).includes(value));
+  return linesOf(EX1_LINES, value) as Ex1Line[];
 }
 
 /** A rule as the installer calls it: any line's context. */
@@ -96,9 +97,7 @@ type LooseRule = (ctx: Record<string, Tensor | number>) => Tensor;
 
 /** Looks up the rule of (line, input) in a table, loosely typed. */
 export function ruleOf(rules: Ex1Rules, line: Ex1Line, input: string): LooseRule | undefined {
-  const table = rules[line] as Readonly<Record<string, unknown>> | undefined;
-  const rule = table?.[input];
-  return typeof rule === "function" ? rule as LooseRule : undefined;
+  return ruleIn(rules, line, input);
 }
 
 /** Options of {@link installEx1Rules}. */
@@ -110,11 +109,14 @@ export interface InstallOptions {
   upstream?: Gradients;
 }
 
+/** The forward values every exercise-1 rule receives, by label (and `n`). */
+export const EX1_FORWARD: ForwardSpec = {
+  nodes: [...EX1_VALUES, "loss", ...EX1_PARAMS, "Xb", "Yb"],
+};
+
 /**
  * Installs a rule table as overrides on the exercise-1 graph and returns a function that removes
- * them. Where a line is several engine nodes (`h @ W2 + b2` is a matmul and an add), each rule
- * goes on the node that takes its input, and the unlabelled node between them passes the
- * gradient on with its op's own rule; the line's upstream gradient is read where it arrives.
+ * them. See {@link installLineRules}.
  */
 export function installEx1Rules(
   model: Ex1Model,
@@ -124,19 +126,84 @@ export function installEx1Rules(
   if (model.fuse !== "none") {
     throw new NinjagradError("the exercise-1 rules need the atomic net (build it with fuse none)");
   }
-  const { graph } = model;
-  const named = [...EX1_VALUES, "loss", ...EX1_PARAMS, "Xb", "Yb"].map((l) =>
-    [l, graph.node(l)] as const
+  return installLineRules(model.graph, EX1_LINES, rules, {
+    forward: EX1_FORWARD,
+    n: model.sizes.batch,
+    upstream: options.upstream,
+  });
+}
+
+/** A line of an exercise's forward pass: its text, and the inputs that take a hand-written rule. */
+export interface LineSpec {
+  /** The line as the lecture writes it (`probs = counts * counts_sum_inv`). */
+  readonly forward: string;
+  /** The labels of its inputs that take a hand-written rule, in the lecture's order. */
+  readonly inputs: readonly string[];
+}
+
+/** An exercise's lines in backward order, by the label of the value each one computes. */
+export type LineTable = Readonly<Record<string, LineSpec>>;
+
+/**
+ * The forward values a rule receives, besides `g`, `d<line>` and `n`: node values by label, and
+ * values that a composite node's forward saved (`saved.hpreact: ["bnraw"]` passes `bnraw`).
+ */
+export interface ForwardSpec {
+  readonly nodes: readonly string[];
+  readonly saved?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Options of {@link installLineRules}. */
+export interface LineInstallOptions extends InstallOptions {
+  /** What each rule receives. */
+  forward: ForwardSpec;
+  /** The batch size, passed as `n`. */
+  n: number;
+}
+
+/** The lines of `lines` that use `value`, in backward order. */
+export function linesOf(lines: LineTable, value: string): string[] {
+  return Object.keys(lines).filter((l) => lines[l].inputs.includes(value));
+}
+
+/** The rule of (line, input) in a table of any exercise, if it is a function. */
+export function ruleIn(rules: object, line: string, input: string): LooseRule | undefined {
+  const table = (rules as Record<string, unknown>)[line] as Record<string, unknown> | undefined;
+  const rule = typeof table === "object" && table !== null ? table[input] : undefined;
+  return typeof rule === "function" ? rule as LooseRule : undefined;
+}
+
+/**
+ * Installs a rule table (`rules.<line>.<input>`) as overrides on `graph` and returns a function
+ * that removes them. Where a line is several engine nodes (`h @ W2 + b2` is a matmul and an add),
+ * each rule goes on the node that takes its input, and the unlabelled node between them passes
+ * the gradient on with its op's own rule; the line's upstream gradient is read where it arrives.
+ * An input that the line does not list (batchnorm's gain in exercise 3) keeps its automatic rule.
+ */
+export function installLineRules(
+  graph: Graph,
+  lines: LineTable,
+  rules: object,
+  options: LineInstallOptions,
+): () => void {
+  const named = options.forward.nodes.map((l) => [l, graph.node(l)] as const);
+  const saved = Object.entries(options.forward.saved ?? {}).map(([l, names]) =>
+    [graph.node(l), names] as const
   );
-  const forward = (): Record<string, Tensor | number> => {
-    const ctx: Record<string, Tensor | number> = { n: model.sizes.batch };
+  // One context per line, refilled in place on every call: a training step makes no garbage.
+  const fill = (ctx: Record<string, Tensor | number>) => {
     for (const [label, node] of named) ctx[label] = node.value;
-    return ctx;
+    for (const [node, names] of saved) {
+      const values = node.saved as Record<string, Tensor>;
+      for (const name of names) ctx[name] = values[name];
+    }
   };
   // Every table is built before any is installed, so a missing rule leaves the graph as it was.
   const tables: [Node, Record<string, AnyRule>][] = [];
-  for (const line of EX1_LINE_NAMES) {
+  for (const line of Object.keys(lines)) {
     const out = graph.node(line);
+    const ctx: Record<string, Tensor | number> = { n: options.n };
+    const grad = `d${line}`;
     let arrived: Tensor | undefined; // the line's upstream gradient in the pass running now
     const upstream = (): Tensor => {
       const g = options.upstream ? options.upstream.get(out) : arrived;
@@ -150,11 +217,11 @@ export function installEx1Rules(
         const x = node.inputs[i];
         if (op.nondiff.includes(name) || !x.requiresGrad) return;
         let rule: AnyRule;
-        if (isInner(x)) {
+        if (isInner(x) || !lines[line].inputs.includes(x.label!)) {
           rule = automaticRule(node, name); // glue inside the line, not one of the lecture's rules
         } else {
           const input = x.label!;
-          const handWritten = ruleOf(rules, line, input);
+          const handWritten = ruleIn(rules, line, input);
           if (!handWritten) {
             throw new NinjagradError(
               `the rule table has no function for line ${line}, input ${input}: add ${line}: { ${input}: ... }`,
@@ -162,7 +229,10 @@ export function installEx1Rules(
           }
           rule = () => {
             const g = upstream();
-            return handWritten({ ...forward(), g, [`d${line}`]: g });
+            fill(ctx);
+            ctx.g = g;
+            ctx[grad] = g;
+            return handWritten(ctx);
           };
         }
         table[name] = node === out
@@ -195,5 +265,10 @@ function lineNodes(out: Node): Node[] {
 
 /** How a rule's result is called: `dcounts_sum_inv`, or `dcounts (from probs)` for a shared value. */
 export function contributionName(line: Ex1Line, input: string): string {
-  return linesUsing(input).length > 1 ? `d${input} (from ${line})` : `d${input}`;
+  return partName(EX1_LINES, line, input);
+}
+
+/** {@link contributionName} in any exercise's lines. */
+export function partName(lines: LineTable, line: string, input: string): string {
+  return linesOf(lines, input).length > 1 ? `d${input} (from ${line})` : `d${input}`;
 }

@@ -1,12 +1,15 @@
 /**
- * `ninja check`: a learner's exercise-1 rules against the engine, node by node. Every rule is fed
- * the correct upstream gradient (from the engine's automatic pass), so a wrong rule shows at its
- * own node and does not drag the nodes after it down; each rule is also compared on its own with
- * the reference rule, so a node fed by two lines says which of its two parts is wrong.
+ * `ninja check`: a learner's rules against the engine, node by node, for any of the four
+ * exercises. Every rule is fed the correct upstream gradient (from the engine's automatic pass),
+ * so a wrong rule shows at its own node and does not drag the nodes after it down; each rule is
+ * also compared on its own with the reference rule on the same inputs, so a node fed by two lines
+ * says which part is wrong, and the difference between the two results names the mistake
+ * (`hints.ts`).
  * @module
  */
-import { pathToFileURL } from "node:url";
-import { shapeHint } from "../../graph/rules.ts";
+import type { Gradients } from "../../graph/backward.ts";
+import type { Comparison } from "../../graph/compare.ts";
+import { shapeAdvice } from "../../graph/rules.ts";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
 import {
   type FloatDType,
@@ -15,21 +18,27 @@ import {
   type Shape,
   Tensor,
 } from "../../ops/kernels/tensor.ts";
-import { buildEx1, EX1_ROWS, type Ex1Model } from "../model/ex1.ts";
-import {
-  contributionName,
-  EX1_LINE_NAMES,
-  EX1_LINES,
-  EX1_RULE_REFS,
-  type Ex1Line,
-  type Ex1Rules,
-  installEx1Rules,
-  linesUsing,
-  ruleOf,
-} from "../model/lines.ts";
-import { lectureMinibatch, type MinibatchOptions } from "../model/minibatch.ts";
-import { ex1Rules } from "../rules/ex1.ts";
+import { installLineRules, linesOf, partName, ruleIn } from "../model/lines.ts";
 import { NotWritten } from "./api.ts";
+import {
+  type CheckGraph,
+  type CheckOptions,
+  type ExerciseNumber,
+  EXERCISES,
+  type ExerciseSpec,
+  ruleCount,
+} from "./exercises.ts";
+import {
+  entriesHint,
+  type Hint,
+  matmulHint,
+  type MistakeKind,
+  type Term,
+  transposed,
+  valueHint,
+} from "./hints.ts";
+import { errorLocation, firstLine, formatLocation, type SourceLocation } from "./source.ts";
+import { RULE_TERMS } from "./terms.ts";
 
 /** A node's verdict. */
 export type NodeStatus = "ok" | "wrong" | "not written";
@@ -46,95 +55,103 @@ export interface NodeVerdict {
   maxdiff: number;
   /** What is wrong or missing, in a line; for an ok node, "exact" or its maxdiff. */
   detail: string;
+  /** The lines of the forward pass whose rules make this gradient. */
+  forward: string;
+  /** The mistake the hint names, as data (wrong nodes only). */
+  mistake?: MistakeKind;
+  /** Where in the learner's file its rule threw. */
+  location?: SourceLocation;
+  /** Whether the node's true gradient is zero (logit_maxes, b1). */
+  zeroInTruth?: boolean;
 }
 
 /** The whole check. */
 export interface CheckReport {
+  exercise: ExerciseNumber;
+  title: string;
   nodes: NodeVerdict[];
   /** The first wrong node in backward order. */
   firstWrong: NodeVerdict | undefined;
   /** The first node in backward order whose rules are not all written. */
   nextToWrite: NodeVerdict | undefined;
   counts: Record<NodeStatus, number>;
+  /** The rules of the table, and how many of them are written. */
+  rules: { total: number; written: number };
+  /** The engine's comparison behind the verdicts (for charts). */
+  comparison: Comparison;
 }
 
-/** Options of {@link checkRules}. */
-export interface CheckOptions extends MinibatchOptions {
-  dtype?: FloatDType;
+/** An exercise's graph, built once and checked against as many rule tables as needed. */
+export interface CheckSession {
+  spec: ExerciseSpec;
+  net: CheckGraph;
+  /** The engine's own gradients, made on first use. */
+  correct?: Gradients;
+}
+
+/** Options of a check. */
+export interface CheckRunOptions {
+  /** The learner file's URL: a rule that throws is located in it. */
+  file?: string;
 }
 
 /** How one rule fared, recorded while the engine runs it. */
 type RuleOutcome =
-  | { kind: "returned"; exact: boolean; approximate: boolean; maxdiff: number }
+  | { kind: "returned"; exact: boolean; approximate: boolean; hint?: Hint }
   | { kind: "not written" }
-  | { kind: "problem"; message: string };
+  | { kind: "problem"; hint: Hint; location?: SourceLocation };
 
-/** Hints shown next to a node whose values are wrong: the lecture's usual slips there. */
-const TIPS: Partial<Record<string, string>> = {
-  logprobs: "the loss is a mean over n rows: each picked entry gets −1/n · dloss, the others 0",
-  logits: "the max routes its gradient to each row's arg-max entry only (one_hot × dlogit_maxes)",
-  bndiff2: "bnvar divides by n − 1 (Bessel's correction), not by n",
-  hpreact: "tanh' = 1 − tanh², written with h itself",
-  C: "letters repeat in Xb: add each demb[k, j] into dC[Xb[k, j]] (+=); assigning keeps only the last",
-};
+/** Builds exercise `n`'s graph on one minibatch, ready for {@link checkOn}. */
+export async function prepareCheck(
+  n: ExerciseNumber,
+  options: CheckOptions = {},
+): Promise<CheckSession> {
+  const spec = EXERCISES[n];
+  return { spec, net: await spec.build(options) };
+}
 
-/** Loads a learner file's `rules` export; every failure is one line naming the file. */
-export async function loadLearnerRules(path: string): Promise<unknown> {
-  try {
-    if ((await Deno.stat(path)).isDirectory) {
-      throw new NinjagradError(`${path} is a directory: pass the backprop.ts inside it`);
-    }
-  } catch (e) {
-    if (e instanceof NinjagradError) throw e;
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NinjagradError(
-        `${path} not found: create one with deno task ninja init DIR, then check DIR/backprop.ts`,
-      );
-    }
-    throw new NinjagradError(`${path} cannot be read: ${firstLine(e)}`);
-  }
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(pathToFileURL(path).href);
-  } catch (e) {
-    throw new NinjagradError(`${path} does not load: ${firstLine(e)}`);
-  }
-  if (!("rules" in mod)) {
-    throw new NinjagradError(
-      `${path} exports no "rules": keep its line export const rules: Ex1Rules = { ... }`,
-    );
-  }
-  return mod.rules;
+/** Builds exercise `exercise`'s graph (default 1) and checks `rules` on it. */
+export async function checkRules(
+  rules: unknown,
+  options: CheckOptions & CheckRunOptions & { exercise?: ExerciseNumber } = {},
+): Promise<CheckReport> {
+  return checkOn(await prepareCheck(options.exercise ?? 1, options), rules, options);
 }
 
 /**
- * Checks a rule table's shape (lines and inputs) and returns it with every missing rule replaced
- * by one that throws `NotWritten`. Unknown lines or inputs, and rules that are not functions, are
+ * Checks a rule table's lines and inputs and returns it with every missing rule replaced by one
+ * that throws `NotWritten`. Unknown lines or inputs, and rules that are not functions, are
  * one-line errors.
  */
-export function completeRules(rules: unknown): Ex1Rules {
+export function completeRules(spec: ExerciseSpec, rules: unknown): object {
+  const n = spec.exercise;
   if (typeof rules !== "object" || rules === null || Array.isArray(rules)) {
     throw new NinjagradError(
-      `rules must be an object of lines ({ loss: { logprobs: ... }, ... }), got ${typeof rules}`,
+      `rules must be an object of lines ({ ${Object.keys(spec.lines)[0]}: { ... }, ... }), got ${
+        rules === null ? "null" : typeof rules
+      }`,
     );
   }
   const table = rules as Record<string, unknown>;
   for (const line of Object.keys(table)) {
-    if (!(line in EX1_LINES)) {
+    if (!(line in spec.lines)) {
       throw new NinjagradError(
-        `rules.${line} is not a line of exercise 1; the lines are ${EX1_LINE_NAMES.join(", ")}`,
+        `rules.${line} is not a line of exercise ${n}; the lines are ${
+          Object.keys(spec.lines).join(", ")
+        }`,
       );
     }
     const entry = table[line];
     if (typeof entry !== "object" || entry === null) {
       throw new NinjagradError(`rules.${line} must be an object of rules by input`);
     }
-    const inputs = EX1_LINES[line as Ex1Line].inputs as readonly string[];
+    const { forward, inputs } = spec.lines[line];
     for (const [input, rule] of Object.entries(entry)) {
       if (!inputs.includes(input)) {
         throw new NinjagradError(
-          `rules.${line}.${input}: ${EX1_LINES[line as Ex1Line].forward} has no input ${input}; ` +
-            `its inputs are ${inputs.join(", ")}`,
+          `rules.${line}.${input}: in exercise ${n}, ${forward} takes rules for ${
+            inputs.join(", ")
+          }, not ${input}`,
         );
       }
       if (typeof rule !== "function") {
@@ -143,74 +160,106 @@ export function completeRules(rules: unknown): Ex1Rules {
     }
   }
   const out: Record<string, Record<string, unknown>> = {};
-  for (const { line, input } of EX1_RULE_REFS) {
-    out[line] ??= {};
-    out[line][input] = ruleOf(rules as Ex1Rules, line, input) ??
-      (() => {
-        throw new NotWritten(contributionName(line, input));
+  for (const [line, { inputs }] of Object.entries(spec.lines)) {
+    out[line] = {};
+    for (const input of inputs) {
+      out[line][input] = ruleIn(table, line, input) ?? (() => {
+        throw new NotWritten(partName(spec.lines, line, input));
       });
+    }
   }
-  return out as unknown as Ex1Rules;
+  return out;
 }
 
-/** Runs the learner's rules on one minibatch and judges every node of the cmp table. */
-export async function checkRules(rules: unknown, options: CheckOptions = {}): Promise<CheckReport> {
-  const table = completeRules(rules);
-  const batch = await lectureMinibatch(options);
-  const model = buildEx1(batch.params, batch.Xb, batch.Yb, { dtype: options.dtype ?? "float32" });
-  return checkOnModel(model, table);
-}
-
-/** {@link checkRules} on a built exercise-1 model (atomic). */
-export function checkOnModel(model: Ex1Model, table: Ex1Rules): CheckReport {
-  const { graph } = model;
-  const correct = graph.backward(model.loss, { overrides: false, notify: false });
+/** Runs the learner's rules on the session's graph and judges every node of the cmp table. */
+export function checkOn(
+  session: CheckSession,
+  rules: unknown,
+  options: CheckRunOptions = {},
+): CheckReport {
+  const { spec, net } = session;
+  const { graph, loss, dtype } = net;
+  const table = completeRules(spec, rules);
+  const rtol = 1e-5, atol = spec.atol(dtype);
+  const correct = session.correct ??= graph.backward(loss, { overrides: false, notify: false });
   const outcomes = new Map<string, RuleOutcome>();
-  const watched = {} as Record<string, Record<string, unknown>>;
-  for (const { line, input } of EX1_RULE_REFS) {
-    const mine = ruleOf(table, line, input)!;
-    const reference = ruleOf(ex1Rules, line, input)!;
-    const want = graph.node(input).shape;
-    const key = `${line}.${input}`;
-    watched[line] ??= {};
-    watched[line][input] = (ctx: Record<string, Tensor | number>) => {
-      // The learner gets copies: writing into a forward value or `g` must not spoil other rules.
-      const copy: Record<string, Tensor | number> = {};
-      for (const [k, v] of Object.entries(ctx)) copy[k] = v instanceof Tensor ? v.clone() : v;
-      let result: unknown;
-      try {
-        result = mine(copy);
-      } catch (e) {
-        outcomes.set(
-          key,
-          e instanceof NotWritten
-            ? { kind: "not written" }
-            : { kind: "problem", message: `your rule threw ${firstLine(e)}` },
-        );
-        throw e;
-      }
-      outcomes.set(key, judge(result, reference(ctx), want, graph.dtype, line, input));
-      return result;
-    };
+  const watched: Record<string, Record<string, unknown>> = {};
+  for (const [line, { inputs }] of Object.entries(spec.lines)) {
+    watched[line] = {};
+    for (const input of inputs) {
+      const mine = ruleIn(table, line, input)!;
+      const reference = ruleIn(spec.reference, line, input)!;
+      const key = `${line}.${input}`;
+      const judging: Judging = {
+        what: partName(spec.lines, line, input),
+        line,
+        input,
+        want: graph.node(input).shape,
+        dtype,
+        n: net.n,
+        rtol,
+        atol,
+        terms: RULE_TERMS[key],
+      };
+      watched[line][input] = (ctx: Record<string, Tensor | number>) => {
+        // The learner gets copies: a rule that writes into a forward value or `g` must not spoil
+        // the other rules, and the copies tell that it did.
+        const copy: Record<string, Tensor | number> = {};
+        for (const [k, v] of Object.entries(ctx)) copy[k] = v instanceof Tensor ? v.clone() : v;
+        let result: unknown;
+        try {
+          result = mine(copy);
+        } catch (e) {
+          outcomes.set(
+            key,
+            e instanceof NotWritten
+              ? { kind: "not written" }
+              : threw(e, judging, ctx, options.file),
+          );
+          throw e;
+        }
+        outcomes.set(key, judge(result, reference(ctx), judging, ctx, changed(copy, ctx)));
+        return result;
+      };
+    }
   }
-  const undo = installEx1Rules(model, watched as unknown as Ex1Rules, { upstream: correct });
-  let cmp;
+  const undo = installLineRules(graph, spec.lines, watched, {
+    forward: spec.forward,
+    n: net.n,
+    upstream: correct,
+  });
+  let comparison: Comparison;
   try {
-    cmp = graph.compare(model.loss, { labels: EX1_ROWS });
+    comparison = graph.compare(loss, { labels: spec.rows, rtol, atol });
   } finally {
     undo();
   }
-  const nodes = cmp.rows.map((row): NodeVerdict => {
-    const parts = linesUsing(row.name).map((line) => ({
+  const zeroTolerance = dtype === "float32" ? 1e-5 : 1e-12;
+  const nodes = comparison.rows.map((row): NodeVerdict => {
+    const lines = linesOf(spec.lines, row.name);
+    const parts = lines.map((line) => ({
       line,
-      name: contributionName(line, row.name),
+      name: partName(spec.lines, line, row.name),
       outcome: outcomes.get(`${line}.${row.name}`) ?? { kind: "not written" as const },
     }));
-    const base = { name: row.name, shape: row.shape, exact: row.exact, maxdiff: row.maxdiff };
-    const problems = parts.filter((p) => p.outcome.kind === "problem");
+    const zeroWhy = spec.zeroInTruth[row.name];
+    const base = {
+      name: row.name,
+      shape: row.shape,
+      exact: row.exact,
+      maxdiff: row.maxdiff,
+      forward: lines.map((l) => spec.lines[l].forward).join("; "),
+      ...(zeroWhy ? { zeroInTruth: true } : {}),
+    };
+    const problems = parts.flatMap((p) => (p.outcome.kind === "problem" ? [p.outcome] : []));
     if (problems.length > 0) {
-      const detail = problems.map((p) => (p.outcome as { message: string }).message).join("; ");
-      return { ...base, status: "wrong", detail };
+      return {
+        ...base,
+        status: "wrong",
+        detail: problems.map((p) => p.hint.text).join("; "),
+        mistake: problems[0].hint.kind,
+        ...(problems[0].location ? { location: problems[0].location } : {}),
+      };
     }
     const missing = parts.filter((p) => p.outcome.kind === "not written");
     if (missing.length > 0) {
@@ -219,117 +268,271 @@ export function checkOnModel(model: Ex1Model, table: Ex1Rules): CheckReport {
         : `${missing.map((p) => p.name).join(", ")} not written yet`;
       return { ...base, status: "not written", detail };
     }
-    if (row.approximate && row.shapeMatch && !row.error) {
-      return { ...base, status: "ok", detail: row.exact ? "exact" : `maxdiff ${fmt(row.maxdiff)}` };
+    // A gradient that is zero in truth is judged against the size of what flows into it.
+    let upstream = 0, upstreamName = "";
+    for (const line of lines) {
+      const g = correct.get(line);
+      const size = g ? largest(g) : 0;
+      if (size >= upstream) [upstream, upstreamName] = [size, `d${line}`];
     }
-    const wrong = parts.filter((p) => p.outcome.kind === "returned" && !p.outcome.approximate);
-    const which = wrong.length > 0 && wrong.length < parts.length
-      ? `${wrong.map((p) => p.name).join(", ")} is off: `
+    const noise = zeroWhy !== undefined && row.maxdiff <= zeroTolerance * upstream;
+    if ((row.approximate && row.shapeMatch && !row.error) || noise) {
+      const detail = row.exact ? "exact" : `maxdiff ${fmt(row.maxdiff)}`;
+      return {
+        ...base,
+        status: "ok",
+        detail: zeroWhy && !row.exact
+          ? `${detail}: zero in truth (${zeroWhy}); yours is rounding noise next to ` +
+            `${upstreamName} (largest ${fmt(upstream)})`
+          : detail,
+      };
+    }
+    const returned = parts.flatMap((p) =>
+      p.outcome.kind === "returned" ? [{ name: p.name, outcome: p.outcome }] : []
+    );
+    const wrong = returned.filter((p) => !p.outcome.approximate);
+    const right = returned.filter((p) => p.outcome.approximate);
+    const hints = wrong.map((p) => p.outcome.hint!);
+    const zeroNote = zeroWhy
+      ? `zero in truth (${zeroWhy}), but yours is ${fmt(row.maxdiff)} off, not rounding noise ` +
+        `next to ${upstreamName} (largest ${fmt(upstream)}): `
       : "";
-    const tip = TIPS[row.name] ? `; ${TIPS[row.name]}` : "";
+    const tip = spec.tips[row.name];
+    const unclear = hints.length === 0 || hints.every((h) => h.kind === "entries");
+    const detail = zeroNote +
+      (hints.length > 0
+        ? hints.map((h) => h.text).join("; ")
+        : `maxdiff ${fmt(row.maxdiff)} from the engine's gradient`) +
+      (wrong.length > 0 && right.length > 0
+        ? ` (${right.map((p) => p.name).join(", ")} is right)`
+        : "") +
+      (unclear && tip ? `; ${tip}` : "");
     return {
       ...base,
       status: "wrong",
-      detail: `${which}maxdiff ${fmt(row.maxdiff)} from the engine's gradient${tip}`,
+      detail,
+      ...(zeroWhy
+        ? { mistake: "zero in truth" as const }
+        : hints[0]
+        ? { mistake: hints[0].kind }
+        : {}),
     };
   });
   const counts = { ok: 0, wrong: 0, "not written": 0 };
-  for (const n of nodes) counts[n.status]++;
+  for (const v of nodes) counts[v.status]++;
+  const total = ruleCount(spec);
+  const written = [...outcomes.values()].filter((o) => o.kind !== "not written").length;
   return {
+    exercise: spec.exercise,
+    title: spec.title,
     nodes,
-    firstWrong: nodes.find((n) => n.status === "wrong"),
-    nextToWrite: nodes.find((n) => n.status === "not written"),
+    firstWrong: nodes.find((v) => v.status === "wrong"),
+    nextToWrite: nodes.find((v) => v.status === "not written"),
     counts,
+    rules: { total, written },
+    comparison,
   };
 }
 
-/** What a rule returned, judged against the reference rule's result for the same input. */
+/** What a rule's result is judged by. */
+interface Judging {
+  /** `dcounts (from probs)`. */
+  what: string;
+  line: string;
+  input: string;
+  want: Shape;
+  dtype: FloatDType;
+  n: number;
+  rtol: number;
+  atol: number;
+  terms?: (values: Readonly<Record<string, Tensor | number>>) => Term[];
+}
+
+/** A rule that threw: where in the learner's file, and, for a matmul, which transpose fixes it. */
+function threw(
+  e: unknown,
+  j: Judging,
+  values: Readonly<Record<string, unknown>>,
+  file: string | undefined,
+): RuleOutcome {
+  const location = file ? errorLocation(e, file) : undefined;
+  const at = location ? ` (${formatLocation(location).split("/").pop()})` : "";
+  const message = firstLine(e);
+  const fix = matmulHint(message, j.want, values, `d${j.line}`);
+  const text = `${j.what}: your rule threw ${message}${at}${fix ? `; ${fix.text}` : ""}`;
+  return {
+    kind: "problem",
+    hint: { kind: fix ? "matmul" : "threw", text },
+    ...(location ? { location } : {}),
+  };
+}
+
+/** The names of the tensors a rule wrote into (its copies differ from the originals). */
+function changed(
+  copy: Readonly<Record<string, Tensor | number>>,
+  original: Readonly<Record<string, Tensor | number>>,
+): string[] {
+  const names: string[] = [];
+  for (const [k, v] of Object.entries(copy)) {
+    const o = original[k];
+    if (k === "g" || !(v instanceof Tensor) || !(o instanceof Tensor)) continue;
+    if (v.data.some((x, i) => !Object.is(x, o.data[i]))) names.push(k);
+  }
+  return names;
+}
+
+/** What a rule returned, judged against the reference rule's result on the same inputs. */
 function judge(
   result: unknown,
   reference: Tensor,
-  want: Shape,
-  dtype: FloatDType,
-  line: Ex1Line,
-  input: string,
+  j: Judging,
+  values: Readonly<Record<string, Tensor | number>>,
+  wrote: string[],
 ): RuleOutcome {
-  const what = contributionName(line, input);
-  const problem = (message: string): RuleOutcome => ({ kind: "problem", message });
+  const problem = (kind: MistakeKind, text: string): RuleOutcome => ({
+    kind: "problem",
+    hint: { kind, text },
+  });
   if (!(result instanceof Tensor)) {
-    return problem(`${what} returned ${describe(result)}, not a Tensor`);
+    return problem("not a tensor", `${j.what} returned ${describe(result)}, not a Tensor`);
   }
-  if (!sameShape(result.shape, want)) {
+  if (!sameShape(result.shape, j.want)) {
+    const advice = shapeAdvice(result.shape, j.want);
+    const flipped = advice?.kind === "transpose" && close(transposed(result), reference, j);
+    const text = flipped
+      ? "it is the right gradient, transposed: a matmul's gradient has the shape of its " +
+        "operand, so swap the operands or the transposes (dA = dOut @ Bᵀ, dB = Aᵀ @ dOut)"
+      : advice?.text ?? "reshape or reduce it to that shape";
     return problem(
-      `${what} has shape ${formatShape(result.shape)}, but ${input} is ${formatShape(want)}${
-        transposed(result.shape, want) || shapeHint(result.shape, want)
-      }`,
+      advice?.kind ?? "reshape",
+      `${j.what} has shape ${formatShape(result.shape)}, but ${j.input} is ${
+        formatShape(j.want)
+      }: ${text}`,
     );
   }
-  if (result.dtype !== dtype) {
+  if (result.dtype !== j.dtype) {
     return problem(
-      `${what} is ${result.dtype} in a ${dtype} graph: make new tensors with the inputs' dtype ` +
-        "(Tensor.zeros(shape, x.dtype))",
+      "dtype",
+      `${j.what} is ${result.dtype} in a ${j.dtype} graph: make new tensors with the inputs' ` +
+        "dtype (Tensor.zeros(shape, x.dtype))",
     );
   }
   const bad = result.data.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) return problem(`${what} holds ${result.data[bad]} at flat index ${bad}`);
-  let exact = true, approximate = true, maxdiff = 0;
-  for (let i = 0; i < reference.size; i++) {
-    const x = result.data[i], y = reference.data[i], d = Math.abs(x - y);
-    if (x !== y) exact = false;
-    if (!(d <= 1e-8 + 1e-5 * Math.abs(y))) approximate = false;
-    maxdiff = Math.max(maxdiff, d);
+  if (bad >= 0) {
+    return problem("not finite", `${j.what} holds ${result.data[bad]} at flat index ${bad}`);
   }
-  return { kind: "returned", exact, approximate, maxdiff };
+  if (wrote.length > 0) {
+    return problem(
+      "wrote into input",
+      `${j.what}'s rule wrote into ${wrote.join(", ")}: the forward values and d${j.line} are ` +
+        `shared with the other rules; compute into a new tensor (${wrote[0]}.clone() first)`,
+    );
+  }
+  let exact = true;
+  for (let i = 0; i < reference.size; i++) {
+    if (result.data[i] !== reference.data[i]) exact = false;
+  }
+  const approximate = close(result, reference, j);
+  if (approximate) return { kind: "returned", exact, approximate };
+  const g = values.g as Tensor;
+  const hint = valueHint(result, reference, {
+    n: j.n,
+    what: j.what,
+    upstream: { name: `d${j.line}`, value: g },
+    terms: j.terms?.(values),
+  }) ?? entriesHint(result, reference, j.what, j.atol, j.rtol);
+  return { kind: "returned", exact, approximate, hint };
 }
 
-/** A hint for a 2-D gradient that has its input's shape the other way round. */
-function transposed(have: Shape, want: Shape): string {
-  if (have.length !== 2 || want.length !== 2 || have[0] === have[1]) return "";
-  if (have[0] !== want[1] || have[1] !== want[0]) return "";
-  return `: it is transposed; a matmul's gradient has the shape of its operand, so swap the ` +
-    "operands or the transposes (dA = dOut @ Bᵀ, dB = Aᵀ @ dOut)";
+/** allclose with the check's tolerances. */
+function close(a: Tensor, b: Tensor, j: Judging): boolean {
+  for (let i = 0; i < b.size; i++) {
+    if (!(Math.abs(a.data[i] - b.data[i]) <= j.atol + j.rtol * Math.abs(b.data[i]))) return false;
+  }
+  return true;
+}
+
+function largest(t: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < t.size; i++) m = Math.max(m, Math.abs(t.data[i]));
+  return m;
+}
+
+/** Options of {@link formatCheck}. */
+export interface FormatOptions {
+  /** Only the nodes whose rules are written (the notebook's table after each part). */
+  writtenOnly?: boolean;
+  /** Shows the lines of the learner's file where a rule threw. */
+  excerpt?: (loc: SourceLocation) => string;
+}
+
+/** The counts in a line: `26 gradients: 25 ok, 1 wrong, 0 not written (30 of 30 rules written)`. */
+export function formatCounts(report: CheckReport): string {
+  const { ok, wrong } = report.counts, missing = report.counts["not written"];
+  const n = report.nodes.length;
+  return `${n} gradient${n > 1 ? "s" : ""}: ${ok} ok, ${wrong} wrong, ${missing} not written ` +
+    `(${report.rules.written} of ${report.rules.total} rule${
+      report.rules.total > 1 ? "s" : ""
+    } written)`;
 }
 
 /** The report as a table, with the first wrong node and what to write next. */
-export function formatCheck(report: CheckReport): string {
-  const nw = Math.max(...report.nodes.map((n) => n.name.length), 4);
-  const lines = [
+export function formatCheck(report: CheckReport, options: FormatOptions = {}): string {
+  const shown = options.writtenOnly
+    ? report.nodes.filter((v) => v.status !== "not written")
+    : report.nodes;
+  const nw = Math.max(...report.nodes.map((v) => v.name.length), 4);
+  const lines = shown.length === 0 ? [] : [
     `${"node".padEnd(nw)}  ${"status".padEnd(11)}  detail`,
-    ...report.nodes.map((n) => `${n.name.padEnd(nw)}  ${n.status.padEnd(11)}  ${n.detail}`),
+    ...shown.map((v) => `${v.name.padEnd(nw)}  ${v.status.padEnd(11)}  ${v.detail}`),
     "",
-    `${report.counts.ok} ok, ${report.counts.wrong} wrong, ${
-      report.counts["not written"]
-    } not written (of ${report.nodes.length}).`,
   ];
-  if (report.firstWrong) {
-    lines.push(
-      `first wrong node in backward order: ${report.firstWrong.name} (${
-        linesUsing(report.firstWrong.name).map((l) => EX1_LINES[l].forward).join("; ")
-      })`,
-    );
+  lines.push(formatCounts(report) + ".");
+  const first = report.firstWrong;
+  if (first) {
+    lines.push(`first wrong node in backward order: ${first.name} (${first.forward})`);
+    if (first.location) {
+      lines.push(`  your rule threw at ${formatLocation(first.location)}:`);
+      const text = options.excerpt?.(first.location);
+      if (text) lines.push(text);
+    }
   }
   if (report.nextToWrite) {
-    lines.push(
-      `next to write: ${report.nextToWrite.name} (${
-        linesUsing(report.nextToWrite.name).map((l) => EX1_LINES[l].forward).join("; ")
-      })`,
-    );
+    lines.push(`next to write: ${report.nextToWrite.name} (${report.nextToWrite.forward})`);
   }
-  if (!report.firstWrong && !report.nextToWrite) {
+  if (!first && !report.nextToWrite) {
     lines.push("every gradient agrees with the engine's: you are a backprop ninja.");
   }
   return lines.join("\n");
 }
 
-function fmt(x: number): string {
-  return x === 0 ? "0" : Number.isNaN(x) ? "n/a" : x.toExponential(1);
+/** The report as plain data: what `ninja check --json` prints, and what charts can read. */
+export function reportData(report: CheckReport) {
+  return {
+    exercise: report.exercise,
+    title: report.title,
+    ok: report.counts.ok === report.nodes.length,
+    counts: report.counts,
+    rules: report.rules,
+    firstWrong: report.firstWrong?.name ?? null,
+    nextToWrite: report.nextToWrite?.name ?? null,
+    nodes: report.nodes.map((v) => ({
+      name: v.name,
+      status: v.status,
+      shape: [...v.shape],
+      exact: v.exact,
+      maxdiff: Number.isFinite(v.maxdiff) ? v.maxdiff : null,
+      detail: v.detail,
+      first: v === report.firstWrong,
+      mistake: v.mistake ?? null,
+      location: v.location ?? null,
+      zeroInTruth: v.zeroInTruth === true,
+    })),
+  };
 }
 
-function firstLine(e: unknown): string {
-  const text = e instanceof Error
-    ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`
-    : String(e);
-  return text.split("\n")[0];
+function fmt(x: number): string {
+  return x === 0 ? "0" : Number.isNaN(x) ? "n/a" : x.toExponential(1);
 }
 
 function describe(x: unknown): string {

@@ -62,6 +62,11 @@ export interface TrainOptions {
    * `interrupted` is true (BatchNorm statistics and losses measured as at the end).
    */
   signal?: AbortSignal;
+  /**
+   * Installs the hand-written rules on the training graph when `config.backward` is "manual"
+   * (default: the project's own, `installEx4Rules`); `deno task ninja train` passes a learner's.
+   */
+  installRules?: (graph: Graph) => void;
 }
 
 /** The net's sizes for a config and its data's vocabulary. */
@@ -151,7 +156,7 @@ export function train(
   options: TrainOptions = {},
 ): Observable<TrainEvent> {
   checkConfig(config);
-  const { start, signal } = options;
+  const { start, signal, installRules } = options;
   if (start) {
     resumedState(config, data, start); // checked now: a bad start fails where train() is called
     if (start.step >= config.steps) {
@@ -166,7 +171,7 @@ export function train(
     const tick = () => {
       timer = undefined;
       try {
-        run ??= new Trainer(config, data, start);
+        run ??= new Trainer(config, data, start, installRules);
         const finished = run.chunk(subscriber, signal);
         if (!finished && !signal?.aborted) {
           if (!subscriber.closed) timer = setImmediate(tick);
@@ -202,7 +207,12 @@ class Trainer {
   #trainMs = 0;
   #recentMs = 0;
 
-  constructor(config: TrainConfig, data: TrainData, start?: TrainStart) {
+  constructor(
+    config: TrainConfig,
+    data: TrainData,
+    start?: TrainStart,
+    installRules: (graph: Graph) => void = installEx4Rules,
+  ) {
     this.#config = config;
     this.#data = data;
     this.#sizes = sizesOf(config, data);
@@ -212,7 +222,7 @@ class Trainer {
     this.#random = random;
     this.#step = start?.step ?? 0;
     this.#model = buildEx4(new Graph({ dtype: config.dtype }), weights, this.#sizes, config.batch);
-    if (config.backward === "manual") installEx4Rules(this.#model.graph);
+    if (config.backward === "manual") installRules(this.#model.graph);
     // Switched on after building, so that every node has its label when an anomaly names it
     // (a node is evaluated once as it is created, before `.named()` labels it); every step
     // recomputes the whole net anyway.

@@ -1,0 +1,67 @@
+/**
+ * The hints on their own: a gradient compared with the right one names the mistake between them
+ * (the planted-mistake files test them inside the exercises; these cover what the lecture's
+ * shapes cannot show, such as a square gradient transposed).
+ */
+import assert from "node:assert/strict";
+import { factorName, matmulHint, valueHint } from "../exercises/ninja/hints.ts";
+import { kernels as t, Tensor } from "../mod.ts";
+import { rng, uniform } from "./helpers.ts";
+
+const rand = rng("ninja-hints");
+const right = uniform(rand, [4, 4]);
+const ctx = { n: 32, what: "dW" };
+
+Deno.test("constant factors are named: n against n − 1 is Bessel's correction", () => {
+  assert.match(factorName(31 / 32, 32), /divides by n where the lecture divides by n − 1/);
+  assert.match(factorName(32 / 31, 32), /divides by n − 1 where the lecture divides by n/);
+  assert.match(factorName(-2, 32), /^the sign flipped and ×2$/);
+  assert.equal(factorName(1.7, 32), "×1.70");
+});
+
+Deno.test("a square gradient transposed, the chain rule forgotten, and no pattern at all", () => {
+  const flipped = valueHint(t.transpose2d(right), right, ctx);
+  assert.equal(flipped?.kind, "transpose");
+  const upstream = uniform(rand, [4, 4], 0.5, 2);
+  const local = uniform(rand, [4, 4]);
+  const alone = valueHint(local, t.mul(local, upstream), {
+    ...ctx,
+    upstream: { name: "dout", value: upstream },
+  });
+  assert.equal(
+    alone?.text,
+    "dW is the local derivative alone: multiply it by dout (the chain rule)",
+  );
+  assert.equal(valueHint(uniform(rand, [4, 4]), right, ctx), undefined);
+});
+
+Deno.test("a formula's terms: the one that is missing or off is named", () => {
+  const a = uniform(rand, [4, 4]), b = uniform(rand, [4, 4]);
+  const terms = [{ name: "the first term", value: a }, { name: "the second term", value: b }];
+  const hint = valueHint(t.sub(a, b), t.add(a, b), { ...ctx, terms });
+  assert.equal(hint?.text, "in dW, the second term has the wrong sign");
+  assert.equal(
+    valueHint(a, t.add(a, b), { ...ctx, terms })?.text,
+    "in dW, the second term is missing",
+  );
+});
+
+Deno.test("a matmul that a transpose fixes: which operand, by name", () => {
+  const values = {
+    dhprebn: Tensor.zeros([32, 64], "float64"),
+    hprebn: Tensor.zeros([32, 64], "float64"),
+    W1: Tensor.zeros([30, 64], "float64"),
+  };
+  const error = "matmul: inner dimensions differ: (32, 64) @ (30, 64) (64 vs 30)";
+  assert.match(
+    matmulHint(error, [32, 30], values, "dhprebn")!.text,
+    /^transpose the second operand, W1: dhprebn @ W1ᵀ has the gradient's shape \(32, 30\)/,
+  );
+  // dW1 = dhprebn @ embcat: the operands swapped and the first one transposed.
+  const swapped = "matmul: inner dimensions differ: (32, 64) @ (32, 30) (64 vs 32)";
+  assert.match(
+    matmulHint(swapped, [30, 64], { ...values, embcat: Tensor.zeros([32, 30]) }, "dhprebn")!.text,
+    /^swap the operands and transpose embcat: embcatᵀ @ dhprebn/,
+  );
+  assert.equal(matmulHint("shapes (2,) and (3,) do not broadcast", [2], values), undefined);
+});
