@@ -12,7 +12,7 @@ import { choiceFlag, type FlagSpec, numberFlag, parseFlags, runMain, userPath } 
 import { saveCheckpoint } from "../checkpoint.ts";
 import { countParams } from "../model/ex4.ts";
 import { RNG_KINDS } from "../rng/recipe.ts";
-import { chartsLine, prepareChartDir, traceRun, writeRunCharts } from "./train_charts.ts";
+import { chartsLine, prepareChartDir, runFacts, traceRun, writeRunCharts } from "./train_charts.ts";
 import { BATCH_MESSAGE, decayStep, DEFAULT_CONFIG, type TrainConfig } from "../train/config.ts";
 import { loadTrainData, type TrainData } from "../train/data.ts";
 import { INTERRUPTED_EXIT, interruptible, runToDone } from "../train/interrupt.ts";
@@ -189,7 +189,8 @@ async function main(): Promise<void> {
     for (const r of reporters) r.unsubscribe();
     // The charts of the steps done are worth keeping too (a second Ctrl-C skips them).
     if (trace && chartDir !== undefined) {
-      console.error(chartsLine(chartDir, await writeRunCharts(chartDir, trace.collector)));
+      const facts = runFacts(config, data, done);
+      console.error(chartsLine(chartDir, await writeRunCharts(chartDir, trace.collector, facts)));
     }
     console.error(
       `interrupted at step ${done.step} of ${config.steps}; ` +
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
 
   const samples = sampleNames(done.model, 20, samplingRandom(config.seed));
   const charts = trace && chartDir !== undefined
-    ? await writeRunCharts(chartDir, trace.collector)
+    ? await writeRunCharts(chartDir, trace.collector, runFacts(config, data, done))
     : undefined;
   if (json) {
     say(JSON.stringify({
