@@ -102,3 +102,12 @@ export { type Raster, svgToPNG, toPNG, toSVG, toVega, viewOf } from "./render.ts
 export { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 export { type ReportFact, reportHtml, writeReport } from "./report.ts";
 export { chartBundle, display, type Displayable } from "./display.ts";
+export {
+  LIVE_CHARTS,
+  type LiveChart,
+  type LiveMessage,
+  type LiveOptions,
+  type LiveView,
+  openLive,
+  serveLive,
+} from "./live.ts";

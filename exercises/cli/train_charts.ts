@@ -3,12 +3,16 @@
  * after the run, every training chart that applies (the gradient-flow graph of the last step's
  * backward pass, loss, update:data ratio, gradient per parameter, histograms) written to DIR as
  * NAME.vl.json, NAME.svg, NAME.png and report.html, whose header sums the run up.
+ * `deno task train --live [--port N]`: the same charts on a page served on 127.0.0.1 while the
+ * run goes on (viz/live.ts).
  */
 import type { Observable, Subscription } from "../../graph/deps.ts";
-import { NinjagradError } from "../../ops/kernels/errors.ts";
+import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
+import { numberFlag } from "./main.ts";
 import { TraceCollector } from "../../viz/trace.ts";
 import { writeTrainingCharts } from "../../viz/chart_sets.ts";
 import type { WrittenCharts } from "../../viz/export.ts";
+import { type LiveView, openLive } from "../../viz/live.ts";
 import type { ReportFact } from "../../viz/report.ts";
 import type { TrainEvent } from "../train/events.ts";
 import { decayStep, type TrainConfig } from "../train/config.ts";
@@ -57,6 +61,40 @@ export function chartsLine(dir: string, written: WrittenCharts): string {
     `.png; open ${written.report}`;
 }
 
+/** `--live`: the live view, its address printed; `follow` the run once it is made. */
+export async function startLive(
+  config: TrainConfig,
+  facts: ReportFact[],
+  port: number,
+  say: (line: string) => void,
+): Promise<LiveView> {
+  const view = await openLive({
+    port,
+    title: "ninjagrad: deno task train --live",
+    facts,
+    every: Math.max(1, Math.round(config.steps / SAMPLES_PER_RUN)),
+  });
+  say(`live view: ${view.url} (Ctrl-C stops the run and the view)`);
+  return view;
+}
+
+/**
+ * After a run the live view keeps showing its final state until Ctrl-C, then closes (a
+ * command-line user opens the page when they like; nothing is lost by waiting).
+ */
+export async function holdLive(view: LiveView, say: (line: string) => void): Promise<void> {
+  await view.finished;
+  say(`the run is over; ${view.url} shows its final state. Ctrl-C to quit`);
+  const { promise, resolve } = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGINT", resolve);
+  try {
+    await promise;
+  } finally {
+    Deno.removeSignalListener("SIGINT", resolve);
+  }
+  await view.close();
+}
+
 /** The header of the run's report and live page: data, steps, learning rates, results, time. */
 export function runFacts(
   config: TrainConfig,
@@ -97,4 +135,24 @@ export function runFacts(
     );
   }
   return facts;
+}
+
+/**
+ * `--live [--port N]` from the parsed flags: the live view, open before the run starts
+ * (undefined without `--live`; `--port` alone is a usage error).
+ */
+export async function liveFromFlags(
+  values: Record<string, string | boolean | undefined>,
+  config: TrainConfig,
+  data: TrainData,
+  say: (line: string) => void,
+): Promise<LiveView | undefined> {
+  const port = values.port === undefined
+    ? 0
+    : numberFlag("port", values.port as string, 0, { min: 0, max: 65535, integer: true });
+  if (values.live !== true) {
+    if (values.port !== undefined) throw new UsageError("--port goes with --live");
+    return undefined;
+  }
+  return await startLive(config, runFacts(config, data), port, say);
 }
