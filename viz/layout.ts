@@ -229,7 +229,9 @@ export function layoutGraph(
       const laneY = top[bandFrom + 1] - r - 8 -
         (lanes[bandFrom].length - 1 - lanes[bandFrom].indexOf(k)) * lane;
       const exitX = from.x + cw / 2, enterX = to.x - cw / 2;
-      points.push({ x: exitX, y: out.y }, { x: exitX, y: laneY });
+      // The corner out of the source doubled, so that the smoothed curve turns there, clear of
+      // the source's label, rather than cutting across it.
+      points.push({ x: exitX, y: out.y }, { x: exitX, y: out.y }, { x: exitX, y: laneY });
       let y = laneY;
       if (bandTo > bandFrom + 1) {
         y = top[bandTo] - r - 8;

@@ -68,7 +68,8 @@ export function comparisonSpec(
     field: "plotted",
     type: "quantitative" as const,
     title: "max |hand-written − reference| (log scale)",
-    axis: { format: "~e", grid: true },
+    // Not flush: a last label flush with the end was hidden as overlapping its neighbour.
+    axis: { format: "~e", grid: true, labelFlush: false },
     scale: { type: "log" as const, domain: [floor / 3, ceiling], nice: false },
   };
   const tooltip = [

@@ -48,6 +48,7 @@ export const GRAPH_MARKS = {
   labels: "labels",
   status: "status",
   firstDivergent: "first_divergent",
+  culprits: "culprits",
   suspectEdges: "suspect_edges",
 } as const;
 
@@ -135,7 +136,7 @@ export function gradientFlowGraphSpec(
   // The rules that computed the first divergent node's gradient: those of the nodes it feeds.
   const culprits = first ? snap.edges.filter((e) => e.from === first.id).map((e) => e.to) : [];
 
-  const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, verdicts));
+  const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, verdicts, culprits));
   const edges = edgeRows(snap, layout, first?.id);
   const arrows = arrowRows(snap, layout, first?.id);
   const badges = verdicts
@@ -149,6 +150,7 @@ export function gradientFlowGraphSpec(
       }))
     : [];
   const firstRows = first ? nodes.filter((r) => r.id === first.id) : [];
+  const culpritRows = nodes.filter((r) => culprits.includes(r.id));
 
   const keyHeight = KEY_HEIGHT_BASE + (verdicts ? 22 : 0);
   const W = Math.max(layout.width, 640), H = layout.height;
@@ -249,6 +251,21 @@ export function gradientFlowGraphSpec(
       encoding: { x, y },
     },
     {
+      name: GRAPH_MARKS.culprits,
+      data: { values: culpritRows },
+      mark: {
+        type: "point" as const,
+        shape: "circle",
+        filled: false,
+        size: 800,
+        strokeWidth: 2,
+        strokeDash: [4, 3],
+        color: OKABE_ITO.differs,
+        opacity: 1,
+      },
+      encoding: { x, y },
+    },
+    {
       name: GRAPH_MARKS.nodesWithGrad,
       data: { name: GRAPH_DATA.nodesWithGrad, values: nodes.filter((r) => r.fill === "gradient") },
       mark: { type: "point" as const, filled: true, opacity: 1, size: NODE_SIZE },
@@ -335,7 +352,30 @@ export function gradientFlowGraphSpec(
         tooltip,
       },
     },
-    ...keyLayers(x, y, colour, range, keyHeight, verdicts !== undefined, W),
+    ...keyLayers(x, y, colour, range, keyHeight, verdicts !== undefined, first !== undefined, W),
+    ...(first
+      ? [{
+        // The key's dashed ring, for the node whose rule computed the first divergent gradient.
+        data: { values: [{ x: 612, y: -keyHeight + 60, label: "its rule's node" }] },
+        layer: [
+          {
+            mark: {
+              type: "point" as const,
+              shape: "circle",
+              size: 90,
+              strokeDash: [3, 2],
+              color: OKABE_ITO.differs,
+              opacity: 1,
+            },
+            encoding: { x, y },
+          },
+          {
+            mark: { type: "text" as const, align: "left" as const, dx: 10, fontSize: 10 },
+            encoding: { x, y, text: { field: "label" } },
+          },
+        ],
+      }]
+      : []),
   ];
   return {
     $schema: SCHEMA,
@@ -391,6 +431,7 @@ function nodeRow(
   layout: GraphLayout,
   range: GradientRange,
   verdicts: GraphVerdicts | undefined,
+  culprits: readonly number[] = [],
 ) {
   const g = n.grad;
   const fill = fillClass(n, range);
@@ -416,7 +457,7 @@ function nodeRow(
     fillColour: fill === "below floor" ? FLOOR_FILL : "white",
     stroke: n.rule === "hand-written" ? "#222" : "#777",
     strokeWidth: n.rule === "hand-written" ? 1.6 : 0.8,
-    labelColour: first ? OKABE_ITO.differs : "#222",
+    labelColour: first || culprits.includes(n.id) ? OKABE_ITO.differs : "#222",
     labelWeight: first ? "bold" : "normal",
     status,
     verdict: v
@@ -475,6 +516,7 @@ function keyLayers(
   range: GradientRange,
   keyHeight: number,
   withVerdicts: boolean,
+  withFirst: boolean,
   width: number,
 ) {
   const top = -keyHeight + 6;
@@ -514,7 +556,9 @@ function keyLayers(
     VERDICT_STATUSES.forEach((s, i) =>
       symbols.push(entry(xs[i], 2, STATUS_GLYPHS[s], OKABE_ITO[s], OKABE_ITO[s], s))
     );
-    symbols.push(entry(482, 2, "circle", "transparent", OKABE_ITO.differs, "first divergent"));
+    if (withFirst) {
+      symbols.push(entry(482, 2, "circle", "transparent", OKABE_ITO.differs, "first divergent"));
+    }
   }
   const direct = (field: string) => ({
     field,

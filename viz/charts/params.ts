@@ -83,7 +83,9 @@ export function paramStatsSpec(
     });
     // Noise and zeros sit at the floor, outside the range they would otherwise stretch.
     const real = (r: typeof rows[number]) => r.value !== null && r.value > 0 && !r.hollow;
-    const scale = logScale(rows.flatMap((r) => (real(r) ? [r.value!] : [])));
+    // update:data's axis takes in the band around 1e-3, so that a dot reads against it.
+    const band = m === "update:data" ? [10 ** -3.5, 10 ** -2.5] : [];
+    const scale = logScale([...rows.flatMap((r) => (real(r) ? [r.value!] : [])), ...band]);
     const at = (r: typeof rows[number]) => (real(r) ? r.value! : scale.domain[0]);
     const values = rows.map((r) => ({ ...r, plotted: at(r) }));
     const first = measures.indexOf(m) === 0;
@@ -93,7 +95,14 @@ export function paramStatsSpec(
       type: "quantitative" as const,
       title: AXIS_TITLES[m].replace("LR", fmt(options.lr)),
       scale,
-      axis: { format: "~e", grid: true, tickCount: 6 },
+      // Labels on the decades only (a log axis crowds 2e-3, 3e-3… together), grid lines on all.
+      axis: {
+        format: "~e",
+        grid: true,
+        labelFlush: false,
+        labelExpr: "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 " +
+          "? datum.label : ''",
+      },
     };
     const layers: object[] = [];
     if (m === "update:data") {
