@@ -188,6 +188,9 @@ Deno.test("flow graph with a wrong tanh rule: ✗ from hpreact back, hpreact rin
   }
   const ring = await markItems(spec, GRAPH_MARKS.firstDivergent);
   assert.deepEqual(ring.map((i) => i.datum!.name), ["hpreact"]);
+  // The node whose rule computed hpreact's gradient: h, the one with the wrong rule.
+  const culprit = await markItems(spec, GRAPH_MARKS.culprits);
+  assert.deepEqual(culprit.map((i) => i.datum!.name), ["h"]);
   const suspects = await markItems(spec, GRAPH_MARKS.suspectEdges);
   assert.equal(suspects.length, 1, "one edge: hpreact → h, whose rule is wrong");
   // A line's group: its points' data lie below it.
