@@ -107,11 +107,10 @@ Deno.test("the charts' trace collector and the lecture's progress log read fit's
   assert.deepEqual(Object.keys(trace.shapes), ["0.weight", "0.bias"]);
   const names = trainingCharts(trace).map((c) => c.name);
   assert.deepEqual(names, [
+    "gradient_flow_graph",
     "loss",
     "update_ratio",
-    "layer_flow",
-    "grad_data_ratio",
-    "gradient_flow_graph",
+    "gradient_per_parameter",
   ]);
   assert.ok(lines.some((l) => /^step 5\/100 {2}loss \d/.test(l)), lines.join("\n"));
   assert.ok(lines.some((l) => /^step 25: train \d/.test(l)), lines.join("\n"));

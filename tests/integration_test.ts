@@ -51,7 +51,7 @@ Deno.test("deno task train --charts DIR writes every training chart in three for
     const names = [...Deno.readDirSync(dir)].map((e) => e.name);
     const charts = names.filter((n) => n.endsWith(".vl.json")).map((n) => n.slice(0, -8));
     assert.ok(charts.length >= 6, `only ${charts.length} charts: ${charts}`);
-    for (const want of ["loss", "update_ratio", "layer_flow", "gradient_flow_graph"]) {
+    for (const want of ["loss", "update_ratio", "gradient_per_parameter", "gradient_flow_graph"]) {
       assert.ok(charts.includes(want), `no ${want} chart among ${charts}`);
     }
     for (const name of charts) await assertChartFiles(dir, name);

@@ -1,12 +1,14 @@
 /**
  * report.html in a real browser: Debian's Chromium, headless, driven by playwright-core. The page
- * must open from a file with no network, log no error, and draw every chart.
+ * must open from a file with no network, log no error, draw every chart, and show the same tick
+ * labels as the SVG files written beside it (the static exports once hid some).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { graphCharts, TraceCollector, traceInto, trainingCharts, writeCharts } from "../viz/mod.ts";
 import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
+import { visibleTickLabels } from "./fixtures/viz_scene.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
@@ -31,7 +33,13 @@ Deno.test("report.html opens offline in Chromium and draws every chart without a
   const collector = new TraceCollector({ every: 20 });
   demoTraining({ steps: 100 }).pipe(traceInto(collector)).subscribe();
   const charts = [
-    ...graphCharts({ graph, grads, comparison: graph.compare(loss), dlogits: grads.get("logits") }),
+    ...graphCharts({
+      graph,
+      grads,
+      comparison: graph.compare(loss),
+      dlogits: grads.get("logits"),
+      lr: 0.1,
+    }),
     ...trainingCharts(collector.trace()).map((c) => ({ ...c, name: `train_${c.name}` })),
   ];
   const dir = await Deno.makeTempDir({ prefix: "ninjagrad-report-" });
@@ -41,6 +49,7 @@ Deno.test("report.html opens offline in Chromium and draws every chart without a
       "--headless",
       "--no-sandbox",
       "--disable-gpu",
+      "--disable-quic",
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
@@ -48,7 +57,7 @@ Deno.test("report.html opens offline in Chromium and draws every chart without a
     ],
   });
   try {
-    await writeCharts(dir, charts, { scale: 1 });
+    await writeCharts(dir, charts, { scale: 1, facts: [{ label: "data", value: "demo" }] });
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on("console", (m) => {
@@ -74,6 +83,19 @@ Deno.test("report.html opens offline in Chromium and draws every chart without a
     const missing = charts.filter((_, i) => !drawn[i]).map((c) => c.name);
     assert.deepEqual(missing, [], `charts not drawn: ${missing.join(", ")}`);
     assert.deepEqual(problems, [], `the console reported:\n${problems.join("\n")}`);
+    // Every tick label the browser shows, the SVG export shows too (and no other).
+    const shown: string[][][] = await page.evaluate(`[...document.querySelectorAll(".chart")].map(
+      (el) => [...el.querySelectorAll(".role-axis-label")].map((g) => [...g.querySelectorAll("text")]
+        .filter((t) => t.getAttribute("opacity") !== "0" && t.textContent !== "")
+        .map((t) => t.textContent)))`);
+    for (const [i, c] of charts.entries()) {
+      const exported = visibleTickLabels(await Deno.readTextFile(join(dir, `${c.name}.svg`)));
+      assert.deepEqual(
+        exported,
+        shown[i],
+        `${c.name}: the SVG's tick labels differ from the browser's`,
+      );
+    }
     assert.deepEqual(requests, [], `the page asked the network for: ${requests.join(", ")}`);
   } finally {
     await browser.close();

@@ -1,6 +1,6 @@
 /**
- * The sets of charts the commands write: a graph's (after a backward pass, with its comparison)
- * and a training run's (from its trace).
+ * The sets of charts the commands write: a graph's (after a backward pass, with its verdicts)
+ * and a training run's (from its trace), each chart with a sentence on how to read it.
  */
 import type { Gradients } from "../graph/backward.ts";
 import type { Comparison } from "../graph/compare.ts";
@@ -10,26 +10,73 @@ import { comparisonSpec } from "./charts/comparison.ts";
 import { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
 import { gradientFlowGraphSpec } from "./charts/graph_flow.ts";
 import { histogramsSpec } from "./charts/histograms.ts";
-import { gradDataRatioSpec, layerFlowSpec, paramStatsOf } from "./charts/params.ts";
+import { type ParamStat, paramStatsOf, paramStatsSpec } from "./charts/params.ts";
 import { lossSpec, updateRatioSpec } from "./charts/training.ts";
 import { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 import { snapshotGraph } from "./snapshot.ts";
 import type { Chart } from "./spec.ts";
 import { type Histogram, histogram } from "./stats.ts";
 import type { TrainingTrace } from "./trace.ts";
+import { type GraphVerdicts, verdictsFromComparison } from "./verdicts.ts";
+
+/** How to read each chart, in one sentence (report.html prints it under the chart). */
+export const CAPTIONS = {
+  gradient_flow_graph:
+    "Follow the arrows forward through the net; gradients flow back against them. Dark nodes " +
+    "receive little gradient, bright ones much; with verdicts, ✗ marks a gradient that differs " +
+    "from the automatic one, and the ringed node is where to look first.",
+  comparison:
+    "One row per node, as the lecture's cmp prints them: the further right, the larger the " +
+    "difference from the automatic gradient; ✓ at the floor is bit-exact, ≈ within allclose's " +
+    "tolerance, ✗ wrong.",
+  dlogits:
+    "One row per example: the red cell is the correct next letter, pulled up; the blue cells are " +
+    "the other letters, pushed down in proportion to their probability; every row sums to 0.",
+  gradient_per_parameter:
+    "One row per parameter: far left on an axis means it barely learns; on update:data, the " +
+    "shaded band around 1e-3 is a healthy step.",
+  activation_histograms:
+    "How each layer's values spread: a tanh layer piled up at ±1 is saturated and passes little " +
+    "gradient back.",
+  gradient_histograms:
+    "How each layer's gradient spreads: layers whose spreads differ by orders of magnitude " +
+    "learn at very different speeds.",
+  loss: "The loss falls fast, then slowly, and steps down where the learning rate drops; the gap " +
+    "between the val and train points is overfitting.",
+  update_ratio:
+    "Each line is the size of an SGD step against the parameter it changes: well below the " +
+    "band a parameter learns too slowly, well above it too fast; the lr drop moves every line " +
+    "down a decade.",
+} as const;
 
 /** What `graphCharts` draws. */
 export interface GraphChartsInput {
   graph: Graph;
   /** The gradients of a backward pass; without them the graph is drawn as "before backward". */
   grads?: Gradients;
-  /** A comparison of hand-written and automatic rules, drawn as the cmp chart. */
+  /**
+   * The engine's comparison of hand-written and automatic rules: drawn as the comparison chart,
+   * and on the graph's nodes unless `verdicts` is given.
+   */
   comparison?: Comparison;
+  /**
+   * A checker's verdicts (viz/verdicts.ts: a `ninja check` report, say): marked on the graph's
+   * nodes and drawn as the comparison chart (when `comparison` is not given).
+   */
+  verdicts?: GraphVerdicts;
+  /** The rows the exercise tests, marked in the comparison chart (exercise 2: logits). */
+  focus?: readonly string[];
+  /** Who tests them ("exercise 2"). */
+  focusLabel?: string;
+  /** The exercise's own limit on a row's maxdiff, drawn in the comparison chart. */
+  threshold?: number;
   /** Exercise 2's dlogits (batch, vocab), drawn as a heatmap. */
   dlogits?: Matrix;
   /** Names of the dlogits columns (the vocabulary). */
   vocab?: readonly string[];
-  /** Nodes whose values (and gradients) get histograms (default: hpreact, h, logits if labelled, else every tanh). */
+  /** The learning rate a step would use: adds update:data to the per-parameter chart. */
+  lr?: number;
+  /** Nodes to draw histograms of (default: hprebn, hpreact, h, logits, or else every tanh). */
   activations?: readonly Node[];
   /** A title prefix, such as "exercise 1". */
   title?: string;
@@ -57,68 +104,105 @@ export function layerHistograms(nodes: readonly Node[], grads?: Gradients) {
   return { activations, gradients };
 }
 
-/** The charts of one graph: flow graph, comparison, dlogits, per-parameter flow, histograms. */
+/** The charts of one graph: flow graph, comparison, dlogits, per-parameter dots, histograms. */
 export function graphCharts(input: GraphChartsInput): Chart[] {
   const { graph, grads } = input;
   const prefix = input.title ? `${input.title}: ` : "";
   const snap = snapshotGraph(graph, grads);
+  const verdicts = input.verdicts ??
+    (input.comparison ? verdictsFromComparison(input.comparison) : undefined);
   const charts: Chart[] = [{
     name: "gradient_flow_graph",
-    spec: gradientFlowGraphSpec(snap, { title: `${prefix}gradient flow` }),
+    spec: gradientFlowGraphSpec(snap, { title: `${prefix}gradient flow`, verdicts }),
+    caption: CAPTIONS.gradient_flow_graph,
   }];
-  if (input.comparison) {
+  const compared = input.comparison ?? input.verdicts;
+  if (compared) {
     charts.push({
       name: "comparison",
-      spec: comparisonSpec(input.comparison, `${prefix}hand-written vs automatic gradients`),
+      spec: comparisonSpec(compared, {
+        title: `${prefix}${verdicts?.against ?? "hand-written vs automatic"} gradients`,
+        focus: input.focus,
+        focusLabel: input.focusLabel,
+        threshold: input.threshold,
+      }),
+      caption: CAPTIONS.comparison,
     });
   }
   if (input.dlogits) {
     charts.push({
       name: "dlogits",
       spec: dlogitsHeatmapSpec(input.dlogits, input.vocab, `${prefix}dlogits`),
+      caption: CAPTIONS.dlogits,
     });
   }
   const params = paramStatsOf(snap);
   if (params.length) {
     charts.push({
-      name: "layer_flow",
-      spec: layerFlowSpec(params, `${prefix}gradient per parameter`),
+      name: "gradient_per_parameter",
+      spec: paramStatsSpec(params, { title: `${prefix}gradient per parameter`, lr: input.lr }),
+      caption: CAPTIONS.gradient_per_parameter,
     });
-    if (grads) {
-      charts.push({
-        name: "grad_data_ratio",
-        spec: gradDataRatioSpec(params, `${prefix}grad:data ratio`),
-      });
-    }
   }
   const h = layerHistograms(input.activations ?? defaultActivations(graph), grads);
   if (h.activations.length) {
     charts.push({
       name: "activation_histograms",
       spec: histogramsSpec(h.activations, `${prefix}activations`),
+      caption: CAPTIONS.activation_histograms,
     });
   }
   if (h.gradients.length) {
     charts.push({
       name: "gradient_histograms",
       spec: histogramsSpec(h.gradients, `${prefix}gradients of the activations`),
+      caption: CAPTIONS.gradient_histograms,
     });
   }
   return charts;
 }
 
-/** The charts of a training run: loss, update:data ratio, and the last step's pictures. */
+/** The last step's parameter statistics, with what the last snapshot knows of rounding noise. */
+function lastParams(trace: TrainingTrace): ParamStat[] {
+  const noise = new Set(
+    trace.snapshot?.nodes.filter((n) => n.roundingNoise).map((n) => n.name),
+  );
+  return trace.lastParams.map((p) => ({ ...p, roundingNoise: noise.has(p.name) }));
+}
+
+/**
+ * The charts of a training run: the last step's gradient-flow graph first, then the loss, the
+ * update:data ratio, the per-parameter dots and the histograms of the last step.
+ */
 export function trainingCharts(trace: TrainingTrace): Chart[] {
-  const charts: Chart[] = [{ name: "loss", spec: lossSpec(trace) }];
-  if (trace.samples.length) charts.push({ name: "update_ratio", spec: updateRatioSpec(trace) });
+  const charts: Chart[] = [];
+  if (trace.snapshot) {
+    charts.push({
+      name: "gradient_flow_graph",
+      spec: gradientFlowGraphSpec(trace.snapshot, {
+        title: `gradient flow at step ${
+          trace.histograms?.step ?? trace.firstStep + trace.steps - 1
+        }`,
+      }),
+      caption: CAPTIONS.gradient_flow_graph,
+    });
+  }
+  charts.push({ name: "loss", spec: lossSpec(trace), caption: CAPTIONS.loss });
+  if (trace.samples.length) {
+    charts.push({
+      name: "update_ratio",
+      spec: updateRatioSpec(trace),
+      caption: CAPTIONS.update_ratio,
+    });
+  }
   if (trace.lastParams.length) {
     charts.push({
-      name: "layer_flow",
-      spec: layerFlowSpec(trace.lastParams, "gradient per parameter (last step)"),
-    });
-    charts.push({
-      name: "grad_data_ratio",
-      spec: gradDataRatioSpec(trace.lastParams, "grad:data ratio (last step)"),
+      name: "gradient_per_parameter",
+      spec: paramStatsSpec(lastParams(trace), {
+        title: "gradient per parameter (last sampled step)",
+        lr: trace.lrChanges.at(-1)?.lr,
+      }),
+      caption: CAPTIONS.gradient_per_parameter,
     });
   }
   const h = trace.histograms;
@@ -126,18 +210,14 @@ export function trainingCharts(trace: TrainingTrace): Chart[] {
     charts.push({
       name: "activation_histograms",
       spec: histogramsSpec(h.activations, `activations at step ${h.step}`),
+      caption: CAPTIONS.activation_histograms,
     });
   }
   if (h?.gradients.length) {
     charts.push({
       name: "gradient_histograms",
       spec: histogramsSpec(h.gradients, `gradients at step ${h.step}`),
-    });
-  }
-  if (trace.snapshot) {
-    charts.push({
-      name: "gradient_flow_graph",
-      spec: gradientFlowGraphSpec(trace.snapshot, { title: "gradient flow (last step)" }),
+      caption: CAPTIONS.gradient_histograms,
     });
   }
   return charts;

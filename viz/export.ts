@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { svgToPNG, toSVG } from "./render.ts";
-import { writeReport } from "./report.ts";
+import { type ReportFact, writeReport } from "./report.ts";
 import type { Chart } from "./spec.ts";
 
 /** Options of `writeCharts`. */
@@ -14,6 +14,8 @@ export interface WriteChartsOptions {
   scale?: number;
   /** The report page's heading (default "ninjagrad charts"). */
   title?: string;
+  /** The report's header: what was run, on what, how it ended. */
+  facts?: readonly ReportFact[];
 }
 
 /** What `writeCharts` wrote. */
@@ -69,6 +71,6 @@ export async function writeCharts(
       height: raster.height,
     });
   }
-  const report = await writeReport(dir, charts, options.title);
+  const report = await writeReport(dir, charts, options.title, options.facts);
   return { files, report };
 }

@@ -17,7 +17,24 @@ export {
   snapshotGraph,
   type SnapshotNode,
 } from "./snapshot.ts";
-export { layoutGraph, type LayoutNode, type Placement } from "./layout.ts";
+export {
+  type EdgeRoute,
+  type GraphLayout,
+  layoutGraph,
+  type LayoutNode,
+  type LayoutOptions,
+  type Placement,
+  type Point,
+} from "./layout.ts";
+export {
+  type GraphVerdicts,
+  type NodeVerdict,
+  VERDICT_STATUSES,
+  verdictCounts,
+  verdictsFromComparison,
+  type VerdictStatus,
+} from "./verdicts.ts";
+export { OKABE_ITO, STATUS_GLYPHS } from "./glyphs.ts";
 export {
   type Bin,
   type Histogram,
@@ -28,12 +45,41 @@ export {
   tensorStats,
 } from "./stats.ts";
 export { type Chart, SCHEMA, type VegaLiteSpec } from "./spec.ts";
-export { gradientFlowGraphSpec, GRAPH_MARKS, type GraphFlowOptions } from "./charts/graph_flow.ts";
-export { gradDataRatioSpec, layerFlowSpec, type ParamStat, paramStatsOf } from "./charts/params.ts";
-export { histogramsSpec, histogramTitle } from "./charts/histograms.ts";
-export { lossSpec, lossWindow, UPDATE_RATIO_GUIDE, updateRatioSpec } from "./charts/training.ts";
+export {
+  type FillClass,
+  fillClass,
+  gradientFlowGraphSpec,
+  type GradientRange,
+  gradientRange,
+  GRAPH_MARKS,
+  type GraphFlowOptions,
+} from "./charts/graph_flow.ts";
+export {
+  PARAM_MEASURES,
+  type ParamStat,
+  paramStatsOf,
+  type ParamStatsOptions,
+  paramStatsSpec,
+} from "./charts/params.ts";
+export {
+  distinctLayers,
+  histogramName,
+  type HistogramsOptions,
+  histogramsSpec,
+  histogramTitle,
+} from "./charts/histograms.ts";
+export {
+  isMatrix,
+  LOSS_DATA,
+  lossSpec,
+  lossWindow,
+  type LrChange,
+  RATIO_DATA,
+  UPDATE_RATIO_GUIDE,
+  updateRatioSpec,
+} from "./charts/training.ts";
 export { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
-export { comparisonSpec, type RowStatus, rowStatus } from "./charts/comparison.ts";
+export { comparisonFloor, type ComparisonOptions, comparisonSpec } from "./charts/comparison.ts";
 export {
   collectTrace,
   type ParamSample,
@@ -46,6 +92,7 @@ export {
   type TrainingTrace,
 } from "./trace.ts";
 export {
+  CAPTIONS,
   graphCharts,
   type GraphChartsInput,
   trainingCharts,
@@ -53,5 +100,14 @@ export {
 } from "./chart_sets.ts";
 export { type Raster, svgToPNG, toPNG, toSVG, toVega, viewOf } from "./render.ts";
 export { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
-export { reportHtml, writeReport } from "./report.ts";
+export { type ReportFact, reportHtml, writeReport } from "./report.ts";
 export { chartBundle, display, type Displayable } from "./display.ts";
+export {
+  LIVE_CHARTS,
+  type LiveChart,
+  type LiveMessage,
+  type LiveOptions,
+  type LiveView,
+  openLive,
+  serveLive,
+} from "./live.ts";

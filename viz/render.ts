@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compile, initWasm, packageFiles, Resvg, vega } from "./deps.ts";
+import { parseFontWidths, textWidth } from "./text_metrics.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { VegaLiteSpec } from "./spec.ts";
 
@@ -18,6 +19,7 @@ export function toVega(spec: VegaLiteSpec): vega.Spec {
 
 /** A running headless Vega view of a spec (for SVG output and for reading the scenegraph). */
 export async function viewOf(spec: VegaLiteSpec): Promise<vega.View> {
+  await ready();
   const view = new vega.View(vega.parse(toVega(spec)), { renderer: "none" });
   await view.runAsync();
   return view;
@@ -75,13 +77,18 @@ export async function toPNG(spec: VegaLiteSpec, scale = 2): Promise<Raster> {
 }
 
 // The wasm module can be initialised only once per process, so the first call's promise is kept
-// and shared; the fonts are read alongside it.
+// and shared; the fonts are read alongside it, and Vega measures text with them from then on
+// (see text_metrics.ts: its own guess hid tick labels in the exports).
 let readiness: Promise<Uint8Array[]> | undefined;
 
 function ready(): Promise<Uint8Array[]> {
   readiness ??= (async () => {
     await initWasm(await readPackageFile(packageFiles.resvgWasm()));
-    return await Promise.all(packageFiles.fonts().map(readPackageFile));
+    const fonts = await Promise.all(packageFiles.fonts().map(readPackageFile));
+    // vega-scenegraph's textMetrics, which vega re-exports but its typings leave out.
+    const metrics = (vega as unknown as { textMetrics: { width: unknown } }).textMetrics;
+    metrics.width = textWidth(parseFontWidths(fonts[0]), parseFontWidths(fonts[1]));
+    return fonts;
   })();
   return readiness;
 }

@@ -1,6 +1,8 @@
 /**
  * report.html: every chart in one page that opens offline, with vega, vega-lite and vega-embed
  * inlined from the npm packages' minified browser builds (no CDN), the specs inlined as JSON.
+ * A header sums the run up (what the commands know: data, steps, learning rates, losses, time);
+ * under each chart a sentence says how to read it, and links name its files.
  */
 import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
@@ -43,18 +45,37 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** One line of the report's header: "data" — "names.txt (32,033 names)". */
+export interface ReportFact {
+  label: string;
+  value: string;
+}
+
 /** The report page as a string (see the module comment). */
 export function reportHtml(
   charts: readonly Chart[],
   builds: readonly string[],
   title: string,
+  facts: readonly ReportFact[] = [],
 ): string {
   const specs = scriptSafe(JSON.stringify(charts.map((c) => c.spec)))
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
   const sections = charts.map((c, i) =>
-    `<section><h2>${escapeHtml(c.name)}</h2><div class="chart" id="chart-${i}"></div></section>`
+    `<section id="${escapeHtml(c.name)}"><div class="chart" id="chart-${i}"></div>` +
+    (c.caption ? `<p class="caption">${escapeHtml(c.caption)}</p>` : "") +
+    `<p class="files">${
+      ["png", "svg", "vl.json"].map((ext) =>
+        `<a href="${escapeHtml(c.name)}.${ext}">${escapeHtml(c.name)}.${ext}</a>`
+      ).join(" · ")
+    }</p></section>`
   ).join("\n");
+  const header = facts.length
+    ? `<table class="facts">${
+      facts.map((f) => `<tr><th>${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`)
+        .join("")
+    }</table>`
+    : "";
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -62,14 +83,21 @@ export function reportHtml(
 <title>${escapeHtml(title)}</title>
 <style>
 body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; } h2 { font-size: 14px; color: #555; font-weight: normal; margin: 28px 0 6px; }
+h1 { font-size: 20px; margin-bottom: 8px; }
+.facts { border-collapse: collapse; font-size: 13px; margin-bottom: 12px; }
+.facts th { text-align: left; font-weight: normal; color: #666; padding: 2px 16px 2px 0; }
+.facts td { padding: 2px 0; }
+section { margin: 28px 0; }
 .chart { overflow-x: auto; }
+.caption { max-width: 760px; font-size: 14px; line-height: 1.4; margin: 4px 0; }
+.files { font-size: 11px; color: #888; margin: 2px 0; } .files a { color: #888; }
 .error { color: #b00; white-space: pre-wrap; }
 </style>
 ${builds.map((js) => `<script>${scriptSafe(js)}</script>`).join("\n")}
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
+${header}
 ${sections}
 <script>
 const specs = ${specs};
@@ -92,8 +120,9 @@ export async function writeReport(
   dir: string,
   charts: readonly Chart[],
   title = "ninjagrad charts",
+  facts: readonly ReportFact[] = [],
 ): Promise<string> {
   const path = join(dir, "report.html");
-  await Deno.writeTextFile(path, reportHtml(charts, await browserBuilds(), title));
+  await Deno.writeTextFile(path, reportHtml(charts, await browserBuilds(), title, facts));
   return path;
 }

@@ -4,10 +4,10 @@
  */
 import type { Gradients } from "../graph/backward.ts";
 import type { Graph } from "../graph/graph.ts";
-import type { NodeKind } from "../graph/node.ts";
+import type { Node, NodeKind } from "../graph/node.ts";
 import { formatShape } from "../ops/kernels/tensor.ts";
-import { layoutGraph } from "./layout.ts";
 import { type TensorStats, tensorStats } from "./stats.ts";
+import { fmt } from "./spec.ts";
 
 /** Which rule computes a node's input gradients. */
 export type RuleKind = "auto" | "hand-written" | "leaf";
@@ -15,10 +15,16 @@ export type RuleKind = "auto" | "hand-written" | "leaf";
 /** One node of a snapshot. */
 export interface SnapshotNode {
   id: number;
-  /** The label, or `op#id` for unlabelled nodes. */
+  /** The label, or `op#id` for unlabelled nodes: the key a comparison's verdicts use. */
   name: string;
-  /** What the chart writes beside the node: the label, a constant's value, or the op. */
+  /**
+   * What the chart writes as the node's name: its lecture name; for an unlabelled op the
+   * expression it computes from named inputs (`embcat @ W1`), else the op; for a constant the
+   * name the lecture gives it (`1/n`, `1/(n−1)`, `eps`) where it can tell, else its value.
+   */
   text: string;
+  /** The line under it: the shape, or a constant's value. */
+  detail: string;
   /** The op's name; null for leaves. */
   op: string | null;
   kind: NodeKind;
@@ -27,19 +33,23 @@ export interface SnapshotNode {
   shape: number[];
   /** The shape as the lecture prints it: `(32, 27)`. */
   shapeText: string;
-  /** Column of the left-to-right layout (topological depth). */
-  depth: number;
-  /** Row within the column, centred on 0. */
-  row: number;
   /** Whether a hand-written rule replaces this node's own (node.override is set). */
   overridden: boolean;
   rule: RuleKind;
   value: TensorStats;
   /** Statistics of the gradient; null when none reached the node (or no backward ran). */
   grad: TensorStats | null;
+  /**
+   * The gradient is rounding noise: its mean |grad| is below 1,000 float roundings of the
+   * gradient its consumers pass back, as happens where it is zero in exact arithmetic (b1, whose
+   * shift batchnorm removes; logit_maxes, which softmax ignores).
+   */
+  roundingNoise: boolean;
+  /** Whether nothing consumes the node (the loss): its gradient is the seed of backward. */
+  sink: boolean;
 }
 
-/** An edge from an input to the node that consumes it. */
+/** An edge from an input to the node that consumes it: one per operand use. */
 export interface SnapshotEdge {
   from: number;
   to: number;
@@ -55,34 +65,53 @@ export interface GraphSnapshot {
   edges: SnapshotEdge[];
   /** Whether gradients were given: false means the graph is drawn before any backward pass. */
   hasGradients: boolean;
-  /** Number of layout columns. */
-  columns: number;
-  /** The most nodes any column holds. */
-  maxRows: number;
+  /** The graph's float dtype. */
+  dtype: "float32" | "float64";
 }
+
+/** Machine epsilon of each float dtype. */
+const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
 
 /** Reads a snapshot off `graph`; pass the result of `graph.backward(loss)` to include gradients. */
 export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
-  const placements = layoutGraph(
-    graph.nodes.map((n) => ({ id: n.id, inputs: n.inputs.map((x) => x.id), leaf: !n.op })),
-  );
-  const nodes = graph.nodes.map((n, i): SnapshotNode => {
+  const consumers = new Map<Node, Node[]>();
+  for (const n of graph.nodes) {
+    for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+  }
+  const gradOf = (n: Node) => {
     const g = grads?.get(n);
+    return g ? tensorStats(g.data) : null;
+  };
+  const stats = new Map(graph.nodes.map((n) => [n, gradOf(n)]));
+  const constants = new Map<Node, string>();
+  for (const n of graph.nodes) {
+    const name = n.kind === "constant" ? constantName(n, consumers.get(n) ?? []) : undefined;
+    if (name !== undefined) constants.set(n, name);
+  }
+  const nodes = graph.nodes.map((n): SnapshotNode => {
+    const g = stats.get(n)!;
+    const upstream = Math.max(
+      0,
+      ...(consumers.get(n) ?? []).map((c) => stats.get(c)?.meanAbs ?? 0),
+    );
+    const constant = constants.get(n);
     return {
       id: n.id,
       name: n.name,
-      text: n.label ?? (n.kind === "constant" ? constantText(n.value.data) : n.op?.name ?? n.kind),
+      text: n.label ?? constant ?? expression(n, constants) ?? n.op?.name ?? n.kind,
+      detail: detailOf(n, constant),
       op: n.op?.name ?? null,
       kind: n.kind,
       composite: n.op?.kind === "composite",
       shape: [...n.shape],
       shapeText: formatShape(n.shape),
-      depth: placements[i].depth,
-      row: placements[i].row,
       overridden: n.override !== undefined,
       rule: !n.op ? "leaf" : n.override !== undefined ? "hand-written" : "auto",
       value: tensorStats(n.value.data),
-      grad: g ? tensorStats(g.data) : null,
+      grad: g,
+      roundingNoise: g !== null && upstream > 0 &&
+        g.meanAbs < 1000 * EPSILON[graph.dtype] * upstream,
+      sink: !consumers.has(n),
     };
   });
   const edges = graph.nodes.flatMap((n) =>
@@ -93,20 +122,62 @@ export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
       carriesGrad: x.requiresGrad && !n.op!.nondiff.includes(n.op!.inputs[j]),
     }))
   );
-  const perColumn = new Map<number, number>();
-  for (const p of placements) perColumn.set(p.depth, (perColumn.get(p.depth) ?? 0) + 1);
-  return {
-    nodes,
-    edges,
-    hasGradients: grads !== undefined,
-    columns: perColumn.size === 0 ? 0 : Math.max(...perColumn.keys()) + 1,
-    maxRows: Math.max(0, ...perColumn.values()),
-  };
+  return { nodes, edges, hasGradients: grads !== undefined, dtype: graph.dtype };
 }
 
-function constantText(data: ArrayLike<number>): string {
-  if (data.length !== 1) return "const";
-  const v = data[0];
-  if (Number.isInteger(v) || Math.abs(v) >= 1e-3) return Number(v.toPrecision(3)).toString();
-  return v.toExponential(2).replace(/\.?0+e/, "e"); // 1e-5, not 0.00001
+/** The line under a node's name. */
+function detailOf(n: Node, constant: string | undefined): string {
+  if (n.kind === "constant") {
+    const v = n.value.data.length === 1 ? fmt(n.value.data[0]) : formatShape(n.shape);
+    return constant === undefined ? "constant" : constant.startsWith("1/") ? `= ${v}` : v;
+  }
+  return formatShape(n.shape);
+}
+
+/**
+ * What an unlabelled op computes, written the lecture's way from its named inputs (`embcat @ W1`,
+ * `hprebn.sum(0)`); undefined where an input has no name, or the op has no short form.
+ */
+function expression(n: Node, constants: ReadonlyMap<Node, string>): string | undefined {
+  const names = n.inputs.map((x) =>
+    x.label ?? constants.get(x) ??
+      (x.kind === "constant" && x.value.data.length === 1 ? fmt(x.value.data[0]) : null)
+  );
+  if (names.some((s) => s === null)) return undefined;
+  const [a, b] = names as string[];
+  const attrs = (n.attrs ?? {}) as Record<string, unknown>;
+  const infix: Record<string, string> = { add: "+", sub: "−", mul: "·", div: "/" };
+  let text: string | undefined;
+  const op = n.op?.name;
+  if (op === "matmul") {
+    text = `${a}${attrs.transA ? "ᵀ" : ""} @ ${b}${attrs.transB ? "ᵀ" : ""}`;
+  } else if (op && infix[op] && names.length === 2) text = `${a} ${infix[op]} ${b}`;
+  else if ((op === "sum" || op === "mean" || op === "max") && names.length === 1) {
+    text = attrs.axis === undefined || attrs.axis === null
+      ? `${a}.${op}()`
+      : `${a}.${op}(${attrs.axis})`;
+  } else if (op === "pick" && names.length === 2) text = `${a}[·, ${b}]`;
+  return text !== undefined && text.length <= 18 ? text : undefined;
+}
+
+/**
+ * The lecture's name for a constant, from how it is used: `1/n` and `1/(n−1)` where it scales a
+ * sum over an axis of n entries (a mean, Bessel's variance), `eps` where a small one is added.
+ */
+function constantName(c: Node, users: readonly Node[]): string | undefined {
+  if (c.value.data.length !== 1) return undefined;
+  const v = c.value.data[0];
+  const near = (x: number) => Math.abs(v - x) <= 1e-6 * Math.abs(x);
+  for (const u of users) {
+    const other = u.inputs.find((x) => x !== c);
+    if (u.op?.name === "mul" && other?.op?.name === "sum") {
+      const axis = (other.attrs as { axis?: number } | undefined)?.axis;
+      const shape = other.inputs[0].shape;
+      const n = typeof axis === "number" ? shape[axis < 0 ? shape.length + axis : axis] : undefined;
+      if (n !== undefined && near(1 / n)) return "1/n";
+      if (n !== undefined && n > 1 && near(1 / (n - 1))) return "1/(n−1)";
+    }
+    if (u.op?.name === "add" && v > 0 && v < 1e-3) return "eps";
+  }
+  return undefined;
 }

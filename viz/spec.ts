@@ -8,6 +8,8 @@ export type VegaLiteSpec = TopLevelSpec;
 export interface Chart {
   name: string;
   spec: VegaLiteSpec;
+  /** One sentence on how to read it, printed under it in report.html. */
+  caption?: string;
 }
 
 /** The Vega-Lite schema every spec declares. */

@@ -13,6 +13,7 @@ import { NinjagradError } from "../ops/kernels/errors.ts";
 import { type GraphSnapshot, snapshotGraph } from "./snapshot.ts";
 import { type Histogram, histogram, stdOf, tensorStats } from "./stats.ts";
 import type { ParamStat } from "./charts/params.ts";
+import type { LrChange } from "./charts/training.ts";
 
 /**
  * A finished training step, as the trace reads it: the step's loss and learning rate and the live
@@ -51,6 +52,8 @@ export interface TraceEval {
   train: number;
   /** The validation split's loss. */
   val: number;
+  /** True when the run was stopped before its last step (a "done" event only). */
+  interrupted?: boolean;
 }
 
 /** What the trace collector takes in. */
@@ -87,6 +90,8 @@ export interface TrainingTrace {
   loss: Float32Array;
   /** Evaluations on the splits (eval events, and the final one). */
   evals: { step: number; train: number; val: number }[];
+  /** The learning rate from each step on where it changed (the first entry: the starting rate). */
+  lrChanges: LrChange[];
   /** Per-parameter statistics every `every` steps. */
   samples: ParamSample[];
   /** The parameters' shapes, by name. */
@@ -118,11 +123,13 @@ export class TraceCollector {
   private count = 0;
   private firstStep = 0;
   private readonly evals: TrainingTrace["evals"] = [];
+  private readonly lrChanges: LrChange[] = [];
   private readonly samples: ParamSample[] = [];
   private readonly shapes: Record<string, number[]> = {};
   private lastParams: ParamStat[] = [];
   private histograms: HistogramSet | undefined;
   private snapshot: GraphSnapshot | undefined;
+  private wantPicture = false;
 
   constructor(options: TraceOptions = {}) {
     this.every = options.every ?? 100;
@@ -150,10 +157,16 @@ export class TraceCollector {
       this.loss = grown;
     }
     this.loss[i] = e.loss;
+    if (this.lrChanges.at(-1)?.lr !== e.lr) this.lrChanges.push({ step: e.step, lr: e.lr });
     // Steps may count from 0 or from 1: either way this catches the last one.
     const last = e.step >= e.totalSteps - 1;
     if (i % this.every === 0 || last) this.sample(e);
-    if (i % this.histogramsEvery === 0 || last) this.picture(e);
+    if (i % this.histogramsEvery === 0 || last || this.wantPicture) this.picture(e);
+  }
+
+  /** Takes histograms and a graph snapshot at the next step too (the live view asks for them). */
+  requestPicture(): void {
+    this.wantPicture = true;
   }
 
   private sample(e: TraceStep): void {
@@ -184,6 +197,7 @@ export class TraceCollector {
   }
 
   private picture(e: TraceStep): void {
+    this.wantPicture = false;
     const { activations, grads, graph } = e.model;
     const acts: Histogram[] = [], gs: Histogram[] = [];
     for (const [name, node] of Object.entries(activations)) {
@@ -207,6 +221,7 @@ export class TraceCollector {
       steps: this.count,
       loss: this.loss.subarray(0, this.count),
       evals: [...this.evals],
+      lrChanges: [...this.lrChanges],
       samples: [...this.samples],
       shapes: { ...this.shapes },
       lastParams: this.lastParams,

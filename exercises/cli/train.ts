@@ -12,7 +12,15 @@ import { choiceFlag, type FlagSpec, numberFlag, parseFlags, runMain, userPath } 
 import { saveCheckpoint } from "../checkpoint.ts";
 import { countParams } from "../model/ex4.ts";
 import { RNG_KINDS } from "../rng/recipe.ts";
-import { chartsLine, prepareChartDir, traceRun, writeRunCharts } from "./train_charts.ts";
+import {
+  chartsLine,
+  holdLive,
+  liveFromFlags,
+  prepareChartDir,
+  runFacts,
+  traceRun,
+  writeRunCharts,
+} from "./train_charts.ts";
 import { BATCH_MESSAGE, decayStep, DEFAULT_CONFIG, type TrainConfig } from "../train/config.ts";
 import { loadTrainData, type TrainData } from "../train/data.ts";
 import { INTERRUPTED_EXIT, interruptible, runToDone } from "../train/interrupt.ts";
@@ -39,6 +47,8 @@ const FLAGS: FlagSpec = {
   resume: { type: "string" },
   "detect-anomaly": { type: "boolean" },
   charts: { type: "string" },
+  live: { type: "boolean" },
+  port: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -63,6 +73,8 @@ const USAGE = `deno task train [flags]: exercise 4, training with the hand-writt
                    unless --save says otherwise; other settings come from the checkpoint
   --detect-anomaly stop at the first node whose value or gradient is NaN or Inf, naming it
   --charts DIR     write the training charts (.vl.json, .svg, .png) and report.html into DIR
+  --live           draw the charts while training, on a page served on 127.0.0.1
+  --port N         the live page's port (default: a free one)
   --json           one JSON object per evaluation, then a final one
   --quiet          no progress output, only the results`;
 
@@ -159,6 +171,7 @@ async function main(): Promise<void> {
     );
   }
 
+  const live = await liveFromFlags(values, config, data, json ? (l) => console.error(l) : say);
   const stop = new AbortController();
   const run$ = train(config, data, { start, signal: stop.signal }).pipe(share());
   const reporters: Subscription[] = [];
@@ -168,6 +181,7 @@ async function main(): Promise<void> {
   } else if (!quiet) reporters.push(plainLog(run$, say));
   const trace = chartDir === undefined ? undefined : traceRun(run$, config.steps);
   if (trace) reporters.push(trace.subscription);
+  live?.follow(run$);
 
   // Ctrl-C stops the run after the step in progress; the checkpoint (and the charts) are written
   // before exiting.
@@ -187,9 +201,11 @@ async function main(): Promise<void> {
   });
   if (done.interrupted) {
     for (const r of reporters) r.unsubscribe();
+    await live?.close();
     // The charts of the steps done are worth keeping too (a second Ctrl-C skips them).
     if (trace && chartDir !== undefined) {
-      console.error(chartsLine(chartDir, await writeRunCharts(chartDir, trace.collector)));
+      const facts = runFacts(config, data, done);
+      console.error(chartsLine(chartDir, await writeRunCharts(chartDir, trace.collector, facts)));
     }
     console.error(
       `interrupted at step ${done.step} of ${config.steps}; ` +
@@ -202,7 +218,7 @@ async function main(): Promise<void> {
 
   const samples = sampleNames(done.model, 20, samplingRandom(config.seed));
   const charts = trace && chartDir !== undefined
-    ? await writeRunCharts(chartDir, trace.collector)
+    ? await writeRunCharts(chartDir, trace.collector, runFacts(config, data, done))
     : undefined;
   if (json) {
     say(JSON.stringify({
@@ -217,6 +233,7 @@ async function main(): Promise<void> {
       ...(save !== undefined ? { saved: save } : {}),
       ...(charts ? { charts: { report: charts.report, files: charts.files.length } } : {}),
     }));
+    if (live) await holdLive(live, (l) => console.error(l));
     return;
   }
   say(
@@ -233,6 +250,7 @@ async function main(): Promise<void> {
   );
   if (save !== undefined) say(`checkpoint saved to ${save}`);
   if (charts && chartDir !== undefined) say(chartsLine(chartDir, charts));
+  if (live) await holdLive(live, say);
 }
 
 if (import.meta.main) await runMain(main);

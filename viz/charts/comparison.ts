@@ -1,123 +1,174 @@
 /**
  * Chart 8, the lecture's cmp table as a chart: per node, the largest difference between the
- * hand-written gradient and the automatic one, on a log scale. A bit-exact zero has no place on a
- * log scale, so it is drawn at a floor that the subtitle names; the first node that diverges in
- * backward order is marked.
+ * hand-written gradient and the reference, on a log scale, the verdict as a glyph (✓ ≈ ✗ ○, the
+ * shape says it, the Okabe–Ito colour repeats it). A bit-exact zero has no place on a log scale,
+ * so it is drawn at a floor that the subtitle names; wrong shapes and failed rules at the right
+ * edge. A dashed line marks allclose's atol (any difference below it passes), another the
+ * exercise's own threshold where it has one; the rows the exercise tests are marked, and so is
+ * the first node that diverges in backward order.
  */
-import type { Comparison, ComparisonRow } from "../../graph/compare.ts";
-import { formatShape } from "../../ops/kernels/tensor.ts";
+import type { Comparison } from "../../graph/compare.ts";
 import { CONFIG, fmt, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+import {
+  type GraphVerdicts,
+  VERDICT_STATUSES,
+  verdictCounts,
+  verdictsFromComparison,
+} from "../verdicts.ts";
+import { OKABE_ITO, STATUS_GLYPHS } from "../glyphs.ts";
 
-/** How a row compared, worst last. */
-export type RowStatus = "exact" | "approximate" | "differs" | "wrong shape" | "rule failed";
-
-const STATUSES: RowStatus[] = ["exact", "approximate", "differs", "wrong shape", "rule failed"];
-const COLOURS = ["#2ca02c", "#1f77b4", "#ff7f0e", "#d62728", "#7f1d1d"];
-
-/** The status of one comparison row. */
-export function rowStatus(r: ComparisonRow): RowStatus {
-  if (r.error) return "rule failed";
-  if (!r.shapeMatch) return "wrong shape";
-  if (r.exact) return "exact";
-  return r.approximate ? "approximate" : "differs";
+/** Options of `comparisonSpec`. */
+export interface ComparisonOptions {
+  title?: string;
+  /** The rows the exercise tests (exercise 2: logits; 3: hprebn), marked as such. */
+  focus?: readonly string[];
+  /** Who tests them, for the mark ("exercise 2"). */
+  focusLabel?: string;
+  /** The exercise's own limit on maxdiff, drawn as a second line (exercises 2 and 3: 1e-7). */
+  threshold?: number;
 }
 
-/** The comparison chart (see the module comment). */
-export function comparisonSpec(
-  cmp: Comparison,
-  title = "Hand-written vs automatic gradients",
-): VegaLiteSpec {
-  const finite = cmp.rows.map((r) => r.maxdiff).filter((d) => Number.isFinite(d) && d > 0);
+/** The floor exact zeros are drawn at: a decade below the smallest difference, at most 1e-12. */
+export function comparisonFloor(maxdiffs: readonly number[]): number {
+  const finite = maxdiffs.filter((d) => Number.isFinite(d) && d > 0);
   const smallest = finite.length ? Math.min(...finite) : 1e-9;
-  const largest = finite.length ? Math.max(...finite) : 1e-9;
-  // One decade below the smallest real difference, and never above 1e-12: zeros sit apart.
-  const floor = 10 ** Math.min(-12, Math.floor(Math.log10(smallest)) - 1);
+  return 10 ** Math.min(-12, Math.floor(Math.log10(smallest)) - 1);
+}
+
+/** The comparison chart (see the module comment), of the engine's comparison or any verdicts. */
+export function comparisonSpec(
+  input: Comparison | GraphVerdicts,
+  options: ComparisonOptions | string = {},
+): VegaLiteSpec {
+  const opts = typeof options === "string" ? { title: options } : options;
+  const v = "rows" in input ? verdictsFromComparison(input) : input;
+  const entries = Object.entries(v.nodes).filter(([, n]) => n.status !== "not compared");
+  const diffs = entries.map(([, n]) => n.maxdiff ?? NaN);
+  const finite = diffs.filter((d) => Number.isFinite(d) && d > 0);
+  const floor = comparisonFloor(diffs);
+  const largest = Math.max(finite.length ? Math.max(...finite) : 1e-9, opts.threshold ?? 0);
   const ceiling = 10 ** Math.max(0, Math.ceil(Math.log10(largest)) + 1);
-  const names = cmp.rows.map((r) => r.name);
-  const first = cmp.firstDivergent?.name;
-  const rows = cmp.rows.map((r) => {
-    const status = rowStatus(r);
-    const d = r.maxdiff;
+  const focus = new Set(opts.focus ?? []);
+  const names = entries.map(([name]) => name);
+  const rows = entries.map(([name, n]) => {
+    const d = n.maxdiff;
+    const measured = d !== undefined && Number.isFinite(d);
     return {
-      name: r.name,
-      status,
-      plotted: d === 0 ? floor : Number.isFinite(d) ? d : ceiling,
-      maxdiff: d === 0 ? "0 (bit-exact)" : Number.isNaN(d) ? "n/a (shapes differ)" : fmt(d),
-      shape: r.shapeMatch
-        ? formatShape(r.shape)
-        : `got ${formatShape(r.shapeGot)}, want ${formatShape(r.shape)}`,
-      rule: !r.node.op ? "leaf" : r.overridden ? "hand-written" : "auto",
-      exact: r.exact ? "True" : "False",
-      approximate: r.approximate ? "True" : "False",
-      error: r.error ?? "",
-      first: r.name === first,
+      name,
+      status: n.status,
+      plotted: !measured ? ceiling : d === 0 ? floor : d,
+      maxdiff: !measured ? "n/a" : d === 0 ? "0 (bit-exact)" : fmt(d),
+      detail: n.detail ?? "",
+      first: name === v.firstDivergent,
+      focus: focus.has(name),
     };
   });
-  const counts = STATUSES.map((s) => [s, rows.filter((r) => r.status === s).length] as const)
-    .filter(([, c]) => c > 0)
-    .map(([s, c]) => `${c} ${s}`);
   const y = rowsInOrder("name", names);
   const x = {
     field: "plotted",
     type: "quantitative" as const,
-    title: "max |hand-written − automatic|",
-    axis: { format: "~e" },
-    scale: { type: "log" as const, domain: [floor / 3, ceiling] },
+    title: "max |hand-written − reference| (log scale)",
+    // Not flush: a last label flush with the end was hidden as overlapping its neighbour.
+    axis: { format: "~e", grid: true, labelFlush: false },
+    scale: { type: "log" as const, domain: [floor / 3, ceiling], nice: false },
   };
   const tooltip = [
     { field: "name", title: "node" },
     { field: "status" },
-    { field: "exact" },
-    { field: "approximate" },
     { field: "maxdiff" },
-    { field: "shape" },
-    { field: "rule" },
-    { field: "error" },
+    { field: "detail" },
   ];
+  const lines: { at: number; label: string }[] = [];
+  if (v.tolerance) lines.push({ at: v.tolerance.atol, label: "atol" });
+  if (opts.threshold !== undefined) lines.push({ at: opts.threshold, label: "limit" });
+  const tol = v.tolerance;
+  const subtitle = [
+    `${verdictCounts(v)}${
+      tol ? `; approximate = allclose(rtol ${fmt(tol.rtol)}, atol ${fmt(tol.atol)})` : ""
+    }`,
+    `0 (bit-exact) is drawn at the floor ${fmt(floor)}; no measure (wrong shape, failed rule) ` +
+    "at the right edge",
+    v.firstDivergent
+      ? `first divergent node in backward order: ${v.firstDivergent} (◀)`
+      : "every node agrees",
+  ];
+  if (lines.length) {
+    subtitle.push(
+      "dashed: " + [
+        ...(tol ? [`atol ${fmt(tol.atol)}, below which any difference is approximate`] : []),
+        ...(opts.threshold !== undefined
+          ? [`the limit ${opts.focusLabel ?? "the exercise"} sets, ${fmt(opts.threshold)}`]
+          : []),
+      ].join("; "),
+    );
+  }
+  if (focus.size) {
+    const rows = focus.size > 1 ? "rows" : "row";
+    subtitle.push(`shaded: the ${rows} ${opts.focusLabel ?? "the exercise"} tests`);
+  }
+  const statuses = VERDICT_STATUSES.filter((s) => s !== "not compared");
   return {
     $schema: SCHEMA,
-    title: {
-      text: title,
-      subtitle: [
-        `${counts.join(", ")}; approximate = allclose(rtol ${fmt(cmp.rtol)}, atol ${
-          fmt(cmp.atol)
-        })`,
-        `0 (bit-exact) is drawn at the floor ${fmt(floor)}; wrong shapes at the right edge`,
-        first ? `first divergent node in backward order: ${first} (▶)` : "every node agrees",
-      ],
-    },
+    title: { text: opts.title ?? "Hand-written vs automatic gradients", subtitle },
     width: 520,
     height: Math.max(120, rows.length * 20),
     config: CONFIG,
     layer: [
       {
-        data: { values: rows },
-        mark: { type: "rule", color: "#bbb" },
-        encoding: { y, x, x2: { datum: floor / 3 } },
+        name: "focus_rows",
+        data: { values: rows.filter((r) => r.focus) },
+        mark: { type: "rect", color: "#F0E442", opacity: 0.35 },
+        encoding: { y },
       },
       {
         data: { values: rows },
-        mark: { type: "point", filled: true, size: 90, opacity: 1 },
+        mark: { type: "rule", color: "#ccc" },
+        encoding: { y, x, x2: { datum: floor / 3 } },
+      },
+      {
+        data: { values: lines },
+        layer: [
+          {
+            mark: { type: "rule", strokeDash: [5, 3], color: "#444" },
+            encoding: { x: { field: "at", type: "quantitative" } },
+          },
+          {
+            mark: {
+              type: "text",
+              align: "left",
+              baseline: "bottom",
+              dx: -2,
+              dy: -4,
+              y: 0,
+              angle: 0,
+              fontSize: 10,
+              color: "#444",
+            },
+            encoding: { x: { field: "at", type: "quantitative" }, text: { field: "label" } },
+          },
+        ],
+      },
+      {
+        name: "verdicts",
+        data: { values: rows },
+        mark: { type: "point", filled: true, size: 110, opacity: 1, strokeWidth: 0 },
         encoding: {
           y,
           x,
           tooltip,
+          shape: {
+            field: "status",
+            type: "nominal",
+            title: "verdict",
+            scale: { domain: statuses, range: statuses.map((s) => STATUS_GLYPHS[s]) },
+            legend: { orient: "bottom" },
+          },
           color: {
             field: "status",
             type: "nominal",
-            title: "compares",
-            scale: { domain: STATUSES, range: COLOURS },
-            legend: { orient: "top" },
-          },
-          shape: {
-            field: "rule",
-            type: "nominal",
-            title: "node's rule",
-            scale: {
-              domain: ["auto", "hand-written", "leaf"],
-              range: ["circle", "diamond", "square"],
-            },
-            legend: { orient: "top" },
+            title: "verdict",
+            scale: { domain: statuses, range: statuses.map((s) => OKABE_ITO[s]) },
+            legend: { orient: "bottom" },
           },
         },
       },
@@ -126,14 +177,26 @@ export function comparisonSpec(
         data: { values: rows.filter((r) => r.first) },
         mark: {
           type: "text",
-          text: "▶ first divergent",
+          text: "◀ first divergent",
           align: "left",
-          dx: 9,
+          dx: 10,
           fontWeight: "bold",
-          color: "#d62728",
+          color: OKABE_ITO.differs,
+        },
+        encoding: { y, x },
+      },
+      {
+        name: "focus_mark",
+        data: { values: rows.filter((r) => r.focus && !r.first) },
+        mark: {
+          type: "text",
+          text: `◀ ${opts.focusLabel ?? "tested here"}`,
+          align: "left",
+          dx: 10,
+          color: "#333",
         },
         encoding: { y, x },
       },
     ],
-  };
+  } as VegaLiteSpec;
 }

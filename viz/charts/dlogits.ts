@@ -27,13 +27,14 @@ export function dlogitsHeatmapSpec(
   const names = Array.from({ length: v }, (_, j) => vocab?.[j] ?? String(j));
   const cells = [];
   const sums = [];
-  let maxAbsSum = 0, maxAbs = 0;
+  let maxAbsSum = 0, min = 0, max = 0;
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let j = 0; j < v; j++) {
       const x = dlogits.data[i * v + j];
       s += x;
-      maxAbs = Math.max(maxAbs, Math.abs(x));
+      min = Math.min(min, x);
+      max = Math.max(max, x);
       cells.push({ row: i, col: names[j], value: x, text: fmt(x) });
     }
     maxAbsSum = Math.max(maxAbsSum, Math.abs(s));
@@ -51,7 +52,10 @@ export function dlogitsHeatmapSpec(
     title: {
       text: title,
       subtitle: [
-        "(softmax(logits) − onehot(Yb)) / n: the target's cell is negative, the rest positive",
+        "(softmax(logits) − onehot(Yb)) / n: the target's cell is negative (pulled up), the",
+        "others positive (pushed down by their probability). Each side of 0 has its own colour",
+        `scale, red down to ${fmt(min)}, blue up to ${fmt(max)}, as the lecture's auto-scaled ` +
+        "imshow",
         `every row sums to ~0: the largest |row sum| is ${fmt(maxAbsSum)} (right column)`,
       ],
     },
@@ -59,6 +63,7 @@ export function dlogitsHeatmapSpec(
     spacing: 6,
     hconcat: [
       {
+        name: "dlogits_cells",
         width: v * cell,
         height: n * cell,
         data: { values: cells },
@@ -76,8 +81,19 @@ export function dlogitsHeatmapSpec(
             field: "value",
             type: "quantitative",
             title: "dlogits",
-            scale: { scheme: "redblue", domainMid: 0, domain: [-maxAbs || -1, maxAbs || 1] },
-            legend: { orient: "right", gradientLength: Math.min(200, n * cell) },
+            // Auto-scaled on each side of 0, as imshow scales to the data: with one symmetric
+            // scale the small positive cells would all look white.
+            scale: { scheme: "redblue", domainMid: 0, domain: [min || -1, max || 1] },
+            // Swatches, not a gradient bar: a bar would give each side room by its value range,
+            // and the positive side would shrink to a sliver.
+            legend: {
+              orient: "right",
+              type: "symbol",
+              values: [min, min / 2, 0, max / 2, max].map((x) => Number(x.toPrecision(2))),
+              symbolType: "square",
+              symbolSize: 160,
+              format: "~g",
+            },
           },
           tooltip: [
             { field: "row", title: "example" },

@@ -1,213 +1,629 @@
 /**
- * Chart 1, the gradient-flow graph: the computational graph after a backward pass, left to right
- * by depth, one point per node coloured by log10 mean |grad|, one line per edge, hand-written
- * rules outlined. Before any backward pass the nodes are grey and the subtitle says why.
+ * Chart 1, the gradient-flow graph: the computational graph after a backward pass, laid out like
+ * a graphviz drawing (viz/layout.ts: layered, folded into bands, arrows along the forward pass,
+ * one edge per operand use), each node named as the lecture names it and coloured by log10 of its
+ * mean |grad| over a range that leaves out outliers (one colour for "below the floor", one mark
+ * for gradients that are rounding noise of a true zero). Given verdicts (viz/verdicts.ts), each
+ * node carries its status as a glyph (✓ ≈ ✗ ○ –, in the Okabe–Ito colours that colour-blind
+ * readers tell apart), the first divergent node is ringed, and the edge whose rule computed its
+ * gradient is drawn in the same colour. The key is drawn inside the chart, above the graph, so
+ * that it stays in view with it.
  */
 import type { GraphSnapshot, SnapshotNode } from "../snapshot.ts";
-import { CONFIG, fmt, log10OrNull, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+import { type GraphLayout, layoutGraph } from "../layout.ts";
+import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+import {
+  type GraphVerdicts,
+  VERDICT_STATUSES,
+  type VerdictStatus,
+  verdictCounts,
+} from "../verdicts.ts";
+import { OKABE_ITO, STATUS_GLYPHS } from "../glyphs.ts";
 
 /** Options of `gradientFlowGraphSpec`. */
 export interface GraphFlowOptions {
   /** Chart title (default "Gradient flow"). */
   title?: string;
-  /** Pixels per column (default 84; 56 for graphs of more than 120 nodes). */
-  columnWidth?: number;
-  /** Pixels per row (default 56; 40 for graphs of more than 120 nodes). */
-  rowHeight?: number;
+  /** A checker's verdicts to mark on the nodes. */
+  verdicts?: GraphVerdicts;
+  /** The widest the drawing may be, in pixels, before it is folded into bands (default 780). */
+  maxWidth?: number;
+  /** The colour range (default: `gradientRange(snap)`); the live view keeps its first one. */
+  range?: GradientRange;
 }
+
+/** The named datasets of the nodes' fills, which the live view replaces as gradients change. */
+export const GRAPH_DATA = {
+  nodesWithGrad: "graph_nodes_grad",
+  nodesOther: "graph_nodes_other",
+  noise: "graph_noise",
+} as const;
 
 /** Mark names, so that tests and renderers can count a layer's marks in the scenegraph. */
 export const GRAPH_MARKS = {
   edges: "edges",
+  arrows: "arrows",
   nodesWithGrad: "nodes_grad",
-  nodesWithoutGrad: "nodes_nograd",
+  nodesOther: "nodes_other",
   labels: "labels",
+  status: "status",
+  firstDivergent: "first_divergent",
+  culprits: "culprits",
+  suspectEdges: "suspect_edges",
 } as const;
 
-const OVERRIDE_COLOUR = "#d62728";
+/** How a node is filled. */
+export type FillClass = "gradient" | "below floor" | "rounding noise" | "no gradient";
 
-/** One layer of a layered spec. */
-type Layer = Extract<VegaLiteSpec, { layer: unknown }>["layer"][number];
+/** The colour range of log10 mean |grad|: [lo, hi], and which nodes fall outside it. */
+export interface GradientRange {
+  lo: number;
+  hi: number;
+}
+
+const NODE_SIZE = 260;
+const RADIUS = Math.sqrt(NODE_SIZE / Math.PI);
+const FLOOR_FILL = "#bdbdbd";
+const EDGE = "#8c8c8c";
+const KEY_HEIGHT_BASE = 58;
+
+/**
+ * The useful range of log10 mean |grad|, in half decades: over the nodes whose gradient is
+ * neither the seed (the loss) nor rounding noise, without a low tail that lies more than two
+ * decades below the rest (drawn as "below the floor"), at most six decades, at least one.
+ */
+export function gradientRange(snap: GraphSnapshot): GradientRange {
+  const logs = snap.nodes
+    .filter((n) => n.grad && n.grad.meanAbs > 0 && !n.roundingNoise && !n.sink)
+    .map((n) => Math.log10(n.grad!.meanAbs))
+    .sort((a, b) => a - b);
+  if (logs.length === 0) return { lo: -3, hi: 0 };
+  let start = 0;
+  for (let i = 0; i < logs.length - 1 && i < logs.length / 4; i++) {
+    if (logs[i + 1] - logs[i] > 2) start = i + 1;
+  }
+  const hi = Math.ceil(logs.at(-1)! * 2) / 2;
+  const lo = Math.max(hi - 6, Math.min(hi - 1, Math.floor(logs[start] * 2) / 2));
+  return { lo, hi };
+}
+
+/** How one node is filled, given the range. */
+export function fillClass(n: SnapshotNode, range: GradientRange): FillClass {
+  if (!n.grad) return "no gradient";
+  if (n.roundingNoise) return "rounding noise";
+  if (!(n.grad.meanAbs > 0) || (!n.sink && Math.log10(n.grad.meanAbs) < range.lo)) {
+    return "below floor";
+  }
+  return "gradient";
+}
+
+/** The rows of the named node datasets (GRAPH_DATA) for a snapshot, over a given range. */
+export function graphNodeData(
+  snap: GraphSnapshot,
+  range: GradientRange,
+  options: Pick<GraphFlowOptions, "verdicts" | "maxWidth"> = {},
+): Record<keyof typeof GRAPH_DATA, object[]> {
+  const layout = layoutOf(snap, options.maxWidth);
+  const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, options.verdicts));
+  return {
+    nodesWithGrad: nodes.filter((r) => r.fill === "gradient"),
+    nodesOther: nodes.filter((r) => r.fill !== "gradient"),
+    noise: nodes.filter((r) => r.fill === "rounding noise"),
+  };
+}
+
+function layoutOf(snap: GraphSnapshot, maxWidth: number | undefined): GraphLayout {
+  return layoutGraph(
+    snap.nodes.map((n) => ({
+      id: n.id,
+      inputs: snap.edges.filter((e) => e.to === n.id).map((e) => e.from),
+      leaf: n.op === null,
+    })),
+    { maxWidth },
+  );
+}
 
 /** The gradient-flow graph of a snapshot (see the module comment). */
 export function gradientFlowGraphSpec(
   snap: GraphSnapshot,
   options: GraphFlowOptions = {},
 ): VegaLiteSpec {
-  const large = snap.nodes.length > 120;
-  const colWidth = options.columnWidth ?? (large ? 56 : 84);
-  const rowHeight = options.rowHeight ?? (large ? 40 : 56);
-  const rows = snap.nodes.map(nodeRow);
-  const edgePoints = snap.edges.flatMap((e, k) => {
-    const a = snap.nodes[e.from], b = snap.nodes[e.to];
-    const span = b.depth - a.depth;
-    const pts = [{ x: a.depth, y: a.row }];
-    // An edge that skips columns arcs above the rows, so it does not run through the nodes
-    // between its ends (a chain puts them all on one row).
-    if (span > 1) {
-      pts.push({ x: (a.depth + b.depth) / 2, y: (a.row + b.row) / 2 - 0.25 - 0.12 * span });
-    }
-    pts.push({ x: b.depth, y: b.row });
-    const tip = `${a.name} → ${b.name} (${e.input})`;
-    return pts.map((p, order) => ({ edge: k, order, ...p, carriesGrad: e.carriesGrad, tip }));
-  });
-  const ys = [...rows.map((r) => r.y), ...edgePoints.map((p) => p.y)];
-  const yMin = Math.min(0, ...ys) - 0.6, yMax = Math.max(0, ...ys) + 0.6;
-  const withGrad = rows.filter((r) => r.logMeanAbsGrad !== null);
-  const withoutGrad = rows.filter((r) => r.logMeanAbsGrad === null);
-  const overridden = rows.filter((r) => r.overridden).length;
+  const layout = layoutOf(snap, options.maxWidth);
+  const range = options.range ?? gradientRange(snap);
+  const verdicts = options.verdicts;
+  const byName = new Map(snap.nodes.map((n) => [n.name, n]));
+  const first = verdicts?.firstDivergent ? byName.get(verdicts.firstDivergent) : undefined;
+  // The rules that computed the first divergent node's gradient: those of the nodes it feeds.
+  const culprits = first ? snap.edges.filter((e) => e.from === first.id).map((e) => e.to) : [];
 
+  const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, verdicts, culprits));
+  const edges = edgeRows(snap, layout, first?.id);
+  const arrows = arrowRows(snap, layout, first?.id);
+  const badges = verdicts
+    ? nodes.filter((r) => r.status !== null && (r.status !== "not compared" || r.hasGrad))
+      .map((r) => ({
+        ...r,
+        bx: r.x + RADIUS + 5,
+        by: r.y - RADIUS - 3,
+        glyph: STATUS_GLYPHS[r.status!],
+        glyphColour: OKABE_ITO[r.status!],
+      }))
+    : [];
+  const firstRows = first ? nodes.filter((r) => r.id === first.id) : [];
+  const culpritRows = nodes.filter((r) => culprits.includes(r.id));
+
+  const keyHeight = KEY_HEIGHT_BASE + (verdicts ? 22 : 0);
+  const W = Math.max(layout.width, 640), H = layout.height;
   const x = {
     field: "x",
     type: "quantitative" as const,
     axis: null,
-    scale: { domain: [-0.5, Math.max(1, snap.columns) - 0.5], nice: false, zero: false },
+    scale: { domain: [0, W], range: [0, W], nice: false, zero: false },
   };
   const y = {
     field: "y",
     type: "quantitative" as const,
     axis: null,
-    scale: { domain: [yMin, yMax], nice: false, zero: false, reverse: true },
+    scale: { domain: [-keyHeight, H], range: [0, H + keyHeight], nice: false, zero: false },
   };
-  const shape = {
-    field: "rule",
+  const colour = {
+    field: "logGrad",
+    type: "quantitative" as const,
+    scale: { domain: [range.lo, range.hi], scheme: "viridis", clamp: true },
+    legend: null,
+  };
+  const direct = (field: string) => ({
+    field,
     type: "nominal" as const,
-    title: "rule",
-    scale: { domain: ["auto", "hand-written", "leaf"], range: ["circle", "diamond", "square"] },
-    legend: { orient: "top" as const, symbolFillColor: "#c8c8c8" },
-  };
-  const stroke = {
-    condition: { test: "datum.overridden", value: OVERRIDE_COLOUR },
-    value: "#333",
-  };
-  const strokeWidth = { condition: { test: "datum.overridden", value: 2 }, value: 0.6 };
+    scale: null,
+    legend: null,
+  });
   const tooltip = [
     { field: "name", title: "node" },
     { field: "op", title: "op" },
-    { field: "kind", title: "kind" },
-    { field: "shape", title: "shape" },
+    { field: "shapeText", title: "shape" },
     { field: "rule", title: "rule" },
     { field: "gradMeanAbs", title: "mean |grad|" },
-    { field: "gradMean", title: "grad mean" },
-    { field: "gradStd", title: "grad std" },
     { field: "gradMaxAbs", title: "max |grad|" },
     { field: "valueStd", title: "value std" },
+    { field: "verdict", title: "verdict" },
   ];
-  const size = large ? 90 : 260;
-  const labelMark = {
-    type: "text" as const,
-    dy: large ? 9 : 14,
-    fontSize: large ? 8 : 10,
-    baseline: "top" as const,
-  };
+  const labelFont = { fontSize: 10, baseline: "top" as const, align: "center" as const };
 
-  const subtitle = !snap.hasGradients
-    ? [
-      "No backward pass yet: every node is grey. Run graph.backward(loss) and snapshot again",
-      "to colour nodes by their gradients.",
-    ]
-    : [
-      "colour: log10 mean |grad|; grey: no gradient reaches the node (or it is all zeros)",
-      overridden > 0
-        ? `red diamond: hand-written rule (${overridden} node${overridden > 1 ? "s" : ""})`
-        : "no hand-written rules: every gradient comes from the ops' own rules",
-    ];
-
-  const colourLayer: Layer = {
-    name: GRAPH_MARKS.nodesWithGrad,
-    data: { values: withGrad },
-    mark: { type: "point", filled: true, opacity: 1, size },
-    encoding: {
-      x,
-      y,
-      shape,
-      stroke,
-      strokeWidth,
-      tooltip,
-      color: {
-        field: "logMeanAbsGrad",
-        type: "quantitative",
-        title: "log10 mean |grad|",
-        scale: { scheme: "viridis" },
-        legend: { orient: "top", direction: "horizontal", gradientLength: 160 },
+  const culpritNames = culprits.map((id) => snap.nodes[id]);
+  const subtitle = subtitleOf(snap, range, verdicts, first, culpritNames);
+  const layers = [
+    {
+      name: GRAPH_MARKS.edges,
+      data: { values: edges.filter((p) => !p.suspect) },
+      mark: { type: "line" as const, interpolate: "basis" as const, strokeWidth: 1.1 },
+      encoding: {
+        x,
+        y,
+        detail: { field: "edge", type: "nominal" as const },
+        order: { field: "order", type: "quantitative" as const },
+        color: { value: EDGE },
+        strokeDash: { condition: { test: "datum.carriesGrad", value: [1, 0] }, value: [4, 3] },
+        tooltip: { field: "tip", type: "nominal" as const },
       },
     },
-  };
-
+    {
+      name: GRAPH_MARKS.suspectEdges,
+      data: { values: edges.filter((p) => p.suspect) },
+      mark: {
+        type: "line" as const,
+        interpolate: "basis" as const,
+        strokeWidth: 3,
+        color: OKABE_ITO.differs,
+      },
+      encoding: {
+        x,
+        y,
+        detail: { field: "edge", type: "nominal" as const },
+        order: { field: "order", type: "quantitative" as const },
+        tooltip: { field: "tip", type: "nominal" as const },
+      },
+    },
+    {
+      name: GRAPH_MARKS.arrows,
+      data: { values: arrows },
+      mark: { type: "point" as const, shape: "triangle-right", filled: true, opacity: 1 },
+      encoding: {
+        x,
+        y,
+        angle: { field: "angle", type: "quantitative" as const, scale: null },
+        size: { field: "size", type: "quantitative" as const, scale: null },
+        color: direct("colour"),
+      },
+    },
+    {
+      name: GRAPH_MARKS.firstDivergent,
+      data: { values: firstRows },
+      mark: {
+        type: "point" as const,
+        shape: "circle",
+        filled: false,
+        size: 1150,
+        strokeWidth: 3.2,
+        color: OKABE_ITO.differs,
+        opacity: 1,
+      },
+      encoding: { x, y },
+    },
+    {
+      name: GRAPH_MARKS.culprits,
+      data: { values: culpritRows },
+      mark: {
+        type: "point" as const,
+        shape: "circle",
+        filled: false,
+        size: 800,
+        strokeWidth: 2,
+        strokeDash: [4, 3],
+        color: OKABE_ITO.differs,
+        opacity: 1,
+      },
+      encoding: { x, y },
+    },
+    {
+      name: GRAPH_MARKS.nodesWithGrad,
+      data: { name: GRAPH_DATA.nodesWithGrad, values: nodes.filter((r) => r.fill === "gradient") },
+      mark: { type: "point" as const, filled: true, opacity: 1, size: NODE_SIZE },
+      encoding: {
+        x,
+        y,
+        shape: direct("shape"),
+        color: colour,
+        stroke: direct("stroke"),
+        strokeWidth: { field: "strokeWidth", type: "quantitative" as const, scale: null },
+        tooltip,
+      },
+    },
+    {
+      name: GRAPH_MARKS.nodesOther,
+      data: { name: GRAPH_DATA.nodesOther, values: nodes.filter((r) => r.fill !== "gradient") },
+      mark: { type: "point" as const, filled: true, opacity: 1, size: NODE_SIZE },
+      encoding: {
+        x,
+        y,
+        shape: direct("shape"),
+        color: direct("fillColour"),
+        stroke: direct("stroke"),
+        strokeWidth: { field: "strokeWidth", type: "quantitative" as const, scale: null },
+        strokeDash: {
+          condition: { test: "datum.fill === 'no gradient'", value: [2, 2] },
+          value: [1, 0],
+        },
+        tooltip,
+      },
+    },
+    {
+      // "0" inside a node whose gradient is rounding noise of a true zero.
+      data: { name: GRAPH_DATA.noise, values: nodes.filter((r) => r.fill === "rounding noise") },
+      mark: { type: "text" as const, text: "0", fontSize: 10, fontWeight: "bold" as const },
+      encoding: { x, y, color: { value: "#333" } },
+    },
+    {
+      // A white halo under each label keeps it legible where an edge runs behind it.
+      data: { values: nodes },
+      mark: {
+        ...labelFont,
+        type: "text" as const,
+        dy: RADIUS + 3,
+        stroke: "white",
+        strokeWidth: 3,
+        strokeOpacity: 0.9,
+      },
+      encoding: { x, y, text: { field: "text" } },
+    },
+    {
+      name: GRAPH_MARKS.labels,
+      data: { values: nodes },
+      mark: { ...labelFont, type: "text" as const, dy: RADIUS + 3 },
+      encoding: {
+        x,
+        y,
+        text: { field: "text" },
+        color: direct("labelColour"),
+        tooltip,
+      },
+    },
+    {
+      data: { values: nodes },
+      mark: {
+        type: "text" as const,
+        fontSize: 8.5,
+        baseline: "top" as const,
+        align: "center" as const,
+        dy: RADIUS + 15,
+        color: "#666",
+      },
+      encoding: { x, y, text: { field: "detail" } },
+    },
+    {
+      name: GRAPH_MARKS.status,
+      data: { values: badges },
+      mark: { type: "point" as const, filled: true, opacity: 1, size: 70, strokeWidth: 0 },
+      encoding: {
+        x: { ...x, field: "bx" },
+        y: { ...y, field: "by" },
+        shape: direct("glyph"),
+        color: direct("glyphColour"),
+        tooltip,
+      },
+    },
+    ...keyLayers(x, y, colour, range, keyHeight, verdicts !== undefined, first !== undefined, W),
+    ...(first
+      ? [{
+        // The key's dashed ring, for the node whose rule computed the first divergent gradient.
+        data: { values: [{ x: 612, y: -keyHeight + 60, label: "its rule's node" }] },
+        layer: [
+          {
+            mark: {
+              type: "point" as const,
+              shape: "circle",
+              size: 90,
+              strokeDash: [3, 2],
+              color: OKABE_ITO.differs,
+              opacity: 1,
+            },
+            encoding: { x, y },
+          },
+          {
+            mark: { type: "text" as const, align: "left" as const, dx: 10, fontSize: 10 },
+            encoding: { x, y, text: { field: "label" } },
+          },
+        ],
+      }]
+      : []),
+  ];
   return {
     $schema: SCHEMA,
     title: { text: options.title ?? "Gradient flow", subtitle },
-    width: Math.max(360, Math.max(1, snap.columns) * colWidth),
-    height: Math.max(160, (yMax - yMin) * rowHeight),
+    width: W,
+    height: H + keyHeight,
     config: CONFIG,
-    layer: [
-      {
-        name: GRAPH_MARKS.edges,
-        data: { values: edgePoints },
-        mark: { type: "line", interpolate: "basis", color: "#9a9a9a", strokeWidth: 1.2 },
-        encoding: {
-          x,
-          y,
-          detail: { field: "edge", type: "nominal" },
-          order: { field: "order", type: "quantitative" },
-          strokeDash: {
-            condition: { test: "datum.carriesGrad", value: [1, 0] },
-            value: [4, 3],
-          },
-          tooltip: { field: "tip", type: "nominal" },
-        },
-      },
-      {
-        name: GRAPH_MARKS.nodesWithoutGrad,
-        data: { values: withoutGrad },
-        mark: { type: "point", filled: true, opacity: 1, size, color: "#c8c8c8" },
-        encoding: { x, y, shape, stroke, strokeWidth, tooltip },
-      },
-      // Without gradients there is no colour scale to draw (its legend would read NaN).
-      ...(withGrad.length === 0 ? [] : [colourLayer]),
-      {
-        // A white halo under each label keeps it legible where an edge runs behind it.
-        data: { values: rows },
-        mark: { ...labelMark, stroke: "white", strokeWidth: 3, strokeOpacity: 0.85 },
-        encoding: { x, y, text: { field: "text" } },
-      },
-      {
-        name: GRAPH_MARKS.labels,
-        data: { values: rows },
-        mark: labelMark,
-        encoding: {
-          x,
-          y,
-          text: { field: "text" },
-          color: {
-            condition: { test: "datum.overridden", value: OVERRIDE_COLOUR },
-            value: "#222",
-          },
-          tooltip,
-        },
-      },
-    ],
-  };
+    layer: layers,
+  } as VegaLiteSpec;
 }
 
-function nodeRow(n: SnapshotNode) {
+/** What the subtitle says: how to read the colours, and the verdicts in a sentence. */
+function subtitleOf(
+  snap: GraphSnapshot,
+  range: GradientRange,
+  verdicts: GraphVerdicts | undefined,
+  first: SnapshotNode | undefined,
+  culprits: SnapshotNode[],
+): string[] {
+  if (!snap.hasGradients) {
+    return [
+      "No backward pass yet: every node is white. Run graph.backward(loss) and snapshot again",
+      "to colour nodes by their gradients.",
+    ];
+  }
+  const lines = [
+    `arrows: the forward pass; gradients flow back against them. Colour: mean |grad|, ` +
+    `${round(10 ** range.lo)} to ${round(10 ** range.hi)}`,
+  ];
+  const noise = snap.nodes.filter((n) => n.roundingNoise).map((n) => n.name);
+  if (noise.length) {
+    lines.push(
+      `"0": ${noise.join(", ")} — gradient zero in exact arithmetic, float rounding is all ` +
+        "that is left",
+    );
+  }
+  if (verdicts) {
+    const against = verdicts.against ?? "hand-written vs automatic";
+    lines.push(`${against}: ${verdictCounts(verdicts)}`);
+    if (first) {
+      const rules = culprits.map((c) => `${c.text} (${c.op ?? c.kind})`).join(", ");
+      lines.push(
+        `first divergent: d${first.text}, ringed. Its gradient comes from the rule of ` +
+          `${rules || "the nodes it feeds"}: check that rule first (red edge)`,
+      );
+    } else lines.push("every compared node agrees");
+  }
+  return lines;
+}
+
+function nodeRow(
+  n: SnapshotNode,
+  layout: GraphLayout,
+  range: GradientRange,
+  verdicts: GraphVerdicts | undefined,
+  culprits: readonly number[] = [],
+) {
   const g = n.grad;
+  const fill = fillClass(n, range);
+  const v = verdicts?.nodes[n.name];
+  const status: VerdictStatus | null = verdicts ? v?.status ?? "not compared" : null;
+  const first = verdicts?.firstDivergent === n.name;
+  const shape = n.op === null ? "square" : n.rule === "hand-written" ? "diamond" : "circle";
   return {
     id: n.id,
     name: n.name,
     text: n.text,
-    op: n.op ?? "leaf",
-    kind: n.kind,
-    shape: n.shapeText,
-    x: n.depth,
-    y: n.row,
+    detail: n.detail,
+    op: n.op ?? n.kind,
+    shapeText: n.shapeText,
     rule: n.rule,
     overridden: n.overridden,
-    logMeanAbsGrad: log10OrNull(g?.meanAbs),
+    x: layout.nodes[n.id].x,
+    y: layout.nodes[n.id].y,
+    shape,
+    fill,
+    hasGrad: g !== null,
+    logGrad: g && g.meanAbs > 0 ? Math.log10(g.meanAbs) : null,
+    fillColour: fill === "below floor" ? FLOOR_FILL : "white",
+    stroke: n.rule === "hand-written" ? "#222" : "#777",
+    strokeWidth: n.rule === "hand-written" ? 1.6 : 0.8,
+    labelColour: first || culprits.includes(n.id) ? OKABE_ITO.differs : "#222",
+    labelWeight: first ? "bold" : "normal",
+    status,
+    verdict: v
+      ? `${v.status}${v.detail ? ` (${v.detail})` : ""}`
+      : verdicts
+      ? "not compared"
+      : "",
     gradMeanAbs: g ? fmt(g.meanAbs) : "none",
-    gradMean: fmt(g?.mean),
-    gradStd: fmt(g?.std),
     gradMaxAbs: fmt(g?.maxAbs),
     valueStd: fmt(n.value.std),
   };
+}
+
+/** One row per waypoint per edge; `suspect`: the edges from the first divergent node. */
+function edgeRows(snap: GraphSnapshot, layout: GraphLayout, first: number | undefined) {
+  return layout.edges.flatMap((route, k) => {
+    const e = snap.edges[k];
+    const a = snap.nodes[e.from], b = snap.nodes[e.to];
+    const tip = `${a.text} → ${b.text} (input ${e.input})`;
+    const suspect = first !== undefined && e.from === first;
+    return route.points.map((p, order) => ({
+      edge: k,
+      order,
+      x: p.x,
+      y: p.y,
+      carriesGrad: e.carriesGrad,
+      suspect,
+      tip,
+    }));
+  });
+}
+
+/** An arrowhead at the end of each edge, on the target's outline, pointing along the edge. */
+function arrowRows(snap: GraphSnapshot, layout: GraphLayout, first: number | undefined) {
+  return layout.edges.map((route, k) => {
+    const p = route.points;
+    const end = p[p.length - 1], prev = p[p.length - 2];
+    const dx = end.x - prev.x, dy = end.y - prev.y, len = Math.hypot(dx, dy) || 1;
+    const back = RADIUS + 4;
+    const suspect = first !== undefined && snap.edges[k].from === first;
+    return {
+      x: end.x - (dx / len) * back,
+      y: end.y - (dy / len) * back,
+      angle: (Math.atan2(dy, dx) * 180) / Math.PI,
+      size: suspect ? 80 : 44,
+      colour: suspect ? OKABE_ITO.differs : "#6b6b6b",
+    };
+  });
+}
+
+/** The key, drawn above the graph in the chart's own coordinates. */
+function keyLayers(
+  x: object,
+  y: object,
+  colour: object,
+  range: GradientRange,
+  keyHeight: number,
+  withVerdicts: boolean,
+  withFirst: boolean,
+  width: number,
+) {
+  const top = -keyHeight + 6;
+  const bar = Array.from({ length: 48 }, (_, i) => ({
+    x: 84 + i * 3.2,
+    y: top + 4,
+    logGrad: range.lo + ((range.hi - range.lo) * (i + 0.5)) / 48,
+  }));
+  const decades: { x: number; y: number; label: string }[] = [];
+  for (let d = Math.ceil(range.lo); d <= Math.floor(range.hi); d++) {
+    const at = 84 + ((d - range.lo) / (range.hi - range.lo)) * 153.6;
+    decades.push({ x: at, y: top + 12, label: `1e${d}` });
+  }
+  // The key's entries, on three lines: fills, node shapes, verdicts.
+  type Entry = { x: number; y: number; shape: string; fill: string; stroke: string; label: string };
+  const entry = (
+    x: number,
+    line: number,
+    shape: string,
+    fill: string,
+    stroke: string,
+    label: string,
+  ): Entry => ({ x, y: top + 4 + 25 * line, shape, fill, stroke, label });
+  const grey = "#d9d9d9";
+  const floorLabel = `below ${round(10 ** range.lo)}`;
+  const noGradient = entry(512, 0, "circle", "white", "#777", "no gradient");
+  const noise = { ...entry(372, 0, "circle", "white", "#777", "≈ 0: rounding noise"), text: "0" };
+  const symbols: (Entry & { text?: string })[] = [
+    entry(262, 0, "circle", FLOOR_FILL, "#777", floorLabel),
+    noise,
+    entry(14, 1, "circle", grey, "#777", "op, its own rule"),
+    entry(142, 1, "diamond", grey, "#222", "op, hand-written rule"),
+    entry(300, 1, "square", grey, "#777", "leaf: parameter, input, constant"),
+  ];
+  if (withVerdicts) {
+    const xs = [14, 86, 186, 266, 372];
+    VERDICT_STATUSES.forEach((s, i) =>
+      symbols.push(entry(xs[i], 2, STATUS_GLYPHS[s], OKABE_ITO[s], OKABE_ITO[s], s))
+    );
+    if (withFirst) {
+      symbols.push(entry(482, 2, "circle", "transparent", OKABE_ITO.differs, "first divergent"));
+    }
+  }
+  const direct = (field: string) => ({
+    field,
+    type: "nominal" as const,
+    scale: null,
+    legend: null,
+  });
+  return [
+    {
+      data: { values: [{ x: 6, y: top + 4, label: "mean |grad|" }] },
+      mark: {
+        type: "text" as const,
+        align: "left" as const,
+        fontSize: 10,
+        fontWeight: "bold" as const,
+      },
+      encoding: { x, y, text: { field: "label" } },
+    },
+    {
+      data: { values: bar },
+      mark: { type: "square" as const, size: 14, opacity: 1 },
+      encoding: { x, y, color: colour },
+    },
+    {
+      data: { values: decades },
+      mark: { type: "text" as const, fontSize: 8.5, baseline: "top" as const, color: "#444" },
+      encoding: { x, y, text: { field: "label" } },
+    },
+    {
+      data: { values: symbols },
+      mark: { type: "point" as const, filled: true, opacity: 1, size: 90 },
+      encoding: {
+        x,
+        y,
+        shape: direct("shape"),
+        color: direct("fill"),
+        stroke: direct("stroke"),
+        strokeWidth: { value: 1 },
+      },
+    },
+    {
+      data: { values: [noGradient] },
+      mark: { type: "point" as const, filled: true, opacity: 1, size: 90, strokeDash: [2, 2] },
+      encoding: { x, y, shape: direct("shape"), color: direct("fill"), stroke: direct("stroke") },
+    },
+    {
+      data: { values: [noise] },
+      mark: { type: "text" as const, fontSize: 8, fontWeight: "bold" as const },
+      encoding: { x, y, text: { field: "text" } },
+    },
+    {
+      data: { values: [...symbols, noGradient] },
+      mark: { type: "text" as const, align: "left" as const, dx: 10, fontSize: 10 },
+      encoding: { x, y, text: { field: "label" } },
+    },
+    {
+      data: { values: [{ x: width, y: top + 30, label: "dashed edge: carries no gradient" }] },
+      mark: { type: "text" as const, align: "right" as const, fontSize: 10, color: "#555" },
+      encoding: { x, y, text: { field: "label" } },
+    },
+  ];
+}
+
+
+/** A number to two significant digits, as the subtitle and key write a bound: 3.2e-5, 0.032. */
+function round(x: number): string {
+  return fmt(Number(x.toPrecision(2)));
 }

@@ -1,26 +1,75 @@
 /**
  * Chart 3: histograms per layer, of activations (a tanh layer's title gives the share of
  * saturated units, |h| > 0.97, where tanh's derivative 1 − h² all but stops the gradient) or of
- * gradients. One small panel per layer, stacked, each with its own x range.
+ * their gradients (titled `dh`, as the lecture names them). One panel per layer, stacked, each
+ * with its own x range (or one shared range: `sharedX`), 0 always on the axis. A layer whose
+ * values repeat an earlier one's (embcat is emb viewed as (32, 30)) gets no panel of its own: the
+ * earlier panel's title names it. Each panel's bins and title line are named datasets
+ * (`hist_<k>`, `hist_<k>_title`), so that the live view replaces them as training goes on.
  */
 import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import { type Histogram, SATURATION_THRESHOLD } from "../stats.ts";
 
+/** Options of `histogramsSpec`. */
+export interface HistogramsOptions {
+  /** One x range for every panel, so that their spreads compare at a glance (default false). */
+  sharedX?: boolean;
+}
+
+/** The name a layer is shown under: `h`, or `dh` for its gradient. */
+export function histogramName(h: Histogram): string {
+  return h.of === "gradient" ? `d${h.name}` : h.name;
+}
+
 /** The title of one layer's panel: name, shape, mean/std, and saturation for tanh layers. */
-export function histogramTitle(h: Histogram): string {
+export function histogramTitle(h: Histogram, same: readonly Histogram[] = []): string {
   const sat = h.saturation === undefined
     ? ""
     : `, ${(100 * h.saturation).toFixed(1)}% saturated (|${h.name}| > ${SATURATION_THRESHOLD})`;
-  return `${h.name} ${formatShape(h.shape)}: mean ${fmt(h.stats.mean)}, std ${
-    fmt(h.stats.std)
-  }${sat}`;
+  const alias = same.map((o) => ` = ${histogramName(o)} ${formatShape(o.shape)}`).join("");
+  return `${histogramName(h)} ${formatShape(h.shape)}${alias}: mean ${fmt(h.stats.mean)}, ` +
+    `std ${fmt(h.stats.std)}${sat}`;
 }
 
-/** Stacked histograms, one panel per layer. */
-export function histogramsSpec(layers: readonly Histogram[], title: string): VegaLiteSpec {
+/** Whether two histograms count the same values (same bins, counts and statistics). */
+function sameValues(a: Histogram, b: Histogram): boolean {
+  return a.stats.count === b.stats.count && a.stats.mean === b.stats.mean &&
+    a.stats.std === b.stats.std && a.bins.length === b.bins.length &&
+    a.bins.every((x, i) => x.x0 === b.bins[i].x0 && x.count === b.bins[i].count);
+}
+
+/** The layers that get a panel, each with the later layers whose values repeat it. */
+export function distinctLayers(
+  layers: readonly Histogram[],
+): { h: Histogram; same: Histogram[] }[] {
+  const out: { h: Histogram; same: Histogram[] }[] = [];
+  for (const h of layers) {
+    const twin = out.find((o) => sameValues(o.h, h));
+    if (twin) twin.same.push(h);
+    else out.push({ h, same: [] });
+  }
+  return out;
+}
+
+/** A panel's bars: share of elements per bin. */
+export function histogramBins(h: Histogram) {
+  return h.bins.map((b) => ({
+    x0: b.x0,
+    x1: b.x1,
+    share: h.stats.count ? b.count / h.stats.count : 0,
+    count: b.count,
+  }));
+}
+
+/** Stacked histograms, one panel per distinct layer. */
+export function histogramsSpec(
+  layers: readonly Histogram[],
+  title: string,
+  options: HistogramsOptions = {},
+): VegaLiteSpec {
   const of = layers[0]?.of ?? "activation";
-  const colour = of === "gradient" ? "#e45756" : "#4c78a8";
+  const colour = of === "gradient" ? "#D55E00" : "#0072B2";
   if (layers.length === 0) {
     return {
       $schema: SCHEMA,
@@ -31,45 +80,76 @@ export function histogramsSpec(layers: readonly Histogram[], title: string): Veg
       encoding: { text: { field: "note" } },
     };
   }
+  const panels = distinctLayers(layers);
+  const repeated = panels.flatMap((p) =>
+    p.same.map((s) => `${histogramName(s)} = ${histogramName(p.h)}`)
+  );
   return {
     $schema: SCHEMA,
     title: {
       text: title,
-      subtitle: of === "activation"
-        ? `share of elements per bin; tanh layers count |h| > ${SATURATION_THRESHOLD} as saturated`
-        : "share of elements per bin",
+      subtitle: [
+        (of === "activation"
+          ? "share of elements per bin; tanh layers count " +
+            `|h| > ${SATURATION_THRESHOLD} as saturated`
+          : "share of elements per bin of each layer's gradient") +
+        (options.sharedX ? "; one x axis for all" : "; each panel its own x range"),
+        ...(repeated.length ? [`same values, one panel: ${repeated.join(", ")}`] : []),
+      ],
     },
     config: CONFIG,
-    spacing: 18,
-    vconcat: layers.map((h) => ({
-      title: { text: histogramTitle(h), fontSize: 12, fontWeight: "normal" as const },
+    spacing: 14,
+    ...(options.sharedX ? { resolve: { scale: { x: "shared" as const } } } : {}),
+    vconcat: panels.map(({ h, same }, k) => ({
       width: 520,
-      height: 90,
-      data: {
-        values: h.bins.map((b) => ({
-          x0: b.x0,
-          x1: b.x1,
-          share: h.stats.count ? b.count / h.stats.count : 0,
-          count: b.count,
-        })),
-      },
-      mark: { type: "bar" as const, color: colour },
-      encoding: {
-        x: {
-          field: "x0",
-          type: "quantitative" as const,
-          title: of === "gradient" ? `d${h.name}` : h.name,
-          scale: { zero: false, nice: false },
+      height: 80,
+      layer: [
+        {
+          data: { name: `hist_${k}_title`, values: [{ text: histogramTitle(h, same) }] },
+          mark: {
+            type: "text" as const,
+            align: "left" as const,
+            baseline: "bottom" as const,
+            x: 0,
+            y: -6,
+            fontSize: 11.5,
+          },
+          encoding: { text: { field: "text" } },
         },
-        x2: { field: "x1" },
-        y: { field: "share", type: "quantitative" as const, title: "share", axis: { format: "%" } },
-        y2: { datum: 0 },
-        tooltip: [
-          { field: "x0", title: "from", format: ".3g" },
-          { field: "x1", title: "to", format: ".3g" },
-          { field: "count", title: "elements" },
-        ],
-      },
+        {
+          name: `hist_panel_${k}`,
+          data: { name: `hist_${k}`, values: histogramBins(h) },
+          mark: { type: "bar" as const, color: colour },
+          encoding: {
+            x: {
+              field: "x0",
+              type: "quantitative" as const,
+              title: histogramName(h),
+              scale: { zero: true, nice: false },
+              axis: { tickCount: 8 },
+            },
+            x2: { field: "x1" },
+            y: {
+              field: "share",
+              type: "quantitative" as const,
+              title: "share",
+              axis: { format: "%", tickCount: 3 },
+            },
+            y2: { datum: 0 },
+            tooltip: [
+              { field: "x0", title: "from", format: ".3g" },
+              { field: "x1", title: "to", format: ".3g" },
+              { field: "count", title: "elements" },
+            ],
+          },
+        },
+        {
+          // A line at 0, so that a distribution's centre reads against it.
+          data: { values: [{ zero: 0 }] },
+          mark: { type: "rule" as const, color: "#333", strokeDash: [3, 2] },
+          encoding: { x: { field: "zero", type: "quantitative" as const } },
+        },
+      ],
     })),
-  };
+  } as VegaLiteSpec;
 }

@@ -1,11 +1,15 @@
 /**
- * Charts 2 and 4, per parameter: how much gradient reaches each one (mean and max |grad|, log
- * scale) and how large the gradient is against the data it updates (std(grad) / std(data)).
- * A parameter that no gradient reaches is drawn as such, never as a zero bar.
+ * Chart 2, per parameter, one dot per measure on log axes that share the parameters' rows: how
+ * much gradient reaches it (mean |grad|), how large the gradient is against the data
+ * (std(grad) / std(data)), and, given the learning rate, how large an SGD step is against the
+ * data (lr · std(grad) / std(data), about 1e-3 is healthy). Dots rather than bars: a bar on a log
+ * axis starts at an arbitrary floor, so its length means nothing. A parameter no gradient reaches,
+ * or whose gradient is exactly zero, is written as such at the floor; one whose gradient is
+ * rounding noise (b1 under batchnorm) is drawn hollow and named in the subtitle.
  */
 import { formatShape } from "../../ops/kernels/tensor.ts";
 import type { GraphSnapshot } from "../snapshot.ts";
-import { CONFIG, fmt, log10OrNull, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
+import { CONFIG, fmt, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import type { TensorStats } from "../stats.ts";
 
 /** One parameter's statistics: of its value, and of its gradient (null when none reached it). */
@@ -14,162 +18,147 @@ export interface ParamStat {
   shape: readonly number[];
   value: TensorStats;
   grad: TensorStats | null;
+  /** The gradient is rounding noise of a true zero (see SnapshotNode.roundingNoise). */
+  roundingNoise?: boolean;
+}
+
+/** Options of `paramStatsSpec`. */
+export interface ParamStatsOptions {
+  title?: string;
+  /** The learning rate of the step these gradients feed: adds the update:data panel. */
+  lr?: number;
 }
 
 /** The parameters of a snapshot (leaves of kind `param`), in creation order. */
 export function paramStatsOf(snap: GraphSnapshot): ParamStat[] {
   return snap.nodes
     .filter((n) => n.kind === "param")
-    .map((n) => ({ name: n.name, shape: n.shape, value: n.value, grad: n.grad }));
+    .map((n) => ({
+      name: n.name,
+      shape: n.shape,
+      value: n.value,
+      grad: n.grad,
+      roundingNoise: n.roundingNoise,
+    }));
 }
 
-/** Why a parameter has no bar: no gradient at all, or one that is exactly zero everywhere. */
-function missing(p: ParamStat): string | null {
-  if (!p.grad) return "no gradient";
-  return p.grad.maxAbs === 0 ? "gradient is all zeros" : null;
-}
+/** Each panel's axis title. */
+const AXIS_TITLES = {
+  "mean |grad|": "mean |grad|",
+  "grad:data": "std(grad) / std(data)",
+  "update:data": "lr · std(grad) / std(data), lr LR",
+} as const;
 
-/** Chart 2: mean and max |grad| per parameter, as bars on a log scale. */
-export function layerFlowSpec(
+/** The three measures, in panel order. */
+export const PARAM_MEASURES = ["mean |grad|", "grad:data", "update:data"] as const;
+
+/** The chart (see the module comment). */
+export function paramStatsSpec(
   params: readonly ParamStat[],
-  title = "Gradient per parameter",
+  options: ParamStatsOptions = {},
 ): VegaLiteSpec {
-  const names = params.map((p) => p.name);
-  const bars = params.flatMap((p) =>
-    missing(p) ? [] : [
-      { param: p.name, measure: "mean |grad|", value: p.grad!.meanAbs, text: fmt(p.grad!.meanAbs) },
-      { param: p.name, measure: "max |grad|", value: p.grad!.maxAbs, text: fmt(p.grad!.maxAbs) },
-    ].map((b) => ({ ...b, shape: formatShape(p.shape) }))
-  );
-  const notes = params.flatMap((p) => (missing(p) ? [{ param: p.name, note: missing(p)! }] : []));
-  const y = rowsInOrder("param", names);
-  return {
-    $schema: SCHEMA,
-    title: {
-      text: title,
-      subtitle: notes.length
-        ? `${notes.length} parameter${
-          notes.length > 1 ? "s" : ""
-        } without a gradient: marked in red`
-        : "log scale: a parameter orders of magnitude below the rest barely learns",
-    },
-    width: 520,
-    height: Math.max(120, params.length * 34),
-    config: CONFIG,
-    layer: [
+  const label = (p: ParamStat) => `${p.name} ${formatShape(p.shape)}`;
+  const names = params.map(label);
+  const measures = PARAM_MEASURES.filter((m) => m !== "update:data" || options.lr !== undefined);
+  const value = (p: ParamStat, m: typeof PARAM_MEASURES[number]): number | null => {
+    if (!p.grad) return null;
+    if (m === "mean |grad|") return p.grad.meanAbs;
+    const ratio = p.value.std > 0 ? p.grad.std / p.value.std : null;
+    return ratio === null ? null : m === "grad:data" ? ratio : options.lr! * ratio;
+  };
+  const panels = measures.map((m) => {
+    const rows = params.map((p) => {
+      const v = value(p, m);
+      const note = !p.grad
+        ? "no gradient"
+        : v === null
+        ? "data std 0"
+        : v === 0
+        ? "0"
+        : p.roundingNoise
+        ? `≈ 0 (noise, ${fmt(v)})`
+        : "";
+      const hollow = !!p.roundingNoise || v === 0;
+      return { param: label(p), value: v, text: v === null ? "—" : fmt(v), note, hollow };
+    });
+    // Noise and zeros sit at the floor, outside the range they would otherwise stretch.
+    const real = (r: typeof rows[number]) => r.value !== null && r.value > 0 && !r.hollow;
+    // update:data's axis takes in the band around 1e-3, so that a dot reads against it.
+    const band = m === "update:data" ? [10 ** -3.5, 10 ** -2.5] : [];
+    const scale = logScale([...rows.flatMap((r) => (real(r) ? [r.value!] : [])), ...band]);
+    const at = (r: typeof rows[number]) => (real(r) ? r.value! : scale.domain[0]);
+    const values = rows.map((r) => ({ ...r, plotted: at(r) }));
+    const first = measures.indexOf(m) === 0;
+    const y = { ...rowsInOrder("param", names), axis: first ? { title: null } : null };
+    const x = {
+      field: "plotted",
+      type: "quantitative" as const,
+      title: AXIS_TITLES[m].replace("LR", fmt(options.lr)),
+      scale,
+      // Labels on the decades only (a log axis crowds 2e-3, 3e-3… together), grid lines on all.
+      axis: {
+        format: "~e",
+        grid: true,
+        labelFlush: false,
+        labelExpr: "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 " +
+          "? datum.label : ''",
+      },
+    };
+    const layers: object[] = [];
+    if (m === "update:data") {
+      layers.push({
+        data: { values: [{ lo: 10 ** -3.5, hi: 10 ** -2.5 }] },
+        mark: { type: "rect", color: "#009E73", opacity: 0.12 },
+        encoding: { x: { field: "lo", type: "quantitative", scale }, x2: { field: "hi" } },
+      });
+    }
+    layers.push(
       {
-        data: { values: bars },
-        mark: { type: "bar", height: { band: 0.4 } },
+        data: { values },
+        mark: { type: "rule", color: "#ddd" },
+        encoding: { y, x, x2: { datum: scale.domain[0] } },
+      },
+      {
+        name: `dots_${measures.indexOf(m)}`,
+        data: { values: values.filter((r) => r.value !== null) },
+        mark: { type: "point", size: 80, opacity: 1, strokeWidth: 1.6, color: "#0072B2" },
         encoding: {
           y,
-          yOffset: { field: "measure", type: "nominal", sort: ["mean |grad|", "max |grad|"] },
-          x: {
-            field: "value",
-            type: "quantitative",
-            scale: logScale(bars.map((b) => b.value)),
-            title: "|grad|",
-            axis: { format: "~e" },
-          },
-          // A log scale has no zero: bars start at the domain's lower end.
-          x2: { datum: logScale(bars.map((b) => b.value)).domain[0] },
-          color: {
-            field: "measure",
-            type: "nominal",
-            title: null,
-            sort: ["mean |grad|", "max |grad|"],
-            legend: { orient: "top" },
-          },
-          tooltip: [
-            { field: "param" },
-            { field: "shape" },
-            { field: "measure" },
-            { field: "text", title: "value" },
-          ],
+          x,
+          fill: { condition: { test: "datum.hollow", value: "white" }, value: "#0072B2" },
+          tooltip: [{ field: "param" }, { field: "text", title: m }, { field: "note" }],
         },
       },
       {
-        data: { values: notes },
-        mark: { type: "text", align: "left", color: "#c0392b", fontWeight: "bold", x: 6 },
-        encoding: { y, text: { field: "note" } },
+        data: { values: values.filter((r) => r.note !== "") },
+        mark: { type: "text", align: "left", dx: 7, fontSize: 10, color: "#555" },
+        encoding: { y, x, text: { field: "note" } },
       },
-    ],
-  };
-}
-
-/** Chart 4: std(grad) / std(data) per parameter, with each parameter's shape in the legend. */
-export function gradDataRatioSpec(
-  params: readonly ParamStat[],
-  title = "grad:data ratio",
-): VegaLiteSpec {
-  const legend = (p: ParamStat) => `${p.name} ${formatShape(p.shape)}`;
-  const names = params.map(legend);
-  const rows = params.map((p) => {
-    const ratio = p.grad && p.value.std > 0 ? p.grad.std / p.value.std : null;
+    );
     return {
-      param: legend(p),
-      ratio: log10OrNull(ratio) === null ? null : ratio,
-      text: ratio === null ? "" : fmt(ratio),
-      note: missing(p) ?? (ratio === null ? "data std is 0" : ""),
-      gradStd: fmt(p.grad?.std),
-      dataStd: fmt(p.value.std),
+      width: 200,
+      height: Math.max(90, params.length * 24),
+      title: { text: m, fontSize: 12, fontWeight: "bold" as const, anchor: "start" as const },
+      layer: layers,
     };
   });
-  const ratios = rows.flatMap((r) => (r.ratio === null ? [] : [r.ratio]));
-  const y = rowsInOrder("param", names);
+  const noise = params.filter((p) => p.roundingNoise).map((p) => p.name);
   return {
     $schema: SCHEMA,
     title: {
-      text: title,
-      subtitle: "std(grad) / std(data) per parameter; log scale",
+      text: options.title ?? "Gradient per parameter",
+      subtitle: [
+        "dots on log axes; each row a parameter with its shape" +
+        (options.lr !== undefined ? "; shaded: update:data within half a decade of 1e-3" : ""),
+        ...(noise.length
+          ? [`hollow: ${noise.join(", ")} — gradient zero in exact arithmetic (rounding noise)`]
+          : []),
+      ],
     },
-    width: 480,
-    height: Math.max(120, params.length * 26),
     config: CONFIG,
-    layer: [
-      {
-        data: { values: rows.filter((r) => r.ratio !== null) },
-        mark: { type: "bar", height: { band: 0.7 } },
-        encoding: {
-          y: { ...y, axis: null },
-          x2: { datum: logScale(ratios).domain[0] },
-          x: {
-            field: "ratio",
-            type: "quantitative",
-            scale: logScale(ratios),
-            title: "std(grad) / std(data)",
-            axis: { format: "~e" },
-          },
-          color: {
-            field: "param",
-            type: "nominal",
-            title: "parameter (shape)",
-            sort: names,
-            scale: { domain: names },
-          },
-          tooltip: [
-            { field: "param", title: "parameter" },
-            { field: "text", title: "ratio" },
-            { field: "gradStd", title: "std(grad)" },
-            { field: "dataStd", title: "std(data)" },
-          ],
-        },
-      },
-      {
-        data: { values: rows.filter((r) => r.ratio !== null) },
-        mark: { type: "text", align: "left", dx: 4 },
-        encoding: {
-          y: { ...y, axis: null },
-          x: { field: "ratio", type: "quantitative" },
-          text: { field: "text" },
-        },
-      },
-      {
-        data: { values: rows.filter((r) => r.ratio === null) },
-        mark: { type: "text", align: "left", color: "#c0392b", fontWeight: "bold", x: 6 },
-        encoding: { y: { ...y, axis: null }, text: { field: "note" } },
-      },
-    ],
-  };
+    spacing: 16,
+    hconcat: panels,
+  } as VegaLiteSpec;
 }
 
 /** A log scale over whole decades around positive values (1e-3..1 when there are none). */

@@ -1,0 +1,225 @@
+/**
+ * The training charts and the trace they are drawn from: the loss in loss units on a log axis,
+ * the update:data ratio with the weight matrices apart and rounding noise named, the
+ * per-parameter dots, the histograms. Each test reads the data a chart drew, not only its shape.
+ */
+import assert from "node:assert/strict";
+import { NinjagradError } from "../ops/kernels/errors.ts";
+import { Tensor } from "../ops/kernels/tensor.ts";
+import type { TrainEvent } from "../exercises/train/events.ts";
+import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
+import { markItems, visibleTickLabels } from "./fixtures/viz_scene.ts";
+import {
+  histogram,
+  histogramsSpec,
+  LOSS_DATA,
+  lossSpec,
+  lossWindow,
+  paramStatsOf,
+  paramStatsSpec,
+  snapshotGraph,
+  toSVG,
+  TraceCollector,
+  traceInto,
+  type TrainingTrace,
+  updateRatioSpec,
+  type VegaLiteSpec,
+} from "../viz/mod.ts";
+
+/** Runs the demo training through a collector and, beside it, records what the events said. */
+function traced(steps: number, every: number) {
+  const collector = new TraceCollector({ every });
+  const seen: { step: number; loss: number; ratios: Record<string, number> }[] = [];
+  demoTraining({ steps }).pipe(traceInto(collector)).subscribe((e: TrainEvent) => {
+    if (e.type !== "step") return;
+    const ratios: Record<string, number> = {};
+    if (e.step % every === 0) {
+      for (const [name, p] of Object.entries(e.model.params)) {
+        const g = e.model.grads.get(p)!;
+        ratios[name] = Math.log10(e.lr * sd(g.data) / sd(p.value.data));
+      }
+    }
+    seen.push({ step: e.step, loss: e.loss, ratios });
+  });
+  return { trace: collector.trace(), seen };
+}
+function sd(d: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < d.length; i++) m += d[i];
+  m /= d.length;
+  let s = 0;
+  for (let i = 0; i < d.length; i++) s += (d[i] - m) ** 2;
+  return Math.sqrt(s / d.length);
+}
+
+/** The inline rows of the dataset named `name` anywhere in a spec. */
+function dataset(spec: VegaLiteSpec, name: string): Record<string, unknown>[] {
+  let found: Record<string, unknown>[] | undefined;
+  const walk = (x: unknown) => {
+    if (!x || typeof x !== "object") return;
+    const d = (x as { data?: { name?: string; values?: Record<string, unknown>[] } }).data;
+    if (d?.name === name) found = d.values;
+    for (const v of Object.values(x)) walk(v);
+  };
+  walk(spec);
+  assert.ok(found, `no dataset ${name}`);
+  return found;
+}
+
+Deno.test("trace: the loss of every step, statistics every K steps, histograms at the end", () => {
+  const { trace, seen } = traced(230, 50);
+  assert.equal(trace.steps, 230);
+  assert.deepEqual(Array.from(trace.loss), seen.map((s) => Math.fround(s.loss)));
+  const sampledSteps = [...new Set(trace.samples.map((s) => s.step))];
+  assert.deepEqual(sampledSteps, [0, 50, 100, 150, 200, 229]); // every 50, and the last step
+  for (const s of trace.samples.filter((x) => x.step === 100)) {
+    const want = seen[100].ratios[s.name];
+    assert.ok(Math.abs(s.updateRatio! - want) < 1e-9, `${s.name}: ${s.updateRatio} vs ${want}`);
+  }
+  assert.equal(trace.histograms?.step, 229);
+  assert.deepEqual(trace.histograms!.activations.map((h) => h.name), ["hpreact", "h", "logits"]);
+  assert.equal(trace.evals.length, 10);
+  assert.deepEqual(trace.lrChanges, [{ step: 0, lr: 0.1 }]);
+  assert.ok(trace.snapshot?.hasGradients);
+  assert.throws(() => new TraceCollector({ every: 0 }), NinjagradError);
+});
+
+/** A trace of `steps` steps of constant loss pieces, for the loss chart. */
+function lossTrace(loss: Float32Array, lrChanges = [{ step: 0, lr: 0.1 }]): TrainingTrace {
+  return {
+    every: 100,
+    firstStep: 0,
+    steps: loss.length,
+    loss,
+    evals: [{ step: loss.length - 1, train: 2.07, val: 2.11 }],
+    lrChanges,
+    samples: [],
+    shapes: {},
+    lastParams: [],
+    histograms: undefined,
+    snapshot: undefined,
+  };
+}
+
+Deno.test("loss: window means in loss units on a log axis, the final losses labelled, the lr drop marked", async () => {
+  assert.equal(lossWindow(200_000), 1000);
+  assert.equal(lossWindow(2_000), 40);
+  assert.equal(lossWindow(30), 1);
+  const loss = new Float32Array(100_000).map((_, i) => (i < 50_000 ? 10 : 100));
+  const spec = lossSpec(lossTrace(loss, [{ step: 0, lr: 0.1 }, { step: 50_000, lr: 0.01 }]));
+  const line = dataset(spec, LOSS_DATA.line);
+  assert.equal(line.length, 100);
+  assert.equal(line[0].loss, 10); // loss units, not log10 loss
+  assert.equal(line[99].loss, 100);
+  const svg = await toSVG(spec);
+  assert.match(svg, /train 2\.0700/);
+  assert.match(svg, /val 2\.1100/);
+  assert.match(svg, /lr 0\.1 → 0\.01/);
+  assert.match(JSON.stringify(spec), /"type":"log"/);
+});
+
+Deno.test("update:data: weight matrices apart from vectors, rounding noise named not drawn, lines labelled", async () => {
+  const { trace } = traced(120, 20);
+  const spec = updateRatioSpec(trace);
+  // b1's gradient is rounding noise (batchnorm removes it): named in the subtitle, not drawn.
+  assert.match(JSON.stringify(spec.title), /not drawn: b1 \(64,\)/);
+  const matrices = dataset(spec, "ratio_matrices");
+  const vectors = dataset(spec, "ratio_vectors");
+  assert.deepEqual([...new Set(matrices.map((r) => r.param))], ["C", "W1", "W2"]);
+  assert.deepEqual([...new Set(vectors.map((r) => r.param))], ["b2", "bngain", "bnbias"]);
+  // Each row is lr · std(grad) / std(data) itself, on a log axis.
+  const sample = trace.samples.find((s) => s.name === "W1" && s.step === 40)!;
+  const w1 = matrices.find((r) => r.param === "W1" && r.step === 40)!;
+  assert.ok(Math.abs((w1.ratio as number) - 10 ** sample.updateRatio!) < 1e-12);
+  const labels = dataset(spec, "ratio_matrices_labels");
+  assert.deepEqual(labels.map((l) => l.param).sort(), ["C", "W1", "W2"]);
+  const svg = await toSVG(spec);
+  assert.match(svg, />W1</);
+});
+
+Deno.test("per-parameter dots: mean |grad|, grad:data and update:data read off the data", async () => {
+  const { graph, loss, params } = lectureDemoGraph();
+  graph.param("unused", Tensor.from([1, 2, 3]));
+  const grads = graph.backward(loss);
+  const stats = paramStatsOf(snapshotGraph(graph, grads));
+  const spec = paramStatsSpec(stats, { lr: 0.1 });
+  const std = (d: ArrayLike<number>) => sd(d);
+  const w1 = { grad: grads.get(params.W1)!.data, data: params.W1.value.data };
+  const dots = [0, 1, 2].map(async (k) => await markItems(spec, `dots_${k}`));
+  const [mean, gd, ud] = await Promise.all(dots);
+  const at = (items: typeof mean, name: string) =>
+    items.find((i) => String(i.datum!.param).startsWith(`${name} `))!.datum!.value as number;
+  const meanAbs = Array.from(w1.grad).reduce((s, x) => s + Math.abs(x), 0) / w1.grad.length;
+  assert.ok(Math.abs(at(mean, "W1") - meanAbs) < 1e-9 * meanAbs);
+  const ratio = std(w1.grad) / std(w1.data);
+  assert.ok(Math.abs(at(gd, "W1") - ratio) < 1e-9 * ratio);
+  assert.ok(Math.abs(at(ud, "W1") - 0.1 * ratio) < 1e-9 * ratio);
+  // b1: rounding noise, hollow at the floor; unused: no gradient, written, no dot.
+  const b1 = mean.find((i) => String(i.datum!.param).startsWith("b1 "))!;
+  assert.equal(b1.datum!.hollow, true);
+  assert.equal(b1.fill, "white");
+  assert.ok(!mean.some((i) => String(i.datum!.param).startsWith("unused")));
+  assert.match(await toSVG(spec), /no gradient/);
+});
+
+Deno.test("histograms: a repeated layer drawn once, gradients titled d<name>, 0 on every x axis", async () => {
+  const { graph, loss } = lectureDemoGraph();
+  const grads = graph.backward(loss);
+  const layers = ["emb", "embcat", "hpreact", "h"].map((l) => graph.node(l));
+  const acts = layers.map((n) =>
+    histogram(n.name, "activation", n.shape, n.value.data, { tanh: n.name === "h" })
+  );
+  const gs = layers.map((n) => histogram(n.name, "gradient", n.shape, grads.get(n)!.data));
+  const a = histogramsSpec(acts, "activations");
+  assert.match(JSON.stringify(a.title), /same values, one panel: embcat = emb/);
+  const svgA = await toSVG(a);
+  assert.match(svgA, /emb \(32, 3, 10\) = embcat \(32, 30\)/);
+  const g = histogramsSpec(gs, "gradients");
+  const svgG = await toSVG(g);
+  assert.match(svgG, /demb \(32, 3, 10\) = dembcat \(32, 30\): mean/);
+  assert.match(svgG, />dhpreact</);
+  // Three panels each way, each x axis with a 0 tick that shows.
+  const ticks = visibleTickLabels(svgA).filter((_, k) => k % 2 === 0); // x, y, x, y, ...
+  assert.equal(ticks.length, 3);
+  for (const axis of ticks) assert.ok(axis.includes("0") || axis.includes("0.0"), `ticks ${axis}`);
+  // A shared x axis on request: one domain, so every panel's first tick is the same.
+  const shared = visibleTickLabels(await toSVG(histogramsSpec(acts, "a", { sharedX: true })));
+  assert.deepEqual(shared[0], shared[2]);
+  // Every bin's share of the elements adds up to 1 per panel.
+  const bins = await markItems(a, "hist_panel_0");
+  const total = bins.reduce((s, b) => s + (b.datum!.share as number), 0);
+  assert.ok(Math.abs(total - 1) < 1e-9, `shares add to ${total}`);
+});
+
+Deno.test("the collector adds little to a training-like loop", () => {
+  const steps = 400, runs = 3;
+  const time = (f: () => void) => {
+    const t0 = performance.now();
+    f();
+    return performance.now() - t0;
+  };
+  demoTraining({ steps: 50 }).subscribe(() => {}); // warm up the JIT
+  const base: number[] = [], withTrace: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    base.push(time(() => demoTraining({ steps }).subscribe(() => {})));
+    const c = new TraceCollector({ every: 100 });
+    withTrace.push(time(() => demoTraining({ steps }).pipe(traceInto(c)).subscribe(() => {})));
+  }
+  const overhead = Math.min(...withTrace) / Math.min(...base) - 1;
+  // The per-step cost alone: a step event that samples nothing.
+  const c = new TraceCollector({ every: 1_000_000, histogramsEvery: 1_000_000 });
+  const model = { graph: lectureDemoGraph().graph, params: {}, grads: undefined!, activations: {} };
+  c.next({ type: "step", step: 0, totalSteps: 1e6, loss: 1, lr: 0.1, model });
+  const n = 200_000;
+  const perStep = time(() => {
+    for (let i = 1; i <= n; i++) {
+      c.next({ type: "step", step: i, totalSteps: 1e6, loss: 1, lr: 0.1, model });
+    }
+  }) / n;
+  console.log(
+    `collector overhead: ${(100 * overhead).toFixed(1)}% on ${steps} steps; ` +
+      `${(perStep * 1e6).toFixed(0)} ns per unsampled step`,
+  );
+  assert.ok(perStep < 0.005, `an unsampled step must cost O(1), took ${perStep} ms`);
+  assert.ok(overhead < 0.5, `the collector slowed training by ${(100 * overhead).toFixed(0)}%`);
+});

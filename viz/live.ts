@@ -1,0 +1,359 @@
+/**
+ * The live view: a page on 127.0.0.1 that draws a training run while it goes on. `openLive`
+ * starts the server (in a worker: viz/live_worker.ts) and `follow` subscribes to the run's
+ * Observable of trace events (viz/trace.ts), collecting it as `--charts` does; four times a second
+ * what is new goes to every open page over Server-Sent Events: the loss windows and update:data
+ * samples to append, the latest histograms and gradient-flow colours to put in place of the old
+ * ones. The page (viz/live_page.ts) applies them to the same Vega-Lite specs the static charts
+ * use, through Vega changesets on their named datasets, never by drawing a chart anew. A page
+ * opened late gets the specs and the changes so far. Everything is served from here, vega's
+ * browser builds included: the page asks nothing of the network.
+ */
+import type { Observable, Subscription } from "../graph/deps.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
+import { CAPTIONS } from "./chart_sets.ts";
+import {
+  gradientFlowGraphSpec,
+  type GradientRange,
+  gradientRange,
+  GRAPH_DATA,
+  graphNodeData,
+} from "./charts/graph_flow.ts";
+import {
+  distinctLayers,
+  histogramBins,
+  histogramsSpec,
+  histogramTitle,
+} from "./charts/histograms.ts";
+import {
+  endLabels,
+  evalRows,
+  LOSS_DATA,
+  lossLineRows,
+  lossSpec,
+  lossWindow,
+  lossWindows,
+  lrChangeRows,
+  noiseParams,
+  RATIO_DATA,
+  ratioPanels,
+  type RatioRow,
+  ratioRows,
+  updateRatioSpec,
+} from "./charts/training.ts";
+import type { ReportFact } from "./report.ts";
+import type { VegaLiteSpec } from "./spec.ts";
+import type { Histogram } from "./stats.ts";
+import { TraceCollector, type TraceEvent, type TrainingTrace } from "./trace.ts";
+import type { LiveChart } from "./live_page.ts";
+import type { FromWorker, ToWorker } from "./live_worker.ts";
+
+export { LIVE_CHARTS, type LiveChart } from "./live_page.ts";
+
+/** What the server sends a page. */
+export type LiveMessage =
+  | { type: "spec"; chart: LiveChart; spec: VegaLiteSpec; caption: string }
+  | { type: "data"; chart: LiveChart; dataset: string; insert?: object[]; replace?: object[] }
+  | { type: "status"; text: string }
+  | { type: "end"; text: string }
+  /** What one flush sends: the page applies a chart's changes together, then draws it once. */
+  | { type: "batch"; messages: LiveMessage[] };
+
+/** Options of `openLive` and `serveLive`. */
+export interface LiveOptions {
+  /** The port on 127.0.0.1 (default 0: a free one, which `url` then names). */
+  port?: number;
+  /** The page's heading. */
+  title?: string;
+  /** Lines for the page's header: data, steps, learning rates. */
+  facts?: readonly ReportFact[];
+  /** Sample the update:data ratio every this many steps (default 100). */
+  every?: number;
+  /** Send updates this often, in ms (default 250). */
+  flushMs?: number;
+}
+
+/** A running live view. */
+export interface LiveView {
+  /** The page's address: `http://127.0.0.1:PORT/`. */
+  readonly url: string;
+  readonly port: number;
+  /** Resolves once the run has ended (completed, failed or stopped) and the pages were told. */
+  readonly finished: Promise<void>;
+  /** Subscribes to the run's events (pass the stream its other subscribers share): once. */
+  follow(events$: Observable<TraceEvent>): void;
+  /** Stops following the run, ends every page's stream and stops the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the live view's server (see the module comment); `follow` then draws a run. Open it
+ * before the run starts: its address is known (and printed) before the first step.
+ */
+export async function openLive(options: LiveOptions = {}): Promise<LiveView> {
+  const worker = new Worker(new URL("./live_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  const post = (m: ToWorker) => worker.postMessage(m);
+  const replies: ((m: FromWorker) => void)[] = [];
+  worker.onmessage = (e: MessageEvent<FromWorker>) => replies.shift()?.(e.data);
+  const reply = () => new Promise<FromWorker>((resolve) => replies.push(resolve));
+  const port = options.port ?? 0;
+  post({
+    type: "open",
+    port,
+    title: options.title ?? "ninjagrad: live",
+    facts: options.facts ?? [],
+  });
+  const listening = await reply();
+  if (listening.type !== "listening") {
+    worker.terminate();
+    throw new NinjagradError(
+      `cannot serve the live view on 127.0.0.1:${port}: ${
+        listening.type === "error" ? listening.message : listening.type
+      }; choose another --port (or leave it out for a free one)`,
+    );
+  }
+
+  const state = new LiveState(options.every ?? 100);
+  const send = (messages: LiveMessage[]) => {
+    if (messages.length) post({ type: "batch", messages });
+  };
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let subscription: Subscription | undefined;
+  const end = (text: string) => {
+    if (state.ended) return;
+    state.ended = true;
+    clearInterval(timer);
+    send([...state.flush(), { type: "end", text }]);
+    finish();
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${listening.port}/`,
+    port: listening.port,
+    finished,
+    follow(events$) {
+      if (subscription) throw new NinjagradError("a live view follows one run");
+      timer = setInterval(() => send(state.flush()), options.flushMs ?? 250);
+      subscription = events$.subscribe({
+        next: (e) => state.next(e),
+        error: (err) => end(`the run failed: ${err instanceof Error ? err.message : err}`),
+        complete: () => end(state.finalText()),
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        subscription?.unsubscribe();
+        end(`stopped after ${state.stepsDone().toLocaleString("en")} steps`);
+        const closed = reply();
+        post({ type: "close" });
+        await closed;
+        worker.terminate();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `openLive`, then `follow(events$)` at once. */
+export async function serveLive(
+  events$: Observable<TraceEvent>,
+  options: LiveOptions = {},
+): Promise<LiveView> {
+  const view = await openLive(options);
+  view.follow(events$);
+  return view;
+}
+
+/** What the server knows of the run, and what it has told the pages so far. */
+class LiveState {
+  ended = false;
+  private readonly collector: TraceCollector;
+  private totalSteps = 0;
+  /** Step events seen (runs count steps from 0 or from 1: counting them is the same either way). */
+  private steps = 0;
+  private lastEval: (TraceEvent & { type: "eval" | "done" }) | undefined;
+  private sentWindows = 0;
+  private sentSamples = 0;
+  private sentEvals = 0;
+  private sentLr = 0;
+  private range: GradientRange | undefined;
+  private noise: Set<string> | undefined;
+  private ratioRows = new Map<string, RatioRow[]>();
+  private snapshot: TrainingTrace["snapshot"];
+  private histograms: TrainingTrace["histograms"];
+  private panels = { activations: -1, gradients: -1 };
+  /** The charts whose spec has gone out. */
+  private readonly sent = new Set<LiveChart>();
+
+  constructor(every: number) {
+    // Histograms and snapshots on request only (each flush asks for the next step's).
+    this.collector = new TraceCollector({ every, histogramsEvery: Number.MAX_SAFE_INTEGER });
+  }
+
+  next(e: TraceEvent): void {
+    this.collector.next(e);
+    if (e.type === "step") {
+      this.totalSteps = e.totalSteps;
+      this.steps++;
+    } else this.lastEval = e;
+  }
+
+  stepsDone(): number {
+    return this.steps;
+  }
+
+  finalText(): string {
+    const e = this.lastEval;
+    const losses = e ? `: train ${e.train.toFixed(4)}, val ${e.val.toFixed(4)}` : "";
+    const how = e?.interrupted ? "stopped" : "finished";
+    return `${how} after ${this.stepsDone().toLocaleString("en")} steps${losses}`;
+  }
+
+  private window(): number {
+    return lossWindow(this.totalSteps);
+  }
+
+  private status(): LiveMessage {
+    const step = this.stepsDone();
+    const pct = this.totalSteps ? ` (${((100 * step) / this.totalSteps).toFixed(0)}%)` : "";
+    return {
+      type: "status",
+      text: `step ${step.toLocaleString("en")} of ${this.totalSteps.toLocaleString("en")}${pct}`,
+    };
+  }
+
+  /** The specs of some charts, data up to `t` inlined. */
+  private specs(t: TrainingTrace, charts: readonly LiveChart[]): LiveMessage[] {
+    const out: LiveMessage[] = [];
+    const spec = (chart: LiveChart, s: () => VegaLiteSpec, caption: string) => {
+      if (charts.includes(chart)) out.push({ type: "spec", chart, spec: s(), caption });
+    };
+    if (t.snapshot && this.range) {
+      const range = this.range, snap = t.snapshot;
+      spec(
+        "graph",
+        () => gradientFlowGraphSpec(snap, { range, title: "gradient flow, latest step" }),
+        CAPTIONS.gradient_flow_graph,
+      );
+    }
+    spec(
+      "loss",
+      () => lossSpec(t, { window: this.window(), fixedTicks: false, live: true }),
+      CAPTIONS.loss,
+    );
+    if (this.noise) {
+      const noise = [...this.noise];
+      spec("update_ratio", () => updateRatioSpec(t, { noise, live: true }), CAPTIONS.update_ratio);
+    }
+    const h = t.histograms;
+    if (h) {
+      spec(
+        "activations",
+        () => histogramsSpec(h.activations, "activations, latest step"),
+        CAPTIONS.activation_histograms,
+      );
+      spec(
+        "gradients",
+        () => histogramsSpec(h.gradients, "gradients of the activations, latest step"),
+        CAPTIONS.gradient_histograms,
+      );
+    }
+    return out;
+  }
+
+  /** What is new since the last flush, as messages; asks for the next step's pictures. */
+  flush(): LiveMessage[] {
+    this.collector.requestPicture();
+    const t = this.collector.trace();
+    if (t.steps === 0) return [];
+    if (t.snapshot && !this.range) this.range = gradientRange(t.snapshot);
+    if (!this.noise && t.samples.length && t.snapshot) this.noise = new Set(noiseParams(t));
+    const out: LiveMessage[] = [this.status()];
+    const data = (chart: LiveChart, dataset: string, rows: object[], replace = false) => {
+      if (this.sent.has(chart)) {
+        out.push({
+          type: "data",
+          chart,
+          dataset,
+          ...(replace ? { replace: rows } : { insert: rows }),
+        });
+      }
+    };
+    // A chart's first spec carries everything so far; from then on only what is new.
+    const fresh: LiveChart[] = [];
+    const due = (chart: LiveChart, ready: boolean) => {
+      if (ready && !this.sent.has(chart)) fresh.push(chart);
+    };
+    due("loss", true);
+    due("update_ratio", this.noise !== undefined);
+    due("graph", t.snapshot !== undefined && this.range !== undefined);
+    const h = t.histograms;
+    due("activations", h !== undefined);
+    due("gradients", h !== undefined);
+    if (h && h !== this.histograms) {
+      // A layer that starts or stops repeating another changes the panels: a new spec.
+      const counts = {
+        activations: distinctLayers(h.activations).length,
+        gradients: distinctLayers(h.gradients).length,
+      };
+      for (const chart of ["activations", "gradients"] as const) {
+        if (this.sent.has(chart) && counts[chart] !== this.panels[chart]) fresh.push(chart);
+      }
+      this.panels = counts;
+    }
+
+    const w = this.window();
+    const windows = lossWindows(t.loss, t.steps, t.firstStep, w, this.sentWindows * w);
+    if (windows.length) data("loss", LOSS_DATA.line, lossLineRows(windows, w));
+    if (t.evals.length !== this.sentEvals) data("loss", LOSS_DATA.evals, evalRows(t.evals), true);
+    if (t.lrChanges.length !== this.sentLr) {
+      data("loss", LOSS_DATA.lr, lrChangeRows(t.lrChanges), true);
+      data("update_ratio", RATIO_DATA.lr, lrChangeRows(t.lrChanges), true);
+    }
+    if (this.noise && this.sent.has("update_ratio") && !fresh.includes("update_ratio")) {
+      const rows = ratioRows(t.samples.slice(this.sentSamples));
+      for (const p of ratioPanels(t.shapes, this.noise)) {
+        const mine = rows.filter((r) => p.group.includes(r.param));
+        if (!mine.length) continue;
+        data("update_ratio", p.data, mine);
+        const all = [...(this.ratioRows.get(p.data) ?? []), ...mine];
+        this.ratioRows.set(p.data, all);
+        data("update_ratio", `${p.data}_labels`, endLabels(all, p.group, p.height), true);
+      }
+    }
+    if (t.snapshot && t.snapshot !== this.snapshot && !fresh.includes("graph")) {
+      const rows = graphNodeData(t.snapshot, this.range!);
+      for (const k of Object.keys(GRAPH_DATA) as (keyof typeof GRAPH_DATA)[]) {
+        data("graph", GRAPH_DATA[k], rows[k], true);
+      }
+    }
+    if (h && h !== this.histograms) {
+      const kinds = [["activations", h.activations], ["gradients", h.gradients]] as const;
+      for (const [chart, layers] of kinds) {
+        if (fresh.includes(chart)) continue;
+        distinctLayers(layers as Histogram[]).forEach(({ h, same }, k) => {
+          data(chart, `hist_${k}`, histogramBins(h), true);
+          data(chart, `hist_${k}_title`, [{ text: histogramTitle(h, same) }], true);
+        });
+      }
+    }
+    out.push(...this.specs(t, fresh));
+    for (const c of fresh) this.sent.add(c);
+    if (fresh.includes("update_ratio")) {
+      for (const p of ratioPanels(t.shapes, this.noise!)) {
+        this.ratioRows.set(p.data, ratioRows(t.samples).filter((r) => p.group.includes(r.param)));
+      }
+    }
+    this.sentWindows = Math.floor(t.steps / w);
+    this.sentEvals = t.evals.length;
+    this.sentLr = t.lrChanges.length;
+    this.sentSamples = t.samples.length;
+    this.snapshot = t.snapshot;
+    this.histograms = h;
+    return out;
+  }
+}
