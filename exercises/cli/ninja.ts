@@ -4,9 +4,10 @@
  *   DIR: every rule throws "not written yet", the forward pass and the values the rules receive
  *   in comments. It never overwrites a file.
  * - `deno task ninja check FILE [--data PATH] [--dtype float32|float64] [--seed S]
- *   [--rng seedrandom|torch] [--json] [--no-check]` type-checks the file, runs its rules against
- *   the engine and says, per node, ok / wrong / not written, the first wrong node in backward
- *   order and what the mistake looks like. Exit 0 once every node is ok.
+ *   [--rng seedrandom|torch] [--json] [--no-check] [--charts DIR]` type-checks the file, runs its
+ *   rules against the engine and says, per node, ok / wrong / not written, the first wrong node
+ *   in backward order and what the mistake looks like; `--charts DIR` draws the graph with each
+ *   node's verdict. Exit 0 once every node is ok.
  * - `deno task ninja train FILE [train's flags]` trains the lecture's net with the file's
  *   exercise-4 rules on every node (no automatic rule runs) once they agree with the engine's.
  * @module
@@ -16,11 +17,13 @@ import { share } from "../../graph/deps.ts";
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
 import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
+import { writeCheckCharts } from "./ninja_charts.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";
 import { countParams } from "../model/ex4.ts";
 import {
   checkOn,
   type CheckReport,
+  type CheckSession,
   formatCheck,
   formatCounts,
   prepareCheck,
@@ -71,6 +74,8 @@ const CHECK_HELP = `deno task ninja check FILE [flags]
   --seed N         seeds the parameters and the minibatch
   --rng R          seedrandom, or torch: the lecture's generators (seedrandom)
   --json           print one JSON document (the report, or the error) and nothing else
+  --charts DIR     also draw your graph with each node's verdict, and the comparison, into DIR
+                   (.vl.json, .svg, .png and report.html)
   --no-check       skip the type-check (faster; type errors then show when the rules run)`;
 
 const TRAIN_FLAGS: FlagSpec = {
@@ -197,6 +202,7 @@ async function check(args: string[]): Promise<void> {
     ...SETUP_FLAGS,
     json: { type: "boolean" },
     "no-check": { type: "boolean" },
+    charts: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return console.log(CHECK_HELP);
@@ -209,10 +215,12 @@ async function check(args: string[]): Promise<void> {
   const json = values.json === true;
   const path = userPath(positionals[0]);
   const options = setupOptionsFromFlags(values);
+  const chartDir = typeof values.charts === "string" ? userPath(values.charts) : undefined;
   const file = await load(path, values["no-check"] !== true, json);
-  let report: CheckReport;
+  let report: CheckReport, session: CheckSession;
   try {
-    report = checkOn(await prepareCheck(file.exercise, options), file.rules, { file: file.url });
+    session = await prepareCheck(file.exercise, options);
+    report = checkOn(session, file.rules, { file: file.url });
   } catch (e) {
     if (json && e instanceof NinjagradError && !(e instanceof UsageError)) {
       console.log(JSON.stringify({
@@ -224,6 +232,10 @@ async function check(args: string[]): Promise<void> {
     }
     throw e;
   }
+  // The charts are worth most when something is wrong: written before the verdict exits.
+  const charts = chartDir === undefined
+    ? undefined
+    : await writeCheckCharts(chartDir, session, report, path);
   if (json) {
     console.log(JSON.stringify({
       file: path,
@@ -232,6 +244,7 @@ async function check(args: string[]): Promise<void> {
       seed: options.seed,
       rng: options.rng,
       ...reportData(report),
+      ...(charts ? { charts: { report: charts.report, files: charts.files.length } } : {}),
     }));
   } else {
     console.log(`ninja check ${path}: exercise ${report.exercise}, ${report.title}`);
@@ -241,6 +254,12 @@ async function check(args: string[]): Promise<void> {
         "judged on its own rules.\n",
     );
     console.log(formatCheck(report, { excerpt }));
+    if (charts) {
+      console.log(
+        `\ncharts: ${charts.report} (the graph with each node's verdict, the comparison, ` +
+          `${charts.files.length} charts in all)`,
+      );
+    }
   }
   const { wrong } = report.counts, missing = report.counts["not written"];
   if (wrong > 0 || missing > 0) {
