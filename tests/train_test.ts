@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
 import { loadNames } from "../exercises/data.ts";
 import { buildEx4, countParams, EX4_SIZES } from "../exercises/model/ex4.ts";
@@ -149,10 +150,23 @@ Deno.test("unsubscribing stops the run between steps", async () => {
     if (e.type === "done") done = true;
     if (last === 5) sub.unsubscribe();
   });
-  await new Promise((r) => setTimeout(r, 200));
+  // Steps run in chunks, one chunk per turn of the event loop: had the run gone on, a few turns
+  // would have run more steps. Turns are counted, not timed.
+  for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
   assert.equal(last, 5);
   assert.equal(done, false);
   assert.ok(sub.closed);
+});
+
+Deno.test("the final losses are the train and val splits' (never test's), with the final statistics", async () => {
+  const { done } = await runToEnd({ ...SMALL, steps: 50 });
+  const net = new EvalNet(done.model.weights, done.model.sizes, done.model.bn);
+  const [train, val, test] = [FIXTURE.train, FIXTURE.val, FIXTURE.test].map((ex) => net.loss(ex));
+  assert.notEqual(val, test, "the fixture's val and test splits must tell each other apart");
+  assert.equal(done.train, train);
+  assert.equal(done.val, val);
+  const bn = bnStatistics(done.model.weights, done.model.sizes, FIXTURE.train);
+  assert.deepEqual([...done.model.bn.mean], [...bn.mean], "statistics over the whole train split");
 });
 
 Deno.test("a diverging run stops with one line that says what to try", async () => {
