@@ -34,6 +34,13 @@ export async function main(args: string[]): Promise<void> {
 /** Writes a blank learner file into DIR (created if missing); refuses to overwrite one. */
 export async function initLearnerFile(dir: string): Promise<string> {
   const path = join(dir, LEARNER_FILE);
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory) {
+    throw new NinjagradError(
+      `cannot init ${dir}: it is a file, not a directory; name a new or existing directory ` +
+        `(ninja init writes DIR/${LEARNER_FILE} into it)`,
+    );
+  }
   try {
     await Deno.mkdir(dir, { recursive: true });
     // createNew fails if the file exists, atomically: a learner's work is never overwritten.
