@@ -145,7 +145,11 @@ export function writeAtomicSync(path: string, bytes: Uint8Array, what: string): 
 /** An OS error in a few words: "No space left on device", "Permission denied". */
 export function osReason(e: unknown): string {
   const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  return msg.replace(/ \(os error \d+\)/, "").replace(/: '[^']*'$/, "").replace(/, \w+ '.*$/, "");
+  // Deno's words: "Permission denied (os error 13): open '/sys/x'": the reason alone.
+  return msg.replace(/ \(os error \d+\)/, "").replace(/:? \w+ '[^']*'$/, "").replace(
+    /: '[^']*'$/,
+    "",
+  );
 }
 
 /** Temp files beside `path` that a write killed before its rename left (`.NAME.*.tmp`). */

@@ -145,7 +145,7 @@ function lock(lockPath: string, fail: (why: string) => never): Deno.FsFile {
     try {
       file = Deno.openSync(lockPath, { read: true, write: true, create: true });
     } catch (e) {
-      return fail(osReason(e));
+      return fail(`cannot create files in ${dirname(lockPath)} (${osReason(e)})`);
     }
     if (!file.tryLockSync(true)) {
       const holder = readPid(file);
