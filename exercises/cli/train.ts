@@ -10,7 +10,7 @@ import type { Subscription } from "../../graph/deps.ts";
 import { UsageError } from "../../ops/kernels/errors.ts";
 import { parseFlags, runMain, userPath } from "./main.ts";
 import { countParams } from "../model/ex4.ts";
-import { chartsLine, prepareChartDir, traceRun, writeRunCharts } from "./train_charts.ts";
+import type * as TrainCharts from "./train_charts.ts";
 import { checkpointEveryFlag, configFromFlags, FLAGS, USAGE } from "./train_flags.ts";
 import { loadTrainData, type TrainData } from "../train/data.ts";
 import { StopSignals } from "../train/interrupt.ts";
@@ -62,11 +62,16 @@ async function main(): Promise<void> {
     config.dtype === "float32" ? 4 : 8,
   );
   const target = save === undefined ? undefined : SaveTarget.open(save, typedSave!, bytes, notice);
-  if (chartDir !== undefined) await prepareChartDir(chartDir);
+  // The charts pull in vega and the rasteriser, three quarters of the command's start-up: loaded
+  // only when asked for.
+  const viz: typeof TrainCharts | undefined = chartDir === undefined
+    ? undefined
+    : await import("./train_charts.ts");
+  if (chartDir !== undefined) await viz!.prepareChartDir(chartDir);
   if (json) say(startJson(config, data, start, resumeFrom));
   else if (!quiet) say(startLine(config, data, start, resumeFrom));
 
-  let trace: ReturnType<typeof traceRun> | undefined;
+  let trace: ReturnType<typeof TrainCharts.traceRun> | undefined;
   const signals: StopSignals = new StopSignals(notice, () => {
     // A second signal: the training state is on the disk; what is left is skipped.
     target?.close();
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
     else if (!quiet && Deno.stdout.isTerminal() && Deno.stderr.isTerminal()) {
       subs.push(progressBar(run$));
     } else if (!quiet) subs.push(plainLog(run$, say));
-    if (chartDir !== undefined) subs.push((trace = traceRun(run$, config.steps)).subscription);
+    if (viz !== undefined) subs.push((trace = viz.traceRun(run$, config.steps)).subscription);
     // Until the full statistics are in, the saved state's are estimates.
     subs.push(run$.subscribe((e) => {
       if (e.type === "done") estimatedOn = e.estimatedOn;
@@ -103,15 +108,15 @@ async function main(): Promise<void> {
     if (done.interrupted) {
       for (const r of reporters) r.unsubscribe();
       // The charts of the steps done are worth keeping too (a second signal skips them).
-      if (trace && chartDir !== undefined) {
-        notice(chartsLine(chartDir, await writeRunCharts(chartDir, trace.collector)));
+      if (viz && trace && chartDir !== undefined) {
+        notice(viz.chartsLine(chartDir, await viz.writeRunCharts(chartDir, trace.collector)));
       }
       notice(stoppedLine(done.step, config.steps, save));
       Deno.exit(signals.exitCode);
     }
     const samples = sampleNames(done.model, 20, samplingRandom(config.seed));
-    const charts = trace && chartDir !== undefined
-      ? await writeRunCharts(chartDir, trace.collector)
+    const charts = viz && trace && chartDir !== undefined
+      ? await viz.writeRunCharts(chartDir, trace.collector)
       : undefined;
     if (json) {
       const { step, train, val, msPerStep, ruleCounts } = done;
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
     }
     for (const line of resultLines(done, data, config, samples)) say(line);
     if (save !== undefined) say(`checkpoint saved to ${save}`);
-    if (charts && chartDir !== undefined) say(chartsLine(chartDir, charts));
+    if (viz && charts && chartDir !== undefined) say(viz.chartsLine(chartDir, charts));
   } finally {
     signals.dispose();
   }
