@@ -134,6 +134,15 @@ Deno.test("a broken checkpoint is a one-line error naming what is wrong", async 
     [edit((j) => (j.losses = { train: "2.1", val: 2 })), /"losses" must be \{ train, val \}/],
   ];
   for (const [bad, pattern] of cases) await rejectsOneLine(() => decodeCheckpoint(bad), pattern);
+  // Where the JSON breaks is said once, in words.
+  await rejectsOneLine(
+    () => decodeCheckpoint(`${text}x`),
+    /Unexpected non-whitespace character after JSON at line 1 column \d+; use another checkpoint/,
+  );
+  await assert.rejects(async () => decodeCheckpoint(`${text}x`), (e: Error) => {
+    assert.equal(e.message.match(/column/g)?.length, 1, e.message);
+    return true;
+  });
   await rejectsOneLine(() => loadCheckpoint("/nonexistent/model.ckpt"), /not found/);
   await rejectsOneLine(
     () => saveCheckpoint("/nonexistent/dir/model.ckpt", CKPT),
