@@ -69,7 +69,7 @@ function assertOneLine(o: Outcome, code: number, says: RegExp, what: string): vo
 }
 
 /** A started long run: its evaluations as they come, its stderr, and the process. */
-async function startLong(args: string[]) {
+function startLong(args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "-A", CLI.train, ...LONG, "--json", ...args],
     stdout: "piped",
