@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, learningRate, type TrainConfig } from "../exercises/tra
 import { prepareData, type TrainData } from "../exercises/train/data.ts";
 import { bnStatistics, EvalNet } from "../exercises/train/eval.ts";
 import type { DoneEvent, TrainEvent } from "../exercises/train/events.ts";
+import { finalStatistics } from "../exercises/train/final.ts";
 import {
   drawBatch,
   firstStepComparison,
@@ -167,6 +168,11 @@ Deno.test("the final losses are the train and val splits' (never test's), with t
   assert.equal(done.val, val);
   const bn = bnStatistics(done.model.weights, done.model.sizes, FIXTURE.train);
   assert.deepEqual([...done.model.bn.mean], [...bn.mean], "statistics over the whole train split");
+  // A stopped run computes them after saving its state, in slices: the very same numbers.
+  const later = await finalStatistics(done.model, FIXTURE);
+  assert.equal(later.train, done.train);
+  assert.equal(later.val, done.val);
+  assert.deepEqual([...later.bn.var], [...done.model.bn.var]);
 });
 
 Deno.test("a diverging run stops with one line that says what to try", async () => {
