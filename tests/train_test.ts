@@ -15,6 +15,7 @@ import {
   initialState,
   sizesOf,
   train,
+  type TrainOptions,
 } from "../exercises/train/run.ts";
 import { ONE_STEP_TOLERANCE } from "../exercises/setup.ts";
 import { Graph } from "../graph/graph.ts";
@@ -32,12 +33,12 @@ const FIXTURE: TrainData = prepareData((await loadNames(NAMES)).slice(0, 200), 3
 const SMALL: TrainConfig = { ...DEFAULT_CONFIG, steps: 300, hidden: 32, evalEvery: 0, seed: 7 };
 
 /** Runs to the end; the step losses and the final event. */
-function runToEnd(config: TrainConfig, data = FIXTURE) {
+function runToEnd(config: TrainConfig, data = FIXTURE, options: TrainOptions = {}) {
   return new Promise<{ losses: number[]; done: DoneEvent; events: TrainEvent[] }>(
     (resolve, reject) => {
       const losses: number[] = [];
       const events: TrainEvent[] = [];
-      train(config, data).subscribe({
+      train(config, data, options).subscribe({
         next: (e) => {
           if (e.type === "step") losses.push(e.loss);
           else events.push(e);
@@ -179,6 +180,17 @@ Deno.test("a diverging run stops with one line that says what to try", async () 
   await assert.rejects(
     () => runToEnd({ ...SMALL, lr: 1e30, steps: 20 }),
     /the loss is NaN at step \d+: the run diverged; try a smaller --lr/,
+  );
+});
+
+Deno.test("a loss that is not finite before any update blames the initial weights, not --lr", async () => {
+  // What --hidden 1000000 does (each logit sums a million terms), with logits made huge here.
+  const { weights, random } = initialState(SMALL, FIXTURE);
+  for (let i = 0; i < weights.W2.length; i++) weights.W2[i] *= 1e4;
+  const start = { step: 0, weights, rngState: random.getState() };
+  await assert.rejects(
+    () => runToEnd(SMALL, FIXTURE, { start }),
+    /: the loss is (?:Infinity|NaN) at step 1, before any update: the initial weights already give a target a probability that rounds to 0 in float32 .*; use a smaller --hidden$/,
   );
 });
 
