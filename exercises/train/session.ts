@@ -61,6 +61,8 @@ export async function trainAndSave(o: SessionOptions): Promise<SessionResult> {
   const { config, data, target, signals, say } = o;
   let warned = false;
   const periodic = (snapshot: RunSnapshot) => {
+    // A run going to NaN is caught at its next step; its last good checkpoint stays.
+    if (!finite(snapshot)) return;
     try {
       target!.write(checkpointOf(config, data, snapshot));
     } catch (e) {
@@ -76,7 +78,16 @@ export async function trainAndSave(o: SessionOptions): Promise<SessionResult> {
   const run$ = train(config, data, { start: o.start, signal: signals.stop.signal, ...snapshots })
     .pipe(share());
   const reporters = o.observe?.(run$) ?? [];
-  const done = await runToDone(run$);
+  let done: DoneEvent;
+  try {
+    done = await runToDone(run$);
+  } catch (e) {
+    // A run that broke down says what the file still holds.
+    if (e instanceof NinjagradError && target) {
+      throw new NinjagradError(`${e.message}${held(target)}`);
+    }
+    throw e;
+  }
   if (!done.interrupted) {
     if (target) write(target, checkpointOf(config, data, done, lossesOf(done)));
     signals.finished();
@@ -95,6 +106,15 @@ export async function trainAndSave(o: SessionOptions): Promise<SessionResult> {
   write(target, checkpointOf(config, data, final, lossesOf(final)));
   signals.finished();
   return { done: final, reporters };
+}
+
+/** Whether every parameter and statistic of a snapshot is a finite number. */
+function finite(snapshot: RunSnapshot): boolean {
+  const { weights, bn } = snapshot.model;
+  for (const a of [...Object.values(weights), bn.mean, bn.var]) {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  }
+  return true;
 }
 
 function lossesOf(done: DoneEvent): { train: number; val: number } {
