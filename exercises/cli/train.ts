@@ -75,10 +75,9 @@ async function main(): Promise<void> {
   const signals: StopSignals = new StopSignals(notice, () => {
     // A second signal: the training state is on the disk; what is left is skipped.
     target?.close();
-    notice(stoppedLine(target?.lastStep, config.steps, save, estimatedOn));
+    notice(stoppedLine(target?.lastStep, config.steps, save, target?.lastEstimatedOn));
     Deno.exit(signals.exitCode);
   });
-  let estimatedOn: number | undefined;
   const observe = (run$: Parameters<typeof jsonLog>[0]) => {
     const subs: Subscription[] = [];
     if (json) subs.push(jsonLog(run$, say));
@@ -86,10 +85,6 @@ async function main(): Promise<void> {
       subs.push(progressBar(run$));
     } else if (!quiet) subs.push(plainLog(run$, say));
     if (viz !== undefined) subs.push((trace = viz.traceRun(run$, config.steps)).subscription);
-    // Until the full statistics are in, the saved state's are estimates.
-    subs.push(run$.subscribe((e) => {
-      if (e.type === "done") estimatedOn = e.estimatedOn;
-    }));
     return subs;
   };
   const { done, reporters } = await trainAndSave({
@@ -102,7 +97,6 @@ async function main(): Promise<void> {
     say: notice,
     observe,
   });
-  estimatedOn = undefined;
   target?.close();
   try {
     if (done.interrupted) {

@@ -108,7 +108,7 @@ function parseNames(bytes: Uint8Array, what: string, contentType?: string): stri
   }
   const names: string[] = [];
   // Checked line by line only when the whole text has something to report (2 M names: 3× faster).
-  const suspect = text.includes(".") || /[\0-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/.test(text);
+  const suspect = text.includes(".") || /[^\P{Cc}\r\n]/u.test(text);
   const lines = text.includes("\r") ? text.split(/\r\n|\r|\n/) : text.split("\n");
   lines.forEach((raw, i) => {
     const name = raw.trim();

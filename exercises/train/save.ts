@@ -25,6 +25,11 @@ export class SaveTarget {
   readonly path: string;
   /** The step of the last checkpoint written by this run, if any. */
   lastStep: number | undefined;
+  /**
+   * How many training examples the last checkpoint's BatchNorm statistics were estimated on;
+   * undefined when they are the full ones.
+   */
+  lastEstimatedOn: number | undefined;
   #lock: Deno.FsFile | undefined;
   readonly #lockPath: string;
   readonly #release = () => this.close();
@@ -76,11 +81,15 @@ export class SaveTarget {
     return target;
   }
 
-  /** Writes a checkpoint (synchronously, atomically); the lock must still be held. */
-  write(c: Checkpoint): void {
+  /**
+   * Writes a checkpoint (synchronously, atomically); the lock must still be held. `estimatedOn`:
+   * its BatchNorm statistics were estimated on that many training examples.
+   */
+  write(c: Checkpoint, estimatedOn?: number): void {
     if (this.#lock === undefined) throw new Error(`${this.path}: the save target is closed`);
     saveCheckpointSync(this.path, c);
     this.lastStep = c.step;
+    this.lastEstimatedOn = estimatedOn;
   }
 
   /** Releases the lock and removes the lock file. */

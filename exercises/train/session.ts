@@ -64,7 +64,7 @@ export async function trainAndSave(o: SessionOptions): Promise<SessionResult> {
     // A run going to NaN is caught at its next step; its last good checkpoint stays.
     if (!finite(snapshot)) return;
     try {
-      target!.write(checkpointOf(config, data, snapshot));
+      target!.write(checkpointOf(config, data, snapshot), snapshot.bnExamples);
     } catch (e) {
       if (!(e instanceof NinjagradError)) throw e;
       // A full disk is no reason to throw the run away: the end may find room again.
@@ -93,7 +93,7 @@ export async function trainAndSave(o: SessionOptions): Promise<SessionResult> {
     signals.finished();
     return { done, reporters };
   }
-  if (target) write(target, checkpointOf(config, data, done));
+  if (target) write(target, checkpointOf(config, data, done), done.estimatedOn);
   signals.markSafe(); // a second signal quits from here on
   if (!target) return { done, reporters };
   say(
@@ -122,9 +122,9 @@ function lossesOf(done: DoneEvent): { train: number; val: number } {
 }
 
 /** Writes a checkpoint; a failure says what the file still holds. */
-function write(target: SaveTarget, c: Checkpoint): void {
+function write(target: SaveTarget, c: Checkpoint, estimatedOn?: number): void {
   try {
-    target.write(c);
+    target.write(c, estimatedOn);
   } catch (e) {
     if (e instanceof NinjagradError) throw new NinjagradError(`${e.message}${held(target)}`);
     throw e;
