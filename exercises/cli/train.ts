@@ -44,11 +44,17 @@ async function main(): Promise<void> {
   const save = path("save") ?? resumeFrom;
   const checkpointEvery = checkpointEveryFlag(str("checkpoint-every"), save !== undefined);
   const json = values.json === true, quiet = values.quiet === true;
-  const say = (line: string) => console.log(line);
+  // After SIGHUP the terminal is gone: nothing is written to it, the checkpoint says it all.
+  let hungUp = false;
+  const say = (line: string) => {
+    try {
+      if (!hungUp) console.log(line);
+    } catch { /* a closed pipe or terminal */ }
+  };
   const notice = (line: string) => {
     try {
-      console.error(line);
-    } catch { /* the terminal is gone (SIGHUP): the checkpoint says it all */ }
+      if (!hungUp) console.error(line);
+    } catch { /* a closed pipe or terminal */ }
   };
 
   let config = flags, data: TrainData, start: TrainStart | undefined;
@@ -72,14 +78,24 @@ async function main(): Promise<void> {
   else if (!quiet) say(startLine(config, data, start, resumeFrom));
 
   let trace: ReturnType<typeof TrainCharts.traceRun> | undefined;
+  let subs: Subscription[] = [];
+  const hangUp = (signal: string) => {
+    if (signal !== "SIGHUP") return;
+    hungUp = true;
+    for (const s of subs) {
+      try {
+        s.unsubscribe(); // the progress bar stops drawing
+      } catch { /* it could not clear its line */ }
+    }
+  };
   const signals: StopSignals = new StopSignals(notice, () => {
     // A second signal: the training state is on the disk; what is left is skipped.
     target?.close();
     notice(stoppedLine(target?.lastStep, config.steps, save, target?.lastEstimatedOn));
     Deno.exit(signals.exitCode);
-  });
+  }, hangUp);
   const observe = (run$: Parameters<typeof jsonLog>[0]) => {
-    const subs: Subscription[] = [];
+    subs = [];
     if (json) subs.push(jsonLog(run$, say));
     else if (!quiet && Deno.stdout.isTerminal() && Deno.stderr.isTerminal()) {
       subs.push(progressBar(run$));

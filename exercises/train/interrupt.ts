@@ -49,10 +49,21 @@ export class StopSignals {
   readonly #quit: () => void;
   readonly #listening: [StopSignal, () => void][] = [];
 
-  /** `say` prints a notice (to stderr); `quit` ends the process (it must not return). */
-  constructor(say: (line: string) => void, quit: () => void) {
+  readonly #onFirst: ((signal: StopSignal) => void) | undefined;
+
+  /**
+   * `say` prints a notice (to stderr); `quit` ends the process (it must not return); `onFirst`
+   * hears the first signal before anything else happens (a closed terminal's SIGHUP: stop
+   * writing to it).
+   */
+  constructor(
+    say: (line: string) => void,
+    quit: () => void,
+    onFirst?: (signal: StopSignal) => void,
+  ) {
     this.#say = say;
     this.#quit = quit;
+    this.#onFirst = onFirst;
     for (const signal of STOP_SIGNALS) {
       const listener = () => this.#heard(signal);
       try {
@@ -70,6 +81,7 @@ export class StopSignals {
   #heard(signal: StopSignal): void {
     if (this.first === undefined) {
       this.first = signal;
+      this.#onFirst?.(signal);
       if (this.#finished) return this.#quit();
       this.#say(
         `${SAID[signal]}: stopping after the step in progress, then saving ` +

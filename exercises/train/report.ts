@@ -3,6 +3,7 @@
  * a progress bar on a terminal (npm cli-progress), a plain periodic log line elsewhere, or one
  * JSON object per evaluation; and the lines it prints before and after.
  */
+import process from "node:process";
 import { cliProgress } from "../deps.ts";
 import type { Observable, Subscription } from "../../graph/deps.ts";
 import type { DoneEvent, EvalEvent, StepEvent, TrainEvent } from "./events.ts";
@@ -55,6 +56,9 @@ function eta(e: StepEvent): string {
  * Redraws at most ten times a second however fast the steps come.
  */
 export function progressBar(events: Observable<TrainEvent>): Subscription {
+  // A terminal that closed (SIGHUP) fails the bar's writes later, asynchronously (EPIPE, EIO):
+  // dropped, never thrown at the run, which has its state to save.
+  if (process.stderr.listenerCount("error") === 0) process.stderr.on("error", () => {});
   const multi = new MultiBarImpl({
     format: "{bar} {value}/{total} | loss {loss} | {speed} steps/s | ETA {left}",
     hideCursor: true,
