@@ -44,16 +44,17 @@ async function main(): Promise<void> {
   const save = path("save") ?? resumeFrom;
   const checkpointEvery = checkpointEveryFlag(str("checkpoint-every"), save !== undefined);
   const json = values.json === true, quiet = values.quiet === true;
-  // After SIGHUP the terminal is gone: nothing is written to it, the checkpoint says it all.
+  // After SIGHUP the terminal is gone: nothing is written to it (pipes and files still are), and
+  // the checkpoint says it all.
   let hungUp = false;
   const say = (line: string) => {
     try {
-      if (!hungUp) console.log(line);
+      if (!(hungUp && Deno.stdout.isTerminal())) console.log(line);
     } catch { /* a closed pipe or terminal */ }
   };
   const notice = (line: string) => {
     try {
-      if (!hungUp) console.error(line);
+      if (!(hungUp && Deno.stderr.isTerminal())) console.error(line);
     } catch { /* a closed pipe or terminal */ }
   };
 
