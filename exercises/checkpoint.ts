@@ -3,13 +3,15 @@
  * run's config and step, the vocabulary, every parameter, the BatchNorm statistics and the
  * minibatch generator's state. Float arrays are stored as `{ dtype, shape, base64 }`: the
  * base64 of their little-endian IEEE bytes, so values come back bit for bit (a plain JSON array
- * would be three times larger). Files are written atomically: a temp file in the same
- * directory, then a rename, so a crash never leaves half a checkpoint under the real name.
+ * would be three times larger). Files are written atomically and synchronously: a temp file in
+ * the same directory, flushed, then a rename, so a crash never leaves half a checkpoint under
+ * the real name, and no event (a signal's handler) runs in the middle of a write. A temp file
+ * that a kill -9 left behind is named `.NAME.<random>.tmp` (`staleTempFiles` finds them).
  * The random streams' state (`rng`) is the run's RngPlan state, and `data` identifies the names
  * it trained on, so that `train --resume` continues the very run: same step, same parameters
  * (SGD keeps no other state; the step fixes the learning rate), same minibatches to come.
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { formatShape, sameShape, type Shape, sizeOf } from "../ops/kernels/tensor.ts";
 import { type Ex4Sizes, type Ex4Weights, PARAM_NAMES, paramShapes } from "./model/ex4.ts";
@@ -34,11 +36,17 @@ export interface Checkpoint {
   model: TrainedModel;
   /** The random streams' state (init and minibatches) after `step` steps. */
   rngState: RngPlanState;
-  /** The split losses measured at the end, if any. */
+  /** The split losses measured at the end (absent in a periodic checkpoint). */
   losses?: { train: number; val: number };
-  /** The names it was trained on (absent in checkpoints written before it was kept). */
-  data?: DataFingerprint;
+  /** The names it was trained on: a resumed run checks it has the same. */
+  data: DataFingerprint;
 }
+
+/**
+ * The largest checkpoint read: past it the JSON text would not fit in one string (V8 holds at
+ * most 2^29 characters), and no model this engine trains comes near it.
+ */
+export const MAX_CHECKPOINT_BYTES = 2 ** 29 - 2 ** 16;
 
 /** A float array on disk. */
 interface StoredArray {
@@ -81,7 +89,7 @@ export function encodeCheckpoint(c: Checkpoint): string {
     bn: { mean: store(model.bn.mean, hidden), var: store(model.bn.var, hidden) },
     rng: c.rngState,
     ...(c.losses ? { losses: c.losses } : {}),
-    ...(c.data ? { data: c.data } : {}),
+    data: c.data,
   });
 }
 
@@ -90,38 +98,94 @@ export function encodeCheckpoint(c: Checkpoint): string {
  * renamed over `path`. A write that fails (disk full, file too large) removes its temp file and
  * leaves whatever `path` held before untouched.
  */
-export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
-  const text = encodeCheckpoint(c);
+export function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
+  try {
+    saveCheckpointSync(path, c);
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** {@link saveCheckpoint}, synchronously: nothing else runs until the file is in place. */
+export function saveCheckpointSync(path: string, c: Checkpoint): void {
+  writeAtomicSync(path, new TextEncoder().encode(encodeCheckpoint(c)), "checkpoint");
+}
+
+/**
+ * Writes `bytes` to `path` through a temp file beside it (`.NAME.<random>.tmp`), flushed to the
+ * disk before the rename; on failure the temp file is removed and `path` is left as it was.
+ * `what` names the file in the error (`cannot write checkpoint PATH: why`).
+ */
+export function writeAtomicSync(path: string, bytes: Uint8Array, what: string): void {
   const dir = dirname(path);
   let tmp: string | undefined;
   try {
-    tmp = await Deno.makeTempFile({ dir, prefix: `.${basename(path)}.`, suffix: ".tmp" });
-    await Deno.writeTextFile(tmp, text);
-    // On the disk before the rename, so that a power cut cannot leave an empty file renamed in.
+    tmp = Deno.makeTempFileSync({ dir, prefix: `.${basename(path)}.`, suffix: ".tmp" });
     {
-      using file = await Deno.open(tmp, { read: true });
-      await file.syncData();
+      using file = Deno.openSync(tmp, { write: true });
+      for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+      // On the disk before the rename, so that a power cut cannot leave an empty file renamed in.
+      file.syncDataSync();
     }
     // Temp files are created private (0600); a checkpoint is an ordinary file. (No-op on Windows.)
-    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o644);
-    await Deno.rename(tmp, path);
+    if (Deno.build.os !== "windows") Deno.chmodSync(tmp, 0o644);
+    Deno.renameSync(tmp, path);
   } catch (e) {
-    if (tmp !== undefined) await Deno.remove(tmp).catch(() => {});
-    const why = e instanceof Deno.errors.NotFound
-      ? `directory ${dir} does not exist`
-      : e instanceof Error
-      ? e.message.split("\n")[0]
-      : String(e);
-    throw new NinjagradError(`cannot write checkpoint ${path}: ${why}`);
+    if (tmp !== undefined) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* already gone */ }
+    }
+    const why = e instanceof Deno.errors.NotFound ? `directory ${dir} does not exist` : osReason(e);
+    throw new NinjagradError(`cannot write ${what} ${path}: ${why}`);
   }
+}
+
+/** An OS error in a few words: "No space left on device", "Permission denied". */
+export function osReason(e: unknown): string {
+  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  // Deno's words: "Permission denied (os error 13): open '/sys/x'": the reason alone.
+  return msg.replace(/ \(os error \d+\)/, "").replace(/:? \w+ '[^']*'$/, "").replace(
+    /: '[^']*'$/,
+    "",
+  );
+}
+
+/** Temp files beside `path` that a write killed before its rename left (`.NAME.*.tmp`). */
+export function staleTempFiles(path: string): string[] {
+  const dir = dirname(path), prefix = `.${basename(path)}.`;
+  const found: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
+        found.push(join(dir, e.name));
+      }
+    }
+  } catch { /* an unreadable directory holds none we can see */ }
+  return found;
 }
 
 /** Reads and validates a checkpoint; every problem is a one-line `NinjagradError`. */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   let bytes: Uint8Array;
   try {
+    // Looked at before it is read: a FIFO would block, a device (/dev/zero) never end.
+    const info = await Deno.stat(path);
+    if (!info.isFile && !info.isDirectory) {
+      throw new NinjagradError(
+        `checkpoint ${path} is ${kindOf(info)}, not a file: pass the file train --save wrote`,
+      );
+    }
+    if (info.size > MAX_CHECKPOINT_BYTES) {
+      throw new NinjagradError(
+        `checkpoint ${path} holds ${info.size.toLocaleString("en")} bytes, more than a ` +
+          `checkpoint can (${MAX_CHECKPOINT_BYTES.toLocaleString("en")}): it is not one`,
+      );
+    }
     bytes = await Deno.readFile(path);
   } catch (e) {
+    if (e instanceof NinjagradError) throw e;
     if (e instanceof Deno.errors.NotFound) {
       throw new NinjagradError(
         `checkpoint ${path} not found: check the path, or train with --save ${path}`,
@@ -189,12 +253,18 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
     return v;
   };
   const step = field("step");
-  if (!Number.isInteger(step) || (step as number) < 0) fail(`"step" must be a whole number ≥ 0`);
   const config = field("config") as TrainConfig;
+  if (!isRecord(config)) fail(`"config" must be an object of settings`);
   try {
     checkConfig(config);
   } catch (e) {
     fail(`"config": ${(e as Error).message}`);
+  }
+  if (!Number.isSafeInteger(step) || (step as number) < 0 || (step as number) > config.steps) {
+    fail(
+      `"step" must be a whole number from 0 to the run's ${config.steps} steps, got ` +
+        `${JSON.stringify(step)}`,
+    );
   }
   const vocab = field("vocab");
   if (
@@ -222,6 +292,10 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
     mean: toF64(load(field("bn.mean"), "bn.mean", [sizes.hidden], fail)),
     var: toF64(load(field("bn.var"), "bn.var", [sizes.hidden], fail)),
   };
+  const negative = bn.var.findIndex((v) => v < 0);
+  if (negative >= 0) {
+    fail(`bn.var holds ${bn.var[negative]} at index ${negative}; a variance is never negative`);
+  }
   const rngState = field("rng") as RngPlanState;
   try {
     // Restoring into a fresh plan of the run's kind checks every stream's state.
@@ -230,12 +304,23 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
     fail(`"rng": ${(e as Error).message}`);
   }
   const losses = top.losses as Checkpoint["losses"];
-  const data = top.data;
   if (
-    data !== undefined &&
-    !(isRecord(data) && Number.isInteger(data.names) && typeof data.sha256 === "string" &&
-      /^[0-9a-f]{64}$/.test(data.sha256) &&
-      (data.path === undefined || typeof data.path === "string"))
+    losses !== undefined &&
+    !(isRecord(losses) && Number.isFinite(losses.train) && Number.isFinite(losses.val))
+  ) {
+    fail(`"losses" must be { train, val }, two finite numbers`);
+  }
+  const data = top.data;
+  if (data === undefined) {
+    fail(
+      `"data" is missing: a checkpoint says which names it was trained on ({ path?, names, ` +
+        "sha256 }); train again with --save",
+    );
+  }
+  if (
+    !(isRecord(data) && Number.isSafeInteger(data.names) && (data.names as number) > 0 &&
+      typeof data.sha256 === "string" && /^[0-9a-f]{64}$/.test(data.sha256) &&
+      (data.path === undefined || (typeof data.path === "string" && data.path !== "")))
   ) {
     fail(`"data" must be { path?, names, sha256 } (the names file it was trained on)`);
   }
@@ -245,8 +330,19 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
     model: { sizes, dtype: config.dtype, weights, bn, vocab: vocab as string[] },
     rngState,
     ...(losses ? { losses } : {}),
-    ...(data ? { data: data as unknown as DataFingerprint } : {}),
+    data: data as unknown as DataFingerprint,
   };
+}
+
+/** What a file that is not a regular one is, in words. */
+export function kindOf(info: Deno.FileInfo): string {
+  if (info.isFifo) return "a FIFO (named pipe)";
+  if (info.isCharDevice) return "a character device";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isSocket) return "a socket";
+  if (info.isSymlink) return "a symbolic link";
+  if (info.isDirectory) return "a directory";
+  return "a special file";
 }
 
 /**
@@ -267,7 +363,12 @@ function jsonProblem(text: string, e: unknown): string {
       "pass the file train --save wrote";
   }
   const where = msg.match(/\(line (\d+) column (\d+)\)/);
-  const why = msg.split("\n")[0].replace(/ in JSON at position.*$/, "").replace(/, ".*$/, "");
+  // V8 words it "… in JSON at position N (line L column C)", "… after JSON at position N (…)",
+  // or quotes the text itself after a comma: keep the words, then say where once.
+  const why = msg.split("\n")[0].replace(/,\s*".*$/, "").replace(
+    /\s*(?:in JSON )?at position.*$/,
+    "",
+  );
   return `${why}${where ? ` at line ${where[1]} column ${where[2]}` : ""}; ` +
     "use another checkpoint or train again with --save";
 }

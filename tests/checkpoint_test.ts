@@ -12,15 +12,19 @@ import { DEFAULT_CONFIG, type TrainConfig } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
 import { sampleNames, samplingRandom } from "../exercises/train/sample.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
+import { sha256Hex } from "../exercises/data.ts";
 import { lectureNames, runScript, trainToEnd } from "./helpers.ts";
 
-const FIXTURE = prepareData(await lectureNames(200), 3, "200 names");
+const WORDS = await lectureNames(200);
+const FIXTURE = prepareData(WORDS, 3, "200 names");
+/** Which names the fixture's runs trained on, as a checkpoint records it. */
+const DATA = { names: WORDS.length, sha256: await sha256Hex(WORDS.join("\n")) };
 const CONFIG: TrainConfig = { ...DEFAULT_CONFIG, steps: 100, hidden: 24, evalEvery: 0, seed: 11 };
 
 /** A small trained model, as a checkpoint. */
 async function trained(config = CONFIG): Promise<Checkpoint> {
   const { done } = await trainToEnd(config, FIXTURE);
-  return { config, step: done.step, model: done.model, rngState: done.rngState };
+  return { config, step: done.step, model: done.model, rngState: done.rngState, data: DATA };
 }
 
 const CKPT = await trained();
@@ -90,8 +94,55 @@ Deno.test("a broken checkpoint is a one-line error naming what is wrong", async 
       /batch must be at least 2/,
     ],
     [edit((j) => ((j.rng as Record<string, unknown>).main = {})), /"rng": the saved rng state/],
+    // Every field that matters, typed: a resumed run must not go on with a wrong one.
+    [
+      edit((j) => {
+        const bn = j.bn as Record<string, { base64: string }>;
+        // float64 −1, little-endian, as the first variance.
+        const bytes = Uint8Array.from(atob(bn.var.base64), (c) => c.charCodeAt(0));
+        bytes.set([0, 0, 0, 0, 0, 0, 0xf0, 0xbf]);
+        bn.var.base64 = btoa(String.fromCharCode(...bytes));
+      }),
+      /bn.var holds -1 at index 0; a variance is never negative/,
+    ],
+    [
+      edit((j) => delete (j.config as Record<string, unknown>).chunkMs),
+      /"config": chunkMs must be a positive number of milliseconds, got nothing/,
+    ],
+    [
+      edit((j) => ((j.config as Record<string, unknown>).chunkMs = "50")),
+      /"config": chunkMs must be a positive number of milliseconds, got "50"/,
+    ],
+    [
+      edit((j) => ((j.config as Record<string, unknown>).lr = "0.1")),
+      /"config": lr must be a positive number, got "0.1"/,
+    ],
+    [
+      edit((j) => ((j.config as Record<string, unknown>).steps = 1e12)),
+      /"config": steps must be a whole number from 1 to 1000000000, got 1000000000000/,
+    ],
+    [
+      edit((j) => delete j.data),
+      /"data" is missing: a checkpoint says which names it was trained on/,
+    ],
+    [edit((j) => ((j.data as Record<string, unknown>).sha256 = "beef")), /"data" must be/],
+    [
+      edit((j) => (j.step = 1e300)),
+      /"step" must be a whole number from 0 to the run's 100 steps, got 1e\+300/,
+    ],
+    [edit((j) => (j.step = 101)), /"step" must be a whole number from 0 to the run's 100 steps/],
+    [edit((j) => (j.losses = { train: "2.1", val: 2 })), /"losses" must be \{ train, val \}/],
   ];
   for (const [bad, pattern] of cases) await rejectsOneLine(() => decodeCheckpoint(bad), pattern);
+  // Where the JSON breaks is said once, in words.
+  await rejectsOneLine(
+    () => decodeCheckpoint(`${text}x`),
+    /Unexpected non-whitespace character after JSON at line 1 column \d+; use another checkpoint/,
+  );
+  assert.throws(() => decodeCheckpoint(`${text}x`), (e: Error) => {
+    assert.equal(e.message.match(/column/g)?.length, 1, e.message);
+    return true;
+  });
   await rejectsOneLine(() => loadCheckpoint("/nonexistent/model.ckpt"), /not found/);
   await rejectsOneLine(
     () => saveCheckpoint("/nonexistent/dir/model.ckpt", CKPT),

@@ -171,7 +171,7 @@ const CASES: Case[] = [
   train("an empty value", ["--data", ""], 2, /train: --data needs a value, got ""/),
   train("an argument that is not a flag", ["fast"], 2, /unexpected argument "fast"/),
   train("--steps abc", ["--steps", "abc"], 2, /--steps must be a number, got "abc"/),
-  train("--steps 0", ["--steps", "0"], 2, /--steps must be at least 1, got 0/),
+  train("--steps 0", ["--steps", "0"], 2, /--steps must be between 1 and 1000000000, got 0/),
   train("--steps 2.5", ["--steps", "2.5"], 2, /--steps must be a whole number, got 2.5/),
   train("--batch 0", ["--batch", "0"], 2, /^error: --batch must be at least 2, got 0$/),
   train(

@@ -137,6 +137,28 @@ Deno.test("a file's lines are trimmed; blank lines, CRLF and a trailing newline 
   await Deno.remove(path);
 });
 
+Deno.test("CR-only line endings (old Mac files) are lines too", async () => {
+  const path = await tempNames("emma\rolivia\r\rava\r");
+  assert.deepEqual(await loadNames(path), ["emma", "olivia", "ava"]);
+  await Deno.remove(path);
+});
+
+Deno.test("an HTML page is refused as one, not read as a name", async () => {
+  const path = await tempNames("\n  <!DOCTYPE html>\n<html><body>emma</body></html>\n");
+  await rejectsWith(loadNames(path), /is an HTML page, not a names list/, /raw text file/);
+  await Deno.remove(path);
+});
+
+Deno.test("a file over the size limit is refused before it is read", async () => {
+  const path = await tempNames("emma\nolivia\nava\n");
+  await rejectsWith(
+    loadNames(path, { maxBytes: 10 }),
+    /holds 16 bytes: more than the 10 bytes a names list may hold/,
+  );
+  assert.deepEqual(await loadNames(path, { maxBytes: 16 }), ["emma", "olivia", "ava"]);
+  await Deno.remove(path);
+});
+
 Deno.test("a missing file is named, with what to do", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "nope.txt");

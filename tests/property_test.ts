@@ -5,9 +5,10 @@
  * that it changes the gradient), and on random graphs, for exactly the mistakes that move a
  * gradient out of tolerance.
  *
- * A failure prints fast-check's seed, path and shrunk counterexample; NINJAGRAD_FC_SEED=<seed>
- * replays the run (the seed is printed when the file loads), NINJAGRAD_FC_RUNS=<n> runs longer,
- * NINJAGRAD_FC_PATH=<path> replays one counterexample (see tests/property/seed.ts).
+ * The seed is fixed (printed when the file loads), so the default suite is the same every run;
+ * NINJAGRAD_FC_SEED=random explores new cases, NINJAGRAD_FC_SEED=<seed> replays a run,
+ * NINJAGRAD_FC_RUNS=<n> runs longer, NINJAGRAD_FC_PATH=<path> replays one counterexample (see
+ * tests/property/seed.ts). A failure prints fast-check's seed, path and shrunk counterexample.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";

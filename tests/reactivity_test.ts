@@ -52,6 +52,20 @@ Deno.test("setting a in the diamond makes d emit once, with b and c already new"
   assert.deepEqual(dv, [16, -2]);
 });
 
+Deno.test("a subscriber of b that reads c, d and e inside its callback sees their new values", () => {
+  // No glitch even for a node early in the order: b emits only once every node is recomputed,
+  // so what its observer reads anywhere in the graph is all of this round.
+  const { g, a, b, c, d, e } = diamond();
+  const seen: number[][][] = [];
+  const sub = b.value$.subscribe((v) => {
+    seen.push([[...v.data], values(c.value), values(d.value), values(e.value)]);
+  });
+  g.set(a, vec([5, -1]));
+  sub.unsubscribe();
+  assert.equal(seen.length, 2);
+  assert.deepEqual(seen[1], [[10, -2], [6, 0], [16, -2], [160, -40]]);
+});
+
 Deno.test("a batch of two leaf changes emits once", () => {
   const { g, a, x, d, e } = diamond();
   const { seen } = record(e, [d]);

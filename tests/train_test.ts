@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
 import { loadNames } from "../exercises/data.ts";
 import { buildEx4, countParams, EX4_SIZES } from "../exercises/model/ex4.ts";
@@ -7,12 +8,14 @@ import { DEFAULT_CONFIG, learningRate, type TrainConfig } from "../exercises/tra
 import { prepareData, type TrainData } from "../exercises/train/data.ts";
 import { bnStatistics, EvalNet } from "../exercises/train/eval.ts";
 import type { DoneEvent, TrainEvent } from "../exercises/train/events.ts";
+import { finalStatistics } from "../exercises/train/final.ts";
 import {
   drawBatch,
   firstStepComparison,
   initialState,
   sizesOf,
   train,
+  type TrainOptions,
 } from "../exercises/train/run.ts";
 import { ONE_STEP_TOLERANCE } from "../exercises/setup.ts";
 import { Graph } from "../graph/graph.ts";
@@ -30,12 +33,12 @@ const FIXTURE: TrainData = prepareData((await loadNames(NAMES)).slice(0, 200), 3
 const SMALL: TrainConfig = { ...DEFAULT_CONFIG, steps: 300, hidden: 32, evalEvery: 0, seed: 7 };
 
 /** Runs to the end; the step losses and the final event. */
-function runToEnd(config: TrainConfig, data = FIXTURE) {
+function runToEnd(config: TrainConfig, data = FIXTURE, options: TrainOptions = {}) {
   return new Promise<{ losses: number[]; done: DoneEvent; events: TrainEvent[] }>(
     (resolve, reject) => {
       const losses: number[] = [];
       const events: TrainEvent[] = [];
-      train(config, data).subscribe({
+      train(config, data, options).subscribe({
         next: (e) => {
           if (e.type === "step") losses.push(e.loss);
           else events.push(e);
@@ -149,16 +152,45 @@ Deno.test("unsubscribing stops the run between steps", async () => {
     if (e.type === "done") done = true;
     if (last === 5) sub.unsubscribe();
   });
-  await new Promise((r) => setTimeout(r, 200));
+  // Steps run in chunks, one chunk per turn of the event loop: had the run gone on, a few turns
+  // would have run more steps. Turns are counted, not timed.
+  for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
   assert.equal(last, 5);
   assert.equal(done, false);
   assert.ok(sub.closed);
+});
+
+Deno.test("the final losses are the train and val splits' (never test's), with the final statistics", async () => {
+  const { done } = await runToEnd({ ...SMALL, steps: 50 });
+  const net = new EvalNet(done.model.weights, done.model.sizes, done.model.bn);
+  const [train, val, test] = [FIXTURE.train, FIXTURE.val, FIXTURE.test].map((ex) => net.loss(ex));
+  assert.notEqual(val, test, "the fixture's val and test splits must tell each other apart");
+  assert.equal(done.train, train);
+  assert.equal(done.val, val);
+  const bn = bnStatistics(done.model.weights, done.model.sizes, FIXTURE.train);
+  assert.deepEqual([...done.model.bn.mean], [...bn.mean], "statistics over the whole train split");
+  // A stopped run computes them after saving its state, in slices: the very same numbers.
+  const later = await finalStatistics(done.model, FIXTURE);
+  assert.equal(later.train, done.train);
+  assert.equal(later.val, done.val);
+  assert.deepEqual([...later.bn.var], [...done.model.bn.var]);
 });
 
 Deno.test("a diverging run stops with one line that says what to try", async () => {
   await assert.rejects(
     () => runToEnd({ ...SMALL, lr: 1e30, steps: 20 }),
     /the loss is NaN at step \d+: the run diverged; try a smaller --lr/,
+  );
+});
+
+Deno.test("a loss that is not finite before any update blames the initial weights, not --lr", async () => {
+  // What --hidden 1000000 does (each logit sums a million terms), with logits made huge here.
+  const { weights, random } = initialState(SMALL, FIXTURE);
+  for (let i = 0; i < weights.W2.length; i++) weights.W2[i] *= 1e4;
+  const start = { step: 0, weights, rngState: random.getState() };
+  await assert.rejects(
+    () => runToEnd(SMALL, FIXTURE, { start }),
+    /: the loss is (?:Infinity|NaN) at step 1, before any update: the initial weights already give a target a probability that rounds to 0 in float32 .*; use a smaller --hidden$/,
   );
 });
 

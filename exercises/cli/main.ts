@@ -118,7 +118,13 @@ function editDistance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-/** A numeric flag: absent gives `fallback`; otherwise a number within [min, max], integer if asked. */
+/** A number as people type one in decimal: `5`, `-1`, `0.1`, `2e5`, `.5` (no hex, no spaces). */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * A numeric flag: absent gives `fallback`; otherwise a decimal number within [min, max], and a
+ * whole number no larger than 2^53 − 1 if `integer` (past it, doubles skip whole numbers).
+ */
 export function numberFlag(
   name: string,
   value: string | undefined,
@@ -131,11 +137,21 @@ export function numberFlag(
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) {
-    throw new UsageError(`--${name} must be a number, got "${value}"`);
+  if (!DECIMAL.test(value) || !Number.isFinite(n)) {
+    const why = /^\s|\s$/.test(value)
+      ? " (spaces around it)"
+      : /^[+-]?0[xob]/i.test(value)
+      ? " in decimal (hex, octal and binary are not read)"
+      : "";
+    throw new UsageError(`--${name} must be a number${why}, got "${value}"`);
   }
   if (integer && !Number.isInteger(n)) {
     throw new UsageError(`--${name} must be a whole number, got ${value}`);
+  }
+  if (integer && !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `--${name} must be a whole number below 2^53 (9007199254740992), got ${value}`,
+    );
   }
   if (n < min || n > max) {
     const range = max === Infinity ? `at least ${min}` : `between ${min} and ${max}`;

@@ -126,6 +126,13 @@ export async function main(args: string[]): Promise<void> {
 /** Writes exercise `n`'s blank file into DIR (made if missing); refuses to overwrite one. */
 export async function initLearnerFile(dir: string, n: ExerciseNumber = 1): Promise<string> {
   const path = join(dir, EXERCISES[n].file);
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory) {
+    throw new NinjagradError(
+      `cannot init ${dir}: it is a file, not a directory; name a new or existing directory ` +
+        `(ninja init writes DIR/${EXERCISES[n].file} into it)`,
+    );
+  }
   try {
     await Deno.mkdir(dir, { recursive: true });
     // createNew fails if the file exists, atomically: a learner's work is never overwritten.

@@ -1,12 +1,13 @@
 /**
  * `deno task sample --checkpoint FILE [-n 20] [--seed S]`: names from a saved exercise-4 model,
  * with the BatchNorm statistics saved in it. Without `--seed`, the training run's seed is used,
- * so the names are the ones `deno task train` printed at the end of that run.
+ * so the names are the ones `deno task train` printed at the end of that run. Names are written
+ * as they are drawn.
  */
 import { UsageError } from "../../ops/kernels/errors.ts";
 import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
 import { loadCheckpoint } from "../checkpoint.ts";
-import { sampleNames, samplingRandom } from "../train/sample.ts";
+import { drawNames, samplingRandom } from "../train/sample.ts";
 
 const FLAGS: FlagSpec = {
   checkpoint: { type: "string" },
@@ -40,7 +41,29 @@ async function main(): Promise<void> {
   });
   const checkpoint = await loadCheckpoint(userPath(path));
   const seed = seedFlag < 0 ? checkpoint.config.seed : seedFlag;
-  for (const name of sampleNames(checkpoint.model, count, samplingRandom(seed))) console.log(name);
+  await writeLines(drawNames(checkpoint.model, samplingRandom(seed)), count);
+}
+
+/**
+ * Writes `count` lines as they are drawn, a few kilobytes at a time (`-n 1e12` starts at once
+ * and streams); a reader that stops reading (`| head`) ends the command quietly.
+ */
+async function writeLines(lines: Iterator<string>, count: number): Promise<void> {
+  const encoder = new TextEncoder();
+  let text = "";
+  try {
+    for (let i = 0; i < count; i++) {
+      text += lines.next().value + "\n";
+      if (text.length >= 16_384 || i === count - 1) {
+        const bytes = encoder.encode(text);
+        for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+        text = "";
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) return;
+    throw e;
+  }
 }
 
 if (import.meta.main) await runMain(main);

@@ -55,11 +55,11 @@ export function buildExamples(words: string[], vocab: Vocab, blockSize: number):
   for (const w of words) n += [...w].length + 1;
   const X = new Int32Array(n * blockSize);
   const Y = new Int32Array(n);
-  const context = new Int32Array(blockSize);
   let row = 0;
   for (const w of words) {
-    context.fill(0);
-    for (const ch of [...w, "."]) {
+    const chars = [...w];
+    for (let k = 0; k <= chars.length; k++) {
+      const ch = k < chars.length ? chars[k] : ".";
       const ix = vocab.stoi.get(ch);
       if (ix === undefined) {
         throw new NinjagradError(
@@ -69,10 +69,14 @@ export function buildExamples(words: string[], vocab: Vocab, blockSize: number):
             "build the vocabulary from all the names",
         );
       }
-      X.set(context, row * blockSize);
+      // The context is the previous row shifted left by one, taking in the previous target
+      // (all `.` at a word's start): written value by value, no array per example.
+      const at = row * blockSize;
+      if (k > 0) {
+        for (let j = 0; j < blockSize - 1; j++) X[at + j] = X[at - blockSize + j + 1];
+        X[at + blockSize - 1] = Y[row - 1];
+      }
       Y[row++] = ix;
-      context.copyWithin(0, 1);
-      context[blockSize - 1] = ix;
     }
   }
   return { X, Y, n, blockSize };

@@ -9,6 +9,42 @@ import { NinjagradError } from "../../ops/kernels/errors.ts";
 export interface LoadNamesOptions {
   /** Where downloaded URLs are kept; default `$XDG_CACHE_HOME/ninjagrad` or `~/.cache/ninjagrad`. */
   cacheDir?: string;
+  /**
+   * Milliseconds a server may take to connect and send its headers (default 30 s, or
+   * NINJAGRAD_HTTP_TIMEOUT_MS).
+   */
+  timeoutMs?: number;
+  /** Longest pause in a download's body, in milliseconds (default 30 s, or NINJAGRAD_HTTP_IDLE_MS). */
+  idleMs?: number;
+  /**
+   * The largest names list read, from a file or a download, in bytes (default 256 MiB, or
+   * NINJAGRAD_MAX_NAMES_BYTES): a list of two million names is about 15 MB.
+   */
+  maxBytes?: number;
+}
+
+/** The limits in force: the options, else the environment, else the defaults. */
+function limits(opts: LoadNamesOptions) {
+  return {
+    timeoutMs: opts.timeoutMs ?? envNumber("NINJAGRAD_HTTP_TIMEOUT_MS") ?? 30_000,
+    idleMs: opts.idleMs ?? envNumber("NINJAGRAD_HTTP_IDLE_MS") ?? 30_000,
+    maxBytes: opts.maxBytes ?? envNumber("NINJAGRAD_MAX_NAMES_BYTES") ?? 256 * 2 ** 20,
+  };
+}
+
+function envNumber(name: string): number | undefined {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: the defaults
+  }
+  if (text === undefined || text.trim() === "") return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !(n > 0)) {
+    throw new NinjagradError(`${name} must be a whole number above 0, got "${text}"`);
+  }
+  return n;
 }
 
 /** Hex SHA-256 of a string (UTF-8) or of raw bytes: cache keys and dataset fingerprints. */
@@ -32,9 +68,11 @@ export async function loadNames(
 ): Promise<string[]> {
   if (source === undefined) return lectureNames();
   const text = String(source);
-  if (/^https?:\/\//i.test(text)) return await loadUrl(text, opts.cacheDir ?? defaultCacheDir());
+  if (/^https?:\/\//i.test(text)) {
+    return await loadUrl(text, opts.cacheDir ?? defaultCacheDir(), limits(opts));
+  }
   const path = /^file:/i.test(text) ? fileURLToPath(text) : text;
-  return parseNames(await readNamesFile(path), `names file ${path}`);
+  return parseNames(await readNamesFile(path, limits(opts).maxBytes), `names file ${path}`);
 }
 
 /** The lecture's names.txt (makemore's file): its SHA-256, as the lecture states it. */
@@ -55,14 +93,27 @@ export function lectureNames(): string[] {
 
 /**
  * Split decoded lines into names, checking what would otherwise surface later as a confusing
- * vocabulary: bytes that are not UTF-8 text, control characters, and `.` (the start/end token).
+ * vocabulary: bytes that are not UTF-8 text, a web page, control characters, and `.` (the
+ * start/end token). Lines may end in LF, CRLF or CR alone (old Mac files).
  */
-function parseNames(bytes: Uint8Array, what: string): string[] {
+function parseNames(bytes: Uint8Array, what: string, contentType?: string): string[] {
   const text = decodeOrExplain(bytes, what);
+  const start = text.trimStart().slice(0, 100).toLowerCase();
+  if (/^<(?:!doctype|html|head|body|\?xml|!--)/.test(start) || /\bhtml\b/.test(contentType ?? "")) {
+    throw new NinjagradError(
+      `${what} is an HTML page${
+        contentType ? ` (Content-Type ${contentType.split(";")[0]})` : ""
+      }, not a names list: point to the raw text file (on GitHub, the Raw button's address)`,
+    );
+  }
   const names: string[] = [];
-  text.split("\n").forEach((raw, i) => {
-    const name = raw.trim(); // also drops the \r of CRLF files
+  // Checked line by line only when the whole text has something to report (2 M names: 3× faster).
+  const suspect = text.includes(".") || /[^\P{Cc}\r\n]/u.test(text);
+  const lines = text.includes("\r") ? text.split(/\r\n|\r|\n/) : text.split("\n");
+  lines.forEach((raw, i) => {
+    const name = raw.trim();
     if (name === "") return;
+    if (!suspect) return void names.push(name);
     const control = name.match(/\p{Cc}/u);
     if (control) {
       const code = control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
@@ -107,13 +158,29 @@ function decodeOrExplain(bytes: Uint8Array, what: string): string {
   }
 }
 
-async function readNamesFile(path: string): Promise<Uint8Array> {
+async function readNamesFile(path: string, maxBytes: number): Promise<Uint8Array> {
   const what = `names file ${path}`;
   try {
-    if ((await Deno.stat(path)).isDirectory) {
+    // Looked at before it is opened: a FIFO would block, a device (/dev/zero) never end.
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
       throw new NinjagradError(`${what} is a directory: pass a text file with one name per line`);
     }
-    return await Deno.readFile(path);
+    if (!info.isFile) {
+      throw new NinjagradError(
+        `${what} is ${specialKind(info)}, not a file: save the names to a text file and pass that`,
+      );
+    }
+    if (info.size > maxBytes) {
+      throw tooLarge(what, `holds ${info.size.toLocaleString("en")} bytes`, maxBytes);
+    }
+    using file = await Deno.open(path, { read: true });
+    return await readCapped(
+      file.readable,
+      maxBytes,
+      () =>
+        tooLarge(what, `grew past ${maxBytes.toLocaleString("en")} bytes as it was read`, maxBytes),
+    );
   } catch (err) {
     if (err instanceof NinjagradError) throw err;
     if (err instanceof Deno.errors.NotFound) {
@@ -131,46 +198,174 @@ async function readNamesFile(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Download once, check, then cache atomically so a failed or bad download is never reused. */
-async function loadUrl(url: string, cacheDir: string): Promise<string[]> {
+/**
+ * Download once, check, then cache atomically, so that a failed or bad download (cut short,
+ * too large, a web page, not names) is never reused; a cached file that no longer reads as
+ * names is downloaded again.
+ */
+async function loadUrl(
+  url: string,
+  cacheDir: string,
+  lim: ReturnType<typeof limits>,
+): Promise<string[]> {
   const base = url.replace(/[?#].*$/, "").split("/").pop()?.replace(/[^\w.-]/g, "") || "names";
   const cached = join(cacheDir, `${(await sha256Hex(url)).slice(0, 16)}-${base}`);
   const cachedBytes = await Deno.readFile(cached).catch(() => undefined);
   if (cachedBytes) {
-    return parseNames(cachedBytes, `names downloaded from ${url} (cached at ${cached})`);
+    try {
+      return parseNames(cachedBytes, `names downloaded from ${url} (cached at ${cached})`);
+    } catch (err) {
+      if (!(err instanceof NinjagradError)) throw err;
+      await Deno.remove(cached).catch(() => {});
+    }
   }
-
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new NinjagradError(
-      `could not download names from ${url} (${
-        fetchReason(err)
-      }): check the URL and the network, ` +
-        "or download the file and pass its path",
-    );
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new NinjagradError(
-      `could not download names from ${url}: HTTP ${response.status} ${response.statusText}; ` +
-        "check the URL, or download the file and pass its path",
-    );
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const names = parseNames(bytes, `names downloaded from ${url}`);
+  const { bytes, contentType } = await download(url, lim);
+  const names = parseNames(bytes, `names downloaded from ${url}`, contentType);
+  let tmp: string | undefined;
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
-    const tmp = await Deno.makeTempFile({ dir: cacheDir, prefix: ".download-" });
+    tmp = await Deno.makeTempFile({ dir: cacheDir, prefix: ".download-" });
     await Deno.writeFile(tmp, bytes);
     await Deno.rename(tmp, cached); // rename is atomic: readers see the whole file or none
+    tmp = undefined;
   } catch (err) {
     throw new NinjagradError(
       `could not cache ${url} in ${cacheDir} (${oneLine(err)}): make that directory writable`,
     );
+  } finally {
+    if (tmp !== undefined) await Deno.remove(tmp).catch(() => {});
   }
   return names;
+}
+
+/**
+ * The body of `url`, within the limits: the server must answer within `timeoutMs`, never pause
+ * longer than `idleMs` in the body, and send at most `maxBytes`.
+ */
+async function download(
+  url: string,
+  { timeoutMs, idleMs, maxBytes }: ReturnType<typeof limits>,
+): Promise<{ bytes: Uint8Array; contentType?: string }> {
+  const what = `could not download names from ${url}`;
+  const abort = new AbortController();
+  let timer = setTimeout(() => abort.abort(), timeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: abort.signal });
+  } catch (err) {
+    clearTimeout(timer);
+    const why = abort.signal.aborted ? `no answer within ${seconds(timeoutMs)}` : fetchReason(err);
+    throw new NinjagradError(
+      `${what} (${why}): check the URL and the network, or download the file and pass its path`,
+    );
+  }
+  clearTimeout(timer);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new NinjagradError(
+      `${what}: HTTP ${response.status} ${response.statusText}; ` +
+        "check the URL, or download the file and pass its path",
+    );
+  }
+  const contentType = response.headers.get("content-type") ?? undefined;
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(url, `announces ${declared.toLocaleString("en")} bytes`, maxBytes);
+  }
+  let got = 0;
+  const idle = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), idleMs);
+  };
+  try {
+    idle();
+    const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    const counted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          got += chunk.length;
+          idle();
+          out.enqueue(chunk);
+        },
+      }),
+    );
+    const bytes = await readCapped(
+      counted,
+      maxBytes,
+      () =>
+        tooLarge(
+          `the download of ${url}`,
+          `ran past ${maxBytes.toLocaleString("en")} bytes`,
+          maxBytes,
+        ),
+    );
+    return { bytes, contentType };
+  } catch (err) {
+    if (err instanceof NinjagradError) throw err;
+    const why = abort.signal.aborted
+      ? `it stalled for ${seconds(idleMs)}`
+      : `the connection broke: ${fetchReason(err)}`;
+    throw new NinjagradError(
+      `${what}: the download stopped after ${got.toLocaleString("en")} bytes (${why}); ` +
+        "nothing was cached: try again, or download the file and pass its path",
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a stream to its end, or throws `tooBig()` past `maxBytes` (the stream is cancelled). */
+async function readCapped(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooBig: () => Error,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooBig();
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+/** A names list over the size limit; `size` says what was seen of it. */
+function tooLarge(what: string, size: string, maxBytes: number): NinjagradError {
+  return new NinjagradError(
+    `${what} ${size}: more than the ${maxBytes.toLocaleString("en")} bytes a names list may ` +
+      "hold (NINJAGRAD_MAX_NAMES_BYTES raises the limit); nothing was kept",
+  );
+}
+
+function seconds(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** What a file that is neither regular nor a directory is, in words. */
+function specialKind(info: Deno.FileInfo): string {
+  if (info.isFifo) return "a FIFO (named pipe)";
+  if (info.isCharDevice) return "a character device";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isSocket) return "a socket";
+  return "a special file";
 }
 
 function defaultCacheDir(): string {

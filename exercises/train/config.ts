@@ -67,6 +67,12 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = {
   chunkMs: 50,
 };
 
+/**
+ * The most steps a run may ask for: a billion steps take more than a day at this engine's
+ * 0.1 ms a step; more is a typo (`--steps 1e12`), not a plan.
+ */
+export const MAX_STEPS = 1_000_000_000;
+
 /** The step from which the learning rate is a tenth: `decayAt`, or half of `steps`. */
 export function decayStep(config: Pick<TrainConfig, "steps" | "decayAt">): number {
   return config.decayAt ?? Math.floor(config.steps / 2);
@@ -82,28 +88,27 @@ export function learningRate(
 
 /** Throws a one-line error for settings a run cannot work with (the CLI checks flags first). */
 export function checkConfig(c: TrainConfig): void {
-  const whole = (name: string, v: number, min: number) => {
-    if (!Number.isInteger(v) || v < min) {
-      throw new NinjagradError(`${name} must be a whole number ≥ ${min}, got ${v}`);
+  const whole = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+      throw new NinjagradError(`${name} must be a whole number ${range}, got ${show(v)}`);
     }
   };
-  whole("steps", c.steps, 1);
+  whole("steps", c.steps, 1, MAX_STEPS);
   whole("hidden", c.hidden, 1);
   whole("embd", c.embd, 1);
   whole("block", c.block, 1);
   whole("evalEvery", c.evalEvery, 0);
   whole("evalExamples", c.evalExamples, 2);
   if (c.decayAt !== undefined) whole("decayAt", c.decayAt, 0);
-  if (!Number.isInteger(c.batch) || c.batch < 2) {
+  if (!Number.isSafeInteger(c.batch) || c.batch < 2) {
     throw new NinjagradError(
-      Number.isInteger(c.batch)
+      Number.isSafeInteger(c.batch)
         ? BATCH_MESSAGE(c.batch)
-        : `batch must be a whole number ≥ 2, got ${c.batch}`,
+        : `batch must be a whole number ≥ 2, got ${show(c.batch)}`,
     );
   }
-  if (!Number.isSafeInteger(c.seed) || c.seed < 0) {
-    throw new NinjagradError(`seed must be a whole number ≥ 0, got ${c.seed}`);
-  }
+  whole("seed", c.seed, 0);
   if (!RNG_KINDS.includes(c.rng)) {
     throw new NinjagradError(`rng must be one of ${RNG_KINDS.join(", ")}, got ${c.rng}`);
   }
@@ -113,9 +118,31 @@ export function checkConfig(c: TrainConfig): void {
   if (c.backward !== "manual" && c.backward !== "auto") {
     throw new NinjagradError(`backward must be manual or auto, got ${c.backward}`);
   }
-  if (!(c.lr > 0) || !Number.isFinite(c.lr)) {
-    throw new NinjagradError(`lr must be a positive number, got ${c.lr}`);
+  if (typeof c.lr !== "number" || !(c.lr > 0) || !Number.isFinite(c.lr)) {
+    throw new NinjagradError(`lr must be a positive number, got ${show(c.lr)}`);
   }
+  if (typeof c.chunkMs !== "number" || !(c.chunkMs > 0) || !Number.isFinite(c.chunkMs)) {
+    throw new NinjagradError(
+      `chunkMs must be a positive number of milliseconds, got ${show(c.chunkMs)}`,
+    );
+  }
+  if (c.detectAnomaly !== undefined && typeof c.detectAnomaly !== "boolean") {
+    throw new NinjagradError(`detectAnomaly must be true or false, got ${show(c.detectAnomaly)}`);
+  }
+}
+
+/** A setting as it was given: strings quoted, so `"5"` does not read as the number 5. */
+function show(v: unknown): string {
+  return typeof v === "number" ? String(v) : v === undefined ? "nothing" : JSON.stringify(v);
+}
+
+/**
+ * The smallest learning rate a run accepts: below it an update lr·grad (gradients are at most
+ * about 1) is lost in the rounding of weights of about 0.01 and more, 2^-24 of their size in
+ * float32, 2^-53 in float64, and the run never moves.
+ */
+export function smallestLr(dtype: FloatDType): number {
+  return dtype === "float32" ? 1e-10 : 1e-19;
 }
 
 /** Why a batch must hold at least two examples. */

@@ -5,6 +5,11 @@
  * The embedding followed by the first linear layer is C[x₀]·W1₀ + C[x₁]·W1₁ + … + b1, where W1ⱼ
  * is the block of W1's rows that position j's embedding meets. So C·W1ⱼ is tabulated once per
  * position (vocab × hidden) and each example's hprebn becomes `block` row lookups and adds.
+ *
+ * In eval mode an example's hidden layer and logits depend on its context alone, and most
+ * contexts repeat (the lecture's 182,625 training examples have 5,438 distinct ones; two million
+ * names have about 15,000): so the net runs once per distinct context, and each context counts
+ * as often as it occurs (`contextGroups`). Same statistics and losses, summed in another order.
  */
 import type { Examples } from "../data.ts";
 import type { Ex4Sizes, Ex4Weights } from "../model/ex4.ts";
@@ -18,8 +23,13 @@ export interface BnStats {
 /** The lecture's BatchNorm epsilon. */
 export const BN_EPS = 1e-5;
 
-/** Examples read in chunks of this many rows, so no (examples × hidden) array is ever held. */
-const CHUNK = 1024;
+/**
+ * Contexts run in chunks of up to 1024 rows, so no (contexts × hidden) array is ever held: a
+ * chunk's buffer holds at most 2^20 values (8 MiB), however wide the layers.
+ */
+function chunkRows(s: Ex4Sizes): number {
+  return Math.max(1, Math.min(1024, Math.floor(2 ** 20 / Math.max(s.hidden, s.vocab))));
+}
 
 /** (block, vocab, hidden): row (j, v) is C[v] @ W1ⱼ, plus b1 folded into position 0. */
 function positionTables(w: Ex4Weights, s: Ex4Sizes): Float64Array {
@@ -59,9 +69,92 @@ function hprebnRows(
   }
 }
 
-/** Which examples to use: all of them, or the listed rows. */
-function selection(ex: Examples, rows?: Int32Array): [number, (i: number) => number] {
-  return rows ? [rows.length, (i) => rows[i]] : [ex.n, (i) => i];
+/**
+ * A set of examples by distinct context: `rows[k]` is an example with the k-th context, met
+ * `count[k]` times; the targets that follow it are `targetY[targetStart[k] .. targetStart[k+1]]`,
+ * each `targetCount` times.
+ */
+export interface ContextGroups {
+  /** Examples in all. */
+  n: number;
+  rows: Int32Array;
+  count: Float64Array;
+  targetStart: Int32Array;
+  targetY: Int32Array;
+  targetCount: Float64Array;
+}
+
+/** Contexts are numbered through a table up to this many possible ones, else through a Map. */
+const TABLE_MAX = 1 << 22;
+
+const groupCache = new WeakMap<object, ContextGroups>();
+
+/** The examples (all, or the listed rows) grouped by context; cached per examples and rows. */
+export function contextGroups(ex: Examples, rows?: Int32Array): ContextGroups {
+  const key = rows ?? ex;
+  let groups = groupCache.get(key);
+  if (groups === undefined) groupCache.set(key, groups = groupContexts(ex, rows));
+  return groups;
+}
+
+function groupContexts(ex: Examples, rows?: Int32Array): ContextGroups {
+  const n = rows ? rows.length : ex.n, block = ex.blockSize, X = ex.X, Y = ex.Y;
+  let vocab = 1;
+  for (let i = 0; i < X.length; i++) if (X[i] >= vocab) vocab = X[i] + 1;
+  for (let i = 0; i < Y.length; i++) if (Y[i] >= vocab) vocab = Y[i] + 1;
+  const codes = vocab ** block;
+  const table = codes <= TABLE_MAX ? new Int32Array(codes).fill(-1) : undefined;
+  const map = table ? undefined : new Map<number | string, number>();
+  const group = new Int32Array(n), first: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = rows ? rows[i] : i;
+    let k: number | undefined;
+    if (table) {
+      let code = 0;
+      for (let j = 0; j < block; j++) code = code * vocab + X[r * block + j];
+      k = table[code];
+      if (k < 0) table[code] = k = first.push(r) - 1;
+    } else {
+      // Past 2^53 codes are no longer exact numbers: the context as text then.
+      const code = codes <= Number.MAX_SAFE_INTEGER
+        ? X.subarray(r * block, r * block + block).reduce((c, x) => c * vocab + x, 0)
+        : X.subarray(r * block, r * block + block).join(",");
+      k = map!.get(code);
+      if (k === undefined) map!.set(code, k = first.push(r) - 1);
+    }
+    group[i] = k;
+  }
+  const groups = first.length;
+  const count = new Float64Array(groups);
+  for (let i = 0; i < n; i++) count[group[i]]++;
+  // The examples ordered by group (a counting sort), then each group's targets counted.
+  const start = new Int32Array(groups + 1);
+  for (let k = 0; k < groups; k++) start[k + 1] = start[k] + count[k];
+  const fill = start.slice(0, groups), order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[fill[group[i]]++] = rows ? rows[i] : i;
+  const targetStart = new Int32Array(groups + 1), ys: number[] = [], counts: number[] = [];
+  const seen = new Float64Array(vocab), touched: number[] = [];
+  for (let k = 0; k < groups; k++) {
+    for (let p = start[k]; p < start[k + 1]; p++) {
+      const y = Y[order[p]];
+      if (seen[y]++ === 0) touched.push(y);
+    }
+    for (const y of touched) {
+      ys.push(y);
+      counts.push(seen[y]);
+      seen[y] = 0;
+    }
+    touched.length = 0;
+    targetStart[k + 1] = ys.length;
+  }
+  return {
+    n,
+    rows: Int32Array.from(first),
+    count,
+    targetStart,
+    targetY: Int32Array.from(ys),
+    targetCount: Float64Array.from(counts),
+  };
 }
 
 /**
@@ -69,23 +162,48 @@ function selection(ex: Examples, rows?: Int32Array): [number, (i: number) => num
  * re-estimates them after training: mean and unbiased variance of hprebn over the examples.
  */
 export function bnStatistics(w: Ex4Weights, s: Ex4Sizes, ex: Examples, rows?: Int32Array): BnStats {
+  return drain(bnStatisticsSteps(w, s, ex, rows));
+}
+
+/** {@link bnStatistics}, yielding to the event loop about every `sliceMs` milliseconds. */
+export function bnStatisticsAsync(
+  w: Ex4Weights,
+  s: Ex4Sizes,
+  ex: Examples,
+  rows?: Int32Array,
+  sliceMs = 50,
+): Promise<BnStats> {
+  return drainAsync(bnStatisticsSteps(w, s, ex, rows), sliceMs);
+}
+
+/** The work of bnStatistics, a chunk of contexts per `yield`. */
+function* bnStatisticsSteps(
+  w: Ex4Weights,
+  s: Ex4Sizes,
+  ex: Examples,
+  rows?: Int32Array,
+): Generator<void, BnStats> {
   const { hidden } = s;
   const tables = positionTables(w, s);
-  const [n, rowOf] = selection(ex, rows);
-  const buf = new Float64Array(CHUNK * hidden);
+  const groups = contextGroups(ex, rows), n = groups.n, g = groups.rows.length;
+  const rowOf = (i: number) => groups.rows[i];
+  const chunk = chunkRows(s);
+  const buf = new Float64Array(chunk * hidden);
   const mean = new Float64Array(hidden), variance = new Float64Array(hidden);
   // Two passes (mean, then squared deviations): exact enough in float64, unlike Σx² − n·mean².
   for (const pass of [0, 1]) {
-    for (let start = 0; start < n; start += CHUNK) {
-      const count = Math.min(CHUNK, n - start);
+    for (let start = 0; start < g; start += chunk) {
+      const count = Math.min(chunk, g - start);
       hprebnRows(tables, s, ex.X, rowOf, start, count, buf);
       for (let i = 0; i < count; i++) {
+        const times = groups.count[start + i];
         for (let u = 0; u < hidden; u++) {
           const x = buf[i * hidden + u];
-          if (pass === 0) mean[u] += x;
-          else variance[u] += (x - mean[u]) ** 2;
+          if (pass === 0) mean[u] += times * x;
+          else variance[u] += times * (x - mean[u]) ** 2;
         }
       }
+      yield;
     }
     if (pass === 0) { for (let u = 0; u < hidden; u++) mean[u] /= n; }
   }
@@ -113,7 +231,7 @@ export class EvalNet {
       this.#scale[u] = w.bngain[u] / Math.sqrt(bn.var[u] + BN_EPS);
       this.#shift[u] = w.bnbias[u] - bn.mean[u] * this.#scale[u];
     }
-    this.#h = new Float64Array(CHUNK * s.hidden);
+    this.#h = new Float64Array(chunkRows(s) * s.hidden);
   }
 
   /**
@@ -143,22 +261,59 @@ export class EvalNet {
 
   /** Mean cross-entropy over the examples (or the listed rows), as the lecture's split_loss. */
   loss(ex: Examples, rows?: Int32Array): number {
+    return drain(this.lossSteps(ex, rows));
+  }
+
+  /** {@link loss}, yielding to the event loop about every `sliceMs` milliseconds. */
+  lossAsync(ex: Examples, rows?: Int32Array, sliceMs = 50): Promise<number> {
+    return drainAsync(this.lossSteps(ex, rows), sliceMs);
+  }
+
+  /** The work of `loss`, a chunk of contexts per `yield`. */
+  *lossSteps(ex: Examples, rows?: Int32Array): Generator<void, number> {
     const { vocab } = this.#s;
-    const [n, rowOf] = selection(ex, rows);
-    const logits = new Float64Array(CHUNK * vocab);
+    const groups = contextGroups(ex, rows), g = groups.rows.length;
+    const rowOf = (i: number) => groups.rows[i];
+    const chunk = chunkRows(this.#s);
+    const logits = new Float64Array(chunk * vocab);
     let total = 0;
-    for (let start = 0; start < n; start += CHUNK) {
-      const count = Math.min(CHUNK, n - start);
+    for (let start = 0; start < g; start += chunk) {
+      const count = Math.min(chunk, g - start);
       this.logits(ex.X, rowOf, start, count, logits);
       for (let i = 0; i < count; i++) {
-        const o = i * vocab;
+        const o = i * vocab, k = start + i;
         let m = -Infinity;
         for (let c = 0; c < vocab; c++) m = Math.max(m, logits[o + c]);
         let z = 0;
         for (let c = 0; c < vocab; c++) z += Math.exp(logits[o + c] - m);
-        total += m + Math.log(z) - logits[o + ex.Y[rowOf(start + i)]];
+        const lse = m + Math.log(z);
+        for (let p = groups.targetStart[k]; p < groups.targetStart[k + 1]; p++) {
+          total += groups.targetCount[p] * (lse - logits[o + groups.targetY[p]]);
+        }
       }
+      yield;
     }
-    return total / n;
+    return total / groups.n;
+  }
+}
+
+/** Runs a generator of work to its end and returns its result. */
+function drain<T>(work: Generator<void, T>): T {
+  for (;;) {
+    const step = work.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs a generator of work, letting the event loop in about every `sliceMs` milliseconds. */
+async function drainAsync<T>(work: Generator<void, T>, sliceMs: number): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const step = work.next();
+    if (step.done) return step.value;
+    if (performance.now() - since >= sliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      since = performance.now();
+    }
   }
 }

@@ -46,8 +46,10 @@ export interface EvalEvent {
 }
 
 /**
- * The run is over (or was stopped: `interrupted`): BatchNorm statistics were re-estimated over the whole training set and the
- * split losses measured with them. The last event before completion.
+ * The run is over: BatchNorm statistics were re-estimated over the whole training set and the
+ * split losses measured with them. The last event before completion. A run that was stopped
+ * (`interrupted`) estimates them on `estimatedOn` training examples instead, so that its state
+ * can be saved at once; `finalStatistics` (final.ts) then computes the full ones.
  */
 export interface DoneEvent {
   type: "done";
@@ -65,6 +67,11 @@ export interface DoneEvent {
   rngState: RngPlanState;
   /** True when the run was stopped (its abort signal) before its last step. */
   interrupted?: boolean;
+  /**
+   * Set when `interrupted`: the training examples BatchNorm statistics and the train loss were
+   * estimated on (and as many validation examples at most for the val loss).
+   */
+  estimatedOn?: number;
 }
 
 /** Everything a training run emits. */

@@ -1,11 +1,16 @@
 /**
  * What `deno task train` shows while it runs, each a subscriber of the training Observable:
  * a progress bar on a terminal (npm cli-progress), a plain periodic log line elsewhere, or one
- * JSON object per evaluation.
+ * JSON object per evaluation; and the lines it prints before and after.
  */
+import process from "node:process";
 import { cliProgress } from "../deps.ts";
 import type { Observable, Subscription } from "../../graph/deps.ts";
-import type { EvalEvent, StepEvent, TrainEvent } from "./events.ts";
+import type { DoneEvent, EvalEvent, StepEvent, TrainEvent } from "./events.ts";
+import { countParams } from "../model/ex4.ts";
+import { decayStep, type TrainConfig } from "./config.ts";
+import type { TrainData } from "./data.ts";
+import { sizesOf } from "./run.ts";
 
 /** The part of cli-progress's MultiBar this file uses (the package ships no types). */
 interface MultiBar {
@@ -51,6 +56,9 @@ function eta(e: StepEvent): string {
  * Redraws at most ten times a second however fast the steps come.
  */
 export function progressBar(events: Observable<TrainEvent>): Subscription {
+  // A terminal that closed (SIGHUP) fails the bar's writes later, asynchronously (EPIPE, EIO):
+  // dropped, never thrown at the run, which has its state to save.
+  if (process.stderr.listenerCount("error") === 0) process.stderr.on("error", () => {});
   const multi = new MultiBarImpl({
     format: "{bar} {value}/{total} | loss {loss} | {speed} steps/s | ETA {left}",
     hideCursor: true,
@@ -101,4 +109,80 @@ export function jsonLog(events: Observable<TrainEvent>, write: Write): Subscript
   return events.subscribe((e) => {
     if (e.type === "eval") write(JSON.stringify(e));
   });
+}
+
+/** The run's first line: what is trained on what (`from`: the checkpoint a run resumes). */
+export function startLine(
+  config: TrainConfig,
+  data: TrainData,
+  start?: { step: number },
+  from?: string,
+): string {
+  const names = data.fingerprint?.names;
+  const source = `${data.source}${
+    names === undefined ? "" : ` (${names.toLocaleString("en")} names)`
+  }`;
+  return `${start ? `resuming ${from} at step ${start.step}: ` : ""}` +
+    `training ${countParams(sizesOf(config, data)).toLocaleString("en")} parameters on ` +
+    `${data.train.n.toLocaleString("en")} examples from ${source}: ${config.steps} ` +
+    `steps, batch ${config.batch}, lr ${config.lr} then ${config.lr / 10} from step ` +
+    `${decayStep(config)}, ${config.dtype}, backward ${config.backward}`;
+}
+
+/** The first line in `--json` mode, saying what the text mode's first line says. */
+export function startJson(
+  config: TrainConfig,
+  data: TrainData,
+  start?: { step: number },
+  from?: string,
+): string {
+  return JSON.stringify({
+    type: "start",
+    ...(start ? { resumedFrom: from, step: start.step } : {}),
+    data: {
+      source: data.source,
+      names: data.fingerprint?.names,
+      sha256: data.fingerprint?.sha256,
+      examples: { train: data.train.n, val: data.val.n, test: data.test.n },
+    },
+    parameters: countParams(sizesOf(config, data)),
+    config,
+  });
+}
+
+/** The last line of a stopped run: where its checkpoint is and how to go on. */
+export function stoppedLine(
+  step: number | undefined,
+  total: number,
+  save: string | undefined,
+  estimatedOn?: number,
+): string {
+  if (save === undefined || step === undefined) {
+    return `interrupted at step ${step ?? 0} of ${total}; nothing saved ` +
+      "(--save FILE keeps an interrupted run)";
+  }
+  const estimated = estimatedOn === undefined
+    ? ""
+    : ` (BatchNorm statistics estimated on ${estimatedOn.toLocaleString("en")} training examples)`;
+  return `interrupted at step ${step} of ${total}; checkpoint saved to ${save}${estimated}; ` +
+    `continue with: deno task train --resume ${save}`;
+}
+
+/** The results of a finished run, line by line: losses, sampled names, rules run. */
+export function resultLines(
+  done: DoneEvent,
+  data: TrainData,
+  config: TrainConfig,
+  samples: string[],
+): string[] {
+  const { auto, override } = done.ruleCounts;
+  return [
+    `after ${done.step} steps, BatchNorm statistics re-estimated over all ` +
+    `${data.train.n.toLocaleString("en")} training examples:`,
+    `train ${done.train.toFixed(4)}  val ${done.val.toFixed(4)}`,
+    `20 names sampled with seed ${config.seed + 10}:`,
+    ...samples.map((name) => `  ${name}`),
+    `${done.msPerStep.toFixed(2)} ms/step; rules run: ${override.toLocaleString("en")} ` +
+    `hand-written, ${auto.toLocaleString("en")} automatic (--backward ${config.backward})`,
+  ];
 }

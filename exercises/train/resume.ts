@@ -93,10 +93,10 @@ async function resumeData(
   dataFlag: string | undefined,
 ): Promise<TrainData> {
   const saved = checkpoint.data;
-  const source = dataFlag ?? saved?.path;
-  const trainedOn = saved === undefined
-    ? "its names"
-    : `${saved.path ?? LECTURE_NAMES_SOURCE} (${saved.names.toLocaleString("en")} names)`;
+  const source = dataFlag ?? saved.path;
+  const trainedOn = `${saved.path ?? LECTURE_NAMES_SOURCE} (${
+    saved.names.toLocaleString("en")
+  } names)`;
   let data: TrainData;
   try {
     data = await loadTrainData(source, block);
@@ -114,11 +114,11 @@ async function resumeData(
     throw new NinjagradError(
       `${path} was trained on a vocabulary of ${vocab.length} symbols (${vocab.join("")}) ` +
         `but ${data.source} gives ${have.length} (${have.join("")}): resume with the names ` +
-        `it was trained on${saved?.path ? ` (${saved.path})` : ""}`,
+        `it was trained on${saved.path ? ` (${saved.path})` : ""}`,
     );
   }
   const now = data.fingerprint;
-  if (saved !== undefined && now !== undefined && saved.sha256 !== now.sha256) {
+  if (now !== undefined && saved.sha256 !== now.sha256) {
     throw new NinjagradError(
       `${path} was trained on ${trainedOn}, but ${data.source} holds other names ` +
         `(${now.names.toLocaleString("en")} names, sha256 ${now.sha256.slice(0, 12)}… instead of ` +

@@ -4,8 +4,10 @@
  * between steps. The graph is built once and re-run with each minibatch in reused buffers.
  * Steps run back to back in chunks of about `chunkMs` and yield to the event loop in between, so
  * an unsubscribe or a Ctrl-C gets in without slowing the loop down. A run can continue a saved
- * one (`start`: its step, parameters and random state), and an abort `signal` ends it after the
- * step in progress with a `done` event that says so, ready to be saved.
+ * one (`start`: its step, parameters and random state), hands out snapshots of its state every
+ * so many steps or milliseconds (`onSnapshot`, for periodic checkpoints), and an abort `signal`
+ * ends it after the step in progress with a `done` event that says so, ready to be saved at once:
+ * its statistics are estimates, the full ones are `finalStatistics`'s (final.ts) to compute.
  */
 import { Observable, type Subscriber } from "../../graph/deps.ts";
 import { clearImmediate, setImmediate } from "node:timers";
@@ -31,8 +33,10 @@ import {
 import { compareEx4FirstStep, installEx4Rules } from "../rules/ex4.ts";
 import { checkConfig, learningRate, type TrainConfig } from "./config.ts";
 import type { TrainData } from "./data.ts";
-import { bnStatistics, EvalNet } from "./eval.ts";
+import { bnStatistics, type BnStats, EvalNet } from "./eval.ts";
+import { checkRunSize } from "./limits.ts";
 import type { DoneEvent, EvalEvent, LiveModel, TrainEvent } from "./events.ts";
+import type { TrainedModel } from "./trained.ts";
 import {
   createRngPlan,
   orderedNormalSource,
@@ -53,13 +57,26 @@ export interface TrainStart {
   rngState: RngPlanState;
 }
 
+/** A run's state between two steps, with BatchNorm statistics estimated on a subset. */
+export interface RunSnapshot {
+  /** Steps done. */
+  step: number;
+  /** The model (copies), BatchNorm statistics estimated on `bnExamples` training examples. */
+  model: TrainedModel;
+  /** The random streams' state after `step` steps. */
+  rngState: RngPlanState;
+  /** How many training examples the BatchNorm statistics were estimated on. */
+  bnExamples: number;
+}
+
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** Continue a saved run instead of starting from the init. */
   start?: TrainStart;
   /**
    * When aborted, the run stops after the step in progress and ends with a `done` event whose
-   * `interrupted` is true (BatchNorm statistics and losses measured as at the end).
+   * `interrupted` is true; its statistics are estimates (`estimatedOn` examples), cheap enough
+   * that the state can be saved at once.
    */
   signal?: AbortSignal;
   /**
@@ -67,6 +84,13 @@ export interface TrainOptions {
    * (default: the project's own, `installEx4Rules`); `deno task ninja train` passes a learner's.
    */
   installRules?: (graph: Graph) => void;
+  /** How often `onSnapshot` is called: every `steps` steps, or after `ms` milliseconds. */
+  snapshotEvery?: { steps: number } | { ms: number };
+  /**
+   * Called between two steps with the run's state, synchronously: a checkpoint written here is
+   * on the disk before the next step starts. An error it throws ends the run.
+   */
+  onSnapshot?: (snapshot: RunSnapshot) => void;
 }
 
 /** The net's sizes for a config and its data's vocabulary. */
@@ -156,7 +180,8 @@ export function train(
   options: TrainOptions = {},
 ): Observable<TrainEvent> {
   checkConfig(config);
-  const { start, signal, installRules } = options;
+  checkRunSize(config, sizesOf(config, data));
+  const { start, signal } = options;
   if (start) {
     resumedState(config, data, start); // checked now: a bad start fails where train() is called
     if (start.step >= config.steps) {
@@ -171,7 +196,7 @@ export function train(
     const tick = () => {
       timer = undefined;
       try {
-        run ??= new Trainer(config, data, start, installRules);
+        run ??= new Trainer(config, data, start, options);
         const finished = run.chunk(subscriber, signal);
         if (!finished && !signal?.aborted) {
           if (!subscriber.closed) timer = setImmediate(tick);
@@ -206,12 +231,16 @@ class Trainer {
   #ran = 0;
   #trainMs = 0;
   #recentMs = 0;
+  readonly #snapshotEvery: TrainOptions["snapshotEvery"];
+  readonly #onSnapshot: TrainOptions["onSnapshot"];
+  /** When the last snapshot was taken (or the run started). */
+  #snapshotAt = performance.now();
 
   constructor(
     config: TrainConfig,
     data: TrainData,
     start?: TrainStart,
-    installRules: (graph: Graph) => void = installEx4Rules,
+    options: Pick<TrainOptions, "snapshotEvery" | "onSnapshot" | "installRules"> = {},
   ) {
     this.#config = config;
     this.#data = data;
@@ -222,17 +251,16 @@ class Trainer {
     this.#random = random;
     this.#step = start?.step ?? 0;
     this.#model = buildEx4(new Graph({ dtype: config.dtype }), weights, this.#sizes, config.batch);
-    if (config.backward === "manual") installRules(this.#model.graph);
+    if (config.backward === "manual") (options.installRules ?? installEx4Rules)(this.#model.graph);
     // Switched on after building, so that every node has its label when an anomaly names it
     // (a node is evaluated once as it is created, before `.named()` labels it); every step
     // recomputes the whole net anyway.
     this.#model.graph.detectAnomaly = config.detectAnomaly === true;
     this.#xb = this.#model.Xb.value;
     this.#yb = this.#model.Yb.value;
-    const n = data.train.n, m = config.evalExamples;
-    this.#evalRows = m >= n ? undefined : Int32Array.from({ length: m }, (_, i) => {
-      return Math.floor((i * n) / m); // evenly spread, and no draw from the training generator
-    });
+    this.#evalRows = spreadRows(data.train.n, config.evalExamples);
+    this.#snapshotEvery = options.onSnapshot ? options.snapshotEvery : undefined;
+    this.#onSnapshot = options.onSnapshot;
   }
 
   /** Runs steps for about `chunkMs` (none once `signal` is aborted); true when every step is done. */
@@ -264,6 +292,10 @@ class Trainer {
       if (evalEvery > 0 && this.#step % evalEvery === 0 && this.#step < steps) {
         if (!subscriber.closed) subscriber.next(this.#periodicEval());
         clock = performance.now(); // evaluations are not step time
+      }
+      if (this.#snapshotDue(clock) && this.#step < steps && !subscriber.closed) {
+        this.#onSnapshot!(this.snapshot());
+        clock = this.#snapshotAt = performance.now(); // nor are checkpoints
       }
       if (clock - start >= chunkMs) break;
     }
@@ -316,6 +348,15 @@ class Trainer {
     }
     const value = loss.value.data[0];
     if (!Number.isFinite(value)) {
+      if (this.#step === 0) {
+        // No update has run: the learning rate is not to blame, the initial weights are.
+        throw new NinjagradError(
+          `the loss is ${value} at step 1, before any update: the initial weights already give ` +
+            `a target a probability that rounds to 0 in ${this.#config.dtype} (hidden ` +
+            `${this.#config.hidden.toLocaleString("en")}: each logit sums that many terms); ` +
+            "use a smaller --hidden",
+        );
+      }
       throw new NinjagradError(
         `the loss is ${value} at step ${this.#step + 1}: the run diverged; try a smaller --lr`,
       );
@@ -355,9 +396,33 @@ class Trainer {
     };
   }
 
+  /** Whether a snapshot is due after the step just done (the clock reads `now`). */
+  #snapshotDue(now: number): boolean {
+    const every = this.#snapshotEvery;
+    if (every === undefined) return false;
+    return "steps" in every ? this.#step % every.steps === 0 : now - this.#snapshotAt >= every.ms;
+  }
+
+  /** The state between two steps: copies of the parameters, estimated BatchNorm statistics. */
+  snapshot(): RunSnapshot {
+    const weights = cloneWeights(this.#weights()), rows = this.#evalRows;
+    return {
+      step: this.#step,
+      model: this.#trained(weights, bnStatistics(weights, this.#sizes, this.#data.train, rows)),
+      rngState: this.#random.getState(),
+      bnExamples: rows?.length ?? this.#data.train.n,
+    };
+  }
+
+  #trained(weights: Ex4Weights, bn: BnStats): TrainedModel {
+    const vocab = this.#data.vocab.itos.slice();
+    return { sizes: this.#sizes, dtype: this.#config.dtype, weights, bn, vocab };
+  }
+
   /**
-   * The lecture's ending: BatchNorm statistics over the whole training set, then split losses;
-   * `interrupted` when the run stopped early.
+   * The lecture's ending: BatchNorm statistics over the whole training set, then split losses.
+   * When the run was `interrupted`, statistics and losses are estimated on subsets instead, so
+   * that the state can be saved at once (final.ts computes the full ones after).
    */
   finish(interrupted = false): DoneEvent {
     const { auto } = this.#model.graph.ruleCounts;
@@ -365,25 +430,26 @@ class Trainer {
       // installEx4Rules covers every node, so this is a bug, not a user's mistake.
       throw new Error(`a hand-written backward ran ${auto} automatic rules`);
     }
-    const weights = cloneWeights(this.#weights());
-    const bn = bnStatistics(weights, this.#sizes, this.#data.train);
+    const weights = cloneWeights(this.#weights()), data = this.#data;
+    const rows = interrupted ? this.#evalRows : undefined;
+    const valRows = interrupted ? spreadRows(data.val.n, this.#config.evalExamples) : undefined;
+    const bn = bnStatistics(weights, this.#sizes, data.train, rows);
     const net = new EvalNet(weights, this.#sizes, bn);
     return {
       type: "done",
       step: this.#step,
-      train: net.loss(this.#data.train),
-      val: net.loss(this.#data.val),
+      train: net.loss(data.train, rows),
+      val: net.loss(data.val, valRows),
       msPerStep: this.#trainMs / Math.max(1, this.#ran),
       ruleCounts: { ...this.#model.graph.ruleCounts },
-      model: {
-        sizes: this.#sizes,
-        dtype: this.#config.dtype,
-        weights,
-        bn,
-        vocab: this.#data.vocab.itos.slice(),
-      },
+      model: this.#trained(weights, bn),
       rngState: this.#random.getState(),
-      ...(interrupted ? { interrupted } : {}),
+      ...(interrupted ? { interrupted, estimatedOn: rows?.length ?? data.train.n } : {}),
     };
   }
+}
+
+/** `m` rows evenly spread over `n` (undefined: all of them), drawing nothing from a generator. */
+function spreadRows(n: number, m: number): Int32Array | undefined {
+  return m >= n ? undefined : Int32Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }

@@ -29,14 +29,27 @@ export function sampleNames(
   random: Uniform,
   maxLength = 64,
 ): string[] {
+  const names: string[] = [];
+  for (const name of drawNames(model, random, maxLength)) {
+    if (names.length === count) break;
+    names.push(name);
+  }
+  return names;
+}
+
+/** Names drawn from the model one at a time, without end: see {@link sampleNames}. */
+export function* drawNames(
+  model: TrainedModel,
+  random: Uniform,
+  maxLength = 64,
+): Generator<string, never> {
   const { sizes, vocab } = model;
   const net = new EvalNet(model.weights, sizes, model.bn);
   const context = new Int32Array(sizes.block);
   const logits = new Float64Array(sizes.vocab);
   const probs = new Float64Array(sizes.vocab);
   const first = () => 0;
-  const names: string[] = [];
-  for (let k = 0; k < count; k++) {
+  for (;;) {
     context.fill(0);
     let name = "";
     for (let len = 0; len < maxLength; len++) {
@@ -47,9 +60,8 @@ export function sampleNames(
       context.copyWithin(0, 1);
       context[sizes.block - 1] = ix;
     }
-    names.push(name);
+    yield name;
   }
-  return names;
 }
 
 /** Draws an index from softmax(logits) with one uniform `u` (inverse of the cumulative sum). */

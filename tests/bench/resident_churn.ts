@@ -1,5 +1,5 @@
 /**
- * For tests/memory_test.ts, run with `--v8-flags=--expose-gc`: makes 50 rounds of 40 MB of
+ * For tests/bench/steady_memory.ts, run with `--v8-flags=--expose-gc`: makes 50 rounds of 40 MB of
  * resident tensors (2 GB in all, in a 256 MiB memory), dropping each round's before the next and
  * letting the collector and the finalizers run; counts the rounds whose tensors were all
  * resident. Then fills the memory on purpose and checks that what does not fit is a plain,
