@@ -1,8 +1,10 @@
 /**
- * exp, log and tanh for float32 tensors, inlined into the kernels' loops. Math.exp and Math.tanh
- * are calls into C (6–17 ns each); these are a few multiply-adds in double precision with errors
+ * exp, log and tanh for float32 tensors, inlined into the kernels' loops. Math.exp is a call
+ * into C (6–17 ns); exp and log here are a few multiply-adds in double precision with errors
  * below 1e-13 relative, far below float32's rounding (6e-8), so a float32 result equals the
  * correctly rounded one except in rare near-ties (off by one unit in the last place there).
+ * tanh runs in float32 itself, as its WebAssembly kernel does (the lecture's step spends more
+ * time in tanh than anywhere but its matrix products): within one unit in the last place.
  * Float64 tensors keep Math.*: the goldens compare them to 1e-12.
  */
 
@@ -58,17 +60,41 @@ export function fastLog(x: number): number {
   return e * LN2 + series;
 }
 
-// tanh's Taylor coefficients, x³ to x¹⁵: used below |x| = 0.2, where 1 − 2/(e²ˣ + 1) cancels.
-const T3 = -1 / 3, T5 = 2 / 15, T7 = -17 / 315, T9 = 62 / 2835, T11 = -1382 / 155925;
-const T13 = 21844 / 6081075, T15 = -929569 / 638512875;
+const f = Math.fround;
+// eʳ − 1's Taylor coefficients 1/2! … 1/8!, and tanh's x³ … x¹¹, as float32 values.
+const E2 = f(0.5), E3 = f(0.16666666666666666), E4 = f(0.041666666666666664);
+const E5 = f(0.008333333333333333), E6 = f(0.001388888888888889);
+const E7 = f(0.0001984126984126984), E8 = f(2.48015873015873e-05);
+const T3 = f(-0.3333333333333333), T5 = f(0.13333333333333333), T7 = f(-0.05396825396825397);
+const T9 = f(0.021869488536155203), T11 = f(-0.008863235529902197);
+const INV_LN2 = f(1.4426950408889634), LN2_HI = f(0.693145751953125);
+const LN2_LO = f(1.428606765330187e-06), ROUND32 = f(12582912), SMALL = f(0.35);
 
-/** tanh x: its Taylor series near 0, else 1 − 2/(e²ˣ + 1) (which tends to ±1 on its own). */
-export function fastTanh(x: number): number {
-  if (x > -0.2 && x < 0.2) {
-    const x2 = x * x;
-    // x·(1 + …) rather than x + …, so that tanh(−0) is −0.
-    return x * (1 + x2 * (T3 + x2 * (T5 + x2 * (T7 + x2 * (T9 + x2 * (T11 + x2 * (T13 +
-                              x2 * T15)))))));
+/**
+ * tanh x in float32 arithmetic, every step rounded to float32 (Math.fround of a double sum,
+ * product or quotient of two float32 values is the float32 operation's result): the steps of
+ * kernels.wat's tanh, which gives the same bits four lanes at a time. Within one unit in the last
+ * place of tanh x rounded to float32 over every float32 x (tests/bench/tanh_ulp.ts), which is
+ * what PyTorch's vectorised tanhf promises too.
+ */
+export function tanh32(x: number): number {
+  const a = Math.abs(x);
+  // f32x4.pmin(a, 9): a NaN stays NaN.
+  const y = f(2 * (9 < a ? 9 : a));
+  const k = f(f(f(y * INV_LN2) + ROUND32) - ROUND32);
+  const r = f(f(y - f(k * LN2_HI)) - f(k * LN2_LO));
+  // Estrin's scheme: pairs of terms side by side, so that the steps depend on each other less.
+  const r2 = f(r * r), r4 = f(r2 * r2);
+  const low = f(f(1 + f(r * E2)) + f(r2 * f(E3 + f(r * E4))));
+  const high = f(f(E5 + f(r * E6)) + f(r2 * f(E7 + f(r * E8))));
+  const q = f(r * f(low + f(r4 * high)));
+  const s = k !== k ? 1 : 2 ** k;
+  const e = f(f(s - 1) + f(s * q));
+  let t = f(e / f(e + 2));
+  if (a < SMALL) {
+    const a2 = f(a * a), a4 = f(a2 * a2);
+    const p = f(f(T3 + f(a2 * T5)) + f(a4 * f(f(T7 + f(a2 * T9)) + f(a4 * T11))));
+    t = f(a + f(a * f(a2 * p)));
   }
-  return 1 - 2 / (fastExp(2 * x) + 1);
+  return x < 0 || Object.is(x, -0) ? -t : t;
 }

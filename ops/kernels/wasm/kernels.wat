@@ -4,7 +4,8 @@
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
 ;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
 ;;   gemm64, transpose64   the matrix product of float64 tensors, in double;
-;;   tanh, exp, log        computed in double precision, rounded once to float32;
+;;   tanh                  in float32 arithmetic (fastmath.ts's tanh32, within one ulp);
+;;   exp, log              computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
@@ -371,90 +372,94 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $cols))))
 
-  ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours).
-  ;; In double precision, two pairs of lanes at a time: y = 2·clamp(x, −20, 20) = k·ln 2 + r with
-  ;; |r| ≤ ln2/2; eʸ − 1 = (2ᵏ − 1) + 2ᵏ·q where q = eʳ − 1 = r·(1/1! + r/2! + … + r¹⁰/11!), by
-  ;; Estrin's scheme (error below 1e-14, no cancellation near 0); tanh x = (eʸ − 1)/(eʸ − 1 + 2)
-  ;; with the sign of x (so ±0 keeps its sign; NaN stays NaN). The constants live in locals, set
-  ;; once rather than rebuilt for every pair of lanes.
+  ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours),
+  ;; in float32 arithmetic, four lanes at a time, every operation rounded as float32 rounds it
+  ;; (fastmath.ts's tanh32 takes the same steps in JavaScript and gives the same bits; within
+  ;; one unit in the last place of tanh, tests/bench/tanh_ulp.ts measures it over every float32):
+  ;;   a = |x| capped at 9 (tanh rounds to 1 beyond), y = 2a = k·ln 2 + r with |r| ≤ ln2/2,
+  ;;   eʸ − 1 = (2ᵏ − 1) + 2ᵏ·q with q = eʳ − 1 = r·(1 + r/2! + … + r⁷/8!),
+  ;;   tanh a = (eʸ − 1)/(eʸ − 1 + 2); below a = 0.35, a + a·a²·(T3 + … + T11·a⁸) (its Taylor
+  ;;   series: the quotient loses a bit or two there); then x's sign (±0 keeps it, NaN stays).
+  ;; The constants live in locals, set once: a v128.const in the loop is rebuilt every time.
   (func (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
-    (local $xa v128) (local $ya v128) (local $ka v128) (local $ra v128) (local $r2a v128) (local
-    $r4a v128) (local $qa v128) (local $sa v128) (local $ea v128) (local $xb v128) (local $yb
-    v128) (local $kb v128) (local $rb v128) (local $r2b v128) (local $r4b v128) (local $qb v128)
-    (local $sb v128) (local $eb v128) (local $two v128) (local $hi20 v128) (local $lo20 v128)
-    (local $invln2 v128) (local $ln2hi v128) (local $ln2lo v128) (local $one v128) (local $magic
-    v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128)
-    (local $c7 v128) (local $c8 v128) (local $c9 v128) (local $c10 v128) (local $c11 v128) (local
-    $bias v128) (local $sign v128)
-    (local.set $two (v128.const f64x2 2 2))
-    (local.set $hi20 (v128.const f64x2 20 20))
-    (local.set $lo20 (v128.const f64x2 -20 -20))
-    (local.set $invln2 (v128.const f64x2 1.4426950408889634 1.4426950408889634))
-    (local.set $ln2hi (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01))
-    (local.set $ln2lo (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
-    (local.set $one (v128.const f64x2 1 1))
-    (local.set $magic (v128.const f64x2 6755399441055744 6755399441055744))
-    (local.set $c2 (v128.const f64x2 0.5 0.5))
-    (local.set $c3 (v128.const f64x2 0.16666666666666666 0.16666666666666666))
-    (local.set $c4 (v128.const f64x2 0.041666666666666664 0.041666666666666664))
-    (local.set $c5 (v128.const f64x2 0.008333333333333333 0.008333333333333333))
-    (local.set $c6 (v128.const f64x2 0.001388888888888889 0.001388888888888889))
-    (local.set $c7 (v128.const f64x2 0.0001984126984126984 0.0001984126984126984))
-    (local.set $c8 (v128.const f64x2 2.48015873015873e-05 2.48015873015873e-05))
-    (local.set $c9 (v128.const f64x2 2.7557319223985893e-06 2.7557319223985893e-06))
-    (local.set $c10 (v128.const f64x2 2.755731922398589e-07 2.755731922398589e-07))
-    (local.set $c11 (v128.const f64x2 2.505210838544172e-08 2.505210838544172e-08))
-    (local.set $bias (v128.const i64x2 1023 1023))
-    (local.set $sign (v128.const i64x2 0x8000000000000000 0x8000000000000000))
+    (local $x v128) (local $a v128) (local $y v128) (local $k v128) (local $r v128)
+    (local $r2 v128) (local $r4 v128) (local $q v128) (local $s v128) (local $e v128)
+    (local $t v128) (local $a2 v128) (local $a4 v128) (local $p v128)
+    (local $two v128) (local $nine v128) (local $invln2 v128) (local $round v128)
+    (local $ln2hi v128) (local $ln2lo v128) (local $one v128) (local $e2 v128) (local $e3 v128)
+    (local $e4 v128) (local $e5 v128) (local $e6 v128) (local $e7 v128) (local $e8 v128)
+    (local $bias v128) (local $t3 v128) (local $t5 v128) (local $t7 v128) (local $t9 v128)
+    (local $t11 v128) (local $small v128) (local $sign v128)
+    (local.set $two (f32x4.splat (f32.const 2)))
+    (local.set $nine (f32x4.splat (f32.const 9)))
+    (local.set $invln2 (f32x4.splat (f32.const 1.4426950408889634)))
+    (local.set $round (f32x4.splat (f32.const 12582912)))
+    (local.set $ln2hi (f32x4.splat (f32.const 0.693145751953125)))
+    (local.set $ln2lo (f32x4.splat (f32.const 1.428606765330187e-06)))
+    (local.set $one (f32x4.splat (f32.const 1)))
+    (local.set $e2 (f32x4.splat (f32.const 0.5)))
+    (local.set $e3 (f32x4.splat (f32.const 0.16666666666666666)))
+    (local.set $e4 (f32x4.splat (f32.const 0.041666666666666664)))
+    (local.set $e5 (f32x4.splat (f32.const 0.008333333333333333)))
+    (local.set $e6 (f32x4.splat (f32.const 0.001388888888888889)))
+    (local.set $e7 (f32x4.splat (f32.const 0.0001984126984126984)))
+    (local.set $e8 (f32x4.splat (f32.const 2.48015873015873e-05)))
+    (local.set $bias (i32x4.splat (i32.const 127)))
+    (local.set $t3 (f32x4.splat (f32.const -0.3333333333333333)))
+    (local.set $t5 (f32x4.splat (f32.const 0.13333333333333333)))
+    (local.set $t7 (f32x4.splat (f32.const -0.05396825396825397)))
+    (local.set $t9 (f32x4.splat (f32.const 0.021869488536155203)))
+    (local.set $t11 (f32x4.splat (f32.const -0.008863235529902197)))
+    (local.set $small (f32x4.splat (f32.const 0.35)))
+    (local.set $sign (i32x4.splat (i32.const 0x80000000)))
     (block $done
       (br_if $done (i32.eqz (local.get $quads)))
       (loop $quad
-        (local.set $xa (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))
-        (local.set $ya (f64x2.mul (local.get $two)
-          (f64x2.pmax (f64x2.pmin (local.get $xa) (local.get $hi20)) (local.get $lo20))))
-        (local.set $sa (f64x2.add (f64x2.mul (local.get $ya) (local.get $invln2)) (local.get $magic)))
-        (local.set $ka (f64x2.sub (local.get $sa) (local.get $magic)))
-        (local.set $ra (f64x2.sub
-          (f64x2.sub (local.get $ya) (f64x2.mul (local.get $ka) (local.get $ln2hi)))
-          (f64x2.mul (local.get $ka) (local.get $ln2lo))))
-        (local.set $r2a (f64x2.mul (local.get $ra) (local.get $ra)))
-        (local.set $r4a (f64x2.mul (local.get $r2a) (local.get $r2a)))
-        (local.set $qa (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $ra) (local.get $c2)))
-            (f64x2.mul (local.get $r2a) (f64x2.add (local.get $c3) (f64x2.mul (local.get $ra) (local.get $c4)))))
-          (f64x2.mul (local.get $r4a) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $ra) (local.get $c6)))
-            (f64x2.mul (local.get $r2a) (f64x2.add (local.get $c7) (f64x2.mul (local.get $ra) (local.get $c8)))))
-            (f64x2.mul (local.get $r4a) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $ra) (local.get $c10)))
-            (f64x2.mul (local.get $r2a) (local.get $c11))))))))
-        (local.set $qa (f64x2.mul (local.get $qa) (local.get $ra)))
-        (local.set $sa (i64x2.shl (i64x2.add (local.get $sa) (local.get $bias)) (i32.const 52)))
-        (local.set $ea (f64x2.add (f64x2.sub (local.get $sa) (local.get $one))
-          (f64x2.mul (local.get $sa) (local.get $qa))))
-        (local.set $ea (f64x2.div (local.get $ea) (f64x2.add (local.get $ea) (local.get $two))))
-        (v128.store64_lane 0 (local.get $dst) (f32x4.demote_f64x2_zero
-          (v128.bitselect (local.get $xa) (local.get $ea) (local.get $sign))))
-        (local.set $xb (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $src))))
-        (local.set $yb (f64x2.mul (local.get $two)
-          (f64x2.pmax (f64x2.pmin (local.get $xb) (local.get $hi20)) (local.get $lo20))))
-        (local.set $sb (f64x2.add (f64x2.mul (local.get $yb) (local.get $invln2)) (local.get $magic)))
-        (local.set $kb (f64x2.sub (local.get $sb) (local.get $magic)))
-        (local.set $rb (f64x2.sub
-          (f64x2.sub (local.get $yb) (f64x2.mul (local.get $kb) (local.get $ln2hi)))
-          (f64x2.mul (local.get $kb) (local.get $ln2lo))))
-        (local.set $r2b (f64x2.mul (local.get $rb) (local.get $rb)))
-        (local.set $r4b (f64x2.mul (local.get $r2b) (local.get $r2b)))
-        (local.set $qb (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $rb) (local.get $c2)))
-            (f64x2.mul (local.get $r2b) (f64x2.add (local.get $c3) (f64x2.mul (local.get $rb) (local.get $c4)))))
-          (f64x2.mul (local.get $r4b) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $rb) (local.get $c6)))
-            (f64x2.mul (local.get $r2b) (f64x2.add (local.get $c7) (f64x2.mul (local.get $rb) (local.get $c8)))))
-            (f64x2.mul (local.get $r4b) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $rb) (local.get $c10)))
-            (f64x2.mul (local.get $r2b) (local.get $c11))))))))
-        (local.set $qb (f64x2.mul (local.get $qb) (local.get $rb)))
-        (local.set $sb (i64x2.shl (i64x2.add (local.get $sb) (local.get $bias)) (i32.const 52)))
-        (local.set $eb (f64x2.add (f64x2.sub (local.get $sb) (local.get $one))
-          (f64x2.mul (local.get $sb) (local.get $qb))))
-        (local.set $eb (f64x2.div (local.get $eb) (f64x2.add (local.get $eb) (local.get $two))))
-        (v128.store64_lane offset=8 0 (local.get $dst) (f32x4.demote_f64x2_zero
-          (v128.bitselect (local.get $xb) (local.get $eb) (local.get $sign))))
+        (local.set $x (v128.load (local.get $src)))
+        (local.set $a (f32x4.abs (local.get $x)))
+        (local.set $y (f32x4.mul (local.get $two) (f32x4.pmin (local.get $a) (local.get $nine))))
+        ;; k = round(y/ln 2): adding and subtracting 1.5·2²³ rounds to an integer.
+        (local.set $k (f32x4.sub
+          (f32x4.add (f32x4.mul (local.get $y) (local.get $invln2)) (local.get $round))
+          (local.get $round)))
+        ;; r = y − k·ln 2, ln 2 in two parts (k·hi is exact).
+        (local.set $r (f32x4.sub
+          (f32x4.sub (local.get $y) (f32x4.mul (local.get $k) (local.get $ln2hi)))
+          (f32x4.mul (local.get $k) (local.get $ln2lo))))
+        ;; q = r·(low + r⁴·high), Estrin's scheme (fastmath.ts spells it the same way).
+        (local.set $r2 (f32x4.mul (local.get $r) (local.get $r)))
+        (local.set $r4 (f32x4.mul (local.get $r2) (local.get $r2)))
+        ;;   low = (1 + r·E2) + r²·(E3 + r·E4), high = (E5 + r·E6) + r²·(E7 + r·E8)
+        (local.set $q (f32x4.add
+          (f32x4.add (local.get $one) (f32x4.mul (local.get $r) (local.get $e2)))
+          (f32x4.mul (local.get $r2) (f32x4.add (local.get $e3)
+            (f32x4.mul (local.get $r) (local.get $e4))))))
+        (local.set $p (f32x4.add
+          (f32x4.add (local.get $e5) (f32x4.mul (local.get $r) (local.get $e6)))
+          (f32x4.mul (local.get $r2) (f32x4.add (local.get $e7)
+            (f32x4.mul (local.get $r) (local.get $e8))))))
+        (local.set $q (f32x4.mul (local.get $r)
+          (f32x4.add (local.get $q) (f32x4.mul (local.get $r4) (local.get $p)))))
+        ;; s = 2ᵏ from the exponent bits; eʸ − 1 = (s − 1) + s·q.
+        (local.set $s (i32x4.shl
+          (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (local.get $bias)) (i32.const 23)))
+        (local.set $e (f32x4.add (f32x4.sub (local.get $s) (local.get $one))
+          (f32x4.mul (local.get $s) (local.get $q))))
+        (local.set $t (f32x4.div (local.get $e) (f32x4.add (local.get $e) (local.get $two))))
+        ;; Below 0.35, a + a·a²·p with p = (T3 + a²·T5) + a⁴·((T7 + a²·T9) + a⁴·T11).
+        (local.set $a2 (f32x4.mul (local.get $a) (local.get $a)))
+        (local.set $a4 (f32x4.mul (local.get $a2) (local.get $a2)))
+        (local.set $p (f32x4.add
+          (f32x4.add (local.get $t3) (f32x4.mul (local.get $a2) (local.get $t5)))
+          (f32x4.mul (local.get $a4) (f32x4.add
+            (f32x4.add (local.get $t7) (f32x4.mul (local.get $a2) (local.get $t9)))
+            (f32x4.mul (local.get $a4) (local.get $t11))))))
+        (local.set $t (v128.bitselect
+          (f32x4.add (local.get $a) (f32x4.mul (local.get $a) (f32x4.mul (local.get $a2) (local.get $p))))
+          (local.get $t)
+          (f32x4.lt (local.get $a) (local.get $small))))
+        (v128.store (local.get $dst)
+          (v128.bitselect (local.get $x) (local.get $t) (local.get $sign)))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br_if $quad (local.tee $quads (i32.sub (local.get $quads) (i32.const 1)))))))
