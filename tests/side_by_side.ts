@@ -16,6 +16,10 @@
  * (exercises/bench/scale.ts). Ratios are PyTorch's median time over the engine's: CPU time on
  * one thread, wall time on more (CPU time counts every thread, spinning ones too).
  *
+ * With gcc at hand, the lecture's round also races tests/bench/ex4_step.c, the same step in plain
+ * C (compiled with -O3 -march=native -ffast-math into a temporary folder): the native limit,
+ * printed as the engine's time over the C step's.
+ *
  * First it says which BLAS each side multiplies with: PyTorch's build setting
  * (`torch.__config__.show()`), the system's libblas.so.3 alternative, the library PyTorch's
  * process mapped and what OpenBLAS says of itself; a ratio against the reference BLAS (or a BLAS
@@ -77,6 +81,22 @@ interface Config {
   engineArgs: string[];
   /** PyTorch case → engine case. */
   pairs: [string, string][];
+}
+
+/** tests/bench/ex4_step.c compiled into a temporary folder, or undefined without gcc. */
+async function compileNative(): Promise<string | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "ninjagrad-native-" });
+  const exe = join(dir, "ex4_step");
+  const source = join(ROOT, "tests", "bench", "ex4_step.c");
+  const args = ["-O3", "-march=native", "-ffast-math", "-o", exe, source, "-lm"];
+  try {
+    const { code } = await new Deno.Command("gcc", { args, stderr: "null" }).output();
+    if (code === 0) return exe;
+  } catch {
+    // no gcc: no native race
+  }
+  await Deno.remove(dir, { recursive: true });
+  return undefined;
 }
 
 async function hasTorch(): Promise<boolean> {
@@ -218,9 +238,16 @@ async function main(): Promise<void> {
     }
   }
 
+  const native = configs.some((c) => c.name === "lecture") ? await compileNative() : undefined;
+  const nativeRounds: Round[] = [];
   const torch: Record<string, Round[]> = {}, engine: Record<string, Round[]> = {};
   for (let r = 0; r < rounds; r++) {
     for (const c of configs) {
+      if (native && c.name === "lecture") {
+        nativeRounds.push(
+          collect(await run(native, [NAMES_PATH, String(steps * 5), String(repeats)], 1, "C")),
+        );
+      }
       const t = await run(
         PYTHON,
         [
@@ -256,6 +283,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (native) await Deno.remove(join(native, ".."), { recursive: true });
   const tag = torchBlas.fair ? "" : "  [vs PyTorch on the REFERENCE or an unknown BLAS]";
   for (const c of configs) {
     if (!values.json) console.log(`\n${c.name}:`);
@@ -285,6 +313,25 @@ async function main(): Promise<void> {
           `  ${ours.padEnd(13)} vs torch ${theirs.padEnd(19)} cpu ${f(e)} / ${f(t)} ms   wall ${
             f(ew)
           } / ${f(tw)} ms   ${ratio.toFixed(2).padStart(6)}x (${byWall ? "wall" : "cpu"})${tag}`,
+        );
+      }
+    }
+    if (c.name === "lecture" && nativeRounds.length > 0) {
+      const pick = (rs: Round[], name: string, i: 0 | 1) => median(rs.map((x) => x[name][i]));
+      const n = pick(nativeRounds, "ex4-step-native", 0), e = pick(engine[c.name], "ex4-step", 0);
+      const row = {
+        case: "ex4-step",
+        nativeCase: "ex4-step-native",
+        engineMsPerStep: e,
+        nativeMsPerStep: n,
+        slowdown: e / n,
+      };
+      if (values.json) console.log(JSON.stringify(row));
+      else {
+        console.log(
+          `  ex4-step      vs native C (tests/bench/ex4_step.c)  cpu ${e.toFixed(4)} / ${
+            n.toFixed(4)
+          } ms: the engine takes ${(e / n).toFixed(2)}x the C step's time`,
         );
       }
     }

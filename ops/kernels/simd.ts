@@ -24,6 +24,7 @@ import {
   gemm64,
   log,
   mul_one_minus_square,
+  rowsum,
   sgd,
   tanh,
   transpose32,
@@ -279,6 +280,20 @@ export function colsumF32(x: TensorData, o: TensorData, rows: number, width: num
     ? s + oAt
     : output(o, s + oAt, true);
   colsum(input(x, s), at, rows, width);
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o[r] = Σ of row r's `width` values (width ≥ 16) in sixteen partial sums, as reduce.ts's
+ * rowSums32 adds them (kernels.wat's rowsum).
+ */
+export function rowsumF32(x: TensorData, o: TensorData, rows: number, width: number): boolean {
+  const oAt = after(0, rows * width);
+  const s = mem.scratch(oAt + rows * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, x);
+  rowsum(input(x, s), at, rows, width);
   finish(o, at);
   return true;
 }

@@ -4,9 +4,10 @@
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
 ;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
 ;;   gemm64, transpose64   the matrix product of float64 tensors, in double;
-;;   tanh                  in float32 arithmetic (fastmath.ts's tanh32, within one ulp);
+;;   tanh                  a rational function in double, rounded once (within one ulp);
 ;;   exp, log              computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
+;;   rowsum                sums of long rows, in sixteen partial sums;
 ;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in double, rounded once;
@@ -373,93 +374,64 @@
         (br $cols))))
 
   ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours),
-  ;; in float32 arithmetic, four lanes at a time, every operation rounded as float32 rounds it
-  ;; (fastmath.ts's tanh32 takes the same steps in JavaScript and gives the same bits; within
-  ;; one unit in the last place of tanh, tests/bench/tanh_ulp.ts measures it over every float32):
-  ;;   a = |x| capped at 9 (tanh rounds to 1 beyond), y = 2a = k·ln 2 + r with |r| ≤ ln2/2,
-  ;;   eʸ − 1 = (2ᵏ − 1) + 2ᵏ·q with q = eʳ − 1 = r·(1 + r/2! + … + r⁷/8!),
-  ;;   tanh a = (eʸ − 1)/(eʸ − 1 + 2); below a = 0.35, a + a·a²·(T3 + … + T11·a⁸) (its Taylor
-  ;;   series: the quotient loses a bit or two there); then x's sign (±0 keeps it, NaN stays).
-  ;; The constants live in locals, set once: a v128.const in the loop is rebuilt every time.
+  ;; in double precision, two pairs of lanes at a time, rounded once to float32: x capped at ±9
+  ;; (tanh rounds to ±1 beyond), then tanh x ≈ x·P(x²)/Q(x²), P and Q of degree 4 with
+  ;; P(0) = Q(0) = 1 (a rational fit, relative error below 2.2e-8 on [0, 9]), each by Estrin's
+  ;; scheme: P = (1 + p1·t) + t²·(p2 + p3·t) + t⁴·p4. Within one unit in the last place of tanh
+  ;; (tests/bench/tanh_ulp.ts checks every float32); fastmath.ts's tanh32 takes the same steps
+  ;; in JavaScript and gives the same bits. ±0 stays ±0 and NaN stays NaN. The constants live in
+  ;; locals, set once: a v128.const in the loop is rebuilt every time.
   (func (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
-    (local $x v128) (local $a v128) (local $y v128) (local $k v128) (local $r v128)
-    (local $r2 v128) (local $r4 v128) (local $q v128) (local $s v128) (local $e v128)
-    (local $t v128) (local $a2 v128) (local $a4 v128) (local $p v128)
-    (local $two v128) (local $nine v128) (local $invln2 v128) (local $round v128)
-    (local $ln2hi v128) (local $ln2lo v128) (local $one v128) (local $e2 v128) (local $e3 v128)
-    (local $e4 v128) (local $e5 v128) (local $e6 v128) (local $e7 v128) (local $e8 v128)
-    (local $bias v128) (local $t3 v128) (local $t5 v128) (local $t7 v128) (local $t9 v128)
-    (local $t11 v128) (local $small v128) (local $sign v128)
-    (local.set $two (f32x4.splat (f32.const 2)))
-    (local.set $nine (f32x4.splat (f32.const 9)))
-    (local.set $invln2 (f32x4.splat (f32.const 1.4426950408889634)))
-    (local.set $round (f32x4.splat (f32.const 12582912)))
-    (local.set $ln2hi (f32x4.splat (f32.const 0.693145751953125)))
-    (local.set $ln2lo (f32x4.splat (f32.const 1.428606765330187e-06)))
-    (local.set $one (f32x4.splat (f32.const 1)))
-    (local.set $e2 (f32x4.splat (f32.const 0.5)))
-    (local.set $e3 (f32x4.splat (f32.const 0.16666666666666666)))
-    (local.set $e4 (f32x4.splat (f32.const 0.041666666666666664)))
-    (local.set $e5 (f32x4.splat (f32.const 0.008333333333333333)))
-    (local.set $e6 (f32x4.splat (f32.const 0.001388888888888889)))
-    (local.set $e7 (f32x4.splat (f32.const 0.0001984126984126984)))
-    (local.set $e8 (f32x4.splat (f32.const 2.48015873015873e-05)))
-    (local.set $bias (i32x4.splat (i32.const 127)))
-    (local.set $t3 (f32x4.splat (f32.const -0.3333333333333333)))
-    (local.set $t5 (f32x4.splat (f32.const 0.13333333333333333)))
-    (local.set $t7 (f32x4.splat (f32.const -0.05396825396825397)))
-    (local.set $t9 (f32x4.splat (f32.const 0.021869488536155203)))
-    (local.set $t11 (f32x4.splat (f32.const -0.008863235529902197)))
-    (local.set $small (f32x4.splat (f32.const 0.35)))
-    (local.set $sign (i32x4.splat (i32.const 0x80000000)))
+    (local $v v128) (local $x v128) (local $t v128) (local $t2 v128) (local $p v128)
+    (local $q v128) (local $y v128) (local $low v128)
+    (local $nine v128) (local $mnine v128) (local $one v128) (local $p1 v128) (local $p2 v128)
+    (local $p3 v128) (local $p4 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local $q4 v128)
+    (local.set $nine (f64x2.splat (f64.const 9)))
+    (local.set $mnine (f64x2.splat (f64.const -9)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $p1 (f64x2.splat (f64.const 0.1338399421552475)))
+    (local.set $p2 (f64x2.splat (f64.const 0.003499012434287005)))
+    (local.set $p3 (f64x2.splat (f64.const 2.0661521951750874e-05)))
+    (local.set $p4 (f64x2.splat (f64.const 1.34201620280959e-08)))
+    (local.set $q1 (f64x2.splat (f64.const 0.46717315701399)))
+    (local.set $q2 (f64x2.splat (f64.const 0.025890269158999713)))
+    (local.set $q3 (f64x2.splat (f64.const 0.0003291064715742958)))
+    (local.set $q4 (f64x2.splat (f64.const 7.804872643588827e-07)))
     (block $done
       (br_if $done (i32.eqz (local.get $quads)))
       (loop $quad
-        (local.set $x (v128.load (local.get $src)))
-        (local.set $a (f32x4.abs (local.get $x)))
-        (local.set $y (f32x4.mul (local.get $two) (f32x4.pmin (local.get $a) (local.get $nine))))
-        ;; k = round(y/ln 2): adding and subtracting 1.5·2²³ rounds to an integer.
-        (local.set $k (f32x4.sub
-          (f32x4.add (f32x4.mul (local.get $y) (local.get $invln2)) (local.get $round))
-          (local.get $round)))
-        ;; r = y − k·ln 2, ln 2 in two parts (k·hi is exact).
-        (local.set $r (f32x4.sub
-          (f32x4.sub (local.get $y) (f32x4.mul (local.get $k) (local.get $ln2hi)))
-          (f32x4.mul (local.get $k) (local.get $ln2lo))))
-        ;; q = r·(low + r⁴·high), Estrin's scheme (fastmath.ts spells it the same way).
-        (local.set $r2 (f32x4.mul (local.get $r) (local.get $r)))
-        (local.set $r4 (f32x4.mul (local.get $r2) (local.get $r2)))
-        ;;   low = (1 + r·E2) + r²·(E3 + r·E4), high = (E5 + r·E6) + r²·(E7 + r·E8)
-        (local.set $q (f32x4.add
-          (f32x4.add (local.get $one) (f32x4.mul (local.get $r) (local.get $e2)))
-          (f32x4.mul (local.get $r2) (f32x4.add (local.get $e3)
-            (f32x4.mul (local.get $r) (local.get $e4))))))
-        (local.set $p (f32x4.add
-          (f32x4.add (local.get $e5) (f32x4.mul (local.get $r) (local.get $e6)))
-          (f32x4.mul (local.get $r2) (f32x4.add (local.get $e7)
-            (f32x4.mul (local.get $r) (local.get $e8))))))
-        (local.set $q (f32x4.mul (local.get $r)
-          (f32x4.add (local.get $q) (f32x4.mul (local.get $r4) (local.get $p)))))
-        ;; s = 2ᵏ from the exponent bits; eʸ − 1 = (s − 1) + s·q.
-        (local.set $s (i32x4.shl
-          (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (local.get $bias)) (i32.const 23)))
-        (local.set $e (f32x4.add (f32x4.sub (local.get $s) (local.get $one))
-          (f32x4.mul (local.get $s) (local.get $q))))
-        (local.set $t (f32x4.div (local.get $e) (f32x4.add (local.get $e) (local.get $two))))
-        ;; Below 0.35, a + a·a²·p with p = (T3 + a²·T5) + a⁴·((T7 + a²·T9) + a⁴·T11).
-        (local.set $a2 (f32x4.mul (local.get $a) (local.get $a)))
-        (local.set $a4 (f32x4.mul (local.get $a2) (local.get $a2)))
-        (local.set $p (f32x4.add
-          (f32x4.add (local.get $t3) (f32x4.mul (local.get $a2) (local.get $t5)))
-          (f32x4.mul (local.get $a4) (f32x4.add
-            (f32x4.add (local.get $t7) (f32x4.mul (local.get $a2) (local.get $t9)))
-            (f32x4.mul (local.get $a4) (local.get $t11))))))
-        (local.set $t (v128.bitselect
-          (f32x4.add (local.get $a) (f32x4.mul (local.get $a) (f32x4.mul (local.get $a2) (local.get $p))))
-          (local.get $t)
-          (f32x4.lt (local.get $a) (local.get $small))))
-        (v128.store (local.get $dst)
-          (v128.bitselect (local.get $x) (local.get $t) (local.get $sign)))
+        (local.set $v (v128.load (local.get $src)))
+        (local.set $x (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $x (f64x2.pmax (f64x2.pmin (local.get $x) (local.get $nine)) (local.get $mnine)))
+        (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
+        (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+        (local.set $p (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $p1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $p2) (f64x2.mul (local.get $t) (local.get $p3)))))
+          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $p4))))
+        (local.set $q (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $q1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $q2) (f64x2.mul (local.get $t) (local.get $q3)))))
+          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $q4))))
+        (local.set $y (f64x2.div (f64x2.mul (local.get $x) (local.get $p)) (local.get $q)))
+        (local.set $low (f32x4.demote_f64x2_zero (local.get $y)))
+        (local.set $x (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (local.set $x (f64x2.pmax (f64x2.pmin (local.get $x) (local.get $nine)) (local.get $mnine)))
+        (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
+        (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+        (local.set $p (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $p1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $p2) (f64x2.mul (local.get $t) (local.get $p3)))))
+          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $p4))))
+        (local.set $q (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $q1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $q2) (f64x2.mul (local.get $t) (local.get $q3)))))
+          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $q4))))
+        (local.set $y (f64x2.div (f64x2.mul (local.get $x) (local.get $p)) (local.get $q)))
+        (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (local.get $low) (f32x4.demote_f64x2_zero (local.get $y))))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br_if $quad (local.tee $quads (i32.sub (local.get $quads) (i32.const 1)))))))
@@ -870,6 +842,50 @@
         (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $sl))))
+
+;; o[r] = Σ of row r's width float32 values (width ≥ 16), in sixteen partial sums: value k of a
+  ;; row goes to partial k mod 16 (four lanes of four accumulators, each summed in order in
+  ;; float32), the partials are added pairwise, (s[j] + s[4+j]) + (s[8+j] + s[12+j]) for each lane
+  ;; j, then (v0 + v1) + (v2 + v3), and the last width mod 16 values follow in order. One chain
+  ;; of dependent additions per row is what held a long sum back; sixteen run side by side.
+  ;; reduce.ts's rowSums32 takes the same steps in JavaScript.
+  (func (export "rowsum") (param $x i32) (param $o i32) (param $rows i32) (param $width i32)
+    (local $p i32) (local $end i32) (local $last i32) (local $s f32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.eqz (local.get $rows)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $x))
+        (local.set $end (i32.add (local.get $x)
+          (i32.shl (i32.and (local.get $width) (i32.const -16)) (i32.const 2))))
+        (local.set $last (i32.add (local.get $x) (i32.shl (local.get $width) (i32.const 2))))
+        (loop $block
+          (local.set $a0 (f32x4.add (local.get $a0) (v128.load (local.get $p))))
+          (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $p))))
+          (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (local.get $p))))
+          (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (local.get $p))))
+          (br_if $block (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 64)))
+            (local.get $end))))
+        (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+          (f32x4.add (local.get $a2) (local.get $a3))))
+        (local.set $s (f32.add
+          (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $p) (local.get $last)))
+            (local.set $s (f32.add (local.get $s) (f32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $tail)))
+        (f32.store (local.get $o) (local.get $s))
+        (local.set $x (local.get $last))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
 
   ;; dst[i] = exp(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = k·ln 2 + r with |r| ≤ ln2/2, eˣ = 2ᵏ + 2ᵏ·(eʳ − 1)
