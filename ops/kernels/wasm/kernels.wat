@@ -24,12 +24,14 @@
   ;;   A  read in place as A[i][p] = a[i·rsA + p·csA] (so transposed or not, no packing);
   ;;   B  k rows of at least n floats, row p at b + p·ldb; a row may be read up to 3 floats past
   ;;      n (those lanes' results are dropped), so the caller leaves 16 readable bytes after B;
-  ;;   C  m4 × n row-major, m4 = m rounded up to 4: the rows past m are scratch.
+  ;;   C  m4 rows of n floats, row i at c + i·ldc, m4 = m rounded up to 4: the rows past m are
+  ;;      scratch. (simd.ts calls it on panels of B's and C's columns, ldc C's full width, so
+  ;;      that the panel of B it sweeps for every block of rows stays in the cache.)
   ;; Blocks of 4 rows × 8 columns (eight accumulators), then 4 × 4 to the end of the row; a
   ;; block's rows past m read row m − 1 again.
   (func (export "gemm32")
     (param $a i32) (param $rsA i32) (param $csA i32) (param $b i32) (param $ldb i32)
-    (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $c i32) (param $m i32) (param $n i32) (param $k i32) (param $ldc i32)
     (local $i i32) (local $j i32) (local $p i32) (local $pb i32) (local $pc i32)
     (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
     (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
@@ -38,7 +40,7 @@
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $rowB (i32.shl (local.get $ldb) (i32.const 2)))
-    (local.set $rowC (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $rowC (i32.shl (local.get $ldc) (i32.const 2)))
     (local.set $rsA (i32.shl (local.get $rsA) (i32.const 2)))
     (local.set $csA (i32.shl (local.get $csA) (i32.const 2)))
     (block $rowsDone
@@ -94,7 +96,7 @@
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2))))
             (v128.store (local.get $pc) (local.get $c00))
             (v128.store offset=16 (local.get $pc) (local.get $c01))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
@@ -141,7 +143,7 @@
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop4 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2))))
             (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c00))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
             (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c10))
