@@ -8,6 +8,7 @@
  *   first); every C[i, j] takes its float32 products in order into a float32 sum, as matmul.ts's
  *   JavaScript loop does: all four variants give the same bits. `gemmF64` sums in double.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
+ * - `rowsumF32` sums long rows in sixteen partial sums, as reduce.ts's rowSums32 does.
  * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
  * - the elementwise kernels round each result once to float32, as JavaScript's double
  *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
