@@ -384,13 +384,13 @@
   ;; in JavaScript and gives the same bits. ±0 stays ±0 and NaN stays NaN. The constants live in
   ;; locals, set once: a v128.const in the loop is rebuilt every time.
   (func (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
-    (local $v v128) (local $x v128) (local $t v128) (local $t2 v128) (local $p v128)
+    (local $v v128) (local $x v128) (local $t v128) (local $t2 v128) (local $t4 v128) (local $p v128)
     (local $q v128) (local $y v128) (local $low v128)
     (local $nine v128) (local $mnine v128) (local $one v128) (local $p1 v128) (local $p2 v128)
     (local $p3 v128) (local $p4 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
     (local $q4 v128)
-    (local.set $nine (f64x2.splat (f64.const 9)))
-    (local.set $mnine (f64x2.splat (f64.const -9)))
+    (local.set $nine (f32x4.splat (f32.const 9)))
+    (local.set $mnine (f32x4.splat (f32.const -9)))
     (local.set $one (f64x2.splat (f64.const 1)))
     (local.set $p1 (f64x2.splat (f64.const 0.1338399421552475)))
     (local.set $p2 (f64x2.splat (f64.const 0.003499012434287005)))
@@ -403,34 +403,36 @@
     (block $done
       (br_if $done (i32.eqz (local.get $quads)))
       (loop $quad
-        (local.set $v (v128.load (local.get $src)))
+        ;; x capped at ±9 while still float32: the same values as capping the doubles.
+        (local.set $v (f32x4.pmax (f32x4.pmin (v128.load (local.get $src)) (local.get $nine))
+          (local.get $mnine)))
         (local.set $x (f64x2.promote_low_f32x4 (local.get $v)))
-        (local.set $x (f64x2.pmax (f64x2.pmin (local.get $x) (local.get $nine)) (local.get $mnine)))
         (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
         (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+        (local.set $t4 (f64x2.mul (local.get $t2) (local.get $t2)))
         (local.set $p (f64x2.add
           (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $p1)))
             (f64x2.mul (local.get $t2) (f64x2.add (local.get $p2) (f64x2.mul (local.get $t) (local.get $p3)))))
-          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $p4))))
+          (f64x2.mul (local.get $t4) (local.get $p4))))
         (local.set $q (f64x2.add
           (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $q1)))
             (f64x2.mul (local.get $t2) (f64x2.add (local.get $q2) (f64x2.mul (local.get $t) (local.get $q3)))))
-          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $q4))))
+          (f64x2.mul (local.get $t4) (local.get $q4))))
         (local.set $y (f64x2.div (f64x2.mul (local.get $x) (local.get $p)) (local.get $q)))
         (local.set $low (f32x4.demote_f64x2_zero (local.get $y)))
         (local.set $x (f64x2.promote_low_f32x4
           (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-        (local.set $x (f64x2.pmax (f64x2.pmin (local.get $x) (local.get $nine)) (local.get $mnine)))
         (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
         (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+        (local.set $t4 (f64x2.mul (local.get $t2) (local.get $t2)))
         (local.set $p (f64x2.add
           (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $p1)))
             (f64x2.mul (local.get $t2) (f64x2.add (local.get $p2) (f64x2.mul (local.get $t) (local.get $p3)))))
-          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $p4))))
+          (f64x2.mul (local.get $t4) (local.get $p4))))
         (local.set $q (f64x2.add
           (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $q1)))
             (f64x2.mul (local.get $t2) (f64x2.add (local.get $q2) (f64x2.mul (local.get $t) (local.get $q3)))))
-          (f64x2.mul (f64x2.mul (local.get $t2) (local.get $t2)) (local.get $q4))))
+          (f64x2.mul (local.get $t4) (local.get $q4))))
         (local.set $y (f64x2.div (f64x2.mul (local.get $x) (local.get $p)) (local.get $q)))
         (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
           (local.get $low) (f32x4.demote_f64x2_zero (local.get $y))))
