@@ -72,6 +72,13 @@ for (const [rows, width] of [[32, 200], [9, 30], [33, 27]]) {
     [`sumTo a row, ${rows}×${width}`, (w) => t.sumTo(make(full, w, 17), [width])],
   );
 }
+// Long rows (sixteen partial sums on WebAssembly, reduce.ts's rowSums32), tails of every length.
+for (const [rows, width] of [[1, 256], [3, 257], [2, 1001], [1, 4099], [5, 270]]) {
+  CASES.push([
+    `row sums of ${rows}×${width}`,
+    (w, o) => t.sum(make([rows, width], w, 26), { axis: 1, keepdim: false }, output([rows], o)),
+  ]);
+}
 // m not a multiple of 4 (the kernel computes whole blocks of four rows) with results big
 // enough to live in the memory, and tiny ones that stay in JavaScript.
 const SIZES = [[32, 30, 200], [30, 32, 27], [33, 30, 200], [32, 200, 27], [7, 13, 9], [

@@ -1,23 +1,33 @@
-"""PyTorch's side of tests/side_by_side.ts: the lecture's two workloads, timed in one thread.
+"""PyTorch's side of tests/side_by_side.ts: the same workloads as the engine's bench, timed here.
 
-ex4-step: one exercise-4 training step (n_hidden 200, batch 32) with the lecture's manual backward
-written in torch ops (no autograd), batch sampling and the SGD update included.
-ex1-step: the exercise-1 atomic forward pass (n_hidden 64, batch 32) and loss.backward().
+Lecture cases (--cases lecture):
+  ex4-step: one exercise-4 training step (n_hidden 200, batch 32) with the lecture's manual backward
+    written in torch ops (no autograd), batch sampling and the SGD update included; dC by the
+    lecture's Python loop (ex4-step) or by one index_add_ (ex4-step-index-add).
+  ex1-step: the exercise-1 atomic forward pass (n_hidden 64, batch 32) and loss.backward().
+Scale cases (--cases scale), as exercises/bench/scale.ts builds them:
+  chain N: sum(tanh(a @ b)) for a, b N x N float32, forward and backward (dA, dB).
+  mlp 512x1024: x (512, 1024) -> linear -> tanh -> linear -> tanh -> linear to 10 -> cross-entropy,
+    forward, backward and SGD.
 
-Prints one JSON line per case: {"case": "ex4-step", "msPerStep": ..., "wallMsPerStep": ...},
-msPerStep being the median CPU time per step (see exercises/bench/timing.ts).
-Usage: python3 tests/side_by_side.py NAMES_FILE [--steps N] [--repeats R]
+The first line printed describes the PyTorch and the BLAS it loaded (torch.__config__.show(), the
+BLAS library mapped into this process and what OpenBLAS says of itself); then one JSON line per
+case: {"case": "ex4-step", "msPerStep": ..., "wallMsPerStep": ...}, msPerStep being the median CPU
+time per step (see exercises/bench/timing.ts).
+Usage: python3 tests/side_by_side.py NAMES_FILE [--threads T] [--cases lecture|scale|none]
+  [--sizes 64,128] [--steps N] [--repeats R]
+Run it with OPENBLAS_NUM_THREADS=T as well: torch.set_num_threads does not reach OpenBLAS.
 """
 
+import ctypes
 import json
 import random
+import re
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
-
-torch.set_num_threads(1)
 
 
 def dataset(path):
@@ -151,10 +161,64 @@ def ex1_stepper(Xtr, Ytr):
     return step
 
 
-def time_case(step, steps, repeats, warmup):
-    """Median over repeats of CPU time per step (as exercises/bench/timing.ts), and of wall time."""
-    for _ in range(warmup):
+def uniform(shape, scale, grad=True):
+    return ((torch.rand(shape) * 2 - 1) * scale).requires_grad_(grad)
+
+
+def chain_stepper(n):
+    """sum(tanh(a @ b)) for n x n float32 a and b: forward and backward."""
+    torch.manual_seed(n)
+    a, b = uniform((n, n), 1.0), uniform((n, n), 1 / n**0.5)
+
+    def step():
+        loss = torch.tanh(a @ b).sum()
+        a.grad = b.grad = None
+        loss.backward()
+        return loss
+
+    return step
+
+
+def mlp_stepper(batch=512, hidden=1024, classes=10):
+    """The MLP: two hidden layers of 1024, tanh, cross-entropy; forward, backward, SGD."""
+    torch.manual_seed(7)
+    x = uniform((batch, hidden), 1.0, grad=False)
+    y = torch.randint(0, classes, (batch,))
+    sizes = [(hidden, hidden), (hidden, hidden), (hidden, classes)]
+    layers = [(uniform(s, 1 / s[0] ** 0.5), uniform(s[1], 0.1)) for s in sizes]
+    params = [p for layer in layers for p in layer]
+
+    def step():
+        (W1, b1), (W2, b2), (W3, b3) = layers
+        h1 = torch.tanh(x @ W1 + b1)
+        h2 = torch.tanh(h1 @ W2 + b2)
+        loss = F.cross_entropy(h2 @ W3 + b3, y)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.01 * p.grad
+        return loss
+
+    return step
+
+
+def time_case(step, repeats, steps=None, warmup_s=1.5, repeat_s=0.4):
+    """Median over repeats of CPU time per step (as exercises/bench/timing.ts), and of wall time.
+    With `steps` unset, warms up for about warmup_s (at most 5000 calls) and sizes each repeat
+    to about repeat_s, as timing.ts's timeFor does."""
+    t0 = time.perf_counter()
+    calls = 0
+    while True:
         step()
+        calls += 1
+        if steps is not None and calls >= max(steps // 2, 1):
+            break
+        if steps is None and (calls >= 5000 or time.perf_counter() - t0 >= warmup_s):
+            break
+    if steps is None:
+        steps = max(1, round(repeat_s / ((time.perf_counter() - t0) / calls)))
     cpu, wall = [], []
     for _ in range(repeats):
         c0, t0 = time.process_time(), time.perf_counter()
@@ -166,19 +230,56 @@ def time_case(step, steps, repeats, warmup):
     return median(cpu), median(wall), cpu
 
 
+def blas_info():
+    """Which BLAS this process multiplies with: torch's build settings, the BLAS library mapped into
+    the process, and what OpenBLAS says of itself (config, the CPU kernels it chose, threads)."""
+    config = torch.__config__.show()
+    setting = (re.search(r"BLAS_INFO=\w+", config) or [""])[0]
+    torch.ones(4, 4) @ torch.ones(4, 4)  # make sure the library is loaded
+    libs = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower()
+                   and line.split()[-1].startswith("/")})
+    info = {"torch": torch.__version__, "blasInfo": setting, "blasLibraries": libs,
+            "torchThreads": torch.get_num_threads(), "openblas": None}
+    for lib in libs:
+        try:
+            handle = ctypes.CDLL(lib)
+            handle.openblas_get_config.restype = ctypes.c_char_p
+            handle.openblas_get_corename.restype = ctypes.c_char_p
+        except (OSError, AttributeError):
+            continue
+        info["openblas"] = {
+            "library": lib,
+            "config": handle.openblas_get_config().decode(),
+            "core": handle.openblas_get_corename().decode(),
+            "threads": handle.openblas_get_num_threads(),
+        }
+        break
+    return info
+
+
 def main():
     args = sys.argv[1:]
     path = args[0]
-    opt = lambda name, default: int(args[args.index(name) + 1]) if name in args else default
-    steps, repeats = opt("--steps", 500), opt("--repeats", 7)
-    Xtr, Ytr = dataset(path)
-    cases = (
-        ("ex4-step", lambda: ex4_stepper(Xtr, Ytr, loop=True)),
-        ("ex4-step-index-add", lambda: ex4_stepper(Xtr, Ytr, loop=False)),
-        ("ex1-step", lambda: ex1_stepper(Xtr, Ytr)),
-    )
-    for name, make in cases:
-        cpu, wall, times = time_case(make(), steps, repeats, warmup=steps // 2)
+    opt = lambda name, default: args[args.index(name) + 1] if name in args else default
+    threads = int(opt("--threads", "1"))
+    torch.set_num_threads(threads)
+    steps, repeats = int(opt("--steps", "500")), int(opt("--repeats", "7"))
+    print(json.dumps({"case": "info", **blas_info()}), flush=True)
+    which = opt("--cases", "lecture")
+    cases = ()
+    if which == "lecture":
+        Xtr, Ytr = dataset(path)
+        cases = (
+            ("ex4-step", lambda: ex4_stepper(Xtr, Ytr, loop=True), steps),
+            ("ex4-step-index-add", lambda: ex4_stepper(Xtr, Ytr, loop=False), steps),
+            ("ex1-step", lambda: ex1_stepper(Xtr, Ytr), steps),
+        )
+    elif which == "scale":
+        sizes = [int(s) for s in opt("--sizes", "64,128,256,512,1024").split(",")]
+        cases = tuple((f"chain {n}", lambda n=n: chain_stepper(n), None) for n in sizes)
+        cases += (("mlp 512x1024", mlp_stepper, None),)
+    for name, make, n in cases:
+        cpu, wall, times = time_case(make(), repeats, n)
         line = {"case": name, "msPerStep": cpu, "wallMsPerStep": wall, "repeats": times}
         print(json.dumps(line), flush=True)
 

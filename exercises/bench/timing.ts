@@ -56,5 +56,30 @@ export function time(
   return { case: name, msPerStep: median(cpu), wallMsPerStep: median(wall), repeats: cpu };
 }
 
+/**
+ * Times a case whose step may take anything from 0.05 ms to 100 ms: warms up for about
+ * `warmupMs` (at most `WARMUP` calls: small steps need the calls, large ones the time only
+ * once), then `repeats` runs of as many steps as fill about `repeatMs` each.
+ */
+export function timeFor(
+  name: string,
+  fn: () => void,
+  { repeats, warmupMs = 1500, repeatMs = 400 }: {
+    repeats: number;
+    warmupMs?: number;
+    repeatMs?: number;
+  },
+): Timing {
+  let calls = 0;
+  const t0 = performance.now();
+  do {
+    fn();
+    calls++;
+  } while (calls < WARMUP && performance.now() - t0 < warmupMs);
+  const perCall = (performance.now() - t0) / calls;
+  const steps = Math.max(1, Math.round(repeatMs / perCall));
+  return time(name, fn, { steps, repeats, warmup: 0 });
+}
+
 /** The repository root, for spawning scripts next to this one. */
 export const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");

@@ -10,7 +10,7 @@ import { NinjagradError } from "./errors.ts";
 import { formatShape, overwritten, sameShape, type Shape, type TensorData } from "./tensor.ts";
 import { Tensor } from "./tensor.ts";
 import { broadcastShape, broadcastsTo, broadcastStrides, forEachBroadcast } from "./broadcast.ts";
-import { fastExp, fastLog, fastTanh } from "./fastmath.ts";
+import { fastExp, fastLog, tanh32 } from "./fastmath.ts";
 import {
   ewF32,
   type EwOp,
@@ -311,14 +311,15 @@ export function log(a: Tensor, out?: Tensor): Tensor {
 }
 
 /**
- * tanh a. Float32: computed in double from a polynomial exp (see fastmath.ts), on WebAssembly
- * SIMD two at a time (simd.ts); float64 keeps Math.tanh.
+ * tanh a. Float32: in float32 arithmetic from a polynomial exp (fastmath.ts's tanh32, within
+ * one unit in the last place), on WebAssembly SIMD four at a time (simd.ts); float64 keeps
+ * Math.tanh.
  */
 export function tanh(a: Tensor, out?: Tensor): Tensor {
   const res = target(out, a.shape, a);
   const x = a.data, o = res.data;
   if (o instanceof Float32Array && x instanceof Float32Array && tanhF32(x, o)) return res;
-  if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = fastTanh(x[i]); }
+  if (o instanceof Float32Array) { for (let i = 0; i < x.length; i++) o[i] = tanh32(x[i]); }
   else for (let i = 0; i < x.length; i++) o[i] = Math.tanh(x[i]);
   return res;
 }

@@ -1,8 +1,10 @@
 /**
- * exp, log and tanh for float32 tensors, inlined into the kernels' loops. Math.exp and Math.tanh
- * are calls into C (6–17 ns each); these are a few multiply-adds in double precision with errors
+ * exp, log and tanh for float32 tensors, inlined into the kernels' loops. Math.exp is a call
+ * into C (6–17 ns); exp and log here are a few multiply-adds in double precision with errors
  * below 1e-13 relative, far below float32's rounding (6e-8), so a float32 result equals the
  * correctly rounded one except in rare near-ties (off by one unit in the last place there).
+ * tanh is a rational function rather than an exp (the lecture's step spends more time in tanh
+ * than anywhere but its matrix products): within one unit in the last place.
  * Float64 tensors keep Math.*: the goldens compare them to 1e-12.
  */
 
@@ -58,17 +60,25 @@ export function fastLog(x: number): number {
   return e * LN2 + series;
 }
 
-// tanh's Taylor coefficients, x³ to x¹⁵: used below |x| = 0.2, where 1 − 2/(e²ˣ + 1) cancels.
-const T3 = -1 / 3, T5 = 2 / 15, T7 = -17 / 315, T9 = 62 / 2835, T11 = -1382 / 155925;
-const T13 = 21844 / 6081075, T15 = -929569 / 638512875;
+// tanh x ≈ x·P(x²)/Q(x²): a rational fit of degree 4 over 4 in x² (P(0) = Q(0) = 1, Lawson's
+// weighted least squares on [0, 9]), relative error below 2.2e-8.
+const P1 = 0.1338399421552475, P2 = 0.003499012434287005;
+const P3 = 2.0661521951750874e-05, P4 = 1.34201620280959e-08;
+const Q1 = 0.46717315701399, Q2 = 0.025890269158999713;
+const Q3 = 0.0003291064715742958, Q4 = 7.804872643588827e-07;
 
-/** tanh x: its Taylor series near 0, else 1 − 2/(e²ˣ + 1) (which tends to ±1 on its own). */
-export function fastTanh(x: number): number {
-  if (x > -0.2 && x < 0.2) {
-    const x2 = x * x;
-    // x·(1 + …) rather than x + …, so that tanh(−0) is −0.
-    return x * (1 + x2 * (T3 + x2 * (T5 + x2 * (T7 + x2 * (T9 + x2 * (T11 + x2 * (T13 +
-                              x2 * T15)))))));
-  }
-  return 1 - 2 / (fastExp(2 * x) + 1);
+/**
+ * tanh x for float32 tensors: x capped at ±9 (tanh rounds to ±1 beyond), then x·P(x²)/Q(x²) in
+ * double, P and Q by Estrin's scheme, rounded once to float32. Within one unit in the last place
+ * of tanh x rounded to float32, over every float32 x (tests/bench/tanh_ulp.ts), as PyTorch's
+ * vectorised tanhf promises; kernels.wat's tanh takes the same steps four lanes at a time and
+ * gives the same bits (a rational function needs a third of the operations of an exp).
+ */
+export function tanh32(x: number): number {
+  // f64x2.pmin(x, 9) then pmax(…, −9): a NaN stays NaN.
+  const c = 9 < x ? 9 : x, v = c < -9 ? -9 : c;
+  const t = v * v, t2 = t * t;
+  const p = ((1 + t * P1) + t2 * (P2 + t * P3)) + t2 * t2 * P4;
+  const q = ((1 + t * Q1) + t2 * (Q2 + t * Q3)) + t2 * t2 * Q4;
+  return Math.fround((v * p) / q);
 }

@@ -1,14 +1,46 @@
 /**
  * 2-D matrix product with the transposed variants read in place: `Aᵀ` and `Bᵀ` are never
- * materialised, so matmul's backward (g @ Bᵀ, Aᵀ @ g) costs no copies. One kernel serves all
- * four variants through strides. Float32 products are summed in float32, as PyTorch's float32
- * matmul sums them; float64 products in double. WebAssembly SIMD does the work; plain loops for
- * tiny products (and mixed dtypes) give the same bits.
+ * materialised, so matmul's backward (g @ Bᵀ, Aᵀ @ g) costs no copies.
+ *
+ * Float32 products of at least `BLAS_MIN` multiply-adds go to the system's BLAS when one is
+ * loaded (blas.ts: OpenBLAS, the library PyTorch multiplies with): it sums in float32 with fused
+ * multiply-adds, in blocks over k, so its last bits differ from the in-order sum's (within the
+ * float32 sum's error bound, tests/kernels_test.ts), are the same for operands anywhere in
+ * memory, and for products above 64³ multiply-adds (which OpenBLAS splits between threads) may
+ * depend on the thread count. Every other product runs on WebAssembly SIMD with one kernel for
+ * all four variants: each C[i, j] sums its float32 products in float32, in order (float64 ones
+ * in double); plain loops for tiny products (and mixed dtypes) give the same bits.
  */
 import { NinjagradError } from "./errors.ts";
 import { formatShape, type Shape, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { gemmF32, gemmF64 } from "./simd.ts";
+import { sgemm } from "./blas.ts";
+
+/**
+ * Float32 products of at least this many multiply-adds go to the native BLAS when one is loaded
+ * (blas.ts); smaller ones, and all of them without one, run in order on WebAssembly.
+ */
+export const BLAS_MIN = 8192;
+
+let blasAllowed = true;
+
+/** How many matrix products each path has run (the bench reads it to say which ran). */
+export const matmulCounts: { blas: number; wasm: number; js: number } = {
+  blas: 0,
+  wasm: 0,
+  js: 0,
+};
+
+/**
+ * @internal Whether float32 products may use the native BLAS (tests of the in-order kernels
+ * turn it off). Returns the previous setting.
+ */
+export function allowBlas(allowed: boolean): boolean {
+  const was = blasAllowed;
+  blasAllowed = allowed;
+  return was;
+}
 
 /** Whether each operand is read transposed. */
 export interface MatmulAttrs {
@@ -60,15 +92,23 @@ export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Tensor): 
   // stay in JavaScript).
   const simd = m * n * k >= 512;
   if (C instanceof Float32Array && A instanceof Float32Array && B instanceof Float32Array) {
-    if (!(simd && gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k))) {
+    if (blasAllowed && m * n * k >= BLAS_MIN && sgemm(transA, transB, A, B, C, m, n, k)) {
+      matmulCounts.blas++;
+    } else if (simd && gemmF32(A, rsA, csA, B, rsB, csB, C, m, n, k)) {
+      matmulCounts.wasm++;
+    } else {
       gemm32(A, rsA, csA, B, rsB, csB, C, m, n, k);
+      matmulCounts.js++;
     }
   } else if (C instanceof Float64Array && A instanceof Float64Array && B instanceof Float64Array) {
-    if (!(simd && gemmF64(A, rsA, csA, B, rsB, csB, C, m, n, k))) {
+    if (simd && gemmF64(A, rsA, csA, B, rsB, csB, C, m, n, k)) matmulCounts.wasm++;
+    else {
       gemm(A, rsA, csA, B, rsB, csB, C, m, n, k);
+      matmulCounts.js++;
     }
   } else {
     gemm(A, rsA, csA, B, rsB, csB, C, m, n, k);
+    matmulCounts.js++;
   }
   return res;
 }

@@ -2,7 +2,7 @@
 import { NinjagradError } from "./errors.ts";
 import { formatShape, overwritten, type Shape, sizeOf, Tensor, type TensorData } from "./tensor.ts";
 import { target } from "./elementwise.ts";
-import { colsumF32, SIMD_MIN } from "./simd.ts";
+import { colsumF32, rowsumF32, SIMD_MIN } from "./simd.ts";
 
 /** Which axis to reduce (`null`: all of them) and whether to keep it as size 1. */
 export interface ReduceAttrs {
@@ -107,9 +107,16 @@ export function sum(x: Tensor, attrs: ReduceAttrs, out?: Tensor): Tensor {
 }
 
 /**
- * o[i] = Σₖ x[i·width + k], each row summed from 0 in order, in o's precision (every partial sum
- * rounded to float32 for a float32 o, as `o[i] += …` rounds it): sums along the last axis. Four
- * rows at a time, so that the four chains of dependent additions overlap.
+ * Rows of at least this many float32 values are summed in sixteen partial sums (`rowSums32`);
+ * shorter ones, and float64 ones, in order.
+ */
+export const LONG_ROW = 256;
+
+/**
+ * o[i] = Σₖ x[i·width + k] in o's precision (every partial sum rounded to float32 for a float32
+ * o, as `o[i] += …` rounds it): sums along the last axis. Rows are summed from 0 in order, four
+ * rows at a time so that the four chains of dependent additions overlap; float32 rows of
+ * `LONG_ROW` values or more take sixteen partial sums (see rowSums32).
  */
 export function rowSums(x: TensorData, o: TensorData, rows: number, width: number): void {
   if (o instanceof Float32Array) return rowSums32(x, o, rows, width);
@@ -129,9 +136,21 @@ export function rowSums(x: TensorData, o: TensorData, rows: number, width: numbe
   }
 }
 
-/** `rowSums` into float32: `Math.fround` after every addition, as a float32 store would. */
+/**
+ * `rowSums` into float32: `Math.fround` after every addition, as a float32 store would. A row of
+ * `LONG_ROW` values or more would be one long chain of dependent additions: it is summed in
+ * sixteen partial sums instead, value k going to partial k mod 16, each in order; then
+ * (s[j] + s[4+j]) + (s[8+j] + s[12+j]) for j < 4, those four added as (v0 + v1) + (v2 + v3),
+ * and the last width mod 16 values in order (on WebAssembly SIMD, kernels.wat's rowsum, the same
+ * bits). More partial sums also make a long sum's rounding error smaller.
+ */
 function rowSums32(x: TensorData, o: Float32Array, rows: number, width: number): void {
   const f = Math.fround;
+  if (width >= LONG_ROW) {
+    if (x instanceof Float32Array && rowsumF32(x, o, rows, width)) return;
+    for (let i = 0; i < rows; i++) o[i] = longRow(x, i * width, width);
+    return;
+  }
   let i = 0;
   for (; i + 3 < rows; i += 4) {
     const b = i * width;
@@ -147,6 +166,22 @@ function rowSums32(x: TensorData, o: Float32Array, rows: number, width: number):
     for (let k = i * width, end = k + width; k < end; k++) s = f(s + x[k]);
     o[i] = s;
   }
+}
+
+/** The sixteen partial sums of rowSums32, for the row of `width` values at `start`. */
+const partials = new Float64Array(16);
+function longRow(x: TensorData, start: number, width: number): number {
+  const f = Math.fround, s = partials;
+  s.fill(0);
+  const blocks = start + (width & ~15), end = start + width;
+  for (let k = start; k < blocks; k += 16) {
+    for (let j = 0; j < 16; j++) s[j] = f(s[j] + x[k + j]);
+  }
+  const v0 = f(f(s[0] + s[4]) + f(s[8] + s[12])), v1 = f(f(s[1] + s[5]) + f(s[9] + s[13]));
+  const v2 = f(f(s[2] + s[6]) + f(s[10] + s[14])), v3 = f(f(s[3] + s[7]) + f(s[11] + s[15]));
+  let total = f(f(v0 + v1) + f(v2 + v3));
+  for (let k = blocks; k < end; k++) total = f(total + x[k]);
+  return total;
 }
 
 /**
@@ -202,10 +237,12 @@ export function expand(g: Tensor, shape: Shape, axis: number | null, scale = 1):
   const outer = outerOf(shape, a), n = lengthOf(shape, a), inner = innerOf(shape, a);
   const s = g.data, o = res.data;
   if (inner === 1) {
-    // A loop, not fill: a double handed to a builtin is boxed, an allocation per row.
+    // A loop, not fill, for short rows: a double handed to a builtin is boxed, an allocation per
+    // row. A long row is worth the one allocation: fill writes it several times faster.
     for (let i = 0, base = 0; i < outer; i++, base += n) {
       const v = s[i] * scale;
-      for (let k = 0; k < n; k++) o[base + k] = v;
+      if (n >= 1024) o.fill(v, base, base + n);
+      else for (let k = 0; k < n; k++) o[base + k] = v;
     }
     return res;
   }

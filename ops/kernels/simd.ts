@@ -8,6 +8,7 @@
  *   first); every C[i, j] takes its float32 products in order into a float32 sum, as matmul.ts's
  *   JavaScript loop does: all four variants give the same bits. `gemmF64` sums in double.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
+ * - `rowsumF32` sums long rows in sixteen partial sums, as reduce.ts's rowSums32 does.
  * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
  * - the elementwise kernels round each result once to float32, as JavaScript's double
  *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
@@ -24,6 +25,7 @@ import {
   gemm64,
   log,
   mul_one_minus_square,
+  rowsum,
   sgd,
   tanh,
   transpose32,
@@ -92,6 +94,9 @@ function finish(o: TensorData, at: number): void {
   if (at !== o.byteOffset || !mem.isResident(o)) o.set(view(at >> 2, o.length));
 }
 
+/** Floats of B swept per block of rows: 256 KiB, a quarter of a core's L2 cache. */
+const PANEL_FLOATS = 65536;
+
 /**
  * C (m × n, row-major) = op(A) @ op(B), where op(A)[i, p] = A[i·rsA + p·csA] and
  * op(B)[p, j] = B[p·rsB + j·csB]. Every C[i, j] is summed over p in order in float32.
@@ -116,12 +121,17 @@ export function gemmF32(
   if (s < 0) return false;
   const a = input(A, s + cBytes), b = input(B, s + cBytes + aBytes);
   const c = output(C, s, m % 4 === 0, A, B);
-  if (csB === 1) {
-    gemm32(a, rsA, csA, b, rsB, c, m, n, k);
-  } else {
-    const bT = s + cBytes + aBytes + bBytes;
-    transpose32(b, bT, k, n);
-    gemm32(a, rsA, csA, bT, n, c, m, n, k);
+  let bAt = b, ldb = rsB;
+  if (csB !== 1) {
+    bAt = s + cBytes + aBytes + bBytes, ldb = n;
+    transpose32(b, bAt, k, n);
+  }
+  // Column panels of B (and C) of PANEL_FLOATS / k columns, a multiple of 8: every block of four
+  // rows sweeps the whole panel, which then stays in the cache (one sweep of a 1024 × 1024 B is
+  // 4 MB). Each C[i, j] is still one sum over p in order: the bits do not change.
+  const panel = Math.max(8, Math.floor(PANEL_FLOATS / Math.max(k, 1)) & ~7);
+  for (let j = 0; j < n; j += panel) {
+    gemm32(a, rsA, csA, bAt + 4 * j, ldb, c + 4 * j, m, Math.min(panel, n - j), k, n);
   }
   finish(C, c);
   return true;
@@ -279,6 +289,20 @@ export function colsumF32(x: TensorData, o: TensorData, rows: number, width: num
     ? s + oAt
     : output(o, s + oAt, true);
   colsum(input(x, s), at, rows, width);
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o[r] = Σ of row r's `width` values (width ≥ 16) in sixteen partial sums, as reduce.ts's
+ * rowSums32 adds them (kernels.wat's rowsum).
+ */
+export function rowsumF32(x: TensorData, o: TensorData, rows: number, width: number): boolean {
+  const oAt = after(0, rows * width);
+  const s = mem.scratch(oAt + rows * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, x);
+  rowsum(input(x, s), at, rows, width);
   finish(o, at);
   return true;
 }

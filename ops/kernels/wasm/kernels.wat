@@ -4,8 +4,10 @@
 ;; kernel gives the bits its JavaScript counterpart in ops/kernels gives (tests/kernels_test.ts):
 ;;   gemm32, transpose32   the matrix product, in float32 arithmetic (below);
 ;;   gemm64, transpose64   the matrix product of float64 tensors, in double;
-;;   tanh, exp, log        computed in double precision, rounded once to float32;
+;;   tanh                  a rational function in double, rounded once (within one ulp);
+;;   exp, log              computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
+;;   rowsum                sums of long rows, in sixteen partial sums;
 ;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in double, rounded once;
@@ -22,12 +24,14 @@
   ;;   A  read in place as A[i][p] = a[i·rsA + p·csA] (so transposed or not, no packing);
   ;;   B  k rows of at least n floats, row p at b + p·ldb; a row may be read up to 3 floats past
   ;;      n (those lanes' results are dropped), so the caller leaves 16 readable bytes after B;
-  ;;   C  m4 × n row-major, m4 = m rounded up to 4: the rows past m are scratch.
+  ;;   C  m4 rows of n floats, row i at c + i·ldc, m4 = m rounded up to 4: the rows past m are
+  ;;      scratch. (simd.ts calls it on panels of B's and C's columns, ldc C's full width, so
+  ;;      that the panel of B it sweeps for every block of rows stays in the cache.)
   ;; Blocks of 4 rows × 8 columns (eight accumulators), then 4 × 4 to the end of the row; a
   ;; block's rows past m read row m − 1 again.
   (func (export "gemm32")
     (param $a i32) (param $rsA i32) (param $csA i32) (param $b i32) (param $ldb i32)
-    (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $c i32) (param $m i32) (param $n i32) (param $k i32) (param $ldc i32)
     (local $i i32) (local $j i32) (local $p i32) (local $pb i32) (local $pc i32)
     (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
     (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
@@ -36,7 +40,7 @@
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $rowB (i32.shl (local.get $ldb) (i32.const 2)))
-    (local.set $rowC (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $rowC (i32.shl (local.get $ldc) (i32.const 2)))
     (local.set $rsA (i32.shl (local.get $rsA) (i32.const 2)))
     (local.set $csA (i32.shl (local.get $csA) (i32.const 2)))
     (block $rowsDone
@@ -92,7 +96,7 @@
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2))))
             (v128.store (local.get $pc) (local.get $c00))
             (v128.store offset=16 (local.get $pc) (local.get $c01))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
@@ -139,7 +143,7 @@
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
                 (br_if $kLoop4 (local.tee $p (i32.sub (local.get $p) (i32.const 1))))))
             (local.set $pc (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2))))
             (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c00))
             (local.set $pc (i32.add (local.get $pc) (local.get $rowC)))
             (call $store4 (local.get $pc) (i32.sub (local.get $n) (local.get $j)) (local.get $c10))
@@ -371,90 +375,67 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $cols))))
 
-  ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours).
-  ;; In double precision, two pairs of lanes at a time: y = 2·clamp(x, −20, 20) = k·ln 2 + r with
-  ;; |r| ≤ ln2/2; eʸ − 1 = (2ᵏ − 1) + 2ᵏ·q where q = eʳ − 1 = r·(1/1! + r/2! + … + r¹⁰/11!), by
-  ;; Estrin's scheme (error below 1e-14, no cancellation near 0); tanh x = (eʸ − 1)/(eʸ − 1 + 2)
-  ;; with the sign of x (so ±0 keeps its sign; NaN stays NaN). The constants live in locals, set
-  ;; once rather than rebuilt for every pair of lanes.
+  ;; dst[i] = tanh(src[i]) for 4·quads float32 values (byte offsets; the caller pads to fours),
+  ;; in double precision, two pairs of lanes at a time, rounded once to float32: x capped at ±9
+  ;; (tanh rounds to ±1 beyond), then tanh x ≈ x·P(x²)/Q(x²), P and Q of degree 4 with
+  ;; P(0) = Q(0) = 1 (a rational fit, relative error below 2.2e-8 on [0, 9]), each by Estrin's
+  ;; scheme: P = (1 + p1·t) + t²·(p2 + p3·t) + t⁴·p4. Within one unit in the last place of tanh
+  ;; (tests/bench/tanh_ulp.ts checks every float32); fastmath.ts's tanh32 takes the same steps
+  ;; in JavaScript and gives the same bits. ±0 stays ±0 and NaN stays NaN. The constants live in
+  ;; locals, set once: a v128.const in the loop is rebuilt every time.
   (func (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
-    (local $xa v128) (local $ya v128) (local $ka v128) (local $ra v128) (local $r2a v128) (local
-    $r4a v128) (local $qa v128) (local $sa v128) (local $ea v128) (local $xb v128) (local $yb
-    v128) (local $kb v128) (local $rb v128) (local $r2b v128) (local $r4b v128) (local $qb v128)
-    (local $sb v128) (local $eb v128) (local $two v128) (local $hi20 v128) (local $lo20 v128)
-    (local $invln2 v128) (local $ln2hi v128) (local $ln2lo v128) (local $one v128) (local $magic
-    v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128)
-    (local $c7 v128) (local $c8 v128) (local $c9 v128) (local $c10 v128) (local $c11 v128) (local
-    $bias v128) (local $sign v128)
-    (local.set $two (v128.const f64x2 2 2))
-    (local.set $hi20 (v128.const f64x2 20 20))
-    (local.set $lo20 (v128.const f64x2 -20 -20))
-    (local.set $invln2 (v128.const f64x2 1.4426950408889634 1.4426950408889634))
-    (local.set $ln2hi (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01))
-    (local.set $ln2lo (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
-    (local.set $one (v128.const f64x2 1 1))
-    (local.set $magic (v128.const f64x2 6755399441055744 6755399441055744))
-    (local.set $c2 (v128.const f64x2 0.5 0.5))
-    (local.set $c3 (v128.const f64x2 0.16666666666666666 0.16666666666666666))
-    (local.set $c4 (v128.const f64x2 0.041666666666666664 0.041666666666666664))
-    (local.set $c5 (v128.const f64x2 0.008333333333333333 0.008333333333333333))
-    (local.set $c6 (v128.const f64x2 0.001388888888888889 0.001388888888888889))
-    (local.set $c7 (v128.const f64x2 0.0001984126984126984 0.0001984126984126984))
-    (local.set $c8 (v128.const f64x2 2.48015873015873e-05 2.48015873015873e-05))
-    (local.set $c9 (v128.const f64x2 2.7557319223985893e-06 2.7557319223985893e-06))
-    (local.set $c10 (v128.const f64x2 2.755731922398589e-07 2.755731922398589e-07))
-    (local.set $c11 (v128.const f64x2 2.505210838544172e-08 2.505210838544172e-08))
-    (local.set $bias (v128.const i64x2 1023 1023))
-    (local.set $sign (v128.const i64x2 0x8000000000000000 0x8000000000000000))
+    (local $v v128) (local $x v128) (local $t v128) (local $t2 v128) (local $t4 v128) (local $p v128)
+    (local $q v128) (local $y v128) (local $low v128)
+    (local $nine v128) (local $mnine v128) (local $one v128) (local $p1 v128) (local $p2 v128)
+    (local $p3 v128) (local $p4 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local $q4 v128)
+    (local.set $nine (f32x4.splat (f32.const 9)))
+    (local.set $mnine (f32x4.splat (f32.const -9)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $p1 (f64x2.splat (f64.const 0.1338399421552475)))
+    (local.set $p2 (f64x2.splat (f64.const 0.003499012434287005)))
+    (local.set $p3 (f64x2.splat (f64.const 2.0661521951750874e-05)))
+    (local.set $p4 (f64x2.splat (f64.const 1.34201620280959e-08)))
+    (local.set $q1 (f64x2.splat (f64.const 0.46717315701399)))
+    (local.set $q2 (f64x2.splat (f64.const 0.025890269158999713)))
+    (local.set $q3 (f64x2.splat (f64.const 0.0003291064715742958)))
+    (local.set $q4 (f64x2.splat (f64.const 7.804872643588827e-07)))
     (block $done
       (br_if $done (i32.eqz (local.get $quads)))
       (loop $quad
-        (local.set $xa (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))
-        (local.set $ya (f64x2.mul (local.get $two)
-          (f64x2.pmax (f64x2.pmin (local.get $xa) (local.get $hi20)) (local.get $lo20))))
-        (local.set $sa (f64x2.add (f64x2.mul (local.get $ya) (local.get $invln2)) (local.get $magic)))
-        (local.set $ka (f64x2.sub (local.get $sa) (local.get $magic)))
-        (local.set $ra (f64x2.sub
-          (f64x2.sub (local.get $ya) (f64x2.mul (local.get $ka) (local.get $ln2hi)))
-          (f64x2.mul (local.get $ka) (local.get $ln2lo))))
-        (local.set $r2a (f64x2.mul (local.get $ra) (local.get $ra)))
-        (local.set $r4a (f64x2.mul (local.get $r2a) (local.get $r2a)))
-        (local.set $qa (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $ra) (local.get $c2)))
-            (f64x2.mul (local.get $r2a) (f64x2.add (local.get $c3) (f64x2.mul (local.get $ra) (local.get $c4)))))
-          (f64x2.mul (local.get $r4a) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $ra) (local.get $c6)))
-            (f64x2.mul (local.get $r2a) (f64x2.add (local.get $c7) (f64x2.mul (local.get $ra) (local.get $c8)))))
-            (f64x2.mul (local.get $r4a) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $ra) (local.get $c10)))
-            (f64x2.mul (local.get $r2a) (local.get $c11))))))))
-        (local.set $qa (f64x2.mul (local.get $qa) (local.get $ra)))
-        (local.set $sa (i64x2.shl (i64x2.add (local.get $sa) (local.get $bias)) (i32.const 52)))
-        (local.set $ea (f64x2.add (f64x2.sub (local.get $sa) (local.get $one))
-          (f64x2.mul (local.get $sa) (local.get $qa))))
-        (local.set $ea (f64x2.div (local.get $ea) (f64x2.add (local.get $ea) (local.get $two))))
-        (v128.store64_lane 0 (local.get $dst) (f32x4.demote_f64x2_zero
-          (v128.bitselect (local.get $xa) (local.get $ea) (local.get $sign))))
-        (local.set $xb (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $src))))
-        (local.set $yb (f64x2.mul (local.get $two)
-          (f64x2.pmax (f64x2.pmin (local.get $xb) (local.get $hi20)) (local.get $lo20))))
-        (local.set $sb (f64x2.add (f64x2.mul (local.get $yb) (local.get $invln2)) (local.get $magic)))
-        (local.set $kb (f64x2.sub (local.get $sb) (local.get $magic)))
-        (local.set $rb (f64x2.sub
-          (f64x2.sub (local.get $yb) (f64x2.mul (local.get $kb) (local.get $ln2hi)))
-          (f64x2.mul (local.get $kb) (local.get $ln2lo))))
-        (local.set $r2b (f64x2.mul (local.get $rb) (local.get $rb)))
-        (local.set $r4b (f64x2.mul (local.get $r2b) (local.get $r2b)))
-        (local.set $qb (f64x2.add (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $rb) (local.get $c2)))
-            (f64x2.mul (local.get $r2b) (f64x2.add (local.get $c3) (f64x2.mul (local.get $rb) (local.get $c4)))))
-          (f64x2.mul (local.get $r4b) (f64x2.add (f64x2.add (f64x2.add (local.get $c5) (f64x2.mul (local.get $rb) (local.get $c6)))
-            (f64x2.mul (local.get $r2b) (f64x2.add (local.get $c7) (f64x2.mul (local.get $rb) (local.get $c8)))))
-            (f64x2.mul (local.get $r4b) (f64x2.add (f64x2.add (local.get $c9) (f64x2.mul (local.get $rb) (local.get $c10)))
-            (f64x2.mul (local.get $r2b) (local.get $c11))))))))
-        (local.set $qb (f64x2.mul (local.get $qb) (local.get $rb)))
-        (local.set $sb (i64x2.shl (i64x2.add (local.get $sb) (local.get $bias)) (i32.const 52)))
-        (local.set $eb (f64x2.add (f64x2.sub (local.get $sb) (local.get $one))
-          (f64x2.mul (local.get $sb) (local.get $qb))))
-        (local.set $eb (f64x2.div (local.get $eb) (f64x2.add (local.get $eb) (local.get $two))))
-        (v128.store64_lane offset=8 0 (local.get $dst) (f32x4.demote_f64x2_zero
-          (v128.bitselect (local.get $xb) (local.get $eb) (local.get $sign))))
+        ;; x capped at ±9 while still float32: the same values as capping the doubles.
+        (local.set $v (f32x4.pmax (f32x4.pmin (v128.load (local.get $src)) (local.get $nine))
+          (local.get $mnine)))
+        (local.set $x (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
+        (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+        (local.set $t4 (f64x2.mul (local.get $t2) (local.get $t2)))
+        (local.set $p (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $p1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $p2) (f64x2.mul (local.get $t) (local.get $p3)))))
+          (f64x2.mul (local.get $t4) (local.get $p4))))
+        (local.set $q (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $q1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $q2) (f64x2.mul (local.get $t) (local.get $q3)))))
+          (f64x2.mul (local.get $t4) (local.get $q4))))
+        (local.set $y (f64x2.div (f64x2.mul (local.get $x) (local.get $p)) (local.get $q)))
+        (local.set $low (f32x4.demote_f64x2_zero (local.get $y)))
+        (local.set $x (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
+        (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+        (local.set $t4 (f64x2.mul (local.get $t2) (local.get $t2)))
+        (local.set $p (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $p1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $p2) (f64x2.mul (local.get $t) (local.get $p3)))))
+          (f64x2.mul (local.get $t4) (local.get $p4))))
+        (local.set $q (f64x2.add
+          (f64x2.add (f64x2.add (local.get $one) (f64x2.mul (local.get $t) (local.get $q1)))
+            (f64x2.mul (local.get $t2) (f64x2.add (local.get $q2) (f64x2.mul (local.get $t) (local.get $q3)))))
+          (f64x2.mul (local.get $t4) (local.get $q4))))
+        (local.set $y (f64x2.div (f64x2.mul (local.get $x) (local.get $p)) (local.get $q)))
+        (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (local.get $low) (f32x4.demote_f64x2_zero (local.get $y))))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br_if $quad (local.tee $quads (i32.sub (local.get $quads) (i32.const 1)))))))
@@ -865,6 +846,50 @@
         (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $sl))))
+
+;; o[r] = Σ of row r's width float32 values (width ≥ 16), in sixteen partial sums: value k of a
+  ;; row goes to partial k mod 16 (four lanes of four accumulators, each summed in order in
+  ;; float32), the partials are added pairwise, (s[j] + s[4+j]) + (s[8+j] + s[12+j]) for each lane
+  ;; j, then (v0 + v1) + (v2 + v3), and the last width mod 16 values follow in order. One chain
+  ;; of dependent additions per row is what held a long sum back; sixteen run side by side.
+  ;; reduce.ts's rowSums32 takes the same steps in JavaScript.
+  (func (export "rowsum") (param $x i32) (param $o i32) (param $rows i32) (param $width i32)
+    (local $p i32) (local $end i32) (local $last i32) (local $s f32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.eqz (local.get $rows)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $x))
+        (local.set $end (i32.add (local.get $x)
+          (i32.shl (i32.and (local.get $width) (i32.const -16)) (i32.const 2))))
+        (local.set $last (i32.add (local.get $x) (i32.shl (local.get $width) (i32.const 2))))
+        (loop $block
+          (local.set $a0 (f32x4.add (local.get $a0) (v128.load (local.get $p))))
+          (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $p))))
+          (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (local.get $p))))
+          (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (local.get $p))))
+          (br_if $block (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 64)))
+            (local.get $end))))
+        (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+          (f32x4.add (local.get $a2) (local.get $a3))))
+        (local.set $s (f32.add
+          (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $p) (local.get $last)))
+            (local.set $s (f32.add (local.get $s) (f32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $tail)))
+        (f32.store (local.get $o) (local.get $s))
+        (local.set $x (local.get $last))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
 
   ;; dst[i] = exp(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = k·ln 2 + r with |r| ≤ ln2/2, eˣ = 2ᵏ + 2ᵏ·(eʳ − 1)
