@@ -99,8 +99,8 @@ Deno.test("the charts' trace collector and the lecture's progress log read fit's
   // One run, two subscribers, as `deno task train` shares its run between reporters.
   const run$ = regression(100, 25).fit$.pipe(share());
   const lines: string[] = [];
-  // The lecture's log takes its step and eval events as they are (a done event is its own).
-  plainLog(run$.pipe(filter((e) => e.type !== "done")), (l) => lines.push(l));
+  // The lecture's log takes fit's events as they are.
+  plainLog(run$, (l) => lines.push(l));
   const trace = await collectTrace(run$, { every: 10 });
   assert.equal(trace.steps, 100);
   assert.deepEqual(trace.evals.map((e) => e.step), [25, 50, 75, 100]);

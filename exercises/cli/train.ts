@@ -6,7 +6,8 @@
  * too. Ctrl-C, SIGTERM and SIGHUP stop after the step in progress, save (with `--save`) and exit
  * 130, 143 and 129 (exercises/train/session.ts, exercises/train/interrupt.ts).
  */
-import type { Subscription } from "../../graph/deps.ts";
+import type { Observable, Subscription } from "../../graph/deps.ts";
+import type { TrainEvent } from "../train/events.ts";
 import { UsageError } from "../../ops/kernels/errors.ts";
 import { parseFlags, runMain, userPath } from "./main.ts";
 import { countParams } from "../model/ex4.ts";
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     notice(stoppedLine(target?.lastStep, config.steps, save, target?.lastEstimatedOn));
     Deno.exit(signals.exitCode);
   }, hangUp);
-  const observe = (run$: Parameters<typeof jsonLog>[0]) => {
+  const observe = (run$: Observable<TrainEvent>) => {
     subs = [];
     if (json) subs.push(jsonLog(run$, say));
     else if (!quiet && Deno.stdout.isTerminal() && Deno.stderr.isTerminal()) {

@@ -6,7 +6,8 @@
 import process from "node:process";
 import { cliProgress } from "../deps.ts";
 import type { Observable, Subscription } from "../../graph/deps.ts";
-import type { DoneEvent, EvalEvent, StepEvent, TrainEvent } from "./events.ts";
+import type { DoneEvent, EvalEvent, StepEvent } from "./events.ts";
+import type { FitEvent } from "../../ops/fit.ts";
 import { countParams } from "../model/ex4.ts";
 import { decayStep, type TrainConfig } from "./config.ts";
 import type { TrainData } from "./data.ts";
@@ -37,8 +38,8 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-/** An evaluation as one line of text. */
-export function formatEval(e: EvalEvent): string {
+/** An evaluation as one line of text (a lecture run's says what its estimates were made on). */
+export function formatEval(e: Omit<EvalEvent, "type">): string {
   const subset = e.trainExamples === undefined
     ? ""
     : ` (BatchNorm statistics and train loss on ${
@@ -52,10 +53,16 @@ function eta(e: StepEvent): string {
 }
 
 /**
+ * The reporters below read any training run: the lecture's (`train`) or any graph's (`fit`),
+ * whose step and eval events are the same.
+ */
+type RunEvents = Observable<FitEvent>;
+
+/**
  * A progress bar on stderr: step, batch loss, steps/s, ETA; evaluations are printed above it.
  * Redraws at most ten times a second however fast the steps come.
  */
-export function progressBar(events: Observable<TrainEvent>): Subscription {
+export function progressBar(events: RunEvents): Subscription {
   // A terminal that closed (SIGHUP) fails the bar's writes later, asynchronously (EPIPE, EIO):
   // dropped, never thrown at the run, which has its state to save.
   if (process.stderr.listenerCount("error") === 0) process.stderr.on("error", () => {});
@@ -91,7 +98,7 @@ export function progressBar(events: Observable<TrainEvent>): Subscription {
 }
 
 /** A plain line every 5% of the steps and one per evaluation, for logs and pipes. */
-export function plainLog(events: Observable<TrainEvent>, write: Write): Subscription {
+export function plainLog(events: RunEvents, write: Write): Subscription {
   return events.subscribe((e) => {
     if (e.type === "eval") write(formatEval(e));
     if (e.type !== "step") return;
@@ -105,7 +112,7 @@ export function plainLog(events: Observable<TrainEvent>, write: Write): Subscrip
 }
 
 /** One JSON object per periodic evaluation (the final line is the CLI's). */
-export function jsonLog(events: Observable<TrainEvent>, write: Write): Subscription {
+export function jsonLog(events: RunEvents, write: Write): Subscription {
   return events.subscribe((e) => {
     if (e.type === "eval") write(JSON.stringify(e));
   });
