@@ -17,6 +17,7 @@ import { share } from "../../graph/deps.ts";
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
 import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
+import { configFromFlags, FLAGS } from "./train_flags.ts";
 import { writeCheckCharts } from "./ninja_charts.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";
 import { countParams } from "../model/ex4.ts";
@@ -78,24 +79,14 @@ const CHECK_HELP = `deno task ninja check FILE [flags]
                    (.vl.json, .svg, .png and report.html)
   --no-check       skip the type-check (faster; type errors then show when the rules run)`;
 
+/** `train`'s flags, less those of a run of the project's own (saving, resuming, charts, live). */
 const TRAIN_FLAGS: FlagSpec = {
-  steps: { type: "string" },
-  batch: { type: "string" },
-  hidden: { type: "string" },
-  embd: { type: "string" },
-  block: { type: "string" },
-  lr: { type: "string" },
-  "lr-decay-at": { type: "string" },
-  seed: { type: "string" },
-  rng: { type: "string" },
-  data: { type: "string" },
-  dtype: { type: "string" },
-  "eval-every": { type: "string" },
-  "detect-anomaly": { type: "boolean" },
-  json: { type: "boolean" },
-  quiet: { type: "boolean" },
+  ...Object.fromEntries(
+    Object.entries(FLAGS).filter(([name]) =>
+      !["backward", "save", "resume", "checkpoint-every", "charts", "live", "port"].includes(name)
+    ),
+  ),
   "no-check": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 };
 
 const TRAIN_HELP = `deno task ninja train FILE [flags]
@@ -304,7 +295,6 @@ async function trainCommand(args: string[]): Promise<void> {
     );
   }
   // train.ts's flags, read by train.ts itself (imported here only: it loads the charts).
-  const { configFromFlags } = await import("./train.ts");
   const config = configFromFlags(values);
   const source = values.data === undefined ? undefined : userPath(values.data as string);
   const data = await loadTrainData(source, config.block);

@@ -14,8 +14,6 @@ import { countParams } from "../model/ex4.ts";
 import type * as TrainCharts from "./train_charts.ts";
 import { checkpointEveryFlag, configFromFlags, FLAGS, USAGE } from "./train_flags.ts";
 
-// Where other commands have found them (ninja train reads train's flags).
-export { configFromFlags, FLAGS } from "./train_flags.ts";
 import { loadTrainData, type TrainData } from "../train/data.ts";
 import { StopSignals } from "../train/interrupt.ts";
 import { checkRunSize } from "../train/limits.ts";
