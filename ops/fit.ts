@@ -140,19 +140,40 @@ export function fit(options: FitOptions): Observable<FitEvent> {
   if (!Number.isInteger(evalEvery) || evalEvery < 0) {
     throw new NinjagradError(`fit: evalEvery must be a whole number ≥ 0, got ${evalEvery}`);
   }
-  return new RxObservable<FitEvent>((subscriber) => {
-    const run = new Run(options, evalEvery);
+  return runInChunks<FitEvent>(() => new Run(options, evalEvery), options.signal);
+}
+
+/** A run that goes in chunks of steps, as `runInChunks` drives it. */
+export interface ChunkedRun<E> {
+  /** Runs steps for a while (none once `signal` is aborted); true when every step is done. */
+  chunk(subscriber: Subscriber<E>, signal?: AbortSignal): boolean;
+  /** The run's last event (`stopped`: it was aborted before its last step), if it has one. */
+  finish(stopped: boolean): E | undefined;
+}
+
+/**
+ * The Observable of a run made on subscription and run a chunk at a time, the event loop turning
+ * between chunks (timers, signals, I/O); unsubscribing stops it between two chunks, an abort
+ * between two steps, and then its last event says so. `deno task train` runs the same way.
+ */
+export function runInChunks<E>(
+  make: () => ChunkedRun<E>,
+  signal?: AbortSignal,
+): Observable<E> {
+  return new RxObservable<E>((subscriber) => {
+    let run: ChunkedRun<E> | undefined;
     let timer: ReturnType<typeof setImmediate> | undefined;
     const tick = () => {
       timer = undefined;
       try {
-        const finished = run.chunk(subscriber);
-        if (!finished && !options.signal?.aborted) {
+        run ??= make();
+        const finished = run.chunk(subscriber, signal);
+        if (!finished && !signal?.aborted) {
           if (!subscriber.closed) timer = setImmediate(tick);
           return;
         }
         const done = run.finish(!finished);
-        if (done) subscriber.next(done);
+        if (done !== undefined) subscriber.next(done);
         subscriber.complete();
       } catch (e) {
         subscriber.error(e);
@@ -166,7 +187,7 @@ export function fit(options: FitOptions): Observable<FitEvent> {
 }
 
 /** One run's state. */
-class Run {
+class Run implements ChunkedRun<FitEvent> {
   readonly #options: FitOptions;
   readonly #evalEvery: number;
   readonly #graph: Graph;

@@ -9,8 +9,8 @@
  * ends it after the step in progress with a `done` event that says so, ready to be saved at once:
  * its statistics are estimates, the full ones are `finalStatistics`'s (final.ts) to compute.
  */
-import { Observable, type Subscriber } from "../../graph/deps.ts";
-import { clearImmediate, setImmediate } from "node:timers";
+import type { Observable, Subscriber } from "../../graph/deps.ts";
+import { type ChunkedRun, runInChunks } from "../../ops/fit.ts";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
@@ -190,33 +190,11 @@ export function train(
       );
     }
   }
-  return new Observable<TrainEvent>((subscriber) => {
-    let run: Trainer | undefined;
-    let timer: ReturnType<typeof setImmediate> | undefined;
-    const tick = () => {
-      timer = undefined;
-      try {
-        run ??= new Trainer(config, data, start, options);
-        const finished = run.chunk(subscriber, signal);
-        if (!finished && !signal?.aborted) {
-          if (!subscriber.closed) timer = setImmediate(tick);
-          return;
-        }
-        subscriber.next(run.finish(!finished));
-        subscriber.complete();
-      } catch (e) {
-        subscriber.error(e);
-      }
-    };
-    timer = setImmediate(tick);
-    return () => {
-      if (timer !== undefined) clearImmediate(timer);
-    };
-  });
+  return runInChunks<TrainEvent>(() => new Trainer(config, data, start, options), signal);
 }
 
 /** One run's state: the graph, its buffers, the generator, the clock. */
-class Trainer {
+class Trainer implements ChunkedRun<TrainEvent> {
   readonly #config: TrainConfig;
   readonly #data: TrainData;
   readonly #sizes: Ex4Sizes;
