@@ -9,25 +9,21 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadCheckpoint } from "../exercises/checkpoint.ts";
 import { sha256Hex } from "../exercises/data.ts";
 import { DEFAULT_CONFIG } from "../exercises/train/config.ts";
 import { checkRunSize } from "../exercises/train/limits.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { hostileServer } from "./fixtures/hostile_server.ts";
-import { lectureNames } from "./helpers.ts";
+import {
+  type CommandOutcome,
+  commandPath,
+  lectureNames,
+  runCommand,
+  scratchDir,
+} from "./helpers.ts";
 
-const CLI = {
-  train: fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url)),
-  sample: fileURLToPath(new URL("../exercises/cli/sample.ts", import.meta.url)),
-  ninja: fileURLToPath(new URL("../exercises/cli/ninja.ts", import.meta.url)),
-};
-type Cli = keyof typeof CLI;
-
-const dir = await Deno.makeTempDir({ prefix: "ninjagrad-adversarial-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-const at = (name: string) => join(dir, name);
+const at = await scratchDir("ninjagrad-adversarial-");
 const DATA = at("names.txt");
 const NAMES_TEXT = (await lectureNames(100)).join("\n") + "\n";
 await Deno.writeTextFile(DATA, NAMES_TEXT);
@@ -36,31 +32,8 @@ const TINY = ["--data", DATA, "--hidden", "8"];
 const LONG = [...TINY, "--steps", "5000000", "--lr-decay-at", "5000000", "--eval-every", "50"];
 const linux = Deno.build.os === "linux";
 
-/** How a command exited and what it printed (stderr as its non-blank lines). */
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string[];
-}
-
-async function run(cli: Cli, args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", CLI[cli], ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-    signal: AbortSignal.timeout(60_000), // a hang fails the test instead of stalling the suite
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: text(out.stdout),
-    stderr: text(out.stderr).split("\n").filter((l) => l.trim() !== ""),
-  };
-}
-
 /** Asserts an outcome: exit code, exactly one line on stderr matching `says`, no stack. */
-function assertOneLine(o: Outcome, code: number, says: RegExp, what: string): void {
+function assertOneLine(o: CommandOutcome, code: number, says: RegExp, what: string): void {
   const shown = `${what}\n${o.stderr.join("\n")}`;
   assert.equal(o.code, code, shown);
   assert.equal(o.stderr.length, 1, `not one line: ${shown}`);
@@ -71,7 +44,7 @@ function assertOneLine(o: Outcome, code: number, says: RegExp, what: string): vo
 /** A started long run: its evaluations as they come, its stderr, and the process. */
 function startLong(args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", CLI.train, ...LONG, "--json", ...args],
+    args: ["run", "--quiet", "-A", commandPath("train"), ...LONG, "--json", ...args],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -114,7 +87,7 @@ function startLong(args: string[]) {
 /** What a run saving to `file` must never leave beside it: temp, probe and lock files. */
 function leftovers(file: string): string[] {
   const prefix = `.${file.split("/").pop()}.`;
-  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(prefix));
+  return [...Deno.readDirSync(at("."))].map((e) => e.name).filter((n) => n.startsWith(prefix));
 }
 
 /**
@@ -192,8 +165,8 @@ scenario(
     assert.ok(ckpt.step >= seen - 50, `step ${seen} was done, the checkpoint has ${ckpt.step}`);
     const steps = String(ckpt.step + 30), straight = at("straight.ckpt");
     const [resumed, whole] = await Promise.all([
-      run("train", ["--resume", file, "--steps", steps, "--quiet"]),
-      run("train", [...LONG, "--steps", steps, "--save", straight, "--quiet"]),
+      runCommand("train", ["--resume", file, "--steps", steps, "--quiet"]),
+      runCommand("train", [...LONG, "--steps", steps, "--save", straight, "--quiet"]),
     ]);
     assert.equal(resumed.code, 0, resumed.stderr.join("\n"));
     assert.equal(whole.code, 0, whole.stderr.join("\n"));
@@ -206,7 +179,7 @@ scenario("two runs on one checkpoint: the second is refused while the first hold
   const file = at("shared.ckpt");
   const first = await startLong(["--save", file]);
   await first.evalAtLeast(50);
-  const second = await run("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
+  const second = await runCommand("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
   assertOneLine(
     second,
     1,
@@ -223,7 +196,7 @@ scenario("two runs on one checkpoint: the second is refused while the first hold
 scenario("temp files a killed run left are removed, and said so", async () => {
   const file = at("stale.ckpt");
   await Deno.writeTextFile(at(".stale.ckpt.k1ll3d.tmp"), '{"format":"ninjagrad-check');
-  const out = await run("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
+  const out = await runCommand("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
   assert.equal(out.code, 0, out.stderr.join("\n"));
   assert.match(
     out.stderr.join("\n"),
@@ -248,7 +221,7 @@ await Deno.writeTextFile(at("mine.txt"), NAMES_TEXT);
 
 interface Case {
   what: string;
-  cli: Cli;
+  cli: "train" | "exercise" | "sample" | "ninja";
   args: string[];
   code: 1 | 2;
   says: RegExp;
@@ -488,11 +461,11 @@ CASES.push(
 );
 
 /** Runs the cases a few at a time as the module loads; each test awaits its own. */
-function runAll(cases: Case[], width = 4): Promise<Outcome>[] {
+function runAll(cases: Case[], width = 4): Promise<CommandOutcome>[] {
   const slots: Promise<unknown>[] = [];
   return cases.map((c, i) => {
     if (c.linuxOnly && !linux) return Promise.resolve({ code: c.code, stdout: "", stderr: [] });
-    const p = (slots[i % width] ?? Promise.resolve()).then(() => run(c.cli, c.args, c.env));
+    const p = (slots[i % width] ?? Promise.resolve()).then(() => runCommand(c.cli, c.args, c.env));
     slots[i % width] = p.catch(() => {});
     return p;
   });
@@ -512,7 +485,7 @@ CASES.forEach((c, i) => {
 
 test("downloads: a redirect is followed; nothing a failed download got is cached", async () => {
   await Promise.all(outcomes); // the failures above have run
-  const out = await run(
+  const out = await runCommand(
     "train",
     [...TINY, "--steps", "5", "--quiet", "--data", url("/redirect")],
     NET,
@@ -528,7 +501,7 @@ test("downloads: a cached copy that is not a names list is downloaded again, not
   const cached = join(where, `${(await sha256Hex(url("/names.txt"))).slice(0, 16)}-names.txt`);
   await Deno.writeTextFile(cached, "<!DOCTYPE html>\n<html></html>\n"); // an older version's
   const hits = server.hits.get("/names.txt") ?? 0;
-  const out = await run(
+  const out = await runCommand(
     "train",
     [...TINY, "--steps", "5", "--quiet", "--data", url("/names.txt")],
     NET,
@@ -540,10 +513,19 @@ test("downloads: a cached copy that is not a names list is downloaded again, not
 
 test("sample -n 1e12 streams: the first names come at once, and a closed pipe ends it quietly", async () => {
   const file = at("stream.ckpt");
-  const made = await run("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
+  const made = await runCommand("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
   assert.equal(made.code, 0, made.stderr.join("\n"));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", CLI.sample, "--checkpoint", file, "-n", "1000000000000"],
+    args: [
+      "run",
+      "--quiet",
+      "-A",
+      commandPath("sample"),
+      "--checkpoint",
+      file,
+      "-n",
+      "1000000000000",
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

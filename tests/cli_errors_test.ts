@@ -4,44 +4,13 @@
  * trace. The CLIs are spawned as a person runs them, a few at a time, on a 100-name fixture.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadNames } from "../exercises/data.ts";
+import { type CommandOutcome, runCommand, scratchDir } from "./helpers.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
-const CLI = {
-  train: fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url)),
-  exercise: fileURLToPath(new URL("../exercises/cli/exercise.ts", import.meta.url)),
-  sample: fileURLToPath(new URL("../exercises/cli/sample.ts", import.meta.url)),
-};
-type Cli = keyof typeof CLI;
 
-const dir = await Deno.makeTempDir({ prefix: "ninjagrad-cli-errors-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-const at = (name: string) => join(dir, name);
+const at = await scratchDir("ninjagrad-cli-errors-");
 const names = (await loadNames(NAMES)).slice(0, 100);
-
-/** What a command printed and how it exited. */
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string[];
-}
-
-async function spawn(cli: Cli, args: string[]): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", CLI[cli], ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: text(out.stdout),
-    stderr: text(out.stderr).split("\n").filter((l) => l.trim() !== ""),
-  };
-}
 
 // The fixtures: the first 100 of the lecture's names, bad names files, and a small checkpoint.
 const DATA = at("names.txt");
@@ -62,7 +31,7 @@ for (const [name, content] of Object.entries(files)) {
 }
 await Deno.mkdir(at("folder"));
 const GOOD = at("good.ckpt");
-const made = await spawn("train", [
+const made = await runCommand("train", [
   "--data",
   DATA,
   "--steps",
@@ -81,7 +50,7 @@ assert.equal(made.code, 0, made.stderr.join("\n"));
 const GONE = at("gone.ckpt");
 await Deno.writeTextFile(at("gone.txt"), names.join("\n"));
 const goneArgs = `--steps 5 --hidden 8 --quiet --save ${GONE} --data ${at("gone.txt")}`;
-const gone = await spawn("train", goneArgs.split(" "));
+const gone = await runCommand("train", goneArgs.split(" "));
 assert.equal(gone.code, 0, gone.stderr.join("\n"));
 await Deno.remove(at("gone.txt"));
 
@@ -131,7 +100,7 @@ for (const [name, content] of Object.entries(checkpoints)) {
 /** One bad input: the command, its arguments, the exit code and what the line must say. */
 interface Case {
   what: string;
-  cli: Cli;
+  cli: "train" | "exercise" | "sample" | "ninja";
   args: string[];
   code: 1 | 2;
   says: RegExp;
@@ -446,12 +415,12 @@ const CASES: Case[] = [
 ];
 
 /** Runs the cases a few at a time as the module loads; each test awaits its own. */
-function runAll(cases: Case[], width = 4): Promise<Outcome>[] {
-  const results: Promise<Outcome>[] = [];
+function runAll(cases: Case[], width = 4): Promise<CommandOutcome>[] {
+  const results: Promise<CommandOutcome>[] = [];
   const slots: Promise<unknown>[] = [];
   cases.forEach((c, i) => {
     const previous = slots[i % width] ?? Promise.resolve();
-    const p = previous.then(() => spawn(c.cli, c.args));
+    const p = previous.then(() => runCommand(c.cli, c.args));
     slots[i % width] = p.catch(() => {});
     results.push(p);
   });
@@ -472,7 +441,7 @@ CASES.forEach((c, i) => {
 });
 
 Deno.test("the fixture checkpoint itself is good: sample reads it (exit 0)", async () => {
-  const { code, stdout } = await spawn("sample", ["--checkpoint", GOOD, "-n", "3"]);
+  const { code, stdout } = await runCommand("sample", ["--checkpoint", GOOD, "-n", "3"]);
   assert.equal(code, 0);
   assert.equal(stdout.trim().split("\n").length, 3);
 });

@@ -4,6 +4,7 @@
  * runs followed to their end.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import seedrandom from "seedrandom";
 import { gradcheck, type Graph, type NodeRef, type Shape, Tensor } from "../mod.ts";
@@ -130,6 +131,52 @@ export async function runScript(script: string, ...args: string[]): Promise<Scri
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** How a command exited, with its stderr as non-blank lines (as tests of one-line errors read it). */
+export interface CommandOutcome {
+  code: number;
+  stdout: string;
+  stderr: string[];
+}
+
+/** The script of `deno task NAME`: `commandPath("train")` is exercises/cli/train.ts. */
+export function commandPath(name: string): string {
+  return fileURLToPath(new URL(`../exercises/cli/${name}.ts`, import.meta.url));
+}
+
+/**
+ * Runs `deno task NAME`'s script with `args` (and `env` added), without colours; a command that
+ * hangs is killed after 60 s, so the test fails instead of stalling the suite.
+ */
+export async function runCommand(
+  name: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CommandOutcome> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", commandPath(name), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: out.code,
+    stdout: text(out.stdout),
+    stderr: text(out.stderr).split("\n").filter((l) => l.trim() !== ""),
+  };
+}
+
+/**
+ * A temporary folder of this test file's own, removed when its run ends, and a function that
+ * names a path in it.
+ */
+export async function scratchDir(prefix: string): Promise<(name: string) => string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  return (name: string) => join(dir, name);
 }
 
 /** Trains to the end: every step's loss and the final event. */
