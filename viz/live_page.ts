@@ -5,22 +5,15 @@
  * `end` leaves the final state on the page. vega, vega-lite and vega-embed load from the same
  * server. `window.live` exposes the views and a count of messages, for tests.
  */
-import type { ReportFact } from "./report.ts";
+import { escapeHtml, factsTable, PAGE_STYLE, type ReportFact } from "./report.ts";
 
 /** The live view's charts, in page order. */
 export const LIVE_CHARTS = ["graph", "loss", "update_ratio", "activations", "gradients"] as const;
 /** One of them. */
 export type LiveChart = typeof LIVE_CHARTS[number];
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** The page as a string. */
 export function livePage(title: string, facts: readonly ReportFact[]): string {
-  const rows = facts.map((f) =>
-    `<tr><th>${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`
-  ).join("");
   const places = LIVE_CHARTS.map((c) =>
     `<section id="section-${c}"><div class="chart" id="chart-${c}"></div>` +
     `<p class="caption" id="caption-${c}"></p></section>`
@@ -31,15 +24,9 @@ export function livePage(title: string, facts: readonly ReportFact[]): string {
 <meta charset="utf-8">
 <title>${escapeHtml(title)}</title>
 <style>
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; margin-bottom: 8px; }
-.facts { border-collapse: collapse; font-size: 13px; margin-bottom: 8px; }
-.facts th { text-align: left; font-weight: normal; color: #666; padding: 2px 16px 2px 0; }
+${PAGE_STYLE}
 #status { font-size: 15px; font-weight: bold; margin: 8px 0 16px; }
 body[data-ended="true"] #status { color: #009E73; }
-section { margin: 20px 0; }
-.caption { max-width: 760px; font-size: 14px; line-height: 1.4; margin: 4px 0; }
-.chart { overflow-x: auto; }
 </style>
 <script src="/vega.js"></script>
 <script src="/vega-lite.js"></script>
@@ -47,7 +34,7 @@ section { margin: 20px 0; }
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<table class="facts">${rows}</table>
+${factsTable(facts)}
 <div id="status">waiting for the first steps…</div>
 ${places}
 <script>

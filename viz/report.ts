@@ -41,7 +41,8 @@ function scriptSafe(js: string): string {
   return js.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
 }
 
-function escapeHtml(s: string): string {
+/** Text safe inside HTML (elements and attribute values). */
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -50,6 +51,26 @@ export interface ReportFact {
   label: string;
   value: string;
 }
+
+/** The header's table of facts (empty for none), for report.html and the live page. */
+export function factsTable(facts: readonly ReportFact[]): string {
+  if (facts.length === 0) return "";
+  const rows = facts.map((f) =>
+    `<tr><th>${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`
+  );
+  return `<table class="facts">${rows.join("")}</table>`;
+}
+
+/** The look both pages share: type, the facts table, sections, charts and captions. */
+export const PAGE_STYLE =
+  `body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 24px; color: #222; }
+h1 { font-size: 20px; margin-bottom: 8px; }
+.facts { border-collapse: collapse; font-size: 13px; margin-bottom: 12px; }
+.facts th { text-align: left; font-weight: normal; color: #666; padding: 2px 16px 2px 0; }
+.facts td { padding: 2px 0; }
+section { margin: 28px 0; }
+.chart { overflow-x: auto; }
+.caption { max-width: 760px; font-size: 14px; line-height: 1.4; margin: 4px 0; }`;
 
 /** The report page as a string (see the module comment). */
 export function reportHtml(
@@ -70,26 +91,14 @@ export function reportHtml(
       ).join(" · ")
     }</p></section>`
   ).join("\n");
-  const header = facts.length
-    ? `<table class="facts">${
-      facts.map((f) => `<tr><th>${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`)
-        .join("")
-    }</table>`
-    : "";
+  const header = factsTable(facts);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>${escapeHtml(title)}</title>
 <style>
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; margin-bottom: 8px; }
-.facts { border-collapse: collapse; font-size: 13px; margin-bottom: 12px; }
-.facts th { text-align: left; font-weight: normal; color: #666; padding: 2px 16px 2px 0; }
-.facts td { padding: 2px 0; }
-section { margin: 28px 0; }
-.chart { overflow-x: auto; }
-.caption { max-width: 760px; font-size: 14px; line-height: 1.4; margin: 4px 0; }
+${PAGE_STYLE}
 .files { font-size: 11px; color: #888; margin: 2px 0; } .files a { color: #888; }
 .error { color: #b00; white-space: pre-wrap; }
 </style>
