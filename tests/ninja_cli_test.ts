@@ -10,7 +10,8 @@ import { EXERCISES } from "../exercises/ninja/exercises.ts";
 import { doneOf, trainWithLearnerRules } from "../exercises/ninja/train.ts";
 import { DEFAULT_CONFIG } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
-import { initLearnerFile, main } from "../exercises/cli/ninja.ts";
+import { main } from "../exercises/cli/ninja.ts";
+import { initLearnerFile } from "../exercises/ninja/init.ts";
 import { lectureNames, ROOT, runScript } from "./helpers.ts";
 
 const ninja = (...args: string[]) => runScript("exercises/cli/ninja.ts", ...args);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkRules } from "../exercises/ninja/check.ts";
 import { loadLearnerFile } from "../exercises/ninja/source.ts";
-import { initLearnerFile } from "../exercises/cli/ninja.ts";
+import { initLearnerFile } from "../exercises/ninja/init.ts";
 import { EX1_ROWS } from "../exercises/model/ex1.ts";
 import { runScript } from "./helpers.ts";
 import { add, Graph, kernels, sum, Tensor } from "../mod.ts";

@@ -12,7 +12,6 @@
  *   exercise-4 rules on every node (no automatic rule runs) once they agree with the engine's.
  * @module
  */
-import { join } from "node:path";
 import { share } from "../../graph/deps.ts";
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
@@ -20,7 +19,6 @@ import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
 import { configFromFlags, FLAGS } from "./train_flags.ts";
 import { writeCheckCharts } from "./ninja_charts.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";
-import { countParams } from "../model/ex4.ts";
 import {
   checkOn,
   type CheckReport,
@@ -39,12 +37,17 @@ import {
   LearnerFileError,
   loadLearnerFile,
 } from "../ninja/source.ts";
-import { learnerTemplate } from "../ninja/template.ts";
+import { initLearnerFile } from "../ninja/init.ts";
 import { checkBeforeTraining, doneOf, trainWithLearnerRules } from "../ninja/train.ts";
-import { decayStep } from "../train/config.ts";
 import { loadTrainData } from "../train/data.ts";
-import { jsonLog, plainLog, progressBar } from "../train/report.ts";
-import { sizesOf } from "../train/run.ts";
+import {
+  jsonLog,
+  plainLog,
+  progressBar,
+  resultLines,
+  startLine,
+  startRecord,
+} from "../train/report.ts";
 import { sampleNames, samplingRandom } from "../train/sample.ts";
 
 const HELP = `deno task ninja COMMAND: the lecture's four exercises, by hand
@@ -112,32 +115,6 @@ export async function main(args: string[]): Promise<void> {
       command === undefined ? "ninja needs a command" : `unknown ninja command "${command}"`
     }: init DIR [--exercise N], check FILE or train FILE (deno task ninja help)`,
   );
-}
-
-/** Writes exercise `n`'s blank file into DIR (made if missing); refuses to overwrite one. */
-export async function initLearnerFile(dir: string, n: ExerciseNumber = 1): Promise<string> {
-  const path = join(dir, EXERCISES[n].file);
-  const info = await Deno.stat(dir).catch(() => undefined);
-  if (info !== undefined && !info.isDirectory) {
-    throw new NinjagradError(
-      `cannot init ${dir}: it is a file, not a directory; name a new or existing directory ` +
-        `(ninja init writes DIR/${EXERCISES[n].file} into it)`,
-    );
-  }
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    // createNew fails if the file exists, atomically: a learner's work is never overwritten.
-    await Deno.writeTextFile(path, learnerTemplate(n), { createNew: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) {
-      throw new NinjagradError(
-        `${path} already exists; nothing was written. Check it with deno task ninja check ${path}, ` +
-          "or init another directory",
-      );
-    }
-    throw new NinjagradError(`cannot write ${path}: ${(e as Error).message.split("\n")[0]}`);
-  }
-  return path;
 }
 
 function exerciseFlag(value: string | undefined): ExerciseNumber {
@@ -311,23 +288,16 @@ async function trainCommand(args: string[]): Promise<void> {
         `(deno task ninja check ${path})`,
     );
   }
-  const parameters = countParams(sizesOf(config, data));
   if (json) {
     say(JSON.stringify({
-      type: "start",
+      ...startRecord(config, data),
       file: path,
-      data: { source: data.source, examples: { train: data.train.n, val: data.val.n } },
-      parameters,
-      config,
       check: reportData(report).counts,
     }));
   } else if (!quiet) {
     say(
-      `training ${parameters.toLocaleString("en")} parameters on ` +
-        `${data.train.n.toLocaleString("en")} examples from ${data.source}: ${config.steps} ` +
-        `steps, batch ${config.batch}, lr ${config.lr} then ${config.lr / 10} from step ` +
-        `${decayStep(config)}, ${config.dtype}, rng ${config.rng}, with your rules from ${path} ` +
-        `(on the run's first minibatch, all ${report.nodes.length} gradients agree with the engine's)`,
+      `${startLine(config, data)}, with your rules from ${path} (on the run's first minibatch, ` +
+        `all ${report.nodes.length} gradients agree with the engine's)`,
     );
   }
   // One run, watched by the reporter and awaited here: a cold Observable would run twice.
@@ -342,30 +312,16 @@ async function trainCommand(args: string[]): Promise<void> {
   const done = await doneOf(run$);
   reporter?.unsubscribe();
   const samples = sampleNames(done.model, 20, samplingRandom(config.seed));
-  const { auto, override } = done.ruleCounts;
   if (json) {
-    say(JSON.stringify({
-      type: "done",
-      step: done.step,
-      train: done.train,
-      val: done.val,
-      msPerStep: done.msPerStep,
-      samples,
-      ruleCounts: done.ruleCounts,
-    }));
+    const { step, train, val, msPerStep, ruleCounts } = done;
+    say(JSON.stringify({ type: "done", step, train, val, msPerStep, samples, ruleCounts }));
     return;
   }
-  say(
-    `after ${done.step} steps, BatchNorm statistics re-estimated over all ` +
-      `${data.train.n.toLocaleString("en")} training examples:`,
-  );
-  say(`train ${done.train.toFixed(4)}  val ${done.val.toFixed(4)}   (${LECTURE_LOSSES})`);
-  say(`20 names sampled with seed ${config.seed + 10}:`);
-  for (const name of samples) say(`  ${name}`);
-  say(
-    `${done.msPerStep.toFixed(2)} ms/step; rules run: ${override.toLocaleString("en")} ` +
-      `hand-written (yours), ${auto.toLocaleString("en")} automatic`,
-  );
+  const lines = resultLines(done, data, config, samples, {
+    whose: "yours",
+    compare: LECTURE_LOSSES,
+  });
+  for (const line of lines) say(line);
 }
 
 if (import.meta.main) await runMain(() => main(Deno.args));

@@ -143,7 +143,17 @@ export function startJson(
   start?: { step: number },
   from?: string,
 ): string {
-  return JSON.stringify({
+  return JSON.stringify(startRecord(config, data, start, from));
+}
+
+/** What `startJson` prints, as an object that a command may add to. */
+export function startRecord(
+  config: TrainConfig,
+  data: TrainData,
+  start?: { step: number },
+  from?: string,
+): Record<string, unknown> {
+  return {
     type: "start",
     ...(start ? { resumedFrom: from, step: start.step } : {}),
     data: {
@@ -154,7 +164,7 @@ export function startJson(
     },
     parameters: countParams(sizesOf(config, data)),
     config,
-  });
+  };
 }
 
 /** The last line of a stopped run: where its checkpoint is and how to go on. */
@@ -175,21 +185,26 @@ export function stoppedLine(
     `continue with: deno task train --resume ${save}`;
 }
 
-/** The results of a finished run, line by line: losses, sampled names, rules run. */
+/**
+ * The results of a finished run, line by line: losses, sampled names, rules run. `whose` says
+ * whose hand-written rules ran ("yours"), `compare` what to read the losses against.
+ */
 export function resultLines(
   done: DoneEvent,
   data: TrainData,
   config: TrainConfig,
   samples: string[],
+  { whose, compare }: { whose?: string; compare?: string } = {},
 ): string[] {
   const { auto, override } = done.ruleCounts;
   return [
     `after ${done.step} steps, BatchNorm statistics re-estimated over all ` +
     `${data.train.n.toLocaleString("en")} training examples:`,
-    `train ${done.train.toFixed(4)}  val ${done.val.toFixed(4)}`,
+    `train ${done.train.toFixed(4)}  val ${done.val.toFixed(4)}${compare ? `   (${compare})` : ""}`,
     `20 names sampled with seed ${config.seed + 10}:`,
     ...samples.map((name) => `  ${name}`),
     `${done.msPerStep.toFixed(2)} ms/step; rules run: ${override.toLocaleString("en")} ` +
-    `hand-written, ${auto.toLocaleString("en")} automatic (--backward ${config.backward})`,
+    `hand-written${whose ? ` (${whose})` : ""}, ${auto.toLocaleString("en")} automatic` +
+    (whose ? "" : ` (--backward ${config.backward})`),
   ];
 }
