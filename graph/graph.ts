@@ -467,9 +467,13 @@ function evaluatedWith(node: Node): Tensor[] {
 
 function buildSubgraph(parent: Graph, op: CompositeOp, inputs: Node[], attrs: unknown) {
   const graph = new Graph({ dtype: parent.dtype });
+  // An input that takes no gradient (indices, or data no parameter feeds) is a constant in the
+  // subgraph too, so that backprop through it computes no gradient nobody asked for.
   const leaves = inputs.map((x, i) => {
     const name = op.inputs[i];
-    return op.nondiff.includes(name) ? graph.constant(x.value, name) : graph.input(name, x.value);
+    return op.nondiff.includes(name) || !x.requiresGrad
+      ? graph.constant(x.value, name)
+      : graph.input(name, x.value);
   });
   const named: Record<string, Node> = {};
   op.inputs.forEach((name, i) => (named[name] = leaves[i]));

@@ -71,6 +71,23 @@ Deno.test("linear with a 1-D bias and with a (1, n) bias", () => {
   assertGradcheck(g, linear(x, w, g.param("b11", uniform(rand, [1, 5]))), rand);
 });
 
+Deno.test("linear on data that takes no gradient: backprop through its subgraph leaves the data alone", () => {
+  const rand = rng("linear data");
+  const g = new Graph({ dtype: "float64" });
+  const x = g.constant(uniform(rand, [4, 3]), "x"); // the minibatch: no parameter feeds it
+  const w = g.param("w", uniform(rand, [3, 5])), b = g.param("b", uniform(rand, [5]));
+  const out = linear(x, w, b);
+  const matmuls: string[] = [];
+  const sub = out.sub!.graph;
+  sub.events$.subscribe((e) => {
+    if (e.type === "backward" && e.node.op?.name === "matmul") matmuls.push(e.input);
+  });
+  const grads = g.backward(out, { seed: Tensor.full([4, 5], 1, "float64") });
+  assert.deepEqual(matmuls, ["b"], "only x @ w's gradient for w is computed, not for x");
+  assert.equal(grads.get("x"), undefined);
+  assertGradcheck(g, out, rand);
+});
+
 /** Asserts every row agrees approximately, and that the hand-written rule really ran. */
 function assertAgrees(cmp: Comparison, g: Graph, overridesBefore: number): void {
   assert.ok(g.ruleCounts.override > overridesBefore, "the closed-form rule never ran");
