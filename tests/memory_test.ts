@@ -70,6 +70,23 @@ for (const [rows, width] of [[32, 200], [9, 30], [33, 27]]) {
       (w, o) => t.sum(make(full, w, 16), { axis: 0, keepdim: true }, output(row, o)),
     ],
     [`sumTo a row, ${rows}×${width}`, (w) => t.sumTo(make(full, w, 17), [width])],
+    [`batchnorm's dx, ${rows}×${width}`, (w) =>
+      t.batchNormDx(
+        make(full, w, 27),
+        make(row, w, 28),
+        make(full, w, 29, -2, 2),
+        make(row, w, 30, 0.5, 2),
+      )],
+    [
+      `Σ a·b over the batch, ${rows}×${width}`,
+      (w) => t.mulSumTo(make(full, w, 31), make(full, w, 32), row),
+    ],
+    [`cross-entropy's dlogits, ${rows}×${width}`, (w) =>
+      t.probsMinusOneHot(
+        make(full, w, 33, 0, 1),
+        new Tensor(Int32Array.from({ length: rows }, (_, i) => (i * 7) % width), [rows]),
+        Tensor.scalar(0.7),
+      )],
   );
 }
 // Long rows (sixteen partial sums on WebAssembly, reduce.ts's rowSums32), tails of every length.

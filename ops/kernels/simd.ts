@@ -17,8 +17,10 @@
 import type { TensorData } from "./tensor.ts";
 import {
   all_finite,
+  bn_backward,
   bn_forward,
   colsum,
+  colsum_mul,
   ew,
   exp,
   gemm32,
@@ -360,6 +362,66 @@ export function batchNormF32(
   const xAt = input(x, s), gainAt = input(gain, s + gAt), biasAt = input(bias, s + bAt);
   bn_forward(xAt, gainAt, biasAt, s + tAt, rows, width, invN, invN1, eps);
   for (let k = 0; k < BN_OUTPUTS; k++) finish(outs[k], mem.i32[(s >> 2) + table + k]);
+  return true;
+}
+
+/**
+ * Batchnorm's closed-form dx (kernels.wat's bn_backward) into o, for float32 g and bnraw
+ * (rows × width) and gain and bnvar_inv (width each); n and c = n/(n − 1) already rounded to
+ * float32. The bits of the rule's formula computed kernel by kernel (closed_form.ts).
+ */
+export function bnBackwardF32(
+  g: TensorData,
+  raw: TensorData,
+  gain: TensorData,
+  inv: TensorData,
+  o: TensorData,
+  rows: number,
+  width: number,
+  n: number,
+  c: number,
+): boolean {
+  const size = rows * width;
+  const rawAt = after(0, size), gainAt = after(rawAt, size), invAt = after(gainAt, width);
+  const oAt = after(invAt, width);
+  const s = mem.scratch(oAt + size * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, g, raw);
+  bn_backward(
+    input(g, s),
+    input(raw, s + rawAt),
+    input(gain, s + gainAt),
+    input(inv, s + invAt),
+    at,
+    rows,
+    width,
+    n,
+    c,
+  );
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o[j] = Σ over rows of a[r·width + j]·b[r·width + j], each product rounded to float32 and
+ * summed in row order (kernels.wat's colsum_mul): colsumF32 of the product, in one pass.
+ */
+export function colsumMulF32(
+  a: TensorData,
+  b: TensorData,
+  o: TensorData,
+  rows: number,
+  width: number,
+): boolean {
+  const size = rows * width, bAt = after(0, size), oAt = after(bAt, size);
+  const s = mem.scratch(oAt + width * 4);
+  if (s < 0) return false;
+  // Written in place only apart from both inputs, as colsumF32.
+  const apart = !mem.isResident(o) ||
+    !((mem.isResident(a) && overlap(a, o)) || (mem.isResident(b) && overlap(b, o)));
+  const at = apart ? output(o, s + oAt, true) : s + oAt;
+  colsum_mul(input(a, s), input(b, s + bAt), at, rows, width);
+  finish(o, at);
   return true;
 }
 

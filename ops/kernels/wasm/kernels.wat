@@ -11,7 +11,9 @@
 ;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in double, rounded once;
-;;   all_finite            whether every value is finite (the engine's check of each gradient).
+;;   all_finite            whether every value is finite (the engine's check of each gradient);
+;;   bn_backward           batchnorm's closed-form dx, in two passes (the rule's bits);
+;;   colsum_mul            sums over a batch of an elementwise product, in one pass.
 (module
   ;; 256 MiB, fixed: growing a memory detaches every array made on it, and tensors live here
   ;; (ops/kernels/memory.ts). Pages nobody touches cost address space, not memory.
@@ -811,23 +813,50 @@
         (br $sl))))
 
   ;; o[j] = Σ over r of x[r][j], for j < width: float32 sums over the rows in order, as the
-  ;; JavaScript kernels add them (starting from 0). Byte offsets x, o.
+  ;; JavaScript kernels add them (starting from 0). Byte offsets x, o. Sixteen columns at a time
+  ;; (four chains of additions that do not wait on each other), then four, then one.
   (func (export "colsum") (param $x i32) (param $o i32) (param $rows i32) (param $width i32)
-    (local $r i32) (local $j i32) (local $p i32) (local $acc v128) (local $a f32) (local $row i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $a f32) (local $row i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $row (i32.shl (local.get $width) (i32.const 2)))
-    (block $vd
-      (loop $vl
-        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
-        (local.set $acc (v128.const i32x4 0 0 0 0))
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
         (local.set $p (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2))))
         (local.set $r (local.get $rows))
         (block $rd
           (br_if $rd (i32.eqz (local.get $r)))
           (loop $rl
-            (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load offset=0 (local.get $p))))
+            (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $p))))
+            (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (local.get $p))))
+            (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (local.get $p))))
             (local.set $p (i32.add (local.get $p) (local.get $row)))
             (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
-        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $acc))
+        (local.set $p (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store offset=0 (local.get $p) (local.get $a0))
+        (v128.store offset=16 (local.get $p) (local.get $a1))
+        (v128.store offset=32 (local.get $p) (local.get $a2))
+        (v128.store offset=48 (local.get $p) (local.get $a3))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $row)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a0))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $vl)))
     (block $sd
@@ -847,7 +876,7 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $sl))))
 
-;; o[r] = Σ of row r's width float32 values (width ≥ 16), in sixteen partial sums: value k of a
+  ;; o[r] = Σ of row r's width float32 values (width ≥ 16), in sixteen partial sums: value k of a
   ;; row goes to partial k mod 16 (four lanes of four accumulators, each summed in order in
   ;; float32), the partials are added pairwise, (s[j] + s[4+j]) + (s[8+j] + s[12+j]) for each lane
   ;; j, then (v0 + v1) + (v2 + v3), and the last width mod 16 values follow in order. One chain
@@ -1349,4 +1378,237 @@
         (local.set $x (i32.add (local.get $x) (i32.const 4)))
         (br $sl)))
     (i32.eqz (v128.any_true (local.get $bad))))
+
+  ;; Batchnorm's dx from its closed form (ops/nn.ts), g and bnraw (rows × width), gain and inv
+  ;; (bnvar_inv, width each), byte offsets: per column s = Σ g and q = Σ g·bnraw over the rows in
+  ;; order from +0, k = gain·inv / n; then o = k·((n·g − s) − c·(bnraw·q)), c = n/(n − 1). Every
+  ;; operation is a float32 one, in the order of the elementwise kernels that the rule's formula
+  ;; is written with: the same bits, in two passes over the batch instead of seven. Sixteen
+  ;; columns at a time (four chains of additions side by side), then four, then one.
+  (func (export "bn_backward")
+    (param $g i32) (param $raw i32) (param $gain i32) (param $inv i32) (param $o i32)
+    (param $rows i32) (param $width i32) (param $n f32) (param $c f32)
+    (local $j i32) (local $r i32) (local $p i32) (local $col i32) (local $rowb i32)
+    (local $v v128) (local $nv v128) (local $cv v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128)
+    (local $ss f32) (local $qs f32) (local $ks f32) (local $gs f32)
+    (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $nv (f32x4.splat (local.get $n)))
+    (local.set $cv (f32x4.splat (local.get $c)))
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $s1 (v128.const i32x4 0 0 0 0))
+        (local.set $s2 (v128.const i32x4 0 0 0 0))
+        (local.set $s3 (v128.const i32x4 0 0 0 0))
+        (local.set $q0 (v128.const i32x4 0 0 0 0))
+        (local.set $q1 (v128.const i32x4 0 0 0 0))
+        (local.set $q2 (v128.const i32x4 0 0 0 0))
+        (local.set $q3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $sd
+          (br_if $sd (i32.eqz (local.get $r)))
+          (loop $sl
+            (local.set $v (v128.load offset=0 (i32.add (local.get $g) (local.get $p))))
+            (local.set $s0 (f32x4.add (local.get $s0) (local.get $v)))
+            (local.set $q0 (f32x4.add (local.get $q0) (f32x4.mul (local.get $v)
+              (v128.load offset=0 (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $v (v128.load offset=16 (i32.add (local.get $g) (local.get $p))))
+            (local.set $s1 (f32x4.add (local.get $s1) (local.get $v)))
+            (local.set $q1 (f32x4.add (local.get $q1) (f32x4.mul (local.get $v)
+              (v128.load offset=16 (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $v (v128.load offset=32 (i32.add (local.get $g) (local.get $p))))
+            (local.set $s2 (f32x4.add (local.get $s2) (local.get $v)))
+            (local.set $q2 (f32x4.add (local.get $q2) (f32x4.mul (local.get $v)
+              (v128.load offset=32 (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $v (v128.load offset=48 (i32.add (local.get $g) (local.get $p))))
+            (local.set $s3 (f32x4.add (local.get $s3) (local.get $v)))
+            (local.set $q3 (f32x4.add (local.get $q3) (f32x4.mul (local.get $v)
+              (v128.load offset=48 (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $sl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $k0 (f32x4.div (f32x4.mul (v128.load offset=0 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=0 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $k1 (f32x4.div (f32x4.mul (v128.load offset=16 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=16 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $k2 (f32x4.div (f32x4.mul (v128.load offset=32 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=32 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $k3 (f32x4.div (f32x4.mul (v128.load offset=48 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=48 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $od
+          (br_if $od (i32.eqz (local.get $r)))
+          (loop $ol
+            (v128.store offset=0 (i32.add (local.get $o) (local.get $p)) (f32x4.mul (local.get $k0)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=0 (i32.add (local.get $g) (local.get $p)))
+                (local.get $nv)) (local.get $s0))
+                (f32x4.mul (f32x4.mul (v128.load offset=0 (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $q0)) (local.get $cv)))))
+            (v128.store offset=16 (i32.add (local.get $o) (local.get $p)) (f32x4.mul (local.get $k1)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=16 (i32.add (local.get $g) (local.get $p)))
+                (local.get $nv)) (local.get $s1))
+                (f32x4.mul (f32x4.mul (v128.load offset=16 (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $q1)) (local.get $cv)))))
+            (v128.store offset=32 (i32.add (local.get $o) (local.get $p)) (f32x4.mul (local.get $k2)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=32 (i32.add (local.get $g) (local.get $p)))
+                (local.get $nv)) (local.get $s2))
+                (f32x4.mul (f32x4.mul (v128.load offset=32 (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $q2)) (local.get $cv)))))
+            (v128.store offset=48 (i32.add (local.get $o) (local.get $p)) (f32x4.mul (local.get $k3)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=48 (i32.add (local.get $g) (local.get $p)))
+                (local.get $nv)) (local.get $s3))
+                (f32x4.mul (f32x4.mul (v128.load offset=48 (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $q3)) (local.get $cv)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $ol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    (block $qd
+      (loop $ql
+        (br_if $qd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $q0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $sd
+          (br_if $sd (i32.eqz (local.get $r)))
+          (loop $sl
+            (local.set $v (v128.load (i32.add (local.get $g) (local.get $p))))
+            (local.set $s0 (f32x4.add (local.get $s0) (local.get $v)))
+            (local.set $q0 (f32x4.add (local.get $q0) (f32x4.mul (local.get $v)
+              (v128.load (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $sl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $k0 (f32x4.div (f32x4.mul (v128.load (i32.add (local.get $gain) (local.get $col)))
+          (v128.load (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $od
+          (br_if $od (i32.eqz (local.get $r)))
+          (loop $ol
+            (v128.store (i32.add (local.get $o) (local.get $p)) (f32x4.mul (local.get $k0)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $p)))
+                (local.get $nv)) (local.get $s0))
+                (f32x4.mul (f32x4.mul (v128.load (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $q0)) (local.get $cv)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $ol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $ql)))
+    (block $cd
+      (loop $cl
+        (br_if $cd (i32.ge_u (local.get $j) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $ss (f32.const 0))
+        (local.set $qs (f32.const 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $sd
+          (br_if $sd (i32.eqz (local.get $r)))
+          (loop $sl
+            (local.set $gs (f32.load (i32.add (local.get $g) (local.get $p))))
+            (local.set $ss (f32.add (local.get $ss) (local.get $gs)))
+            (local.set $qs (f32.add (local.get $qs) (f32.mul (local.get $gs)
+              (f32.load (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $sl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $ks (f32.div (f32.mul (f32.load (i32.add (local.get $gain) (local.get $col)))
+          (f32.load (i32.add (local.get $inv) (local.get $col)))) (local.get $n)))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $od
+          (br_if $od (i32.eqz (local.get $r)))
+          (loop $ol
+            (f32.store (i32.add (local.get $o) (local.get $p)) (f32.mul (local.get $ks)
+              (f32.sub (f32.sub (f32.mul (f32.load (i32.add (local.get $g) (local.get $p)))
+                (local.get $n)) (local.get $ss))
+                (f32.mul (f32.mul (f32.load (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $qs)) (local.get $c)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $ol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $cl))))
+
+  ;; o[j] = Σ over r of a[r][j]·b[r][j], each product rounded to float32 and the sums taken over
+  ;; the rows in order from +0: colsum of the elementwise product, in one pass. Byte offsets;
+  ;; sixteen columns at a time, then four, then one.
+  (func (export "colsum_mul") (param $a i32) (param $b i32) (param $o i32) (param $rows i32)
+    (param $width i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $s f32) (local $rowb i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+              (v128.load offset=0 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=0 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul
+              (v128.load offset=16 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=16 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
+              (v128.load offset=32 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=32 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
+              (v128.load offset=48 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=48 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $p (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store offset=0 (local.get $p) (local.get $a0))
+        (v128.store offset=16 (local.get $p) (local.get $a1))
+        (v128.store offset=32 (local.get $p) (local.get $a2))
+        (v128.store offset=48 (local.get $p) (local.get $a3))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+              (v128.load (i32.add (local.get $a) (local.get $p)))
+              (v128.load (i32.add (local.get $b) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a0))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+        (local.set $s (f32.const 0))
+        (local.set $p (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $s (f32.add (local.get $s) (f32.mul
+              (f32.load (i32.add (local.get $a) (local.get $p)))
+              (f32.load (i32.add (local.get $b) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $sl))))
 )
