@@ -9,7 +9,8 @@
  *   JavaScript loop does: all four variants give the same bits. `gemmF64` sums in double.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `rowsumF32` sums long rows in sixteen partial sums, as reduce.ts's rowSums32 does.
- * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
+ * - `sgdF32` and `mulOneMinusSquareF32` compute in float32, rounding each operation, as the
+ *   JavaScript loops with Math.fround do (and PyTorch's float32 arithmetic).
  * - the elementwise kernels round each result once to float32, as JavaScript's double
  *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
  *   the copies cost more than the lanes save.
@@ -19,6 +20,7 @@ import {
   all_finite,
   bn_backward,
   bn_forward,
+  ce_forward,
   colsum,
   colsum_mul,
   ew,
@@ -41,7 +43,7 @@ import * as mem from "./memory.ts";
  * different lengths share offsets, and a view made again on every call would allocate on every
  * step.
  */
-class Views<T extends Float32Array | Float64Array> {
+class Views<T extends Float32Array | Float64Array | Int32Array> {
   private readonly byOffset = new Map<number, Map<number, T>>();
   constructor(private readonly whole: T) {}
 
@@ -56,7 +58,7 @@ class Views<T extends Float32Array | Float64Array> {
     return v;
   }
 }
-const views32 = new Views(mem.f32), views64 = new Views(mem.f64);
+const views32 = new Views(mem.f32), views64 = new Views(mem.f64), viewsI32 = new Views(mem.i32);
 /** A float32 view of `length` values from float offset `offset`. */
 const view = (offset: number, length: number) => views32.at(offset, length);
 
@@ -309,7 +311,7 @@ export function rowsumF32(x: TensorData, o: TensorData, rows: number, width: num
   return true;
 }
 
-/** p −= lr·g in place, for float32 arrays of the same length (in double, rounded once). */
+/** p −= lr·g in place, for float32 arrays of the same length, lr a float32: p − f32(lr·g). */
 export function sgdF32(p: Float32Array, g: Float32Array, lr: number): boolean {
   const n = p.length, gAt = after(0, n);
   const s = mem.scratch(gAt + n * 4);
@@ -425,7 +427,52 @@ export function colsumMulF32(
   return true;
 }
 
-/** o = g·(1 − y²) elementwise for float32 arrays of one length, in double, rounded once. */
+/** The number of cross-entropy's results, handed to ce_forward as a table of byte offsets. */
+const CE_OUTPUTS = 11;
+
+/**
+ * Cross-entropy's forward over float32 logits (n × classes) and int32 targets (n, each in
+ * [0, classes)) into `outs`, its nodes' buffers in kernels.wat's ce_forward order: logit_maxes,
+ * the arg-maxes (an Int32Array), norm_logits, counts, counts_sum, counts_sum_inv, probs,
+ * logprobs, picked, picked_mean, loss; `invN` is 1/n as float32. Every value as its node's own
+ * kernel computes it (exp and log the exp and log kernels), written where it lies when resident.
+ */
+export function crossEntropyF32(
+  logits: Float32Array,
+  targets: Int32Array,
+  outs: readonly TensorData[],
+  n: number,
+  classes: number,
+  invN: number,
+): boolean {
+  const size = n * classes, even = size % 2 === 0;
+  // logits (and a value of slack: exp reads by pairs), the targets, the table of result offsets,
+  // then scratch for each result that is not resident (or that a pair would overrun).
+  const tAt = after(0, size + 1), tableAt = after(tAt, n);
+  let end = after(tableAt, CE_OUTPUTS);
+  for (let k = 0; k < CE_OUTPUTS; k++) end = after(end, outs[k].length + 1);
+  const s = mem.scratch(end);
+  if (s < 0) return false;
+  const table = (s + tableAt) >> 2;
+  let at = s + after(tableAt, CE_OUTPUTS);
+  for (let k = 0; k < CE_OUTPUTS; k++) {
+    const o = outs[k];
+    // norm_logits, counts, probs and logprobs are written by pairs; the arg-maxes are int32.
+    const paired = k === 2 || k === 3 || k === 6 || k === 7;
+    mem.i32[table + k] = k === 1 ? at : output(o, at, !paired || even, logits);
+    at = after(at, o.length + 1);
+  }
+  mem.i32.set(targets, (s + tAt) >> 2);
+  ce_forward(input(logits, s), s + tAt, s + tableAt, n, classes, invN);
+  for (let k = 0; k < CE_OUTPUTS; k++) {
+    const o = outs[k], from = mem.i32[table + k];
+    if (k === 1) o.set(viewsI32.at(from >> 2, o.length));
+    else finish(o, from);
+  }
+  return true;
+}
+
+/** o = g·(1 − y²) elementwise for float32 arrays of one length, each operation in float32. */
 export function mulOneMinusSquareF32(g: Float32Array, y: Float32Array, o: TensorData): boolean {
   const n = g.length, yAt = after(0, n), oAt = after(yAt, n);
   const s = mem.scratch(oAt + n * 4);
