@@ -18,8 +18,12 @@
  */
 import { memory } from "./wasm/kernels.wasm";
 
-/** Float32 tensors of at least this many values live in the memory (smaller ones stay plain). */
-export const RESIDENT_MIN = 256;
+/**
+ * Float32 tensors of at least this many values live in the memory (smaller ones stay plain):
+ * a batch's per-column vectors (batchnorm's statistics, a bias's gradient) too, which the
+ * kernels would otherwise copy in and out on every call.
+ */
+export const RESIDENT_MIN = 64;
 
 /** Bytes after each block that a kernel may read past its end (a quad of four floats). */
 const SLACK = 16;

@@ -228,10 +228,10 @@ export function tanhF32(x: Float32Array, out: Float32Array): boolean {
 // only for float32 ones.
 
 /**
- * Fewer elements than this stay in JavaScript (same bits either way): memory.ts's bound, since
- * a tensor too small for the kernels has no use for their memory.
+ * Fewer elements than this stay in JavaScript (same bits either way): below it a call into
+ * WebAssembly costs more than its lanes save.
  */
-export const SIMD_MIN = mem.RESIDENT_MIN;
+export const SIMD_MIN = 256;
 
 /** Binary ops of `ew`: 0 add, 1 sub, 2 mul, 3 div, 4 y − x, 5 y / x. */
 export type EwOp = 0 | 1 | 2 | 3 | 4 | 5;
