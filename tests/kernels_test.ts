@@ -308,6 +308,34 @@ Deno.test("the SGD update p −= lr·g rounds as PyTorch's float32 update (in do
   }
 });
 
+Deno.test("the embedding's lookup and its scatter-add give the plain loops' bits, repeated indices added in order", () => {
+  const rand = seeded(14);
+  for (const dtype of ["float32", "float64"] as const) {
+    // d of 10 (the lecture's), 3 and 7 (tails shorter than a quad), 16; 96 lookups into 27 rows.
+    for (
+      const [rows, d, count] of [[27, 10, 96], [27, 3, 96], [5, 7, 40], [30, 16, 64], [4, 2, 3]]
+    ) {
+      const table = random([rows, d], dtype, rand);
+      const idx = new Tensor(Int32Array.from({ length: count }, () => Math.floor(rand() * rows)), [
+        count,
+      ]);
+      const want = Tensor.zeros([count, d], dtype);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < d; j++) want.data[i * d + j] = table.data[idx.data[i] * d + j];
+      }
+      const what = `${dtype} ${count} rows of ${d}`;
+      assert.equal(firstDifference(t.gatherRows(table, idx), want), -1, `lookup, ${what}`);
+      const g = random([count, d], dtype, rand);
+      const sums = Tensor.zeros([rows, d], dtype);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < d; j++) sums.data[idx.data[i] * d + j] += g.data[i * d + j];
+      }
+      const got = t.scatterAddRows(g, idx, [rows, d]);
+      assert.equal(firstDifference(got, sums), -1, `scatter-add, ${what}`);
+    }
+  }
+});
+
 Deno.test("broadcasting fast paths and sumTo agree with the general walk, bit for bit", () => {
   const rand = seeded(3);
   const ops: [string, typeof t.add, (x: number, y: number) => number][] = [

@@ -89,6 +89,18 @@ for (const [rows, width] of [[32, 200], [9, 30], [33, 27]]) {
       )],
   );
 }
+// The embedding's lookup and its scatter-add, 96 indices into 27 rows of 10.
+const LOOKUPS = new Tensor(Int32Array.from({ length: 96 }, (_, i) => (i * 11) % 27), [96]);
+CASES.push(
+  [
+    `lookup of 96 rows of 10`,
+    (w, o) => t.gatherRows(make([27, 10], w, 34), LOOKUPS, output([96, 10], o)),
+  ],
+  [
+    `scatter-add of 96 rows of 10`,
+    (w) => t.scatterAddRows(make([96, 10], w, 35), LOOKUPS, [27, 10]),
+  ],
+);
 // Long rows (sixteen partial sums on WebAssembly, reduce.ts's rowSums32), tails of every length.
 for (const [rows, width] of [[1, 256], [3, 257], [2, 1001], [1, 4099], [5, 270]]) {
   CASES.push([

@@ -25,11 +25,13 @@ import {
   colsum_mul,
   ew,
   exp,
+  gather_rows,
   gemm32,
   gemm64,
   log,
   mul_one_minus_square,
   rowsum,
+  scatter_add_rows,
   sgd,
   tanh,
   transpose32,
@@ -491,5 +493,48 @@ export function finiteF32(x: Float32Array): boolean {
   const s = mem.scratch(x.length * 4);
   if (s >= 0 || mem.isResident(x)) return all_finite(input(x, s), x.length) === 1;
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
+/**
+ * o's row i = table's row idx[i] for float32 rows of d values, every index in [0, rows) (the
+ * caller checks): the embedding's lookup (kernels.wat's gather_rows).
+ */
+export function gatherRowsF32(
+  table: TensorData,
+  idx: Int32Array,
+  o: TensorData,
+  d: number,
+): boolean {
+  const iAt = after(0, table.length), oAt = after(iAt, idx.length);
+  const s = mem.scratch(oAt + o.length * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, table);
+  mem.i32.set(idx, (s + iAt) >> 2);
+  gather_rows(input(table, s), s + iAt, at, idx.length, d);
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o (rows × d, float32) = zeros, then g's row i added into o's row idx[i] for i in order, every
+ * index in [0, rows): the lookup's backward (kernels.wat's scatter_add_rows).
+ */
+export function scatterAddRowsF32(
+  g: TensorData,
+  idx: Int32Array,
+  o: TensorData,
+  d: number,
+): boolean {
+  const iAt = after(0, g.length), oAt = after(iAt, idx.length);
+  const s = mem.scratch(oAt + o.length * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, g);
+  // Written in place only apart from g: o is zeroed before g is read.
+  const apart = at !== o.byteOffset || !mem.isResident(g) || !overlap(g, o);
+  const to = apart ? at : s + oAt;
+  mem.i32.set(idx, (s + iAt) >> 2);
+  scatter_add_rows(input(g, s), s + iAt, to, idx.length, d, o.length / d);
+  finish(o, to);
   return true;
 }

@@ -14,7 +14,8 @@
 ;;   all_finite            whether every value is finite (the engine's check of each gradient);
 ;;   bn_backward           batchnorm's closed-form dx, in two passes (the rule's bits);
 ;;   colsum_mul            sums over a batch of an elementwise product, in one pass;
-;;   ce_forward            cross-entropy's whole forward, node by node's bits (at the end).
+;;   ce_forward            cross-entropy's whole forward, node by node's bits;
+;;   gather_rows           the embedding's lookup, and scatter_add_rows its backward (at the end).
 (module
   ;; 256 MiB, fixed: growing a memory detaches every array made on it, and tensors live here
   ;; (ops/kernels/memory.ts). Pages nobody touches cost address space, not memory.
@@ -1787,4 +1788,66 @@
     (local.set $s0 (f32.mul (local.get $s0) (local.get $invn)))
     (f32.store (i32.load offset=36 (local.get $outs)) (local.get $s0))
     (f32.store (i32.load offset=40 (local.get $outs)) (f32.neg (local.get $s0))))
+
+  ;; o's row i = table's row idx[i], for `count` int32 indices ($idx) into a table of rows of d
+  ;; float32 values (each index in range): the embedding's lookup, a copy. Byte offsets.
+  (func (export "gather_rows") (param $table i32) (param $idx i32) (param $o i32)
+    (param $count i32) (param $d i32)
+    (local $rowb i32) (local $src i32) (local $end i32)
+    (local.set $rowb (i32.shl (local.get $d) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $row
+        (local.set $src (i32.add (local.get $table)
+          (i32.mul (i32.load (local.get $idx)) (local.get $rowb))))
+        (local.set $end (i32.add (local.get $o) (local.get $rowb)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $o) (i32.const 16)) (local.get $end)))
+            (v128.store (local.get $o) (v128.load (local.get $src)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $src (i32.add (local.get $src) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $o) (local.get $end)))
+            (i32.store (local.get $o) (i32.load (local.get $src)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+            (br $sl)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (br_if $row (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))))
+
+  ;; The lookup's backward: o (the table's shape, rows of d float32 values) = 0, then, for i in
+  ;; order, g's row i added into o's row idx[i] (float32 additions, so a row that several
+  ;; indices name sums their rows in order). Byte offsets; `rows` rows in o.
+  (func (export "scatter_add_rows") (param $g i32) (param $idx i32) (param $o i32)
+    (param $count i32) (param $d i32) (param $rows i32)
+    (local $rowb i32) (local $dst i32) (local $end i32)
+    (local.set $rowb (i32.shl (local.get $d) (i32.const 2)))
+    (memory.fill (local.get $o) (i32.const 0) (i32.mul (local.get $rows) (local.get $rowb)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $row
+        (local.set $dst (i32.add (local.get $o)
+          (i32.mul (i32.load (local.get $idx)) (local.get $rowb))))
+        (local.set $end (i32.add (local.get $dst) (local.get $rowb)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
+            (v128.store (local.get $dst)
+              (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $g))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            (local.set $g (i32.add (local.get $g) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $dst) (local.get $end)))
+            (f32.store (local.get $dst)
+              (f32.add (f32.load (local.get $dst)) (f32.load (local.get $g))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (local.set $g (i32.add (local.get $g) (i32.const 4)))
+            (br $sl)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (br_if $row (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))))
 )
