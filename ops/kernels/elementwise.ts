@@ -372,6 +372,13 @@ export function mulOneMinusSquare(g: Tensor, y: Tensor, out?: Tensor): Tensor {
 }
 
 /**
+ * Float32 parameters of this many values and more take the WebAssembly update: a bias of 200
+ * in 0.11 µs against the loop's 0.18 µs (its Math.fround per value), one of 27 in 0.09 µs
+ * against 0.06 µs.
+ */
+const SGD_MIN = 64;
+
+/**
  * An SGD step in place: p −= lr·g. Float32 parameters take it as PyTorch's
  * `p.data += -lr * p.grad` does: lr rounded to float32, the product rounded, then the
  * difference (on WebAssembly SIMD, the same bits); float64 ones in double.
@@ -382,7 +389,7 @@ export function sgdUpdate(p: TensorData, g: TensorData, lr: number): void {
     return;
   }
   const f = Math.fround, r = f(lr);
-  if (p.length >= SIMD_MIN && g instanceof Float32Array && sgdF32(p, g, r)) return;
+  if (p.length >= SGD_MIN && g instanceof Float32Array && sgdF32(p, g, r)) return;
   for (let i = 0; i < p.length; i++) p[i] -= f(r * g[i]);
 }
 

@@ -36,8 +36,11 @@ export const f64: Float64Array = new Float64Array(memory.buffer);
 export const i32: Int32Array = new Int32Array(memory.buffer);
 const buffer = memory.buffer;
 
-/** The lowest resident block: the scratch may use everything below it. */
-let bottom = buffer.byteLength;
+/**
+ * The lowest resident block: the scratch may use everything below it, so a byte offset at or
+ * above it lies in a resident array, one below it in the scratch.
+ */
+export let bottom = buffer.byteLength;
 /** The most scratch asked for so far: resident blocks stay above it. */
 let scratchUsed = 0;
 /** Freed blocks by size in bytes. */

@@ -95,9 +95,12 @@ function aside(o: TensorData, x: TensorData | undefined): boolean {
   return x.byteOffset === o.byteOffset && x.length === o.length;
 }
 
-/** Copies a result from byte offset `at` into `o`, unless the kernel wrote `o` in place. */
+/**
+ * Copies a result from byte offset `at` into `o`, unless the kernel wrote `o` in place: `at` is
+ * then `o`'s own offset, in a resident block, and a scratch offset lies below every such block.
+ */
 function finish(o: TensorData, at: number): void {
-  if (at !== o.byteOffset || !mem.isResident(o)) o.set(view(at >> 2, o.length));
+  if (at < mem.bottom) o.set(view(at >> 2, o.length));
 }
 
 /** Floats of B swept per block of rows: 256 KiB, a quarter of a core's L2 cache. */

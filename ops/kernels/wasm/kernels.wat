@@ -1378,36 +1378,37 @@
         (br $sl))))
 
   ;; 1 when none of the n float32 values at byte offset x is NaN or ±∞, else 0. Those are the
-  ;; values whose exponent bits are all ones: each value's exponent, masked and compared with
-  ;; the mask, is or-ed into one vector (a chain of one-cycle ors, sixteen values a step).
+  ;; values whose exponent bits are all ones: shifted left by one (the sign dropped), exactly the
+  ;; words of 0xff000000 and above, unsigned. The largest shifted word is kept, lane by lane
+  ;; (one-cycle maxima, sixteen values a step), and compared once at the end.
   (func (export "all_finite") (param $x i32) (param $n i32) (result i32)
-    (local $end i32) (local $bad v128) (local $mask v128)
-    (local.set $mask (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))
+    (local $end i32) (local $top v128)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
     (block $ud
       (loop $ul
         (br_if $ud (i32.gt_u (i32.add (local.get $x) (i32.const 64)) (local.get $end)))
-        (local.set $bad (v128.or (local.get $bad) (v128.or
-          (v128.or (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))
-            (i32x4.eq (v128.and (v128.load offset=16 (local.get $x)) (local.get $mask)) (local.get $mask)))
-          (v128.or (i32x4.eq (v128.and (v128.load offset=32 (local.get $x)) (local.get $mask)) (local.get $mask))
-            (i32x4.eq (v128.and (v128.load offset=48 (local.get $x)) (local.get $mask)) (local.get $mask))))))
+        (local.set $top (i32x4.max_u (local.get $top) (i32x4.max_u
+          (i32x4.max_u (i32x4.shl (v128.load (local.get $x)) (i32.const 1))
+            (i32x4.shl (v128.load offset=16 (local.get $x)) (i32.const 1)))
+          (i32x4.max_u (i32x4.shl (v128.load offset=32 (local.get $x)) (i32.const 1))
+            (i32x4.shl (v128.load offset=48 (local.get $x)) (i32.const 1))))))
         (local.set $x (i32.add (local.get $x) (i32.const 64)))
         (br $ul)))
     (block $vd
       (loop $vl
         (br_if $vd (i32.gt_u (i32.add (local.get $x) (i32.const 16)) (local.get $end)))
-        (local.set $bad (v128.or (local.get $bad) (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))))
+        (local.set $top (i32x4.max_u (local.get $top) (i32x4.shl (v128.load (local.get $x)) (i32.const 1))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (br $vl)))
     (block $sd
       (loop $sl
         (br_if $sd (i32.ge_u (local.get $x) (local.get $end)))
-        (if (i32.eq (i32.and (i32.load (local.get $x)) (i32.const 0x7f800000)) (i32.const 0x7f800000))
+        (if (i32.ge_u (i32.shl (i32.load (local.get $x)) (i32.const 1)) (i32.const 0xff000000))
           (then (return (i32.const 0))))
         (local.set $x (i32.add (local.get $x) (i32.const 4)))
         (br $sl)))
-    (i32.eqz (v128.any_true (local.get $bad))))
+    (i32.eqz (v128.any_true (i32x4.ge_u (local.get $top)
+      (v128.const i32x4 0xff000000 0xff000000 0xff000000 0xff000000)))))
 
   ;; Batchnorm's dx from its closed form (ops/nn.ts), g and bnraw (rows × width), gain and inv
   ;; (bnvar_inv, width each), byte offsets: per column s = Σ g and q = Σ g·bnraw over the rows in
