@@ -74,7 +74,7 @@ function input(x: TensorData, at: number): number {
   return at;
 }
 
-/** Whether two arrays share any byte (both resident; anything else is apart). */
+/** Whether two arrays' byte ranges meet: they share bytes when both are resident. */
 function overlap(a: TensorData, b: TensorData): boolean {
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
@@ -91,7 +91,8 @@ function output(o: TensorData, at: number, exact: boolean, a?: TensorData, b?: T
 
 /** Whether a kernel writing `o` in place leaves input `x` intact until it has read it. */
 function aside(o: TensorData, x: TensorData | undefined): boolean {
-  if (x === undefined || !mem.isResident(x) || !overlap(o, x)) return true;
+  // Offsets apart are apart in any buffer: the cheaper test first.
+  if (x === undefined || !overlap(o, x) || !mem.isResident(x)) return true;
   return x.byteOffset === o.byteOffset && x.length === o.length;
 }
 
