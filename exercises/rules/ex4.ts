@@ -32,8 +32,8 @@ function closedForm<N extends string, A>(op: CompositeOp<N, A>, input: N): AnyRu
 }
 
 /**
- * dh/dhpreact = 1 − h², written with tanh's output: dhpreact = g·(1 − h²), in one pass (each
- * value in double, rounded once).
+ * dh/dhpreact = 1 − h², written with tanh's output: dhpreact = (1.0 - h**2) * dh, in one pass,
+ * rounded as PyTorch's float32 arithmetic rounds it.
  */
 const tanhRule: AnyRule = ({ g, out: h }) => mulOneMinusSquare(g, h);
 
