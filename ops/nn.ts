@@ -8,9 +8,7 @@ import * as t from "./kernels/mod.ts";
 import * as b from "./build.ts";
 import { batchNormForward, crossEntropyForward, linearForward } from "./kernels/fused.ts";
 
-/** Sums over the batch (axis 0), keeping the axis: made once, not on every call of a rule. */
-const OVER_BATCH = { axis: 0, keepdim: true } as const;
-/** matmul's attributes for g @ wᵀ and xᵀ @ g, made once as well. */
+/** matmul's attributes for g @ wᵀ and xᵀ @ g, made once: not on every call of a rule. */
 const B_TRANSPOSED = { transA: false, transB: true } as const;
 const A_TRANSPOSED = { transA: true, transB: false } as const;
 
@@ -32,12 +30,8 @@ export const crossEntropy = composite({
   },
   fused: crossEntropyForward,
   closedForm: {
-    // dlogits = (softmax(logits) − onehot(targets)) / n
-    logits: ({ g, inputs: { logits, targets }, saved: { probs } }) => {
-      const n = logits.shape[0];
-      const onehot = t.oneHot(targets, logits.shape[1], undefined, logits);
-      return t.mul(t.sub(probs, onehot), t.div(g, n));
-    },
+    // dlogits = (softmax(logits) − onehot(targets)) / n · g
+    logits: ({ g, inputs: { targets }, saved: { probs } }) => t.probsMinusOneHot(probs, targets, g),
   },
 });
 
@@ -58,16 +52,11 @@ export const batchNorm = composite<"x" | "gain" | "bias", { eps: number }>({
   fused: batchNormForward,
   closedForm: {
     // dx = gain·bnvar_inv/n · (n·g − Σg − n/(n−1)·bnraw·Σ(g·bnraw)), sums over the batch
-    x: ({ g, inputs: { gain }, saved: { bnraw, bnvar_inv } }) => {
-      const n = g.shape[0];
-      const over = OVER_BATCH;
-      const inner = t.sub(
-        t.sub(t.mul(n, g), t.sum(g, over)),
-        t.mul(n / (n - 1), t.mul(bnraw, t.sum(t.mul(g, bnraw), over))),
-      );
-      return t.mul(t.div(t.mul(gain, bnvar_inv), n), inner);
-    },
-    gain: ({ g, inputs: { gain }, saved: { bnraw } }) => t.sumTo(t.mul(g, bnraw), gain.shape),
+    x: ({ g, inputs: { gain }, saved: { bnraw, bnvar_inv } }) =>
+      t.batchNormDx(g, gain, bnraw, bnvar_inv),
+    // dgain = Σ g·bnraw over the batch
+    gain: ({ g, inputs: { gain }, saved: { bnraw } }) => t.mulSumTo(g, bnraw, gain.shape),
+    // dbias = Σ g over the batch
     bias: ({ g, inputs: { bias } }) => t.sumTo(g, bias.shape),
   },
 });

@@ -291,17 +291,47 @@ Deno.test("float32 row sums: in order below 256 values, sixteen partial sums fro
   }
 });
 
-Deno.test("the SGD update p −= lr·g gives the plain loop's bits, on every length", () => {
+Deno.test("the SGD update p −= lr·g rounds as PyTorch's float32 update (in double for float64), on every length", () => {
   const rand = seeded(3);
   for (const dtype of ["float32", "float64"] as const) {
-    // 40,001: a parameter of ten thousand quads and a tail.
-    for (const n of [1, 7, 255, 256, 1001, 6000, 40_001]) {
+    // Float32: p.data += -lr * p.grad, lr rounded to float32, then the product, then the sum.
+    const r = dtype === "float32" ? Math.fround : (x: number) => x;
+    // 40,001: a parameter of ten thousand quads and a tail; 1003, 1005: the tails after pairs.
+    for (const n of [1, 7, 255, 256, 1001, 1003, 1005, 6000, 40_001]) {
       const p = random([n], dtype, rand), g = random([n], dtype, rand, 1e-2);
       const want = p.data.slice();
-      for (let i = 0; i < n; i++) want[i] -= 0.1 * g.data[i];
+      for (let i = 0; i < n; i++) want[i] = r(want[i] + r(r(-0.1) * g.data[i]));
       t.sgdUpdate(p.data, g.data, 0.1);
       const at = firstDifference(p, new Tensor(want, [n]));
       assert.equal(at, -1, `${dtype} n ${n}: ${p.data[at]} vs ${want[at]}`);
+    }
+  }
+});
+
+Deno.test("the embedding's lookup and its scatter-add give the plain loops' bits, repeated indices added in order", () => {
+  const rand = seeded(14);
+  for (const dtype of ["float32", "float64"] as const) {
+    // d of 10 (the lecture's), 3 and 7 (tails shorter than a quad), 16; 96 lookups into 27 rows.
+    for (
+      const [rows, d, count] of [[27, 10, 96], [27, 3, 96], [5, 7, 40], [30, 16, 64], [4, 2, 3]]
+    ) {
+      const table = random([rows, d], dtype, rand);
+      const idx = new Tensor(Int32Array.from({ length: count }, () => Math.floor(rand() * rows)), [
+        count,
+      ]);
+      const want = Tensor.zeros([count, d], dtype);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < d; j++) want.data[i * d + j] = table.data[idx.data[i] * d + j];
+      }
+      const what = `${dtype} ${count} rows of ${d}`;
+      assert.equal(firstDifference(t.gatherRows(table, idx), want), -1, `lookup, ${what}`);
+      const g = random([count, d], dtype, rand);
+      const sums = Tensor.zeros([rows, d], dtype);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < d; j++) sums.data[idx.data[i] * d + j] += g.data[i * d + j];
+      }
+      const got = t.scatterAddRows(g, idx, [rows, d]);
+      assert.equal(firstDifference(got, sums), -1, `scatter-add, ${what}`);
     }
   }
 });

@@ -70,8 +70,37 @@ for (const [rows, width] of [[32, 200], [9, 30], [33, 27]]) {
       (w, o) => t.sum(make(full, w, 16), { axis: 0, keepdim: true }, output(row, o)),
     ],
     [`sumTo a row, ${rows}×${width}`, (w) => t.sumTo(make(full, w, 17), [width])],
+    [`batchnorm's dx, ${rows}×${width}`, (w) =>
+      t.batchNormDx(
+        make(full, w, 27),
+        make(row, w, 28),
+        make(full, w, 29, -2, 2),
+        make(row, w, 30, 0.5, 2),
+      )],
+    [
+      `Σ a·b over the batch, ${rows}×${width}`,
+      (w) => t.mulSumTo(make(full, w, 31), make(full, w, 32), row),
+    ],
+    [`cross-entropy's dlogits, ${rows}×${width}`, (w) =>
+      t.probsMinusOneHot(
+        make(full, w, 33, 0, 1),
+        new Tensor(Int32Array.from({ length: rows }, (_, i) => (i * 7) % width), [rows]),
+        Tensor.scalar(0.7),
+      )],
   );
 }
+// The embedding's lookup and its scatter-add, 96 indices into 27 rows of 10.
+const LOOKUPS = new Tensor(Int32Array.from({ length: 96 }, (_, i) => (i * 11) % 27), [96]);
+CASES.push(
+  [
+    `lookup of 96 rows of 10`,
+    (w, o) => t.gatherRows(make([27, 10], w, 34), LOOKUPS, output([96, 10], o)),
+  ],
+  [
+    `scatter-add of 96 rows of 10`,
+    (w) => t.scatterAddRows(make([96, 10], w, 35), LOOKUPS, [27, 10]),
+  ],
+);
 // Long rows (sixteen partial sums on WebAssembly, reduce.ts's rowSums32), tails of every length.
 for (const [rows, width] of [[1, 256], [3, 257], [2, 1001], [1, 4099], [5, 270]]) {
   CASES.push([

@@ -29,10 +29,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /**
  * Calls before timing, at least: V8 keeps compiling the step's functions with its optimising
- * compiler (on a second thread, which CPU time counts) for its first few thousand calls;
- * timed earlier, that one-off work looks like a per-step cost a long run never pays.
+ * compiler on background threads, which CPU time counts, for the first 20,000 calls or so (a
+ * function called once a step gets hot late). Timed after 5,000 calls, exercise 4's step showed
+ * 12 µs of those threads' CPU time per step (/proc/self/task/∗/schedstat) that a long run never
+ * pays again: CPU time 73 µs against 60 µs of wall time. After 30,000, none.
  */
-export const WARMUP = 5000;
+export const WARMUP = 30_000;
 
 /** Times `fn`: `warmup` calls, then `repeats` runs of `steps` calls each. */
 export function time(

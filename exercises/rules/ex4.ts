@@ -2,8 +2,8 @@
  * Exercise 4's backward pass, written by hand: one rule for every node of the exercise-4 graph.
  * Cross-entropy and batchnorm go in one step each (the closed forms of exercises 2 and 3, kept
  * with their ops in ops/nn.ts); linear is dx = g @ Wᵀ, dW = xᵀ @ g, db = Σ g; tanh, the view and
- * the embedding's scatter-add are written out here. Installed on every node, no automatic rule
- * runs at all, and `graph.ruleCounts.auto` stays 0 to prove it.
+ * the embedding's scatter-add are written here, each a kernel call under its formula. Installed
+ * on every node, no automatic rule runs at all, and `graph.ruleCounts.auto` stays 0 to prove it.
  */
 import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { Graph } from "../../graph/graph.ts";
@@ -13,6 +13,7 @@ import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { AnyRule, CompositeOp } from "../../graph/op.ts";
 import * as nn from "../../ops/nn.ts";
 import { mulOneMinusSquare } from "../../ops/kernels/elementwise.ts";
+import { scatterAddRows } from "../../ops/kernels/indexing.ts";
 import { EX1_ROWS, type Ex1RowName } from "../model/ex1.ts";
 import {
   buildEx4,
@@ -31,8 +32,8 @@ function closedForm<N extends string, A>(op: CompositeOp<N, A>, input: N): AnyRu
 }
 
 /**
- * dh/dhpreact = 1 − h², written with tanh's output: dhpreact = g·(1 − h²), in one pass (each
- * value in double, rounded once).
+ * dh/dhpreact = 1 − h², written with tanh's output: dhpreact = (1.0 - h**2) * dh, in one pass,
+ * rounded as PyTorch's float32 arithmetic rounds it.
  */
 const tanhRule: AnyRule = ({ g, out: h }) => mulOneMinusSquare(g, h);
 
@@ -40,18 +41,12 @@ const tanhRule: AnyRule = ({ g, out: h }) => mulOneMinusSquare(g, h);
 const viewRule: AnyRule = ({ g, inputs: { x } }) => g.reshape(x.shape);
 
 /**
- * dC[Xb[k, j]] += demb[k, j]: the lookup's backward scatter-adds rows. A letter appears many
- * times in a batch, so its row's contributions must add up, never overwrite each other.
+ * dC[Xb[k, j]] += demb[k, j] for every k and j, from dC = 0: the lookup's backward scatter-adds
+ * rows. A letter appears many times in a batch, so its row's contributions must add up, never
+ * overwrite each other.
  */
-const embeddingRule: AnyRule = ({ g, inputs: { table, idx } }) => {
-  const dC = Tensor.zeros(table.shape, g.dtype);
-  const width = table.shape[1], d = dC.data, gd = g.data, ix = idx.data;
-  for (let k = 0; k < ix.length; k++) {
-    const row = ix[k] * width, src = k * width;
-    for (let j = 0; j < width; j++) d[row + j] += gd[src + j];
-  }
-  return dC;
-};
+const embeddingRule: AnyRule = ({ g, inputs: { table, idx } }) =>
+  scatterAddRows(g, idx, table.shape);
 
 const linearRules = {
   x: closedForm(nn.linear, "x"),

@@ -169,8 +169,8 @@ export function sgemm(
   return true;
 }
 
-/** Whether two arrays share any byte. */
+/** Whether two arrays share any byte (offsets first: reading an array's buffer costs more). */
 function shares(a: Float32Array, b: Float32Array): boolean {
-  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength;
+  return a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength && a.buffer === b.buffer;
 }

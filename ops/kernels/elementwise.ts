@@ -350,8 +350,9 @@ export function oneMinusSquare(a: Tensor, out?: Tensor): Tensor {
 }
 
 /**
- * g·(1 − y²), tanh's backward written with its output y: each value computed in double and
- * rounded once (float32 on WebAssembly SIMD, the same bits).
+ * g·(1 − y²), tanh's backward written with its output y. Float32 computes as PyTorch's
+ * `(1.0 - h**2) * dh` does, rounding the square, the difference and the product each (on
+ * WebAssembly SIMD, the same bits); float64 in double.
  */
 export function mulOneMinusSquare(g: Tensor, y: Tensor, out?: Tensor): Tensor {
   if (!sameShape(g.shape, y.shape)) {
@@ -363,18 +364,33 @@ export function mulOneMinusSquare(g: Tensor, y: Tensor, out?: Tensor): Tensor {
   const gd = g.data, h = y.data, o = res.data;
   const simd = o.length >= SIMD_MIN && gd instanceof Float32Array && h instanceof Float32Array;
   if (simd && mulOneMinusSquareF32(gd, h, o)) return res;
-  for (let i = 0; i < o.length; i++) o[i] = gd[i] * (1 - h[i] * h[i]);
+  if (o instanceof Float32Array) {
+    const f = Math.fround;
+    for (let i = 0; i < o.length; i++) o[i] = gd[i] * f(1 - f(h[i] * h[i]));
+  } else for (let i = 0; i < o.length; i++) o[i] = gd[i] * (1 - h[i] * h[i]);
   return res;
 }
 
 /**
- * An SGD step in place: p −= lr·g, each value computed in double and rounded once to p's
- * dtype (float32 on WebAssembly SIMD, the same bits).
+ * Float32 parameters of this many values and more take the WebAssembly update: a bias of 200
+ * in 0.11 µs against the loop's 0.18 µs (its Math.fround per value), one of 27 in 0.09 µs
+ * against 0.06 µs.
+ */
+const SGD_MIN = 64;
+
+/**
+ * An SGD step in place: p −= lr·g. Float32 parameters take it as PyTorch's
+ * `p.data += -lr * p.grad` does: lr rounded to float32, the product rounded, then the
+ * difference (on WebAssembly SIMD, the same bits); float64 ones in double.
  */
 export function sgdUpdate(p: TensorData, g: TensorData, lr: number): void {
-  const simd = p.length >= SIMD_MIN && p instanceof Float32Array && g instanceof Float32Array;
-  if (simd && sgdF32(p, g, lr)) return;
-  for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+  if (!(p instanceof Float32Array)) {
+    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    return;
+  }
+  const f = Math.fround, r = f(lr);
+  if (p.length >= SGD_MIN && g instanceof Float32Array && sgdF32(p, g, r)) return;
+  for (let i = 0; i < p.length; i++) p[i] -= f(r * g[i]);
 }
 
 /** Copies `a` into `out` (or a new tensor). */

@@ -8,9 +8,9 @@
  */
 import type { Tensor, TensorData } from "./tensor.ts";
 import { add, exp, log, mul, pow, sub } from "./elementwise.ts";
-import { rowSums, sum } from "./reduce.ts";
+import { LONG_ROW, rowSums, sum } from "./reduce.ts";
 import { matmul } from "./matmul.ts";
-import { batchNormF32, SIMD_MIN } from "./simd.ts";
+import { batchNormF32, crossEntropyF32, SIMD_MIN } from "./simd.ts";
 
 /**
  * The buffers of a composite's subgraph by node label: each node's value, and what each node's
@@ -93,6 +93,8 @@ const OVER_BATCH = { axis: 0, keepdim: true } as const;
 /** The buffers handed to batchNormF32, one array for every call (emptied after each). */
 const EMPTY = new Float32Array(0);
 const bnOutputs: TensorData[] = new Array<TensorData>(11).fill(EMPTY);
+/** The buffers handed to crossEntropyF32, likewise. */
+const ceOutputs: TensorData[] = new Array<TensorData>(11).fill(EMPTY);
 
 /** The batchnorm nodes in the order `batchNormF32` takes their buffers. */
 const BN_RESULTS = [
@@ -136,6 +138,17 @@ export function crossEntropyForward(
   const inv = nodes.counts_sum_inv.data, probs = nodes.probs.data;
   const logprobs = nodes.logprobs.data, picked = nodes.picked.data;
   const mean = nodes.picked_mean.data, loss = nodes.loss.data;
+  // Float32 rows shorter than rowSums's long rows (summed in order, as the kernel sums them):
+  // the whole forward in one call of WebAssembly.
+  if (L instanceof Float32Array && n > 0 && classes > 0 && classes < LONG_ROW) {
+    const outs = ceOutputs;
+    outs[0] = maxes, outs[1] = argmax, outs[2] = norm, outs[3] = counts, outs[4] = sums;
+    outs[5] = inv, outs[6] = probs, outs[7] = logprobs, outs[8] = picked, outs[9] = mean;
+    outs[10] = loss;
+    const done = crossEntropyF32(L, T, outs, n, classes, scalarFor(mean, 1 / n));
+    outs.fill(EMPTY);
+    if (done) return true;
+  }
   // Each row's max, sum and reciprocal are kept in locals (read back from their buffers once,
   // so rounded as stored): the same arithmetic as the node kernels, without a typed-array load
   // and store per element.

@@ -2,6 +2,7 @@
 import { NinjagradError } from "./errors.ts";
 import { formatShape, type Shape, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
+import { gatherRowsF32, scatterAddRowsF32, SIMD_MIN } from "./simd.ts";
 
 /** Throws when an index lies outside `[0, n)`. */
 export function checkIndices(idx: Tensor, n: number, what: string): void {
@@ -20,11 +21,22 @@ export function gatherRows(table: Tensor, idx: Tensor, out?: Tensor): Tensor {
     ? out
     : target(out, [...idx.shape, d], table);
   const t = table.data, o = res.data, ix = idx.data;
+  // A copy: WebAssembly gives the same bits (its callers check the indices first).
+  if (
+    o.length >= SIMD_MIN && t instanceof Float32Array && o instanceof Float32Array &&
+    ix instanceof Int32Array && inRange(ix, table.shape[0]) && gatherRowsF32(t, ix, o, d)
+  ) return res;
   for (let i = 0; i < ix.length; i++) {
     const src = ix[i] * d, dst = i * d;
     for (let j = 0; j < d; j++) o[dst + j] = t[src + j];
   }
   return res;
+}
+
+/** Whether every index lies in [0, n). */
+function inRange(ix: Int32Array, n: number): boolean {
+  for (let i = 0; i < ix.length; i++) if (!(ix[i] >= 0 && ix[i] < n)) return false;
+  return true;
 }
 
 /** Whether `shape` is `[...idx, d]`, allocating nothing. */
@@ -42,6 +54,12 @@ export function scatterAddRows(g: Tensor, idx: Tensor, tableShape: Shape): Tenso
   const d = tableShape[1];
   const res = Tensor.zeros(tableShape, g.dtype);
   const o = res.data, s = g.data, ix = idx.data;
+  // Float32 additions in the same order on WebAssembly: the same bits.
+  if (
+    s.length >= SIMD_MIN && s instanceof Float32Array && o instanceof Float32Array &&
+    ix instanceof Int32Array && s.length === ix.length * d && inRange(ix, tableShape[0]) &&
+    scatterAddRowsF32(s, ix, o, d)
+  ) return res;
   for (let i = 0; i < ix.length; i++) {
     const dst = ix[i] * d, src = i * d;
     for (let j = 0; j < d; j++) o[dst + j] += s[src + j];

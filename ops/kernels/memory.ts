@@ -18,8 +18,12 @@
  */
 import { memory } from "./wasm/kernels.wasm";
 
-/** Float32 tensors of at least this many values live in the memory (smaller ones stay plain). */
-export const RESIDENT_MIN = 256;
+/**
+ * Float32 tensors of at least this many values live in the memory (smaller ones stay plain):
+ * a batch's per-column vectors (batchnorm's statistics, a bias's gradient) too, which the
+ * kernels would otherwise copy in and out on every call.
+ */
+export const RESIDENT_MIN = 64;
 
 /** Bytes after each block that a kernel may read past its end (a quad of four floats). */
 const SLACK = 16;
@@ -32,8 +36,11 @@ export const f64: Float64Array = new Float64Array(memory.buffer);
 export const i32: Int32Array = new Int32Array(memory.buffer);
 const buffer = memory.buffer;
 
-/** The lowest resident block: the scratch may use everything below it. */
-let bottom = buffer.byteLength;
+/**
+ * The lowest resident block: the scratch may use everything below it, so a byte offset at or
+ * above it lies in a resident array, one below it in the scratch.
+ */
+export let bottom = buffer.byteLength;
 /** The most scratch asked for so far: resident blocks stay above it. */
 let scratchUsed = 0;
 /** Freed blocks by size in bytes. */

@@ -10,3 +10,4 @@ export * from "./activation.ts";
 export * from "./select.ts";
 export * from "./layout.ts";
 export * from "./batched.ts";
+export * from "./closed_form.ts";

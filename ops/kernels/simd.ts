@@ -9,7 +9,8 @@
  *   JavaScript loop does: all four variants give the same bits. `gemmF64` sums in double.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `rowsumF32` sums long rows in sixteen partial sums, as reduce.ts's rowSums32 does.
- * - `sgdF32` computes p − lr·g in double and rounds once, as JavaScript's `p[i] -= lr * g[i]`.
+ * - `sgdF32` and `mulOneMinusSquareF32` compute in float32, rounding each operation, as the
+ *   JavaScript loops with Math.fround do (and PyTorch's float32 arithmetic).
  * - the elementwise kernels round each result once to float32, as JavaScript's double
  *   arithmetic stored into a Float32Array does, four lanes at a time. Below `SIMD_MIN` elements
  *   the copies cost more than the lanes save.
@@ -17,15 +18,20 @@
 import type { TensorData } from "./tensor.ts";
 import {
   all_finite,
+  bn_backward,
   bn_forward,
+  ce_forward,
   colsum,
+  colsum_mul,
   ew,
   exp,
+  gather_rows,
   gemm32,
   gemm64,
   log,
   mul_one_minus_square,
   rowsum,
+  scatter_add_rows,
   sgd,
   tanh,
   transpose32,
@@ -39,7 +45,7 @@ import * as mem from "./memory.ts";
  * different lengths share offsets, and a view made again on every call would allocate on every
  * step.
  */
-class Views<T extends Float32Array | Float64Array> {
+class Views<T extends Float32Array | Float64Array | Int32Array> {
   private readonly byOffset = new Map<number, Map<number, T>>();
   constructor(private readonly whole: T) {}
 
@@ -54,7 +60,7 @@ class Views<T extends Float32Array | Float64Array> {
     return v;
   }
 }
-const views32 = new Views(mem.f32), views64 = new Views(mem.f64);
+const views32 = new Views(mem.f32), views64 = new Views(mem.f64), viewsI32 = new Views(mem.i32);
 /** A float32 view of `length` values from float offset `offset`. */
 const view = (offset: number, length: number) => views32.at(offset, length);
 
@@ -68,7 +74,7 @@ function input(x: TensorData, at: number): number {
   return at;
 }
 
-/** Whether two arrays share any byte (both resident; anything else is apart). */
+/** Whether two arrays' byte ranges meet: they share bytes when both are resident. */
 function overlap(a: TensorData, b: TensorData): boolean {
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
@@ -85,13 +91,17 @@ function output(o: TensorData, at: number, exact: boolean, a?: TensorData, b?: T
 
 /** Whether a kernel writing `o` in place leaves input `x` intact until it has read it. */
 function aside(o: TensorData, x: TensorData | undefined): boolean {
-  if (x === undefined || !mem.isResident(x) || !overlap(o, x)) return true;
+  // Offsets apart are apart in any buffer: the cheaper test first.
+  if (x === undefined || !overlap(o, x) || !mem.isResident(x)) return true;
   return x.byteOffset === o.byteOffset && x.length === o.length;
 }
 
-/** Copies a result from byte offset `at` into `o`, unless the kernel wrote `o` in place. */
+/**
+ * Copies a result from byte offset `at` into `o`, unless the kernel wrote `o` in place: `at` is
+ * then `o`'s own offset, in a resident block, and a scratch offset lies below every such block.
+ */
 function finish(o: TensorData, at: number): void {
-  if (at !== o.byteOffset || !mem.isResident(o)) o.set(view(at >> 2, o.length));
+  if (at < mem.bottom) o.set(view(at >> 2, o.length));
 }
 
 /** Floats of B swept per block of rows: 256 KiB, a quarter of a core's L2 cache. */
@@ -224,10 +234,10 @@ export function tanhF32(x: Float32Array, out: Float32Array): boolean {
 // only for float32 ones.
 
 /**
- * Fewer elements than this stay in JavaScript (same bits either way): memory.ts's bound, since
- * a tensor too small for the kernels has no use for their memory.
+ * Fewer elements than this stay in JavaScript (same bits either way): below it a call into
+ * WebAssembly costs more than its lanes save.
  */
-export const SIMD_MIN = mem.RESIDENT_MIN;
+export const SIMD_MIN = 256;
 
 /** Binary ops of `ew`: 0 add, 1 sub, 2 mul, 3 div, 4 y − x, 5 y / x. */
 export type EwOp = 0 | 1 | 2 | 3 | 4 | 5;
@@ -307,7 +317,7 @@ export function rowsumF32(x: TensorData, o: TensorData, rows: number, width: num
   return true;
 }
 
-/** p −= lr·g in place, for float32 arrays of the same length (in double, rounded once). */
+/** p −= lr·g in place, for float32 arrays of the same length, lr a float32: p − f32(lr·g). */
 export function sgdF32(p: Float32Array, g: Float32Array, lr: number): boolean {
   const n = p.length, gAt = after(0, n);
   const s = mem.scratch(gAt + n * 4);
@@ -363,7 +373,112 @@ export function batchNormF32(
   return true;
 }
 
-/** o = g·(1 − y²) elementwise for float32 arrays of one length, in double, rounded once. */
+/**
+ * Batchnorm's closed-form dx (kernels.wat's bn_backward) into o, for float32 g and bnraw
+ * (rows × width) and gain and bnvar_inv (width each); n and c = n/(n − 1) already rounded to
+ * float32. The bits of the rule's formula computed kernel by kernel (closed_form.ts).
+ */
+export function bnBackwardF32(
+  g: TensorData,
+  raw: TensorData,
+  gain: TensorData,
+  inv: TensorData,
+  o: TensorData,
+  rows: number,
+  width: number,
+  n: number,
+  c: number,
+): boolean {
+  const size = rows * width;
+  const rawAt = after(0, size), gainAt = after(rawAt, size), invAt = after(gainAt, width);
+  const oAt = after(invAt, width);
+  const s = mem.scratch(oAt + size * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, g, raw);
+  bn_backward(
+    input(g, s),
+    input(raw, s + rawAt),
+    input(gain, s + gainAt),
+    input(inv, s + invAt),
+    at,
+    rows,
+    width,
+    n,
+    c,
+  );
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o[j] = Σ over rows of a[r·width + j]·b[r·width + j], each product rounded to float32 and
+ * summed in row order (kernels.wat's colsum_mul): colsumF32 of the product, in one pass.
+ */
+export function colsumMulF32(
+  a: TensorData,
+  b: TensorData,
+  o: TensorData,
+  rows: number,
+  width: number,
+): boolean {
+  const size = rows * width, bAt = after(0, size), oAt = after(bAt, size);
+  const s = mem.scratch(oAt + width * 4);
+  if (s < 0) return false;
+  // Written in place only apart from both inputs, as colsumF32.
+  const apart = !mem.isResident(o) ||
+    !((mem.isResident(a) && overlap(a, o)) || (mem.isResident(b) && overlap(b, o)));
+  const at = apart ? output(o, s + oAt, true) : s + oAt;
+  colsum_mul(input(a, s), input(b, s + bAt), at, rows, width);
+  finish(o, at);
+  return true;
+}
+
+/** The number of cross-entropy's results, handed to ce_forward as a table of byte offsets. */
+const CE_OUTPUTS = 11;
+
+/**
+ * Cross-entropy's forward over float32 logits (n × classes) and int32 targets (n, each in
+ * [0, classes)) into `outs`, its nodes' buffers in kernels.wat's ce_forward order: logit_maxes,
+ * the arg-maxes (an Int32Array), norm_logits, counts, counts_sum, counts_sum_inv, probs,
+ * logprobs, picked, picked_mean, loss; `invN` is 1/n as float32. Every value as its node's own
+ * kernel computes it (exp and log the exp and log kernels), written where it lies when resident.
+ */
+export function crossEntropyF32(
+  logits: Float32Array,
+  targets: Int32Array,
+  outs: readonly TensorData[],
+  n: number,
+  classes: number,
+  invN: number,
+): boolean {
+  const size = n * classes, even = size % 2 === 0;
+  // logits (and a value of slack: exp reads by pairs), the targets, the table of result offsets,
+  // then scratch for each result that is not resident (or that a pair would overrun).
+  const tAt = after(0, size + 1), tableAt = after(tAt, n);
+  let end = after(tableAt, CE_OUTPUTS);
+  for (let k = 0; k < CE_OUTPUTS; k++) end = after(end, outs[k].length + 1);
+  const s = mem.scratch(end);
+  if (s < 0) return false;
+  const table = (s + tableAt) >> 2;
+  let at = s + after(tableAt, CE_OUTPUTS);
+  for (let k = 0; k < CE_OUTPUTS; k++) {
+    const o = outs[k];
+    // norm_logits, counts, probs and logprobs are written by pairs; the arg-maxes are int32.
+    const paired = k === 2 || k === 3 || k === 6 || k === 7;
+    mem.i32[table + k] = k === 1 ? at : output(o, at, !paired || even, logits);
+    at = after(at, o.length + 1);
+  }
+  mem.i32.set(targets, (s + tAt) >> 2);
+  ce_forward(input(logits, s), s + tAt, s + tableAt, n, classes, invN);
+  for (let k = 0; k < CE_OUTPUTS; k++) {
+    const o = outs[k], from = mem.i32[table + k];
+    if (k === 1) o.set(viewsI32.at(from >> 2, o.length));
+    else finish(o, from);
+  }
+  return true;
+}
+
+/** o = g·(1 − y²) elementwise for float32 arrays of one length, each operation in float32. */
 export function mulOneMinusSquareF32(g: Float32Array, y: Float32Array, o: TensorData): boolean {
   const n = g.length, yAt = after(0, n), oAt = after(yAt, n);
   const s = mem.scratch(oAt + n * 4);
@@ -382,5 +497,48 @@ export function finiteF32(x: Float32Array): boolean {
   const s = mem.scratch(x.length * 4);
   if (s >= 0 || mem.isResident(x)) return all_finite(input(x, s), x.length) === 1;
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
+/**
+ * o's row i = table's row idx[i] for float32 rows of d values, every index in [0, rows) (the
+ * caller checks): the embedding's lookup (kernels.wat's gather_rows).
+ */
+export function gatherRowsF32(
+  table: TensorData,
+  idx: Int32Array,
+  o: TensorData,
+  d: number,
+): boolean {
+  const iAt = after(0, table.length), oAt = after(iAt, idx.length);
+  const s = mem.scratch(oAt + o.length * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, table);
+  mem.i32.set(idx, (s + iAt) >> 2);
+  gather_rows(input(table, s), s + iAt, at, idx.length, d);
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o (rows × d, float32) = zeros, then g's row i added into o's row idx[i] for i in order, every
+ * index in [0, rows): the lookup's backward (kernels.wat's scatter_add_rows).
+ */
+export function scatterAddRowsF32(
+  g: TensorData,
+  idx: Int32Array,
+  o: TensorData,
+  d: number,
+): boolean {
+  const iAt = after(0, g.length), oAt = after(iAt, idx.length);
+  const s = mem.scratch(oAt + o.length * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, g);
+  // Written in place only apart from g: o is zeroed before g is read.
+  const apart = at !== o.byteOffset || !mem.isResident(g) || !overlap(g, o);
+  const to = apart ? at : s + oAt;
+  mem.i32.set(idx, (s + iAt) >> 2);
+  scatter_add_rows(input(g, s), s + iAt, to, idx.length, d, o.length / d);
+  finish(o, to);
   return true;
 }

@@ -8,10 +8,14 @@
 ;;   exp, log              computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   rowsum                sums of long rows, in sixteen partial sums;
-;;   sgd                   the training loop's update p −= lr·g, in double, rounded once;
+;;   sgd                   the training loop's update p −= lr·g, in float32 as PyTorch's;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
-;;   mul_one_minus_square  tanh's backward g·(1 − h²), in double, rounded once;
-;;   all_finite            whether every value is finite (the engine's check of each gradient).
+;;   mul_one_minus_square  tanh's backward g·(1 − h²), in float32 as PyTorch's;
+;;   all_finite            whether every value is finite (the engine's check of each gradient);
+;;   bn_backward           batchnorm's closed-form dx, in two passes (the rule's bits);
+;;   colsum_mul            sums over a batch of an elementwise product, in one pass;
+;;   ce_forward            cross-entropy's whole forward, node by node's bits;
+;;   gather_rows           the embedding's lookup, and scatter_add_rows its backward (at the end).
 (module
   ;; 256 MiB, fixed: growing a memory detaches every array made on it, and tensors live here
   ;; (ops/kernels/memory.ts). Pages nobody touches cost address space, not memory.
@@ -777,57 +781,83 @@
             (f32.store (local.get $o) (f32.demote_f64 (f64.sub (f64.const 1)
               (f64.mul (f64.promote_f32 (local.get $f)) (f64.promote_f32 (local.get $f)))))))))))
 
-  ;; SGD in place: p[i] = p[i] − lr·g[i] for n float32 values (byte offsets p, g), computed in
-  ;; double and rounded once, as JavaScript's `p[i] -= lr * g[i]` on float32 arrays does; four
-  ;; values per iteration (two pairs of double lanes), then one at a time.
-  (func (export "sgd") (param $p i32) (param $g i32) (param $lr f64) (param $n i32)
-    (local $i i32) (local $v v128) (local $w v128) (local $r v128)
-    (local.set $r (f64x2.splat (local.get $lr)))
+  ;; SGD in place: p[i] = p[i] − lr·g[i] for n float32 values (byte offsets p, g), in float32 as
+  ;; PyTorch's `p.data += -lr * p.grad` rounds it: the product rounded, then the difference (lr
+  ;; a float32). Eight values per iteration, then four, then one at a time.
+  (func (export "sgd") (param $p i32) (param $g i32) (param $lr f32) (param $n i32)
+    (local $end i32) (local $r v128)
+    (local.set $r (f32x4.splat (local.get $lr)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
     (block $vd
       (loop $vl
-        (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
-        (local.set $v (v128.load (local.get $p)))
-        (local.set $w (v128.load (local.get $g)))
-        (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-          (f32x4.demote_f64x2_zero (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v))
-            (f64x2.mul (local.get $r) (f64x2.promote_low_f32x4 (local.get $w)))))
-          (f32x4.demote_f64x2_zero (f64x2.sub
-            (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
-            (f64x2.mul (local.get $r) (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))))))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (local.set $g (i32.add (local.get $g) (i32.const 16)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $vd (i32.gt_u (i32.add (local.get $p) (i32.const 32)) (local.get $end)))
+        (v128.store offset=0 (local.get $p) (f32x4.sub (v128.load offset=0 (local.get $p))
+          (f32x4.mul (local.get $r) (v128.load offset=0 (local.get $g)))))
+        (v128.store offset=16 (local.get $p) (f32x4.sub (v128.load offset=16 (local.get $p))
+          (f32x4.mul (local.get $r) (v128.load offset=16 (local.get $g)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $g (i32.add (local.get $g) (i32.const 32)))
         (br $vl)))
+    (if (i32.le_u (i32.add (local.get $p) (i32.const 16)) (local.get $end))
+      (then
+        (v128.store (local.get $p) (f32x4.sub (v128.load (local.get $p))
+          (f32x4.mul (local.get $r) (v128.load (local.get $g)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))))
     (block $sd
       (loop $sl
-        (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
-        (f32.store (local.get $p) (f32.demote_f64 (f64.sub (f64.promote_f32 (f32.load (local.get $p)))
-          (f64.mul (local.get $lr) (f64.promote_f32 (f32.load (local.get $g)))))))
+        (br_if $sd (i32.ge_u (local.get $p) (local.get $end)))
+        (f32.store (local.get $p) (f32.sub (f32.load (local.get $p))
+          (f32.mul (local.get $lr) (f32.load (local.get $g)))))
         (local.set $p (i32.add (local.get $p) (i32.const 4)))
         (local.set $g (i32.add (local.get $g) (i32.const 4)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $sl))))
 
   ;; o[j] = Σ over r of x[r][j], for j < width: float32 sums over the rows in order, as the
-  ;; JavaScript kernels add them (starting from 0). Byte offsets x, o.
+  ;; JavaScript kernels add them (starting from 0). Byte offsets x, o. Sixteen columns at a time
+  ;; (four chains of additions that do not wait on each other), then four, then one.
   (func (export "colsum") (param $x i32) (param $o i32) (param $rows i32) (param $width i32)
-    (local $r i32) (local $j i32) (local $p i32) (local $acc v128) (local $a f32) (local $row i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $a f32) (local $row i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $row (i32.shl (local.get $width) (i32.const 2)))
-    (block $vd
-      (loop $vl
-        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
-        (local.set $acc (v128.const i32x4 0 0 0 0))
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
         (local.set $p (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2))))
         (local.set $r (local.get $rows))
         (block $rd
           (br_if $rd (i32.eqz (local.get $r)))
           (loop $rl
-            (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load offset=0 (local.get $p))))
+            (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $p))))
+            (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (local.get $p))))
+            (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (local.get $p))))
             (local.set $p (i32.add (local.get $p) (local.get $row)))
             (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
-        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $acc))
+        (local.set $p (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store offset=0 (local.get $p) (local.get $a0))
+        (v128.store offset=16 (local.get $p) (local.get $a1))
+        (v128.store offset=32 (local.get $p) (local.get $a2))
+        (v128.store offset=48 (local.get $p) (local.get $a3))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $row)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a0))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $vl)))
     (block $sd
@@ -847,7 +877,7 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $sl))))
 
-;; o[r] = Σ of row r's width float32 values (width ≥ 16), in sixteen partial sums: value k of a
+  ;; o[r] = Σ of row r's width float32 values (width ≥ 16), in sixteen partial sums: value k of a
   ;; row goes to partial k mod 16 (four lanes of four accumulators, each summed in order in
   ;; float32), the partials are added pairwise, (s[j] + s[4+j]) + (s[8+j] + s[12+j]) for each lane
   ;; j, then (v0 + v1) + (v2 + v3), and the last width mod 16 values follow in order. One chain
@@ -895,7 +925,7 @@
   ;; double precision two lanes at a time: x = k·ln 2 + r with |r| ≤ ln2/2, eˣ = 2ᵏ + 2ᵏ·(eʳ − 1)
   ;; with eʳ − 1 by its series to r¹¹ (error below 1e-14), rounded once to float32. x is first
   ;; clamped to [−150, 100], beyond which float32 holds 0 and ∞ alike; NaN stays NaN.
-  (func (export "exp") (param $src i32) (param $dst i32) (param $pairs i32)
+  (func $exp (export "exp") (param $src i32) (param $dst i32) (param $pairs i32)
     (local $hi100 v128) (local $lo150 v128) (local $invln2 v128) (local $ln2hi v128) (local $ln2lo
     v128) (local $one v128) (local $magic v128) (local $c2 v128) (local $c3 v128) (local $c4 v128)
     (local $c5 v128) (local $c6 v128) (local $c7 v128) (local $c8 v128) (local $c9 v128) (local
@@ -950,7 +980,7 @@
   ;; double precision two lanes at a time: x = m·2ᵉ with m in [√½, √2), ln m = 2·atanh(s) with
   ;; s = (m − 1)/(m + 1), |s| < 0.172, by its odd series to s¹⁵ (error below 1e-13), rounded
   ;; once to float32. Zero, negatives, ∞ and NaN give what Math.log gives.
-  (func (export "log") (param $src i32) (param $dst i32) (param $pairs i32)
+  (func $log (export "log") (param $src i32) (param $dst i32) (param $pairs i32)
     (local $one v128) (local $two v128) (local $half v128) (local $sqrt2 v128) (local $ln2 v128)
     (local $zero v128) (local $inf v128) (local $ninf v128) (local $nan v128) (local $d3 v128)
     (local $d5 v128) (local $d7 v128) (local $d9 v128) (local $d11 v128) (local $d13 v128) (local
@@ -1033,6 +1063,8 @@
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
     (local $i0 v128) (local $i1 v128) (local $i2 v128) (local $i3 v128)
     (local $s f32) (local $ms f32) (local $ds f32) (local $is f32)
+    (local $px i32) (local $pdiff i32) (local $pdiff2 i32) (local $praw i32) (local $pscaled i32)
+    (local $pout i32) (local $pgain i32) (local $pbias i32)
     (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
     (local.set $vec (i32.load (local.get $outs)))
     (local.set $mean (i32.load offset=4 (local.get $outs)))
@@ -1086,32 +1118,36 @@
         (local.set $m3 (f32x4.mul (local.get $a3) (local.get $vinvn)))
         (v128.store offset=48 (i32.add (local.get $mean) (local.get $col)) (local.get $m3))
         (local.set $a3 (v128.const i32x4 0 0 0 0))
-        (local.set $p (local.get $col))
+        (local.set $px (i32.add (local.get $x) (local.get $col)))
+        (local.set $pdiff (i32.add (local.get $diff) (local.get $col)))
+        (local.set $pdiff2 (i32.add (local.get $diff2) (local.get $col)))
         (local.set $r (local.get $rows))
         (block $gdd
           (br_if $gdd (i32.eqz (local.get $r)))
           (loop $gdl
-            (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $x) (local.get $p))) (local.get $m0)))
-            (v128.store offset=0 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.sub (v128.load offset=0 (local.get $px)) (local.get $m0)))
+            (v128.store offset=0 (local.get $pdiff) (local.get $d))
             (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
-            (v128.store offset=0 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (v128.store offset=0 (local.get $pdiff2) (local.get $d))
             (local.set $a0 (f32x4.add (local.get $a0) (local.get $d)))
-            (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $x) (local.get $p))) (local.get $m1)))
-            (v128.store offset=16 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.sub (v128.load offset=16 (local.get $px)) (local.get $m1)))
+            (v128.store offset=16 (local.get $pdiff) (local.get $d))
             (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
-            (v128.store offset=16 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (v128.store offset=16 (local.get $pdiff2) (local.get $d))
             (local.set $a1 (f32x4.add (local.get $a1) (local.get $d)))
-            (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $x) (local.get $p))) (local.get $m2)))
-            (v128.store offset=32 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.sub (v128.load offset=32 (local.get $px)) (local.get $m2)))
+            (v128.store offset=32 (local.get $pdiff) (local.get $d))
             (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
-            (v128.store offset=32 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (v128.store offset=32 (local.get $pdiff2) (local.get $d))
             (local.set $a2 (f32x4.add (local.get $a2) (local.get $d)))
-            (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $x) (local.get $p))) (local.get $m3)))
-            (v128.store offset=48 (i32.add (local.get $diff) (local.get $p)) (local.get $d))
+            (local.set $d (f32x4.sub (v128.load offset=48 (local.get $px)) (local.get $m3)))
+            (v128.store offset=48 (local.get $pdiff) (local.get $d))
             (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
-            (v128.store offset=48 (i32.add (local.get $diff2) (local.get $p)) (local.get $d))
+            (v128.store offset=48 (local.get $pdiff2) (local.get $d))
             (local.set $a3 (f32x4.add (local.get $a3) (local.get $d)))
-            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (local.set $px (i32.add (local.get $px) (local.get $rowb)))
+            (local.set $pdiff (i32.add (local.get $pdiff) (local.get $rowb)))
+            (local.set $pdiff2 (i32.add (local.get $pdiff2) (local.get $rowb)))
             (br_if $gdl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
         (v128.store offset=0 (i32.add (local.get $vsum) (local.get $col)) (local.get $a0))
         (local.set $d (f32x4.mul (local.get $a0) (local.get $vinvn1)))
@@ -1153,36 +1189,44 @@
           (f32x4.demote_f64x2_zero (f64x2.div (local.get $one) (f64x2.sqrt (f64x2.promote_low_f32x4
             (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))))
         (v128.store offset=48 (i32.add (local.get $inv) (local.get $col)) (local.get $i3))
-        (local.set $p (local.get $col))
+        (local.set $pdiff (i32.add (local.get $diff) (local.get $col)))
+        (local.set $praw (i32.add (local.get $raw) (local.get $col)))
+        (local.set $pscaled (i32.add (local.get $scaled) (local.get $col)))
+        (local.set $pout (i32.add (local.get $out) (local.get $col)))
+        (local.set $pgain (i32.add (local.get $gain) (local.get $col)))
+        (local.set $pbias (i32.add (local.get $bias) (local.get $col)))
         (local.set $r (local.get $rows))
         (block $god
           (br_if $god (i32.eqz (local.get $r)))
           (loop $gol
-            (local.set $d (f32x4.mul (v128.load offset=0 (i32.add (local.get $diff) (local.get $p))) (local.get $i0)))
-            (v128.store offset=0 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
-            (local.set $d (f32x4.mul (v128.load offset=0 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
-            (v128.store offset=0 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
-            (v128.store offset=0 (i32.add (local.get $out) (local.get $p))
-              (f32x4.add (local.get $d) (v128.load offset=0 (i32.add (local.get $bias) (local.get $col)))))
-            (local.set $d (f32x4.mul (v128.load offset=16 (i32.add (local.get $diff) (local.get $p))) (local.get $i1)))
-            (v128.store offset=16 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
-            (local.set $d (f32x4.mul (v128.load offset=16 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
-            (v128.store offset=16 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
-            (v128.store offset=16 (i32.add (local.get $out) (local.get $p))
-              (f32x4.add (local.get $d) (v128.load offset=16 (i32.add (local.get $bias) (local.get $col)))))
-            (local.set $d (f32x4.mul (v128.load offset=32 (i32.add (local.get $diff) (local.get $p))) (local.get $i2)))
-            (v128.store offset=32 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
-            (local.set $d (f32x4.mul (v128.load offset=32 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
-            (v128.store offset=32 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
-            (v128.store offset=32 (i32.add (local.get $out) (local.get $p))
-              (f32x4.add (local.get $d) (v128.load offset=32 (i32.add (local.get $bias) (local.get $col)))))
-            (local.set $d (f32x4.mul (v128.load offset=48 (i32.add (local.get $diff) (local.get $p))) (local.get $i3)))
-            (v128.store offset=48 (i32.add (local.get $raw) (local.get $p)) (local.get $d))
-            (local.set $d (f32x4.mul (v128.load offset=48 (i32.add (local.get $gain) (local.get $col))) (local.get $d)))
-            (v128.store offset=48 (i32.add (local.get $scaled) (local.get $p)) (local.get $d))
-            (v128.store offset=48 (i32.add (local.get $out) (local.get $p))
-              (f32x4.add (local.get $d) (v128.load offset=48 (i32.add (local.get $bias) (local.get $col)))))
-            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (local.set $d (f32x4.mul (v128.load offset=0 (local.get $pdiff)) (local.get $i0)))
+            (v128.store offset=0 (local.get $praw) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=0 (local.get $pgain)) (local.get $d)))
+            (v128.store offset=0 (local.get $pscaled) (local.get $d))
+            (v128.store offset=0 (local.get $pout)
+              (f32x4.add (local.get $d) (v128.load offset=0 (local.get $pbias))))
+            (local.set $d (f32x4.mul (v128.load offset=16 (local.get $pdiff)) (local.get $i1)))
+            (v128.store offset=16 (local.get $praw) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=16 (local.get $pgain)) (local.get $d)))
+            (v128.store offset=16 (local.get $pscaled) (local.get $d))
+            (v128.store offset=16 (local.get $pout)
+              (f32x4.add (local.get $d) (v128.load offset=16 (local.get $pbias))))
+            (local.set $d (f32x4.mul (v128.load offset=32 (local.get $pdiff)) (local.get $i2)))
+            (v128.store offset=32 (local.get $praw) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=32 (local.get $pgain)) (local.get $d)))
+            (v128.store offset=32 (local.get $pscaled) (local.get $d))
+            (v128.store offset=32 (local.get $pout)
+              (f32x4.add (local.get $d) (v128.load offset=32 (local.get $pbias))))
+            (local.set $d (f32x4.mul (v128.load offset=48 (local.get $pdiff)) (local.get $i3)))
+            (v128.store offset=48 (local.get $praw) (local.get $d))
+            (local.set $d (f32x4.mul (v128.load offset=48 (local.get $pgain)) (local.get $d)))
+            (v128.store offset=48 (local.get $pscaled) (local.get $d))
+            (v128.store offset=48 (local.get $pout)
+              (f32x4.add (local.get $d) (v128.load offset=48 (local.get $pbias))))
+            (local.set $pdiff (i32.add (local.get $pdiff) (local.get $rowb)))
+            (local.set $praw (i32.add (local.get $praw) (local.get $rowb)))
+            (local.set $pscaled (i32.add (local.get $pscaled) (local.get $rowb)))
+            (local.set $pout (i32.add (local.get $pout) (local.get $rowb)))
             (br_if $gol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $gl)))
@@ -1294,59 +1338,537 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $cl))))
 
-  ;; o[i] = g[i]·(1 − y[i]²) for n float32 values (byte offsets), in double precision two lanes
-  ;; at a time and rounded once to float32, as JavaScript's g[i] * (1 - y[i] * y[i]) stored into
-  ;; a Float32Array: tanh's backward written with its output.
+  ;; o[i] = g[i]·(1 − y[i]²) for n float32 values (byte offsets) in float32, as PyTorch's
+  ;; `(1.0 - h**2) * dh` rounds it: the square, the difference and the product rounded each:
+  ;; tanh's backward written with its output. Eight values per iteration, then four, then one.
   (func (export "mul_one_minus_square") (param $g i32) (param $y i32) (param $o i32) (param $n i32)
-    (local $i i32) (local $at i32) (local $one v128) (local $h v128) (local $hs f64)
-    (local.set $one (v128.const f64x2 1 1))
+    (local $end i32) (local $one v128) (local $h v128) (local $hs f32)
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local.set $end (i32.add (local.get $o) (i32.shl (local.get $n) (i32.const 2))))
     (block $vd
       (loop $vl
-        (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
-        (local.set $at (i32.shl (local.get $i) (i32.const 2)))
-        (local.set $h (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $y) (local.get $at)))))
-        (v128.store64_lane 0 (i32.add (local.get $o) (local.get $at)) (f32x4.demote_f64x2_zero
-          (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $at))))
-            (f64x2.sub (local.get $one) (f64x2.mul (local.get $h) (local.get $h))))))
-        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br_if $vd (i32.gt_u (i32.add (local.get $o) (i32.const 32)) (local.get $end)))
+        (local.set $h (v128.load offset=0 (local.get $y)))
+        (v128.store offset=0 (local.get $o) (f32x4.mul (v128.load offset=0 (local.get $g))
+          (f32x4.sub (local.get $one) (f32x4.mul (local.get $h) (local.get $h)))))
+        (local.set $h (v128.load offset=16 (local.get $y)))
+        (v128.store offset=16 (local.get $o) (f32x4.mul (v128.load offset=16 (local.get $g))
+          (f32x4.sub (local.get $one) (f32x4.mul (local.get $h) (local.get $h)))))
+        (local.set $g (i32.add (local.get $g) (i32.const 32)))
+        (local.set $y (i32.add (local.get $y) (i32.const 32)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
         (br $vl)))
-    (if (i32.lt_u (local.get $i) (local.get $n))
+    (if (i32.le_u (i32.add (local.get $o) (i32.const 16)) (local.get $end))
       (then
-        (local.set $at (i32.shl (local.get $i) (i32.const 2)))
-        (local.set $hs (f64.promote_f32 (f32.load (i32.add (local.get $y) (local.get $at)))))
-        (f32.store (i32.add (local.get $o) (local.get $at)) (f32.demote_f64
-          (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $g) (local.get $at))))
-            (f64.sub (f64.const 1) (f64.mul (local.get $hs) (local.get $hs)))))))))
+        (local.set $h (v128.load (local.get $y)))
+        (v128.store (local.get $o) (f32x4.mul (v128.load (local.get $g))
+          (f32x4.sub (local.get $one) (f32x4.mul (local.get $h) (local.get $h)))))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $hs (f32.load (local.get $y)))
+        (f32.store (local.get $o) (f32.mul (f32.load (local.get $g))
+          (f32.sub (f32.const 1) (f32.mul (local.get $hs) (local.get $hs)))))
+        (local.set $g (i32.add (local.get $g) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $sl))))
 
   ;; 1 when none of the n float32 values at byte offset x is NaN or ±∞, else 0. Those are the
-  ;; values whose exponent bits are all ones: each value's exponent, masked and compared with
-  ;; the mask, is or-ed into one vector (a chain of one-cycle ors, sixteen values a step).
+  ;; values whose exponent bits are all ones: shifted left by one (the sign dropped), exactly the
+  ;; words of 0xff000000 and above, unsigned. The largest shifted word is kept, lane by lane
+  ;; (one-cycle maxima, sixteen values a step), and compared once at the end.
   (func (export "all_finite") (param $x i32) (param $n i32) (result i32)
-    (local $end i32) (local $bad v128) (local $mask v128)
-    (local.set $mask (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))
+    (local $end i32) (local $top v128)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
     (block $ud
       (loop $ul
         (br_if $ud (i32.gt_u (i32.add (local.get $x) (i32.const 64)) (local.get $end)))
-        (local.set $bad (v128.or (local.get $bad) (v128.or
-          (v128.or (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))
-            (i32x4.eq (v128.and (v128.load offset=16 (local.get $x)) (local.get $mask)) (local.get $mask)))
-          (v128.or (i32x4.eq (v128.and (v128.load offset=32 (local.get $x)) (local.get $mask)) (local.get $mask))
-            (i32x4.eq (v128.and (v128.load offset=48 (local.get $x)) (local.get $mask)) (local.get $mask))))))
+        (local.set $top (i32x4.max_u (local.get $top) (i32x4.max_u
+          (i32x4.max_u (i32x4.shl (v128.load (local.get $x)) (i32.const 1))
+            (i32x4.shl (v128.load offset=16 (local.get $x)) (i32.const 1)))
+          (i32x4.max_u (i32x4.shl (v128.load offset=32 (local.get $x)) (i32.const 1))
+            (i32x4.shl (v128.load offset=48 (local.get $x)) (i32.const 1))))))
         (local.set $x (i32.add (local.get $x) (i32.const 64)))
         (br $ul)))
     (block $vd
       (loop $vl
         (br_if $vd (i32.gt_u (i32.add (local.get $x) (i32.const 16)) (local.get $end)))
-        (local.set $bad (v128.or (local.get $bad) (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))))
+        (local.set $top (i32x4.max_u (local.get $top) (i32x4.shl (v128.load (local.get $x)) (i32.const 1))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (br $vl)))
     (block $sd
       (loop $sl
         (br_if $sd (i32.ge_u (local.get $x) (local.get $end)))
-        (if (i32.eq (i32.and (i32.load (local.get $x)) (i32.const 0x7f800000)) (i32.const 0x7f800000))
+        (if (i32.ge_u (i32.shl (i32.load (local.get $x)) (i32.const 1)) (i32.const 0xff000000))
           (then (return (i32.const 0))))
         (local.set $x (i32.add (local.get $x) (i32.const 4)))
         (br $sl)))
-    (i32.eqz (v128.any_true (local.get $bad))))
+    (i32.eqz (v128.any_true (i32x4.ge_u (local.get $top)
+      (v128.const i32x4 0xff000000 0xff000000 0xff000000 0xff000000)))))
+
+  ;; Batchnorm's dx from its closed form (ops/nn.ts), g and bnraw (rows × width), gain and inv
+  ;; (bnvar_inv, width each), byte offsets: per column s = Σ g and q = Σ g·bnraw over the rows in
+  ;; order from +0, k = gain·inv / n; then o = k·((n·g − s) − c·(bnraw·q)), c = n/(n − 1). Every
+  ;; operation is a float32 one, in the order of the elementwise kernels that the rule's formula
+  ;; is written with: the same bits, in two passes over the batch instead of seven. Sixteen
+  ;; columns at a time (four chains of additions side by side), then four, then one.
+  (func (export "bn_backward")
+    (param $g i32) (param $raw i32) (param $gain i32) (param $inv i32) (param $o i32)
+    (param $rows i32) (param $width i32) (param $n f32) (param $c f32)
+    (local $j i32) (local $r i32) (local $p i32) (local $pg i32) (local $pr i32) (local $po i32) (local $col i32) (local $rowb i32)
+    (local $v v128) (local $nv v128) (local $cv v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128)
+    (local $ss f32) (local $qs f32) (local $ks f32) (local $gs f32)
+    (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $nv (f32x4.splat (local.get $n)))
+    (local.set $cv (f32x4.splat (local.get $c)))
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $s1 (v128.const i32x4 0 0 0 0))
+        (local.set $s2 (v128.const i32x4 0 0 0 0))
+        (local.set $s3 (v128.const i32x4 0 0 0 0))
+        (local.set $q0 (v128.const i32x4 0 0 0 0))
+        (local.set $q1 (v128.const i32x4 0 0 0 0))
+        (local.set $q2 (v128.const i32x4 0 0 0 0))
+        (local.set $q3 (v128.const i32x4 0 0 0 0))
+        (local.set $pg (i32.add (local.get $g) (local.get $col)))
+        (local.set $pr (i32.add (local.get $raw) (local.get $col)))
+        (local.set $r (local.get $rows))
+        (block $sd
+          (br_if $sd (i32.eqz (local.get $r)))
+          (loop $sl
+            (local.set $v (v128.load offset=0 (local.get $pg)))
+            (local.set $s0 (f32x4.add (local.get $s0) (local.get $v)))
+            (local.set $q0 (f32x4.add (local.get $q0) (f32x4.mul (local.get $v)
+              (v128.load offset=0 (local.get $pr)))))
+            (local.set $v (v128.load offset=16 (local.get $pg)))
+            (local.set $s1 (f32x4.add (local.get $s1) (local.get $v)))
+            (local.set $q1 (f32x4.add (local.get $q1) (f32x4.mul (local.get $v)
+              (v128.load offset=16 (local.get $pr)))))
+            (local.set $v (v128.load offset=32 (local.get $pg)))
+            (local.set $s2 (f32x4.add (local.get $s2) (local.get $v)))
+            (local.set $q2 (f32x4.add (local.get $q2) (f32x4.mul (local.get $v)
+              (v128.load offset=32 (local.get $pr)))))
+            (local.set $v (v128.load offset=48 (local.get $pg)))
+            (local.set $s3 (f32x4.add (local.get $s3) (local.get $v)))
+            (local.set $q3 (f32x4.add (local.get $q3) (f32x4.mul (local.get $v)
+              (v128.load offset=48 (local.get $pr)))))
+            (local.set $pg (i32.add (local.get $pg) (local.get $rowb)))
+            (local.set $pr (i32.add (local.get $pr) (local.get $rowb)))
+            (br_if $sl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $k0 (f32x4.div (f32x4.mul (v128.load offset=0 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=0 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $k1 (f32x4.div (f32x4.mul (v128.load offset=16 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=16 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $k2 (f32x4.div (f32x4.mul (v128.load offset=32 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=32 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $k3 (f32x4.div (f32x4.mul (v128.load offset=48 (i32.add (local.get $gain) (local.get $col)))
+          (v128.load offset=48 (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $pg (i32.add (local.get $g) (local.get $col)))
+        (local.set $pr (i32.add (local.get $raw) (local.get $col)))
+        (local.set $po (i32.add (local.get $o) (local.get $col)))
+        (local.set $r (local.get $rows))
+        (block $od
+          (br_if $od (i32.eqz (local.get $r)))
+          (loop $ol
+            (v128.store offset=0 (local.get $po) (f32x4.mul (local.get $k0)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=0 (local.get $pg))
+                (local.get $nv)) (local.get $s0))
+                (f32x4.mul (f32x4.mul (v128.load offset=0 (local.get $pr))
+                  (local.get $q0)) (local.get $cv)))))
+            (v128.store offset=16 (local.get $po) (f32x4.mul (local.get $k1)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=16 (local.get $pg))
+                (local.get $nv)) (local.get $s1))
+                (f32x4.mul (f32x4.mul (v128.load offset=16 (local.get $pr))
+                  (local.get $q1)) (local.get $cv)))))
+            (v128.store offset=32 (local.get $po) (f32x4.mul (local.get $k2)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=32 (local.get $pg))
+                (local.get $nv)) (local.get $s2))
+                (f32x4.mul (f32x4.mul (v128.load offset=32 (local.get $pr))
+                  (local.get $q2)) (local.get $cv)))))
+            (v128.store offset=48 (local.get $po) (f32x4.mul (local.get $k3)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load offset=48 (local.get $pg))
+                (local.get $nv)) (local.get $s3))
+                (f32x4.mul (f32x4.mul (v128.load offset=48 (local.get $pr))
+                  (local.get $q3)) (local.get $cv)))))
+            (local.set $pg (i32.add (local.get $pg) (local.get $rowb)))
+            (local.set $pr (i32.add (local.get $pr) (local.get $rowb)))
+            (local.set $po (i32.add (local.get $po) (local.get $rowb)))
+            (br_if $ol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    (block $qd
+      (loop $ql
+        (br_if $qd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $q0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $sd
+          (br_if $sd (i32.eqz (local.get $r)))
+          (loop $sl
+            (local.set $v (v128.load (i32.add (local.get $g) (local.get $p))))
+            (local.set $s0 (f32x4.add (local.get $s0) (local.get $v)))
+            (local.set $q0 (f32x4.add (local.get $q0) (f32x4.mul (local.get $v)
+              (v128.load (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $sl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $k0 (f32x4.div (f32x4.mul (v128.load (i32.add (local.get $gain) (local.get $col)))
+          (v128.load (i32.add (local.get $inv) (local.get $col)))) (local.get $nv)))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $od
+          (br_if $od (i32.eqz (local.get $r)))
+          (loop $ol
+            (v128.store (i32.add (local.get $o) (local.get $p)) (f32x4.mul (local.get $k0)
+              (f32x4.sub (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $p)))
+                (local.get $nv)) (local.get $s0))
+                (f32x4.mul (f32x4.mul (v128.load (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $q0)) (local.get $cv)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $ol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $ql)))
+    (block $cd
+      (loop $cl
+        (br_if $cd (i32.ge_u (local.get $j) (local.get $width)))
+        (local.set $col (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $ss (f32.const 0))
+        (local.set $qs (f32.const 0))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $sd
+          (br_if $sd (i32.eqz (local.get $r)))
+          (loop $sl
+            (local.set $gs (f32.load (i32.add (local.get $g) (local.get $p))))
+            (local.set $ss (f32.add (local.get $ss) (local.get $gs)))
+            (local.set $qs (f32.add (local.get $qs) (f32.mul (local.get $gs)
+              (f32.load (i32.add (local.get $raw) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $sl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $ks (f32.div (f32.mul (f32.load (i32.add (local.get $gain) (local.get $col)))
+          (f32.load (i32.add (local.get $inv) (local.get $col)))) (local.get $n)))
+        (local.set $p (local.get $col))
+        (local.set $r (local.get $rows))
+        (block $od
+          (br_if $od (i32.eqz (local.get $r)))
+          (loop $ol
+            (f32.store (i32.add (local.get $o) (local.get $p)) (f32.mul (local.get $ks)
+              (f32.sub (f32.sub (f32.mul (f32.load (i32.add (local.get $g) (local.get $p)))
+                (local.get $n)) (local.get $ss))
+                (f32.mul (f32.mul (f32.load (i32.add (local.get $raw) (local.get $p)))
+                  (local.get $qs)) (local.get $c)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $ol (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $cl))))
+
+  ;; o[j] = Σ over r of a[r][j]·b[r][j], each product rounded to float32 and the sums taken over
+  ;; the rows in order from +0: colsum of the elementwise product, in one pass. Byte offsets;
+  ;; sixteen columns at a time, then four, then one.
+  (func (export "colsum_mul") (param $a i32) (param $b i32) (param $o i32) (param $rows i32)
+    (param $width i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $s f32) (local $rowb i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $rowb (i32.shl (local.get $width) (i32.const 2)))
+    (block $gd
+      (loop $gl
+        (br_if $gd (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+              (v128.load offset=0 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=0 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul
+              (v128.load offset=16 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=16 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
+              (v128.load offset=32 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=32 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
+              (v128.load offset=48 (i32.add (local.get $a) (local.get $p)))
+              (v128.load offset=48 (i32.add (local.get $b) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (local.set $p (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store offset=0 (local.get $p) (local.get $a0))
+        (v128.store offset=16 (local.get $p) (local.get $a1))
+        (v128.store offset=32 (local.get $p) (local.get $a2))
+        (v128.store offset=48 (local.get $p) (local.get $a3))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $gl)))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $width)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+              (v128.load (i32.add (local.get $a) (local.get $p)))
+              (v128.load (i32.add (local.get $b) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $a0))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $j) (local.get $width)))
+        (local.set $s (f32.const 0))
+        (local.set $p (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $r (local.get $rows))
+        (block $rd
+          (br_if $rd (i32.eqz (local.get $r)))
+          (loop $rl
+            (local.set $s (f32.add (local.get $s) (f32.mul
+              (f32.load (i32.add (local.get $a) (local.get $p)))
+              (f32.load (i32.add (local.get $b) (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowb)))
+            (br_if $rl (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $sl))))
+
+  ;; Cross-entropy's forward, every node of its subgraph (ops/nn.ts), for logits (n × classes,
+  ;; byte offset $l) and int32 targets ($t, each in [0, classes)), each value as its node's own
+  ;; kernel computes it: each row's max and the first column holding it, the shifted logits, their
+  ;; exps (the exp kernel), the rows' sums in order from +0, their reciprocals, the probabilities,
+  ;; their logs (the log kernel), the picked log-probabilities, their mean (summed in order, times
+  ;; $invn, 1/n as float32) and its negation, in float32. $outs holds the byte offsets of the
+  ;; eleven results: logit_maxes, the arg-maxes (int32), norm_logits, counts, counts_sum,
+  ;; counts_sum_inv, probs, logprobs, picked, picked_mean, loss. When n·classes is odd, exp and
+  ;; log (two values at a time) write norm_logits's, counts's, probs's and logprobs's one value
+  ;; past their ends.
+  (func (export "ce_forward") (param $l i32) (param $t i32) (param $outs i32) (param $n i32)
+    (param $classes i32) (param $invn f32)
+    (local $maxes i32) (local $args i32) (local $norm i32) (local $counts i32) (local $sums i32)
+    (local $inv i32) (local $probs i32) (local $logp i32) (local $picked i32)
+    (local $i i32) (local $k i32) (local $row i32) (local $p i32) (local $end i32) (local $arg i32)
+    (local $rowb i32) (local $pairs i32) (local $gt i32)
+    (local $best f32) (local $v f32) (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32)
+    (local $m v128)
+    (local.set $maxes (i32.load offset=0 (local.get $outs)))
+    (local.set $args (i32.load offset=4 (local.get $outs)))
+    (local.set $norm (i32.load offset=8 (local.get $outs)))
+    (local.set $counts (i32.load offset=12 (local.get $outs)))
+    (local.set $sums (i32.load offset=16 (local.get $outs)))
+    (local.set $inv (i32.load offset=20 (local.get $outs)))
+    (local.set $probs (i32.load offset=24 (local.get $outs)))
+    (local.set $logp (i32.load offset=28 (local.get $outs)))
+    (local.set $picked (i32.load offset=32 (local.get $outs)))
+    (local.set $rowb (i32.shl (local.get $classes) (i32.const 2)))
+    (local.set $pairs (i32.shr_u (i32.add (i32.mul (local.get $n) (local.get $classes))
+      (i32.const 1)) (i32.const 1)))
+    ;; Each row's max (a NaN in its first column stays the max) and the shifted row.
+    (local.set $i (i32.const 0))
+    (block $md
+      (loop $ml
+        (br_if $md (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $row (i32.mul (local.get $i) (local.get $rowb)))
+        (local.set $best (f32.load (i32.add (local.get $l) (local.get $row))))
+        (local.set $arg (i32.const 0))
+        (local.set $k (i32.const 1))
+        (block $kd
+          (loop $kl
+            (br_if $kd (i32.ge_u (local.get $k) (local.get $classes)))
+            (local.set $v (f32.load (i32.add (local.get $l)
+              (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 2))))))
+            (local.set $gt (f32.gt (local.get $v) (local.get $best)))
+            (local.set $best (select (local.get $v) (local.get $best) (local.get $gt)))
+            (local.set $arg (select (local.get $k) (local.get $arg) (local.get $gt)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kl)))
+        (f32.store (i32.add (local.get $maxes) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (i32.store (i32.add (local.get $args) (i32.shl (local.get $i) (i32.const 2))) (local.get $arg))
+        (local.set $m (f32x4.splat (local.get $best)))
+        (local.set $p (local.get $row))
+        (local.set $end (i32.add (local.get $row) (local.get $rowb)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+            (v128.store (i32.add (local.get $norm) (local.get $p))
+              (f32x4.sub (v128.load (i32.add (local.get $l) (local.get $p))) (local.get $m)))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $p) (local.get $end)))
+            (f32.store (i32.add (local.get $norm) (local.get $p))
+              (f32.sub (f32.load (i32.add (local.get $l) (local.get $p))) (local.get $best)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $sl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $ml)))
+    (call $exp (local.get $norm) (local.get $counts) (local.get $pairs))
+    ;; The rows' sums, each in order from +0: four rows side by side, then one at a time.
+    (local.set $i (i32.const 0))
+    (block $fd
+      (loop $fl
+        (br_if $fd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $p (i32.add (local.get $counts) (i32.mul (local.get $i) (local.get $rowb))))
+        (local.set $end (i32.add (local.get $p) (local.get $rowb)))
+        (local.set $s0 (f32.const 0))
+        (local.set $s1 (f32.const 0))
+        (local.set $s2 (f32.const 0))
+        (local.set $s3 (f32.const 0))
+        (block $kd
+          (loop $kl
+            (br_if $kd (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $s0 (f32.add (local.get $s0) (f32.load (local.get $p))))
+            (local.set $s1 (f32.add (local.get $s1)
+              (f32.load (i32.add (local.get $p) (local.get $rowb)))))
+            (local.set $s2 (f32.add (local.get $s2)
+              (f32.load (i32.add (local.get $p) (i32.shl (local.get $rowb) (i32.const 1))))))
+            (local.set $s3 (f32.add (local.get $s3)
+              (f32.load (i32.add (local.get $p) (i32.mul (local.get $rowb) (i32.const 3))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $kl)))
+        (local.set $p (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 2))))
+        (f32.store offset=0 (local.get $p) (local.get $s0))
+        (f32.store offset=4 (local.get $p) (local.get $s1))
+        (f32.store offset=8 (local.get $p) (local.get $s2))
+        (f32.store offset=12 (local.get $p) (local.get $s3))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $fl)))
+    (block $od
+      (loop $ol
+        (br_if $od (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $counts) (i32.mul (local.get $i) (local.get $rowb))))
+        (local.set $end (i32.add (local.get $p) (local.get $rowb)))
+        (local.set $s0 (f32.const 0))
+        (block $kd
+          (loop $kl
+            (br_if $kd (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $s0 (f32.add (local.get $s0) (f32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $kl)))
+        (f32.store (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 2))) (local.get $s0))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $ol)))
+    ;; Each row's reciprocal, and its probabilities.
+    (local.set $i (i32.const 0))
+    (block $rd
+      (loop $rl
+        (br_if $rd (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (f32.div (f32.const 1)
+          (f32.load (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 2))))))
+        (f32.store (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 2))) (local.get $v))
+        (local.set $m (f32x4.splat (local.get $v)))
+        (local.set $p (i32.mul (local.get $i) (local.get $rowb)))
+        (local.set $end (i32.add (local.get $p) (local.get $rowb)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+            (v128.store (i32.add (local.get $probs) (local.get $p))
+              (f32x4.mul (v128.load (i32.add (local.get $counts) (local.get $p))) (local.get $m)))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $p) (local.get $end)))
+            (f32.store (i32.add (local.get $probs) (local.get $p))
+              (f32.mul (f32.load (i32.add (local.get $counts) (local.get $p))) (local.get $v)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $sl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rl)))
+    (call $log (local.get $probs) (local.get $logp) (local.get $pairs))
+    ;; The picked log-probabilities and their mean.
+    (local.set $s0 (f32.const 0))
+    (local.set $i (i32.const 0))
+    (block $pd
+      (loop $pl
+        (br_if $pd (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (f32.load (i32.add (local.get $logp) (i32.shl (i32.add
+          (i32.mul (local.get $i) (local.get $classes))
+          (i32.load (i32.add (local.get $t) (i32.shl (local.get $i) (i32.const 2))))) (i32.const 2)))))
+        (f32.store (i32.add (local.get $picked) (i32.shl (local.get $i) (i32.const 2))) (local.get $v))
+        (local.set $s0 (f32.add (local.get $s0) (local.get $v)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $pl)))
+    (local.set $s0 (f32.mul (local.get $s0) (local.get $invn)))
+    (f32.store (i32.load offset=36 (local.get $outs)) (local.get $s0))
+    (f32.store (i32.load offset=40 (local.get $outs)) (f32.neg (local.get $s0))))
+
+  ;; o's row i = table's row idx[i], for `count` int32 indices ($idx) into a table of rows of d
+  ;; float32 values (each index in range): the embedding's lookup, a copy. Byte offsets.
+  (func (export "gather_rows") (param $table i32) (param $idx i32) (param $o i32)
+    (param $count i32) (param $d i32)
+    (local $rowb i32) (local $src i32) (local $end i32)
+    (local.set $rowb (i32.shl (local.get $d) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $row
+        (local.set $src (i32.add (local.get $table)
+          (i32.mul (i32.load (local.get $idx)) (local.get $rowb))))
+        (local.set $end (i32.add (local.get $o) (local.get $rowb)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $o) (i32.const 16)) (local.get $end)))
+            (v128.store (local.get $o) (v128.load (local.get $src)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $src (i32.add (local.get $src) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $o) (local.get $end)))
+            (i32.store (local.get $o) (i32.load (local.get $src)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+            (br $sl)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (br_if $row (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))))
+
+  ;; The lookup's backward: o (the table's shape, rows of d float32 values) = 0, then, for i in
+  ;; order, g's row i added into o's row idx[i] (float32 additions, so a row that several
+  ;; indices name sums their rows in order). Byte offsets; `rows` rows in o.
+  (func (export "scatter_add_rows") (param $g i32) (param $idx i32) (param $o i32)
+    (param $count i32) (param $d i32) (param $rows i32)
+    (local $rowb i32) (local $dst i32) (local $end i32)
+    (local.set $rowb (i32.shl (local.get $d) (i32.const 2)))
+    (memory.fill (local.get $o) (i32.const 0) (i32.mul (local.get $rows) (local.get $rowb)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $row
+        (local.set $dst (i32.add (local.get $o)
+          (i32.mul (i32.load (local.get $idx)) (local.get $rowb))))
+        (local.set $end (i32.add (local.get $dst) (local.get $rowb)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
+            (v128.store (local.get $dst)
+              (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $g))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            (local.set $g (i32.add (local.get $g) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $dst) (local.get $end)))
+            (f32.store (local.get $dst)
+              (f32.add (f32.load (local.get $dst)) (f32.load (local.get $g))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (local.set $g (i32.add (local.get $g) (i32.const 4)))
+            (br $sl)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (br_if $row (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))))
 )
