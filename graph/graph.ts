@@ -16,7 +16,7 @@ import {
 } from "../ops/kernels/tensor.ts";
 import { forwardAnomaly } from "./anomaly.ts";
 import { backward, type BackwardOptions, type Gradients } from "./backward.ts";
-import { inputValues, nodeCache } from "./rules.ts";
+import { describe, inputValues, nodeCache } from "./rules.ts";
 import { compare, type CompareOptions, type Comparison } from "./compare.ts";
 
 /** Something the engine did, for whoever observes `graph.events$`. */
@@ -93,7 +93,7 @@ export class Graph {
     if (typeof ref !== "string") {
       if (!(ref instanceof Node)) {
         throw new NinjagradError(
-          `expected a node or a label, got ${describeOperand(ref)}: pass a node of this graph`,
+          `expected a node or a label, got ${describe(ref)}: pass a node of this graph`,
         );
       }
       if (ref.graph !== this) {
@@ -138,7 +138,7 @@ export class Graph {
           ? `put it in the graph first, as graph.input("${name}", t) or graph.param("${name}", t)`
           : "pass a node or a number";
         throw new NinjagradError(
-          `${op.name}: input "${name}" is ${describeOperand(x)}, not a node: ${fix}`,
+          `${op.name}: input "${name}" is ${describe(x)}, not a node: ${fix}`,
         );
       }
       if (x.graph !== this) {
@@ -505,14 +505,6 @@ function labelledValues(
   const saved: Record<string, Tensor> = {};
   for (const n of graph.nodes) if (n.label !== undefined) saved[n.label] = n.value;
   return saved;
-}
-
-/** What a value that should have been a node is, for messages: `a Tensor float32 (3,)`. */
-function describeOperand(x: unknown): string {
-  if (x instanceof Tensor) return `a Tensor (${x.dtype} ${formatShape(x.shape)})`;
-  if (x === null) return "null";
-  if (Array.isArray(x)) return "a plain array";
-  return typeof x === "object" ? `a ${x.constructor?.name ?? "object"}` : `a ${typeof x}`;
 }
 
 /** Shapes as text, for messages. */

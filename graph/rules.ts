@@ -307,8 +307,10 @@ export function shapeAdvice(
   return undefined;
 }
 
-function describe(x: unknown): string {
+/** What a value is, for messages: `a Tensor (float32 (3,))`, `a plain array`, `a string`. */
+export function describe(x: unknown): string {
   if (x === undefined) return "nothing (did it forget to return?)";
+  if (x instanceof Tensor) return `a Tensor (${x.dtype} ${formatShape(x.shape)})`;
   if (x === null) return "null";
   if (Array.isArray(x)) return "a plain array";
   return typeof x === "object" ? `a ${x.constructor?.name ?? "object"}` : `a ${typeof x}`;
