@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { EX4_NODES, PARAM_NAMES } from "../exercises/model/ex4.ts";
 import { setupExercise } from "../exercises/setup.ts";
 import { firstStepComparison } from "../exercises/train/run.ts";
-import { lectureNames, runScript, tempNamesFile } from "./helpers.ts";
+import { lectureNames, ROOT, runScript, type ScriptResult, tempNamesFile } from "./helpers.ts";
 
 /** The fixture: the first 200 names of the lecture's file, as a names file of its own. */
 const FIXTURE = await tempNamesFile(await lectureNames(200));
@@ -65,6 +65,43 @@ Deno.test("deno task train --charts DIR writes every training chart in three for
     assert.match(loss, /"step": ?300\b/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs `deno task train ARGS` itself (the task's own flags included) from the folder `cwd`. */
+async function trainTask(cwd: string, ...args: string[]): Promise<ScriptResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "--config", join(ROOT, "deno.json"), "train", ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+Deno.test("deno task train writes its charts into charts/ where it was run; --no-charts writes none", async () => {
+  const here = await Deno.makeTempDir();
+  try {
+    const small = ["--data", FIXTURE, "--steps", "200", "--hidden", "16", "--eval-every", "0"];
+    const r = await trainTask(here, ...small, "--quiet");
+    assert.equal(r.code, 0, r.stderr);
+    const charts = join(here, "charts");
+    assert.match(
+      r.stdout,
+      new RegExp(`charts .* written to ${charts} as .*; open ${charts}/report.html`),
+    );
+    await assertChartFiles(charts, "loss");
+    await assertChartFiles(charts, "gradient_flow_graph");
+    await Deno.remove(charts, { recursive: true });
+
+    const none = await trainTask(here, ...small, "--quiet", "--no-charts");
+    assert.equal(none.code, 0, none.stderr);
+    assert.doesNotMatch(none.stdout, /charts/);
+    assert.deepEqual([...Deno.readDirSync(here)].map((e) => e.name), []);
+  } finally {
+    await Deno.remove(here, { recursive: true });
   }
 });
 

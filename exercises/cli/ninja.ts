@@ -86,7 +86,8 @@ const CHECK_HELP = `deno task ninja check FILE [flags]
 const TRAIN_FLAGS: FlagSpec = {
   ...Object.fromEntries(
     Object.entries(FLAGS).filter(([name]) =>
-      !["backward", "save", "resume", "checkpoint-every", "charts", "live", "port"].includes(name)
+      !["backward", "save", "resume", "checkpoint-every", "charts", "no-charts", "live", "port"]
+        .includes(name)
     ),
   ),
   "no-check": { type: "boolean" },

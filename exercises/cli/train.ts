@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   const str = (name: string) => values[name] as string | undefined;
   const path = (name: string) => str(name) === undefined ? undefined : userPath(str(name)!);
   const flags = configFromFlags(values);
-  const resumeFrom = path("resume"), chartDir = path("charts"), source = path("data");
+  const resumeFrom = path("resume"), source = path("data");
+  // `deno task train` passes `--charts charts`; a later --charts wins, --no-charts drops them.
+  const chartDir = values["no-charts"] === true ? undefined : path("charts");
   const typedSave = str("save") ?? str("resume");
   const save = path("save") ?? resumeFrom;
   const checkpointEvery = checkpointEveryFlag(str("checkpoint-every"), save !== undefined);
