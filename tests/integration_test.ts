@@ -112,7 +112,17 @@ Deno.test("deno task train --charts into a path that cannot be a folder fails be
     assert.equal(r.code, 1);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^error: cannot write charts to /);
+    assert.match(
+      lines[0],
+      /^error: cannot write charts to .*; give --charts DIR .* or --no-charts$/,
+    );
+    const onFile = await runScript("exercises/cli/train.ts", "--data", FIXTURE, "--charts", file);
+    assert.equal(onFile.code, 1);
+    assert.equal(
+      onFile.stderr.trim(),
+      `error: cannot write charts to ${file}: it is a file, not a folder; give --charts DIR for ` +
+        "another folder, or --no-charts",
+    );
   } finally {
     await Deno.remove(file);
   }

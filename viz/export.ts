@@ -28,6 +28,26 @@ export interface WrittenCharts {
 /** A chart name that is safe as a file name on every system. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/**
+ * Creates `dir` (and its parents) if missing and writes a file into it, so that a folder that
+ * cannot take the charts fails at once, with a one-line error ending in `hint` when given.
+ */
+export async function makeChartFolder(dir: string, hint?: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".ninjagrad-probe-" }));
+  } catch (e) {
+    const why = e instanceof Deno.errors.AlreadyExists
+      ? "it is a file, not a folder"
+      : e instanceof Error
+      ? e.message.split("\n")[0]
+      : String(e);
+    throw new NinjagradError(
+      `cannot write charts to ${dir}: ${why}${hint === undefined ? "" : `; ${hint}`}`,
+    );
+  }
+}
+
 /** Writes every chart's files and report.html into `dir` (created if missing). */
 export async function writeCharts(
   dir: string,
@@ -46,13 +66,7 @@ export async function writeCharts(
     }
     seen.add(name);
   }
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw new NinjagradError(
-      `cannot create the chart folder ${dir}: ${e instanceof Error ? e.message : e}`,
-    );
-  }
+  await makeChartFolder(dir);
   const files: WrittenCharts["files"] = [];
   for (const { name, spec } of charts) {
     const json = join(dir, `${name}.vl.json`), svgPath = join(dir, `${name}.svg`);

@@ -7,11 +7,11 @@
  * run goes on (viz/live.ts).
  */
 import type { Observable, Subscription } from "../../graph/deps.ts";
-import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
+import { UsageError } from "../../ops/kernels/errors.ts";
 import { numberFlag } from "./main.ts";
 import { TraceCollector } from "../../viz/trace.ts";
 import { writeTrainingCharts } from "../../viz/chart_sets.ts";
-import type { WrittenCharts } from "../../viz/export.ts";
+import { makeChartFolder, type WrittenCharts } from "../../viz/export.ts";
 import { type LiveView, openLive } from "../../viz/live.ts";
 import type { ReportFact } from "../../viz/report.ts";
 import type { TrainEvent } from "../train/events.ts";
@@ -22,14 +22,8 @@ import type { TrainData } from "../train/data.ts";
 const SAMPLES_PER_RUN = 200;
 
 /** Creates the chart folder now, so that a bad path fails before training rather than after. */
-export async function prepareChartDir(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw new NinjagradError(
-      `cannot write charts to ${dir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
-    );
-  }
+export function prepareChartDir(dir: string): Promise<void> {
+  return makeChartFolder(dir, "give --charts DIR for another folder, or --no-charts");
 }
 
 /** A trace of the run: subscribe it beside the reporters; its collector holds what it saw. */
