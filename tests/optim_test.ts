@@ -56,6 +56,32 @@ Deno.test("float32 SGD takes torch.optim.SGD's very bits, with momentum and weig
   }
 });
 
+Deno.test("float32 AdamW takes torch.optim.AdamW's very bits, at its defaults and at others", () => {
+  // tests/golden/adamw_float32.json: 6 steps of torch.optim.AdamW on 256 float32 values.
+  const golden = JSON.parse(
+    Deno.readTextFileSync(new URL("golden/adamw_float32.json", import.meta.url)),
+  );
+  for (const c of golden.cases) {
+    const g = new Graph(); // float32
+    const p = g.param("p", Tensor.from(c.p0));
+    const grad = g.input("grad", Tensor.from(c.grads[0]));
+    const loss = sum(mul(p, grad)).named("loss"); // its gradient for p is `grad`, exactly
+    const opt = new optim.AdamW([p], {
+      lr: c.lr,
+      betas: c.betas,
+      eps: c.eps,
+      weightDecay: c.weight_decay,
+    });
+    c.grads.forEach((gs: number[], step: number) => {
+      g.set("grad", Tensor.from(gs));
+      opt.step(g.backward(loss));
+      const want = Float32Array.from(c.after[step]);
+      const differ = [...p.value.data].filter((v, i) => v !== want[i]).length;
+      assert.equal(differ, 0, `lr ${c.lr}, step ${step + 1}: ${differ} values differ`);
+    });
+  }
+});
+
 Deno.test("AdamW: bias-corrected moments and decoupled weight decay, step by step", () => {
   const { g, p, loss } = linearLoss([1, -2], [0.5, -3]);
   const opt = new optim.AdamW([p], { lr: 0.01, betas: [0.8, 0.99], eps: 1e-8, weightDecay: 0.1 });
