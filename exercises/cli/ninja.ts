@@ -19,15 +19,8 @@ import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
 import { configFromFlags, FLAGS } from "./train_flags.ts";
 import { writeCheckCharts } from "./ninja_charts.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";
-import {
-  checkOn,
-  type CheckReport,
-  type CheckSession,
-  formatCheck,
-  formatCounts,
-  prepareCheck,
-  reportData,
-} from "../ninja/check.ts";
+import { checkOn, type CheckReport, type CheckSession, prepareCheck } from "../ninja/check.ts";
+import { formatCheck, formatCounts, reportData } from "../ninja/report.ts";
 import { type ExerciseNumber, EXERCISES, ruleCount } from "../ninja/exercises.ts";
 import {
   excerpt,

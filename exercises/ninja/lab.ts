@@ -17,14 +17,8 @@ import { loadTrainData, prepareData, type TrainData } from "../train/data.ts";
 import type { DoneEvent, TrainEvent } from "../train/events.ts";
 import { sizesOf } from "../train/run.ts";
 import { sampleNames, samplingRandom } from "../train/sample.ts";
-import {
-  checkOn,
-  type CheckReport,
-  type CheckSession,
-  formatCheck,
-  formatCounts,
-  prepareCheck,
-} from "./check.ts";
+import { checkOn, type CheckReport, type CheckSession, prepareCheck } from "./check.ts";
+import { formatCheck, formatCounts } from "./report.ts";
 import { type ExerciseNumber, EXERCISES, type ExerciseSpec } from "./exercises.ts";
 import type { Ex1Rules, Ex2Rules, Ex3Rules, Ex4Rules } from "./api.ts";
 import { excerpt } from "./source.ts";
