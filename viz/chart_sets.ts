@@ -51,6 +51,7 @@ export const CAPTIONS = {
 
 /** What `graphCharts` draws. */
 export interface GraphChartsInput {
+  /** The graph to draw, holding its last forward pass's values. */
   graph: Graph;
   /** The gradients of a backward pass; without them the graph is drawn as "before backward". */
   grads?: Gradients;

@@ -10,12 +10,15 @@ export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display");
 
 /** The MIME bundle a chart shows as. */
 export interface ChartBundle {
+  /** The spec itself, for front ends that draw Vega-Lite (interactively). */
   "application/vnd.vegalite.v6+json": VegaLiteSpec;
+  /** The chart as an SVG document, for front ends that do not. */
   "image/svg+xml": string;
 }
 
 /** Something the kernel displays: its method returns the bundle (the kernel awaits it). */
 export interface Displayable {
+  /** Renders the chart's MIME bundle; the kernel calls it when the value ends a cell. */
   [JUPYTER_DISPLAY](): Promise<ChartBundle>;
 }
 

@@ -22,6 +22,7 @@ export interface WriteChartsOptions {
 export interface WrittenCharts {
   /** Per chart, its three files. */
   files: { name: string; json: string; svg: string; png: string; width: number; height: number }[];
+  /** The path of the report.html written beside them. */
   report: string;
 }
 

@@ -17,9 +17,11 @@
 
 /** What the layout needs of a node: its id (its index), its inputs, and whether it is a leaf. */
 export interface LayoutNode {
+  /** Its index in the list of nodes: ids run 0..n−1 in a topological order. */
   id: number;
   /** Input ids, one per operand use: mul(h, h) lists h twice. */
   inputs: readonly number[];
+  /** Whether it is a leaf (no inputs of its own): it goes just before its first consumer. */
   leaf: boolean;
 }
 
@@ -43,20 +45,25 @@ export interface Placement {
   band: number;
   /** Its row within the band's rows (integers, negative above the first op). */
   row: number;
-  /** Its centre, in pixels from the drawing's top left. */
+  /** Its centre's distance from the drawing's left edge, in pixels. */
   x: number;
+  /** Its centre's distance from the drawing's top edge, in pixels (down is positive). */
   y: number;
 }
 
 /** A point of an edge's route, in pixels. */
 export interface Point {
+  /** Distance from the drawing's left edge. */
   x: number;
+  /** Distance from the drawing's top edge (down is positive). */
   y: number;
 }
 
 /** One edge: one use of `from` as an input of `to`. */
 export interface EdgeRoute {
+  /** The id of the input node, where the edge starts. */
   from: number;
+  /** The id of the node that consumes it, where the edge ends. */
   to: number;
   /** Which input of `to` it is (0-based). */
   input: number;
@@ -68,12 +75,19 @@ export interface EdgeRoute {
 
 /** The drawing. */
 export interface GraphLayout {
+  /** Where each node goes, indexed by node id. */
   nodes: Placement[];
+  /** One route per operand use, node by node in id order, each node's inputs in order. */
   edges: EdgeRoute[];
+  /** The drawing's width in pixels: the widest band's columns times `columnWidth`. */
   width: number;
+  /** The drawing's height in pixels: every band with its labels and lanes. */
   height: number;
+  /** How many bands the columns were folded into (1 when the graph fits `maxWidth`). */
   bands: number;
+  /** The distance between columns used, in pixels (the option's, or 96). */
   columnWidth: number;
+  /** The distance between rows used, in pixels (the option's, or 58). */
   rowHeight: number;
 }
 

@@ -9,7 +9,8 @@
  * opened late gets the specs and the changes so far. Everything is served from here, vega's
  * browser builds included: the page asks nothing of the network.
  */
-import type { Observable, Subscription } from "../graph/deps.ts";
+import type { Subscription } from "../graph/deps.ts";
+import type { Observable } from "../graph/node.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { CAPTIONS } from "./chart_sets.ts";
 import {
@@ -77,6 +78,7 @@ export interface LiveOptions {
 export interface LiveView {
   /** The page's address: `http://127.0.0.1:PORT/`. */
   readonly url: string;
+  /** The port on 127.0.0.1 the server listens on (the free one it took when given 0). */
   readonly port: number;
   /** Resolves once the run has ended (completed, failed or stopped) and the pages were told. */
   readonly finished: Promise<void>;

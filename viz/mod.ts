@@ -71,17 +71,20 @@ export {
 export {
   isMatrix,
   LOSS_DATA,
+  type LossOptions,
   lossSpec,
   lossWindow,
   type LrChange,
   RATIO_DATA,
   UPDATE_RATIO_GUIDE,
+  type UpdateRatioOptions,
   updateRatioSpec,
 } from "./charts/training.ts";
 export { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
 export { comparisonFloor, type ComparisonOptions, comparisonSpec } from "./charts/comparison.ts";
 export {
   collectTrace,
+  type HistogramSet,
   type ParamSample,
   TraceCollector,
   type TraceEval,
@@ -101,7 +104,13 @@ export {
 export { type Raster, svgToPNG, toPNG, toSVG, toVega, viewOf } from "./render.ts";
 export { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 export { type ReportFact, reportHtml, writeReport } from "./report.ts";
-export { chartBundle, display, type Displayable } from "./display.ts";
+export {
+  type ChartBundle,
+  chartBundle,
+  display,
+  type Displayable,
+  JUPYTER_DISPLAY,
+} from "./display.ts";
 export {
   LIVE_CHARTS,
   type LiveChart,
@@ -111,3 +120,22 @@ export {
   openLive,
   serveLive,
 } from "./live.ts";
+
+// The engine's types, re-exported so that the charts' API is complete: the charts take the
+// engine's graphs, gradients, comparisons and tensors, and these are those types and the ones
+// their members name in turn (mod.ts exports and documents the same). Observable is the engine's
+// alias of rxjs's, which the docs leave out (graph/node.ts says why).
+export type { BackwardOptions, Gradients, RuleFailure } from "../graph/backward.ts";
+export type { CompareOptions, Comparison, ComparisonRow } from "../graph/compare.ts";
+export type { EngineEvent, Graph, NodeRef, Operand, RuleCounts } from "../graph/graph.ts";
+export type { Node, NodeKind, Observable, Subgraph } from "../graph/node.ts";
+export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "../graph/op.ts";
+export type { FusedBuffers } from "../ops/kernels/fused.ts";
+export type {
+  DType,
+  FloatDType,
+  NestedNumbers,
+  Shape,
+  Tensor,
+  TensorData,
+} from "../ops/kernels/tensor.ts";

@@ -37,8 +37,11 @@ export async function toSVG(spec: VegaLiteSpec): Promise<string> {
 
 /** A rasterised chart: PNG bytes and the RGBA pixels they encode. */
 export interface Raster {
+  /** The bytes of the PNG file. */
   png: Uint8Array;
+  /** The image's width in pixels: the SVG's width scaled by `scale`. */
   width: number;
+  /** The image's height in pixels: the SVG's height scaled by `scale`. */
   height: number;
   /** RGBA, row-major, `width · height · 4` bytes. */
   pixels: Uint8Array;

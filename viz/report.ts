@@ -48,7 +48,9 @@ export function escapeHtml(s: string): string {
 
 /** One line of the report's header: "data" — "names.txt (32,033 names)". */
 export interface ReportFact {
+  /** What the fact is, in the table's left column: "data". Plain text (it is escaped). */
   label: string;
+  /** The fact, in the right column: "names.txt (32,033 names)". Plain text (it is escaped). */
   value: string;
 }
 

@@ -14,6 +14,7 @@ export type RuleKind = "auto" | "hand-written" | "leaf";
 
 /** One node of a snapshot. */
 export interface SnapshotNode {
+  /** The node's id: its position in the graph's creation order (a topological order). */
   id: number;
   /** The label, or `op#id` for unlabelled nodes: the key a comparison's verdicts use. */
   name: string;
@@ -27,15 +28,19 @@ export interface SnapshotNode {
   detail: string;
   /** The op's name; null for leaves. */
   op: string | null;
+  /** What the node is: a parameter, input or constant leaf, or an op application. */
   kind: NodeKind;
   /** Whether the op is a composite (a subgraph, such as cross_entropy). */
   composite: boolean;
+  /** The shape of the node's value (a copy), outermost dimension first. */
   shape: number[];
   /** The shape as the lecture prints it: `(32, 27)`. */
   shapeText: string;
   /** Whether a hand-written rule replaces this node's own (node.override is set). */
   overridden: boolean;
+  /** Which rule computes its inputs' gradients: the op's own, a hand-written one, or none. */
   rule: RuleKind;
+  /** Statistics of the node's value when the snapshot was taken (its last forward value). */
   value: TensorStats;
   /** Statistics of the gradient; null when none reached the node (or no backward ran). */
   grad: TensorStats | null;
@@ -51,7 +56,9 @@ export interface SnapshotNode {
 
 /** An edge from an input to the node that consumes it: one per operand use. */
 export interface SnapshotEdge {
+  /** The id of the input node. */
   from: number;
+  /** The id of the node that consumes it. */
   to: number;
   /** The op's name for this input (`a`, `w`, `idx`). */
   input: string;
@@ -61,7 +68,9 @@ export interface SnapshotEdge {
 
 /** A graph at one moment, as plain data. */
 export interface GraphSnapshot {
+  /** Every node of the graph, in creation order (a topological order). */
   nodes: SnapshotNode[];
+  /** Every operand use, node by node in creation order, each node's inputs in the op's order. */
   edges: SnapshotEdge[];
   /** Whether gradients were given: false means the graph is drawn before any backward pass. */
   hasGradients: boolean;

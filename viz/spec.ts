@@ -6,7 +6,9 @@ export type VegaLiteSpec = TopLevelSpec;
 
 /** A chart to export: `name` becomes the file name (`name.svg`, `name.png`, `name.vl.json`). */
 export interface Chart {
+  /** The file name without extension: letters, digits, `_`, `-`, `.` (`writeCharts` checks). */
   name: string;
+  /** The chart itself, data inlined. */
   spec: VegaLiteSpec;
   /** One sentence on how to read it, printed under it in report.html. */
   caption?: string;

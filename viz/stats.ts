@@ -6,14 +6,19 @@ import type { TensorData } from "../ops/kernels/tensor.ts";
 
 /** Statistics of a tensor's elements. `std` is the population standard deviation. */
 export interface TensorStats {
+  /** How many elements the tensor has. */
   count: number;
+  /** The mean of the elements (0 for an empty tensor, as are all the others). */
   mean: number;
+  /** The population standard deviation: the root of the mean squared deviation (divides by n). */
   std: number;
   /** Mean of |x|. */
   meanAbs: number;
   /** Largest |x|. */
   maxAbs: number;
+  /** The smallest element. */
   min: number;
+  /** The largest element. */
   max: number;
 }
 
@@ -51,8 +56,11 @@ export function stdOf(data: TensorData): number {
 
 /** One bin of a histogram: [x0, x1) holding `count` elements. */
 export interface Bin {
+  /** The bin's lower edge, in the data's units. */
   x0: number;
+  /** The bin's upper edge: the next bin's `x0` (the last bin holds values equal to it as well). */
   x1: number;
+  /** How many elements fell in the bin; the edge bins also count those outside the range. */
   count: number;
 }
 
@@ -62,8 +70,11 @@ export interface Histogram {
   name: string;
   /** What was counted. */
   of: "activation" | "gradient";
+  /** The shape of the tensor that was counted. */
   shape: readonly number[];
+  /** The equal-width bins, lowest first. */
   bins: Bin[];
+  /** Statistics of the tensor's elements themselves (exact, not read off the bins). */
   stats: TensorStats;
   /** For tanh outputs: the share of elements with |h| > 0.97 (0..1). */
   saturation?: number;

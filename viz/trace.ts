@@ -5,10 +5,10 @@
  * at the last step (and now and then before it, in case the run is stopped) it keeps activation
  * and gradient histograms and a snapshot of the graph.
  */
-import { type MonoTypeOperatorFunction, type Observable, tap } from "../graph/deps.ts";
+import { tap } from "../graph/deps.ts";
 import type { Gradients } from "../graph/backward.ts";
 import type { Graph } from "../graph/graph.ts";
-import type { Node } from "../graph/node.ts";
+import type { Node, Observable } from "../graph/node.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { type GraphSnapshot, snapshotGraph } from "./snapshot.ts";
 import { type Histogram, histogram, stdOf, tensorStats } from "./stats.ts";
@@ -21,6 +21,7 @@ import type { LrChange } from "./charts/training.ts";
  * and those of any training loop that has these fields are traced as they are.
  */
 export interface TraceStep {
+  /** Tells a step event from an evaluation. */
   type: "step";
   /** The step's number. */
   step: number;
@@ -45,6 +46,7 @@ export interface TraceStep {
 
 /** An evaluation on the splits (periodic, or the final one: `type` "done"). */
 export interface TraceEval {
+  /** "eval" for an evaluation during the run, "done" for the final one when it ends. */
   type: "eval" | "done";
   /** The step after which it was measured. */
   step: number;
@@ -61,10 +63,15 @@ export type TraceEvent = TraceStep | TraceEval;
 
 /** Statistics of one parameter at one sampled step. */
 export interface ParamSample {
+  /** The number of the step it was read at (`TraceStep.step`, in the run's own numbering). */
   step: number;
+  /** The parameter's name: its key in the step's `model.params`. */
   name: string;
+  /** The learning rate of that step's update. */
   lr: number;
+  /** The population standard deviation of the parameter's gradient; NaN when none reached it. */
   gradStd: number;
+  /** The population standard deviation of the parameter's value, before that step's update. */
   dataStd: number;
   /** log10(lr · std(grad) / std(data)); null when not finite (no gradient, zero data). */
   updateRatio: number | null;
@@ -72,7 +79,9 @@ export interface ParamSample {
 
 /** Histograms of the live model at one step. */
 export interface HistogramSet {
+  /** The number of the step they were taken at (`TraceStep.step`). */
   step: number;
+  /** One per activation of the step's `model.activations`, in order (integer ones skipped). */
   activations: Histogram[];
   /** The gradients of the same activations. */
   gradients: Histogram[];
@@ -116,6 +125,7 @@ export interface TraceOptions {
 
 /** Collects a trace from training events; feed it with `next`, read it with `trace()`. */
 export class TraceCollector {
+  /** Parameter statistics are sampled every this many step events, and at the last step. */
   readonly every: number;
   private readonly histogramsEvery: number;
   private readonly bins: number;
@@ -131,6 +141,7 @@ export class TraceCollector {
   private snapshot: GraphSnapshot | undefined;
   private wantPicture = false;
 
+  /** A collector with nothing seen yet; throws if `every` is not a whole number ≥ 1. */
   constructor(options: TraceOptions = {}) {
     this.every = options.every ?? 100;
     if (!(Number.isInteger(this.every) && this.every >= 1)) {
@@ -146,6 +157,7 @@ export class TraceCollector {
     else this.evals.push({ step: e.step, train: e.train, val: e.val });
   }
 
+  /** Keeps a step's loss and learning rate, and samples or pictures the model when due. */
   private step(e: TraceStep): void {
     const i = this.count++;
     if (i === 0) {
@@ -169,6 +181,7 @@ export class TraceCollector {
     this.wantPicture = true;
   }
 
+  /** Reads a `ParamSample` per parameter off the live model, and their `lastParams` table. */
   private sample(e: TraceStep): void {
     const { params, grads } = e.model;
     const stats: ParamStat[] = [];
@@ -196,6 +209,7 @@ export class TraceCollector {
     this.lastParams = stats;
   }
 
+  /** Takes the activations' and gradients' histograms and a snapshot of the live graph. */
   private picture(e: TraceStep): void {
     this.wantPicture = false;
     const { activations, grads, graph } = e.model;
@@ -231,10 +245,13 @@ export class TraceCollector {
   }
 }
 
-/** An operator that feeds every passing event to `collector` (events pass through unchanged). */
+/**
+ * An operator that feeds every passing event to `collector` (events pass through unchanged): an
+ * rxjs `MonoTypeOperatorFunction`, for `events$.pipe(traceInto(collector))`.
+ */
 export function traceInto<E extends TraceEvent>(
   collector: TraceCollector,
-): MonoTypeOperatorFunction<E> {
+): (source: Observable<E>) => Observable<E> {
   return tap((e: E) => collector.next(e));
 }
 

@@ -32,6 +32,7 @@ export const VERDICT_STATUSES: readonly VerdictStatus[] = [
 
 /** One node's verdict. */
 export interface NodeVerdict {
+  /** How the node's gradient compares with the reference. */
   status: VerdictStatus;
   /** The largest |hand-written − reference|, where the checker measured it. */
   maxdiff?: number;

@@ -19,6 +19,7 @@ import { OKABE_ITO, STATUS_GLYPHS } from "../glyphs.ts";
 
 /** Options of `comparisonSpec`. */
 export interface ComparisonOptions {
+  /** Chart title (default "Hand-written vs automatic gradients"). */
   title?: string;
   /** The rows the exercise tests (exercise 2: logits; 3: hprebn), marked as such. */
   focus?: readonly string[];

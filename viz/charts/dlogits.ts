@@ -8,7 +8,9 @@ import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 
 /** A (batch, vocab) matrix: a Tensor fits. */
 export interface Matrix {
+  /** The `batch · vocab` entries in row-major order: one example's row after another. */
   data: ArrayLike<number>;
+  /** `[batch, vocab]`: exactly two dimensions (`dlogitsHeatmapSpec` throws otherwise). */
   shape: readonly number[];
 }
 

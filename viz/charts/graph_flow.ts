@@ -12,12 +12,7 @@
 import type { GraphSnapshot, SnapshotNode } from "../snapshot.ts";
 import { type GraphLayout, layoutGraph } from "../layout.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
-import {
-  type GraphVerdicts,
-  VERDICT_STATUSES,
-  verdictCounts,
-  type VerdictStatus,
-} from "../verdicts.ts";
+import { type GraphVerdicts, verdictCounts, type VerdictStatus } from "../verdicts.ts";
 import { OKABE_ITO, STATUS_GLYPHS } from "../glyphs.ts";
 import { FLOOR_FILL, type GradientRange, KEY_HEIGHT_BASE, keyLayers, round } from "./graph_key.ts";
 

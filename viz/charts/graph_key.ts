@@ -8,9 +8,11 @@ import { fmt } from "../spec.ts";
 import { VERDICT_STATUSES } from "../verdicts.ts";
 import { OKABE_ITO, STATUS_GLYPHS } from "../glyphs.ts";
 
-/** The colour range of log10 mean |grad|: [lo, hi], and which nodes fall outside it. */
+/** The colour range of the graph's node fills: [lo, hi] in log10 mean |grad|. */
 export interface GradientRange {
+  /** The floor, in log10 mean |grad|: a gradient below it is filled grey ("below the floor"). */
   lo: number;
+  /** The top, in log10 mean |grad|: a gradient above it takes the top colour (the scale clamps). */
   hi: number;
 }
 

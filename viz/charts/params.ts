@@ -14,9 +14,13 @@ import type { TensorStats } from "../stats.ts";
 
 /** One parameter's statistics: of its value, and of its gradient (null when none reached it). */
 export interface ParamStat {
+  /** The parameter's name (`W1`, `bngain`), written on its row with its shape. */
   name: string;
+  /** The parameter's shape. */
   shape: readonly number[];
+  /** Statistics of the parameter's value. */
   value: TensorStats;
+  /** Statistics of its gradient; null when no gradient reached it. */
   grad: TensorStats | null;
   /** The gradient is rounding noise of a true zero (see SnapshotNode.roundingNoise). */
   roundingNoise?: boolean;
@@ -24,6 +28,7 @@ export interface ParamStat {
 
 /** Options of `paramStatsSpec`. */
 export interface ParamStatsOptions {
+  /** Chart title (default "Gradient per parameter"). */
   title?: string;
   /** The learning rate of the step these gradients feed: adds the update:data panel. */
   lr?: number;

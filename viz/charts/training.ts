@@ -14,22 +14,28 @@ import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import type { ParamSample, TrainingTrace } from "../trace.ts";
 
 /** The guideline of the update:data ratio: updates about 1/1000 of the data, log10 = −3. */
-export const UPDATE_RATIO_GUIDE = -3;
+export const UPDATE_RATIO_GUIDE: number = -3;
 
 /** Line colours (Okabe–Ito, leaving out yellow, which vanishes on white). */
 const LINE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
 
-/** The named datasets of the training charts. */
+/**
+ * The named datasets of the update:data chart: its weight matrices' panel, its vectors' panel and
+ * its learning-rate changes.
+ */
 export const RATIO_DATA = {
   matrices: "ratio_matrices",
   vectors: "ratio_vectors",
   lr: "lr_changes",
 } as const;
+/** The named datasets of the loss chart: its windowed loss line, evaluations and lr changes. */
 export const LOSS_DATA = { line: "loss_line", evals: "loss_evals", lr: "loss_lr_changes" } as const;
 
 /** A learning-rate change: from `step` on, `lr` (the first entry is the starting rate). */
 export interface LrChange {
+  /** The number of the first step that used it (`TraceStep.step`). */
   step: number;
+  /** The learning rate from that step on. */
   lr: number;
 }
 
@@ -126,6 +132,7 @@ export function ratioPanels(
 
 /** Options of `updateRatioSpec`. */
 export interface UpdateRatioOptions {
+  /** Chart title (default "update:data ratio"); a string given as the options is the title. */
   title?: string;
   /** The parameters to name rather than draw (default: `noiseParams(trace)`). */
   noise?: readonly string[];
@@ -333,6 +340,7 @@ export function evalRows(evals: readonly { step: number; train: number; val: num
 
 /** Options of `lossSpec`. */
 export interface LossOptions {
+  /** Chart title (default "Loss"); a string given as the options is the title. */
   title?: string;
   /** The smoothing window (default `lossWindow(trace.steps)`; live, that of the whole run). */
   window?: number;
