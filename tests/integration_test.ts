@@ -68,12 +68,17 @@ Deno.test("deno task train --charts DIR writes every training chart in three for
   }
 });
 
-/** Runs `deno task train ARGS` itself (the task's own flags included) from the folder `cwd`. */
+/**
+ * Runs `deno task train ARGS` itself (the task's own flags included) from the folder `cwd`, as a
+ * user's shell would: without the INIT_CWD that `deno task test` set, which `deno task` keeps.
+ */
 async function trainTask(cwd: string, ...args: string[]): Promise<ScriptResult> {
+  const { INIT_CWD: _, ...env } = Deno.env.toObject();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "--config", join(ROOT, "deno.json"), "train", ...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    clearEnv: true,
+    env: { ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
