@@ -186,6 +186,28 @@ export function runInChunks<E>(
   });
 }
 
+/**
+ * The recent time per step of a run in chunks, for progress and ETA: each chunk's time and its
+ * step count are summed with a weight that decays by 0.7 a chunk, then divided. Weighted by steps,
+ * not by chunks, so that one slow step (a first call that compiles, a chart's first sample) counts
+ * as one step: a chunk of that one step does not stand for a whole chunk of fast ones.
+ */
+export class RecentRate {
+  #ms = 0;
+  #steps = 0;
+
+  /** Adds a chunk: `ms` milliseconds over `steps` steps. */
+  add(ms: number, steps: number): void {
+    this.#ms = 0.7 * this.#ms + ms;
+    this.#steps = 0.7 * this.#steps + steps;
+  }
+
+  /** Milliseconds per step, recent chunks weighted most; 0 before the first chunk. */
+  get msPerStep(): number {
+    return this.#steps > 0 ? this.#ms / this.#steps : 0;
+  }
+}
+
 /** One run's state. */
 class Run implements ChunkedRun<FitEvent> {
   readonly #options: FitOptions;
@@ -197,7 +219,7 @@ class Run implements ChunkedRun<FitEvent> {
   #pending: Gradients | undefined;
   #step = 0;
   #trainMs = 0;
-  #recentMs = 0;
+  readonly #recent = new RecentRate();
 
   constructor(options: FitOptions, evalEvery: number) {
     this.#options = options;
@@ -226,7 +248,7 @@ class Run implements ChunkedRun<FitEvent> {
         totalSteps: steps,
         loss: this.#options.loss.value.data[0],
         lr,
-        msPerStep: this.#recentMs || (ran > 0 ? (performance.now() - start) / ran : 0),
+        msPerStep: this.#recent.msPerStep || (ran > 0 ? (performance.now() - start) / ran : 0),
         model: {
           graph: this.#graph,
           params: this.#params,
@@ -249,8 +271,7 @@ class Run implements ChunkedRun<FitEvent> {
     }
     if (ran > 0) {
       this.#trainMs += spent;
-      const ms = spent / ran;
-      this.#recentMs = this.#recentMs === 0 ? ms : 0.7 * this.#recentMs + 0.3 * ms;
+      this.#recent.add(spent, ran);
     }
     return this.#step >= steps;
   }

@@ -24,6 +24,7 @@ import type {
   EvalEvent as LectureEvalEvent,
   StepEvent as LectureStepEvent,
 } from "../exercises/train/events.ts";
+import { RecentRate } from "../ops/fit.ts";
 import { plainLog } from "../exercises/train/report.ts";
 import { rng, uniform } from "./helpers.ts";
 
@@ -170,4 +171,21 @@ Deno.test("a run that diverges, and a bad loss, are one-line errors naming the s
     () => fit({ loss: q, optimizer: new optim.SGD([q]), steps: 5 }),
     (e) => e instanceof NinjagradError && /reduce it to one with mean or sum/.test(e.message),
   );
+});
+
+Deno.test("the progress rate weighs steps, not chunks: one slow first step does not make the ETA an hour", () => {
+  const rate = new RecentRate();
+  assert.equal(rate.msPerStep, 0);
+  // A chart's first sample: one step of 100 ms in a chunk of its own; then chunks of 500 steps of
+  // 0.1 ms. A mean per chunk would still say ~49 ms/step after two fast chunks.
+  rate.add(100, 1);
+  assert.equal(rate.msPerStep, 100);
+  rate.add(50, 500);
+  rate.add(50, 500);
+  assert.ok(rate.msPerStep < 0.2, `${rate.msPerStep} ms/step after two fast chunks`);
+  for (let i = 0; i < 20; i++) rate.add(50, 500);
+  assert.ok(Math.abs(rate.msPerStep - 0.1) < 1e-3, `${rate.msPerStep} ms/step once steady`);
+  // It follows a change of pace: twice as slow from here on.
+  for (let i = 0; i < 20; i++) rate.add(50, 250);
+  assert.ok(Math.abs(rate.msPerStep - 0.2) < 1e-3, `${rate.msPerStep} ms/step after slowing`);
 });

@@ -10,7 +10,7 @@
  * its statistics are estimates, the full ones are `finalStatistics`'s (final.ts) to compute.
  */
 import type { Observable, Subscriber } from "../../graph/deps.ts";
-import { type ChunkedRun, runInChunks } from "../../ops/fit.ts";
+import { type ChunkedRun, RecentRate, runInChunks } from "../../ops/fit.ts";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
 import { Graph } from "../../graph/graph.ts";
 import type { Gradients } from "../../graph/backward.ts";
@@ -208,7 +208,7 @@ class Trainer implements ChunkedRun<TrainEvent> {
   /** Steps this process ran (a resumed run started at a later step). */
   #ran = 0;
   #trainMs = 0;
-  #recentMs = 0;
+  readonly #recent = new RecentRate();
   readonly #snapshotEvery: TrainOptions["snapshotEvery"];
   readonly #onSnapshot: TrainOptions["onSnapshot"];
   /** When the last snapshot was taken (or the run started). */
@@ -258,7 +258,7 @@ class Trainer implements ChunkedRun<TrainEvent> {
         loss: loss.value.data[0],
         lr,
         // Until the first chunk ends, the estimate is this chunk's own mean so far.
-        msPerStep: this.#recentMs || (ran > 0 ? (performance.now() - start) / ran : 0),
+        msPerStep: this.#recent.msPerStep || (ran > 0 ? (performance.now() - start) / ran : 0),
         model,
       });
       this.#update(grads, lr);
@@ -280,8 +280,7 @@ class Trainer implements ChunkedRun<TrainEvent> {
     if (ran > 0) {
       this.#ran += ran;
       this.#trainMs += spent;
-      const ms = spent / ran;
-      this.#recentMs = this.#recentMs === 0 ? ms : 0.7 * this.#recentMs + 0.3 * ms;
+      this.#recent.add(spent, ran);
     }
     return this.#step >= steps;
   }
