@@ -6,7 +6,8 @@
  * would be three times larger). Files are written atomically and synchronously: a temp file in
  * the same directory, flushed, then a rename, so a crash never leaves half a checkpoint under
  * the real name, and no event (a signal's handler) runs in the middle of a write. A temp file
- * that a kill -9 left behind is named `.NAME.<random>.tmp` (`staleTempFiles` finds them).
+ * that a kill -9 left behind is named `.NAME.<16 hex>.tmp` (`staleTempFiles` finds them, and only
+ * them).
  * The random streams' state (`rng`) is the run's RngPlan state, and `data` identifies the names
  * it trained on, so that `train --resume` continues the very run: same step, same parameters
  * (SGD keeps no other state; the step fixes the learning rate), same minibatches to come.
@@ -121,9 +122,10 @@ export function writeAtomicSync(path: string, bytes: Uint8Array, what: string): 
   const dir = dirname(path);
   let tmp: string | undefined;
   try {
-    tmp = Deno.makeTempFileSync({ dir, prefix: `.${basename(path)}.`, suffix: ".tmp" });
+    const made = createTempBeside(path);
+    tmp = made.tmp;
     {
-      using file = Deno.openSync(tmp, { write: true });
+      using file = made.file;
       for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
       // On the disk before the rename, so that a power cut cannot leave an empty file renamed in.
       file.syncDataSync();
@@ -152,18 +154,63 @@ export function osReason(e: unknown): string {
   );
 }
 
-/** Temp files beside `path` that a write killed before its rename left (`.NAME.*.tmp`). */
+/**
+ * A new temp file beside `path`, named as the project names its own (`.NAME.<16 hex>.tmp`) and
+ * created new, so that it never follows a symbolic link nor opens a file someone else made.
+ */
+export function createTempBeside(path: string): { tmp: string; file: Deno.FsFile } {
+  const dir = dirname(path);
+  for (let tries = 0;; tries++) {
+    const hex = Array.from(crypto.getRandomValues(new Uint8Array(8)))
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const tmp = join(dir, `.${basename(path)}.${hex}.tmp`);
+    try {
+      return { tmp, file: Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 }) };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) || tries >= 8) throw e;
+    }
+  }
+}
+
+/** The start of every checkpoint's text. */
+const CHECKPOINT_HEAD = `{"format":"${CHECKPOINT_FORMAT}"`;
+
+/**
+ * Temp files beside `path` that a write killed before its rename left: only the project's own,
+ * told by their name (`.NAME.<hex>.tmp`, as `createTempBeside` makes them) and by what they hold
+ * (a checkpoint's start, the zeros of a save's probe, or nothing yet). A file of that name that
+ * holds anything else, a symbolic link or a FIFO is someone else's, and never listed.
+ */
 export function staleTempFiles(path: string): string[] {
   const dir = dirname(path), prefix = `.${basename(path)}.`;
   const found: string[] = [];
   try {
     for (const e of Deno.readDirSync(dir)) {
-      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
-        found.push(join(dir, e.name));
-      }
+      if (!e.name.startsWith(prefix)) continue;
+      const middle = e.name.slice(prefix.length);
+      if (!e.isFile || !/^[0-9a-f]{6,16}\.tmp$/.test(middle)) continue;
+      const file = join(dir, e.name);
+      if (holdsOurTemp(file)) found.push(file);
     }
   } catch { /* an unreadable directory holds none we can see */ }
   return found;
+}
+
+/** Whether a regular file (never a link) holds what a checkpoint's temp file or probe holds. */
+function holdsOurTemp(file: string): boolean {
+  try {
+    if (!Deno.lstatSync(file).isFile) return false;
+    using f = Deno.openSync(file, { read: true });
+    const bytes = new Uint8Array(CHECKPOINT_HEAD.length);
+    let n = 0;
+    for (let got; n < bytes.length && (got = f.readSync(bytes.subarray(n))); n += got);
+    const head = bytes.subarray(0, n);
+    if (head.every((b) => b === 0)) return true; // a probe's zeros, or nothing yet
+    const text = new TextDecoder().decode(head);
+    return CHECKPOINT_HEAD.startsWith(text);
+  } catch {
+    return false;
+  }
 }
 
 /** Reads and validates a checkpoint; every problem is a one-line `NinjagradError`. */

@@ -195,12 +195,12 @@ scenario("two runs on one checkpoint: the second is refused while the first hold
 
 scenario("temp files a killed run left are removed, and said so", async () => {
   const file = at("stale.ckpt");
-  await Deno.writeTextFile(at(".stale.ckpt.k1ll3d.tmp"), '{"format":"ninjagrad-check');
+  await Deno.writeTextFile(at(".stale.ckpt.0badc0ffee15dead.tmp"), '{"format":"ninjagrad-check');
   const out = await runCommand("train", [...TINY, "--steps", "20", "--save", file, "--quiet"]);
   assert.equal(out.code, 0, out.stderr.join("\n"));
   assert.match(
     out.stderr.join("\n"),
-    /^removed 1 temp file that a run killed while saving left beside .*stale\.ckpt \(\.stale\.ckpt\.k1ll3d\.tmp\)$/m,
+    /^removed 1 temp file that a run killed while saving left beside .*stale\.ckpt \(\.stale\.ckpt\.0badc0ffee15dead\.tmp\)$/m,
   );
   assert.equal((await loadCheckpoint(file)).step, 20);
   assert.deepEqual(leftovers(file), []);

@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { NinjagradError } from "../ops/kernels/errors.ts";
+import { refuseNonFile, writeChartFile } from "./files.ts";
 import { svgToPNG, toSVG } from "./render.ts";
 import { type ReportFact, writeReport } from "./report.ts";
 import type { Chart } from "./spec.ts";
@@ -37,7 +38,10 @@ export async function makeChartFolder(dir: string, hint?: string): Promise<void>
   try {
     await Deno.mkdir(dir, { recursive: true });
     await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".ninjagrad-probe-" }));
+    // report.html is written last: a link there is refused now, before any work.
+    refuseNonFile(join(dir, "report.html"));
   } catch (e) {
+    if (e instanceof NinjagradError) throw e;
     const why = e instanceof Deno.errors.AlreadyExists
       ? "it is a file, not a folder"
       : e instanceof Error
@@ -68,15 +72,19 @@ export async function writeCharts(
     seen.add(name);
   }
   await makeChartFolder(dir);
+  // Every path looked at before the first is written: no half-written set of charts.
+  for (const { name } of charts) {
+    for (const ext of [".vl.json", ".svg", ".png"]) refuseNonFile(join(dir, name + ext));
+  }
   const files: WrittenCharts["files"] = [];
   for (const { name, spec } of charts) {
     const json = join(dir, `${name}.vl.json`), svgPath = join(dir, `${name}.svg`);
     const pngPath = join(dir, `${name}.png`);
-    await Deno.writeTextFile(json, JSON.stringify(spec, null, 1) + "\n");
+    await writeChartFile(json, JSON.stringify(spec, null, 1) + "\n");
     const svg = await toSVG(spec);
-    await Deno.writeTextFile(svgPath, svg);
+    await writeChartFile(svgPath, svg);
     const raster = await svgToPNG(svg, options.scale ?? 2);
-    await Deno.writeFile(pngPath, raster.png);
+    await writeChartFile(pngPath, raster.png);
     files.push({
       name,
       json,

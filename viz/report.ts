@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { packageFiles } from "./deps.ts";
+import { writeChartFile } from "./files.ts";
 import { packageFilePath } from "./render.ts";
 import type { Chart } from "./spec.ts";
 
@@ -134,6 +135,6 @@ export async function writeReport(
   facts: readonly ReportFact[] = [],
 ): Promise<string> {
   const path = join(dir, "report.html");
-  await Deno.writeTextFile(path, reportHtml(charts, await browserBuilds(), title, facts));
+  await writeChartFile(path, reportHtml(charts, await browserBuilds(), title, facts));
   return path;
 }

@@ -12,6 +12,7 @@ import { NinjagradError } from "../../ops/kernels/errors.ts";
 import {
   type Checkpoint,
   CHECKPOINT_FORMAT,
+  createTempBeside,
   kindOf,
   osReason,
   saveCheckpointSync,
@@ -100,7 +101,9 @@ export class SaveTarget {
     globalThis.removeEventListener("unload", this.#release);
     // Removed before it is unlocked: a run waiting on this file then finds it gone and retries.
     try {
-      Deno.removeSync(this.#lockPath);
+      // Only our own lock file: never a file someone put in its place meanwhile.
+      const now = Deno.lstatSync(this.#lockPath);
+      if (now.isFile && now.ino === lock.statSync().ino) Deno.removeSync(this.#lockPath);
     } catch { /* gone already */ }
     lock.close();
   }
@@ -147,14 +150,23 @@ function checkExisting(path: string, fail: (why: string) => never): void {
   }
 }
 
-/** Takes the lock file's advisory lock, or says which run holds it. */
+/**
+ * Takes the lock file's advisory lock, or says which run holds it. The lock file is the project's
+ * own: created new (never through a symbolic link), or one a run left that holds a process id and
+ * nothing else; anything else there (a link, a FIFO, someone's file) is refused, untouched.
+ */
 function lock(lockPath: string, fail: (why: string) => never): Deno.FsFile {
   for (let tries = 0; tries < 5; tries++) {
     let file: Deno.FsFile;
     try {
-      file = Deno.openSync(lockPath, { read: true, write: true, create: true });
+      file = Deno.openSync(lockPath, { read: true, write: true, createNew: true });
     } catch (e) {
-      return fail(`cannot create files in ${dirname(lockPath)} (${osReason(e)})`);
+      if (!(e instanceof Deno.errors.AlreadyExists)) {
+        return fail(`cannot create files in ${dirname(lockPath)} (${osReason(e)})`);
+      }
+      const found = existingLock(lockPath, fail);
+      if (found === undefined) continue; // removed meanwhile: create it again
+      file = found;
     }
     if (!file.tryLockSync(true)) {
       const holder = readPid(file);
@@ -167,7 +179,8 @@ function lock(lockPath: string, fail: (why: string) => never): Deno.FsFile {
     // The file may have been removed (its run ended) between our open and our lock.
     let same = false;
     try {
-      same = Deno.statSync(lockPath).ino === file.statSync().ino;
+      const now = Deno.lstatSync(lockPath);
+      same = now.isFile && now.ino === file.statSync().ino;
     } catch { /* removed */ }
     if (same) {
       file.truncateSync(0);
@@ -177,6 +190,56 @@ function lock(lockPath: string, fail: (why: string) => never): Deno.FsFile {
     file.close();
   }
   return fail(`its lock file ${lockPath} keeps changing; is another run starting?`);
+}
+
+/**
+ * Opens a lock file that is already there, if it is one a run made (a regular file holding a
+ * process id, or empty); undefined if it has gone meanwhile.
+ */
+function existingLock(lockPath: string, fail: (why: string) => never): Deno.FsFile | undefined {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(lockPath);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return fail(`its lock file ${lockPath} cannot be examined (${osReason(e)})`);
+  }
+  const notOurs = (what: string): never =>
+    fail(
+      `its lock file ${lockPath} is ${what}, not a lock a run made; it was left as it is: ` +
+        "remove it yourself, or --save another file",
+    );
+  if (info.isSymlink) {
+    let to = "a missing file";
+    try {
+      to = Deno.realPathSync(lockPath);
+    } catch { /* dangling */ }
+    notOurs(`a symbolic link (to ${to})`);
+  }
+  if (!info.isFile) notOurs(kindOf(info));
+  if (info.size > 32) notOurs(`a file of ${info.size.toLocaleString("en")} bytes`);
+  let file: Deno.FsFile;
+  try {
+    // Not created: a file only. Read and write, since a lock needs a writable descriptor.
+    file = Deno.openSync(lockPath, { read: true, write: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return fail(`cannot open its lock file ${lockPath} (${osReason(e)})`);
+  }
+  // The very file looked at: no link swapped in between the look and the open.
+  if (file.statSync().ino !== info.ino) {
+    file.close();
+    return notOurs("a file that changed while it was opened");
+  }
+  const bytes = new Uint8Array(33);
+  const n = file.readSync(bytes) ?? 0;
+  const text = new TextDecoder().decode(bytes.subarray(0, n));
+  if (!/^(\d+\n?)?$/.test(text)) {
+    file.close();
+    notOurs(`a file that holds ${JSON.stringify(text.slice(0, 16))}`);
+  }
+  file.seekSync(0, Deno.SeekMode.Start);
+  return file;
 }
 
 function readPid(file: Deno.FsFile): string | undefined {
@@ -198,12 +261,9 @@ function probe(path: string, bytes: number): void {
   let tmp: string | undefined;
   try {
     // Named as a checkpoint's temp file, so that a kill in between leaves one a run removes.
-    tmp = Deno.makeTempFileSync({
-      dir: dirname(path),
-      prefix: `.${basename(path)}.`,
-      suffix: ".tmp",
-    });
-    using file = Deno.openSync(tmp, { write: true });
+    const made = createTempBeside(path);
+    tmp = made.tmp;
+    using file = made.file;
     const zeros = new Uint8Array(Math.min(bytes, 1 << 20));
     for (let at = 0; at < bytes;) {
       at += file.writeSync(zeros.subarray(0, Math.min(zeros.length, bytes - at)));
