@@ -12,6 +12,7 @@
  * it trained on, so that `train --resume` continues the very run: same step, same parameters
  * (SGD keeps no other state; the step fixes the learning rate), same minibatches to come.
  */
+import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { formatShape, sameShape, type Shape, sizeOf } from "../ops/kernels/tensor.ts";
@@ -24,8 +25,8 @@ import type { TrainedModel } from "./train/trained.ts";
 
 /** The `format` tag every checkpoint carries. */
 export const CHECKPOINT_FORMAT = "ninjagrad-checkpoint";
-/** The version this code writes and reads. */
-export const CHECKPOINT_VERSION = 1;
+/** The version this code writes and reads (2: with the `sha256` of its content). */
+export const CHECKPOINT_VERSION = 2;
 
 /** What a checkpoint holds. */
 export interface Checkpoint {
@@ -80,7 +81,7 @@ export function encodeCheckpoint(c: Checkpoint): string {
   const hidden = [model.sizes.hidden];
   // A debugging switch, not part of the run: a resumed run asks for it again if it wants it.
   const { detectAnomaly: _, ...config } = c.config;
-  return JSON.stringify({
+  const body = JSON.stringify({
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     step: c.step,
@@ -92,6 +93,12 @@ export function encodeCheckpoint(c: Checkpoint): string {
     ...(c.losses ? { losses: c.losses } : {}),
     data: c.data,
   });
+  // The checksum of everything before it, last: a resumed run refuses a file changed since.
+  return `${body.slice(0, -1)},"sha256":"${sha256Of(body)}"}`;
+}
+
+function sha256Of(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /**
@@ -285,6 +292,12 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
     fail(`not a ninjagrad checkpoint (no "format": "${CHECKPOINT_FORMAT}")`);
   }
   const top = raw as Record<string, unknown>;
+  if (top.version === 1) {
+    fail(
+      "version 1 was written before checkpoints carried a checksum of their content, so it " +
+        "cannot be checked for changes: train again with --save",
+    );
+  }
   if (top.version !== CHECKPOINT_VERSION) {
     fail(
       `version ${JSON.stringify(top.version)} is not supported; this ninjagrad reads version ` +
@@ -370,6 +383,18 @@ export function decodeCheckpoint(text: string, what = "checkpoint"): Checkpoint 
       (data.path === undefined || (typeof data.path === "string" && data.path !== "")))
   ) {
     fail(`"data" must be { path?, names, sha256 } (the names file it was trained on)`);
+  }
+  // Last, so that a broken field is named first: the content must be what train --save wrote.
+  const { sha256, ...content } = top;
+  if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) {
+    fail(`"sha256" (the checksum of its content) is missing or not 64 hex digits`);
+  }
+  if (sha256Of(JSON.stringify(content)) !== sha256) {
+    fail(
+      "its content does not match its checksum: a weight, the step or a setting was changed " +
+        "after train --save wrote it, so a resumed run would not be the run it says; use an " +
+        "unedited checkpoint, or train again with --save",
+    );
   }
   return {
     config,

@@ -107,11 +107,11 @@ Deno.test("a broken checkpoint is a one-line error naming what is wrong", async 
     ],
     [
       edit((j) => delete (j.config as Record<string, unknown>).chunkMs),
-      /"config": chunkMs must be a positive number of milliseconds, got nothing/,
+      /"config": chunkMs must be a positive number of milliseconds, at most 1000 \(Ctrl-C is handled between chunks\), got nothing/,
     ],
     [
       edit((j) => ((j.config as Record<string, unknown>).chunkMs = "50")),
-      /"config": chunkMs must be a positive number of milliseconds, got "50"/,
+      /"config": chunkMs must be a positive number of milliseconds, at most 1000 .*, got "50"/,
     ],
     [
       edit((j) => ((j.config as Record<string, unknown>).lr = "0.1")),

@@ -152,6 +152,7 @@ const CASES: Case[] = [
   train("--lr -1", ["--lr", "-1"], 2, /^error: --lr must be a positive number, got -1$/),
   train("--lr 0", ["--lr", "0"], 2, /--lr must be a positive number, got 0/),
   train("--lr abc", ["--lr", "abc"], 2, /--lr must be a number, got "abc"/),
+  train("--lr 1e9", ["--lr", "1e9"], 2, /--lr 1e9 is too large to train: .*; use at most 1000$/),
   train("--hidden -3", ["--hidden", "-3"], 2, /--hidden must be at least 1, got -3/),
   train("--lr-decay-at -1", ["--lr-decay-at", "-1"], 2, /--lr-decay-at must be at least 0, got -1/),
   train("--seed -1", ["--seed", "-1"], 2, /--seed must be between 0 and \d+, got -1/),
@@ -315,7 +316,7 @@ const CASES: Case[] = [
   sample(
     "a checkpoint of another version",
     at("version.ckpt"),
-    /version 99 is not supported; this ninjagrad reads version 1/,
+    /version 99 is not supported; this ninjagrad reads version 2/,
   ),
   sample(
     "corrupt binary data (base64)",

@@ -9,6 +9,7 @@ import {
   BATCH_MESSAGE,
   decayStep,
   DEFAULT_CONFIG,
+  MAX_LR,
   MAX_STEPS,
   smallestLr,
   type TrainConfig,
@@ -82,6 +83,12 @@ export function configFromFlags(values: Record<string, string | boolean | undefi
   const dtype = choiceFlag("dtype", str("dtype"), ["float32", "float64"], DEFAULT_CONFIG.dtype);
   const lr = numberFlag("lr", str("lr"), DEFAULT_CONFIG.lr);
   if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got ${str("lr")}`);
+  if (lr > MAX_LR) {
+    throw new UsageError(
+      `--lr ${str("lr")} is too large to train: the first update would throw the weights far ` +
+        `past any useful value; use at most ${MAX_LR}`,
+    );
+  }
   if (lr < smallestLr(dtype)) {
     throw new UsageError(
       `--lr ${str("lr")} is too small to train: every update lr × gradient would be lost in ` +

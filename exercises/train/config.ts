@@ -73,6 +73,18 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = {
  */
 export const MAX_STEPS = 1_000_000_000;
 
+/** The largest learning rate a run accepts: past it every step overflows (weights ~0.1, grads ~1). */
+export const MAX_LR = 1000;
+
+/**
+ * The longest chunk of steps run back to back: signals (Ctrl-C) are handled between chunks, so a
+ * longer one would keep a run from stopping.
+ */
+export const MAX_CHUNK_MS = 1000;
+
+/** The largest size (hidden, embd, block, evaluation examples): the kernels' 32-bit offsets. */
+const MAX_SIZE = 2 ** 31 - 1;
+
 /** The step from which the learning rate is a tenth: `decayAt`, or half of `steps`. */
 export function decayStep(config: Pick<TrainConfig, "steps" | "decayAt">): number {
   return config.decayAt ?? Math.floor(config.steps / 2);
@@ -95,20 +107,20 @@ export function checkConfig(c: TrainConfig): void {
     }
   };
   whole("steps", c.steps, 1, MAX_STEPS);
-  whole("hidden", c.hidden, 1);
-  whole("embd", c.embd, 1);
-  whole("block", c.block, 1);
-  whole("evalEvery", c.evalEvery, 0);
-  whole("evalExamples", c.evalExamples, 2);
-  if (c.decayAt !== undefined) whole("decayAt", c.decayAt, 0);
-  if (!Number.isSafeInteger(c.batch) || c.batch < 2) {
+  whole("hidden", c.hidden, 1, MAX_SIZE);
+  whole("embd", c.embd, 1, MAX_SIZE);
+  whole("block", c.block, 1, MAX_SIZE);
+  whole("evalEvery", c.evalEvery, 0, MAX_STEPS);
+  whole("evalExamples", c.evalExamples, 2, MAX_SIZE);
+  if (c.decayAt !== undefined) whole("decayAt", c.decayAt, 0, MAX_STEPS);
+  if (!Number.isSafeInteger(c.batch) || c.batch < 2 || c.batch > MAX_SIZE) {
     throw new NinjagradError(
-      Number.isSafeInteger(c.batch)
+      Number.isSafeInteger(c.batch) && c.batch < 2
         ? BATCH_MESSAGE(c.batch)
-        : `batch must be a whole number ≥ 2, got ${show(c.batch)}`,
+        : `batch must be a whole number from 2 to ${MAX_SIZE}, got ${show(c.batch)}`,
     );
   }
-  whole("seed", c.seed, 0);
+  whole("seed", c.seed, 0, Number.MAX_SAFE_INTEGER - 10); // sampling uses seed + 10
   if (!RNG_KINDS.includes(c.rng)) {
     throw new NinjagradError(`rng must be one of ${RNG_KINDS.join(", ")}, got ${c.rng}`);
   }
@@ -121,9 +133,16 @@ export function checkConfig(c: TrainConfig): void {
   if (typeof c.lr !== "number" || !(c.lr > 0) || !Number.isFinite(c.lr)) {
     throw new NinjagradError(`lr must be a positive number, got ${show(c.lr)}`);
   }
-  if (typeof c.chunkMs !== "number" || !(c.chunkMs > 0) || !Number.isFinite(c.chunkMs)) {
+  if (c.lr < smallestLr(c.dtype) || c.lr > MAX_LR) {
     throw new NinjagradError(
-      `chunkMs must be a positive number of milliseconds, got ${show(c.chunkMs)}`,
+      `lr must be from ${smallestLr(c.dtype)} to ${MAX_LR} (outside, a ${c.dtype} run never ` +
+        `moves or overflows at once), got ${show(c.lr)}`,
+    );
+  }
+  if (typeof c.chunkMs !== "number" || !(c.chunkMs > 0) || !(c.chunkMs <= MAX_CHUNK_MS)) {
+    throw new NinjagradError(
+      `chunkMs must be a positive number of milliseconds, at most ${MAX_CHUNK_MS} (Ctrl-C is ` +
+        `handled between chunks), got ${show(c.chunkMs)}`,
     );
   }
   if (c.detectAnomaly !== undefined && typeof c.detectAnomaly !== "boolean") {

@@ -205,6 +205,8 @@ class Trainer implements ChunkedRun<TrainEvent> {
   /** The rows behind periodic evaluations (undefined: the whole training set). */
   readonly #evalRows: Int32Array | undefined;
   #step = 0;
+  /** The step this process started at (a resumed run's checkpoint's). */
+  readonly #startStep: number;
   /** Steps this process ran (a resumed run started at a later step). */
   #ran = 0;
   #trainMs = 0;
@@ -227,7 +229,7 @@ class Trainer implements ChunkedRun<TrainEvent> {
       ? resumedState(config, data, start)
       : initialState(config, data);
     this.#random = random;
-    this.#step = start?.step ?? 0;
+    this.#step = this.#startStep = start?.step ?? 0;
     this.#model = buildEx4(new Graph({ dtype: config.dtype }), weights, this.#sizes, config.batch);
     if (config.backward === "manual") (options.installRules ?? installEx4Rules)(this.#model.graph);
     // Switched on after building, so that every node has its label when an anomaly names it
@@ -334,8 +336,20 @@ class Trainer implements ChunkedRun<TrainEvent> {
             "use a smaller --hidden",
         );
       }
+      const { name, at } = this.#largestWeight();
+      const largest = `the largest weight is ${name}[${at.index}] = ${at.value.toPrecision(3)}`;
+      if (this.#step === this.#startStep) {
+        // The first step after --resume: no update of this run has happened, the saved weights
+        // give this loss by themselves. The learning rate is not to blame.
+        throw new NinjagradError(
+          `the loss is ${value} at step ${this.#step + 1}, the first after resuming, before ` +
+            `any update of this run: the checkpoint's weights give it (${largest}), not the ` +
+            "learning rate; resume from another checkpoint, or train again",
+        );
+      }
       throw new NinjagradError(
-        `the loss is ${value} at step ${this.#step + 1}: the run diverged; try a smaller --lr`,
+        `the loss is ${value} at step ${this.#step + 1}: the run diverged (${largest}); ` +
+          "try a smaller --lr",
       );
     }
     try {
@@ -343,6 +357,22 @@ class Trainer implements ChunkedRun<TrainEvent> {
     } catch (e) {
       throw this.#atStep(e);
     }
+  }
+
+  /** The weight of largest magnitude (NaN counts as largest), for the error that names it. */
+  #largestWeight(): { name: string; at: { index: number; value: number } } {
+    let best = { name: PARAM_NAMES[0] as string, at: { index: 0, value: 0 } };
+    for (const name of PARAM_NAMES) {
+      const data = this.#model.params[name].value.data;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (Number.isNaN(v) || Math.abs(v) > Math.abs(best.at.value)) {
+          best = { name, at: { index: i, value: v } };
+          if (Number.isNaN(v)) return best;
+        }
+      }
+    }
+    return best;
   }
 
   /** SGD in place: p −= lr · grad. */
