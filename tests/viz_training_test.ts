@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { Tensor } from "../ops/kernels/tensor.ts";
+import { fit, Graph, mseLoss, nn, optim, seededRandom } from "../mod.ts";
 import type { TrainEvent } from "../exercises/train/events.ts";
 import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
 import { markItems, visibleTickLabels } from "./fixtures/viz_scene.ts";
@@ -13,7 +14,9 @@ import {
   histogram,
   histogramsSpec,
   LOSS_DATA,
+  lossBucket,
   lossSpec,
+  lossTicks,
   lossWindow,
   paramStatsOf,
   paramStatsSpec,
@@ -72,10 +75,26 @@ Deno.test("trace: the loss of every step, statistics every K steps, histograms a
   assert.deepEqual(Array.from(trace.loss), seen.map((s) => Math.fround(s.loss)));
   const sampledSteps = [...new Set(trace.samples.map((s) => s.step))];
   assert.deepEqual(sampledSteps, [0, 50, 100, 150, 200, 229]); // every 50, and the last step
+  // Under plain SGD the measured change is lr · grad: the ratio is lr · std(grad) / std(data),
+  // to the rounding of float32 parameters' differences.
   for (const s of trace.samples.filter((x) => x.step === 100)) {
     const want = seen[100].ratios[s.name];
-    assert.ok(Math.abs(s.updateRatio! - want) < 1e-9, `${s.name}: ${s.updateRatio} vs ${want}`);
+    if (s.name === "b1") {
+      // b1's true gradient is 0 (batchnorm); its rounding-noise step is below float32's
+      // resolution, so the parameter does not change at all: nothing to draw.
+      assert.equal(s.updateRatio, null);
+      continue;
+    }
+    assert.ok(Math.abs(s.updateRatio! - want) < 2e-3, `${s.name}: ${s.updateRatio} vs ${want}`);
   }
+  // The last step's update is never applied in the demo (no done event): not measured.
+  assert.ok(trace.samples.filter((x) => x.step === 229).every((s) => s.updateRatio === null));
+  // Quantiles of each activation and its gradient every 100 steps and at the last.
+  const dist = trace.distributions!.filter((d) => d.name === "h" && d.of === "activation");
+  assert.deepEqual(dist.map((d) => d.step), [0, 100, 200, 229]);
+  assert.ok(dist.every((d) => d.q.length === 9 && d.q[0] >= -1 && d.q[8] <= 1));
+  assert.ok(dist.every((d) => d.saturation! >= 0 && d.saturation! <= 1));
+  assert.equal(trace.totalSteps, 230);
   assert.equal(trace.histograms?.step, 229);
   assert.deepEqual(trace.histograms!.activations.map((h) => h.name), ["hpreact", "h", "logits"]);
   assert.equal(trace.evals.length, 10);
@@ -101,21 +120,56 @@ function lossTrace(loss: Float32Array, lrChanges = [{ step: 0, lr: 0.1 }]): Trai
   };
 }
 
-Deno.test("loss: window means in loss units on a log axis, the final losses labelled, the lr drop marked", async () => {
+Deno.test("loss: every step from the first, faint, and smoothed from the first step; the final losses labelled, the lr drop marked", async () => {
   assert.equal(lossWindow(200_000), 1000);
-  assert.equal(lossWindow(2_000), 40);
+  assert.equal(lossWindow(20_000), 100);
   assert.equal(lossWindow(30), 1);
-  const loss = new Float32Array(100_000).map((_, i) => (i < 50_000 ? 10 : 100));
+  // A hockey stick: 3.3 at the first step, then noise around 10 and 100 with an lr drop.
+  const loss = new Float32Array(100_000).map((_, i) =>
+    i === 0 ? 3.3 : (i < 50_000 ? 10 : 100) * (i % 2 ? 1.2 : 1 / 1.2)
+  );
   const spec = lossSpec(lossTrace(loss, [{ step: 0, lr: 0.1 }, { step: 50_000, lr: 0.01 }]));
+  const raw = dataset(spec, LOSS_DATA.raw);
   const line = dataset(spec, LOSS_DATA.line);
-  assert.equal(line.length, 100);
-  assert.equal(line[0].loss, 10); // loss units, not log10 loss
-  assert.equal(line[99].loss, 100);
+  // The first step's loss starts both lines, as it was.
+  assert.deepEqual([raw[0].step, raw[0].loss], [0, Math.fround(3.3)]);
+  assert.deepEqual([line[0].step, line[0].loss], [0, Math.fround(3.3)]);
+  // The raw line keeps each 100-step bucket's lowest and highest: the noise's envelope.
+  assert.equal(lossBucket(100_000), 100);
+  const mid = raw.filter((r) => (r.step as number) > 20_000 && (r.step as number) < 30_000);
+  assert.ok(mid.some((r) => Math.abs((r.loss as number) - 12) < 1e-4));
+  assert.ok(mid.some((r) => Math.abs((r.loss as number) - 10 / 1.2) < 1e-4));
+  assert.ok(raw.length <= 2002, `${raw.length} raw rows`);
+  // Smoothed: an EMA of log loss, the geometric mean of the noise (10, 100) once settled.
+  const at = (s: number) => line.find((r) => r.step === s)!.loss as number;
+  assert.ok(Math.abs(at(49_999) - 10) < 0.05, `smoothed ${at(49_999)}`);
+  assert.ok(Math.abs(at(99_999) - 100) < 0.5, `smoothed ${at(99_999)}`);
   const svg = await toSVG(spec);
   assert.match(svg, /train 2\.0700/);
   assert.match(svg, /val 2\.1100/);
   assert.match(svg, /lr 0\.1 → 0\.01/);
   assert.match(JSON.stringify(spec), /"type":"log"/);
+});
+
+Deno.test("loss axis: a run falling to 0.021 has a tick in every decade; a narrow one round ticks", async () => {
+  const loss = new Float32Array(5_000).map((_, i) => 3.3 * Math.exp(-i / 400) + 0.021);
+  const trace = { ...lossTrace(loss), evals: [] };
+  const spec = lossSpec(trace);
+  const ticks = (JSON.stringify(spec).match(/"values":\[([0-9.,e-]+)\]/) ?? [])[1]
+    .split(",").map(Number);
+  const lo = Math.min(...loss), hi = Math.max(...loss);
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.floor(Math.log10(hi)); k++) {
+    const from = Math.max(lo, 10 ** k), to = Math.min(hi, 10 ** (k + 1));
+    assert.ok(ticks.some((t) => t >= from && t <= to), `no tick in [${from}, ${to}]: ${ticks}`);
+  }
+  assert.deepEqual(lossTicks(0.021, 3.3), [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 3]);
+  assert.deepEqual(lossTicks(2.0, 2.6), [2, 2.2, 2.4, 2.6]);
+  // The ticks are drawn, and no train/val entry is in the legend of a run without evaluations.
+  const labels = visibleTickLabels(await toSVG(spec)).flat();
+  for (const t of ["0.03", "0.1", "1", "3"]) assert.ok(labels.includes(t), `${t} in ${labels}`);
+  const svg = await toSVG(spec);
+  assert.doesNotMatch(svg, /train split|val split/);
+  assert.match(svg, /minibatch loss, every step/);
 });
 
 Deno.test("update:data: weight matrices apart from vectors, rounding noise named not drawn, lines labelled", async () => {
@@ -196,14 +250,95 @@ Deno.test("an unsampled step costs the collector O(1): it never reads the live m
   const c = new TraceCollector({ every: 1_000_000, histogramsEvery: 1_000_000 });
   const live = { graph: lectureDemoGraph().graph, params: {}, grads: undefined!, activations: {} };
   c.next({ type: "step", step: 0, totalSteps: 1e6, loss: 1, lr: 0.1, model: live });
+  // The step after a sampled one measures the update (from the parameters the sample kept).
+  c.next({ type: "step", step: 1, totalSteps: 1e6, loss: 1, lr: 0.1, model: live });
   let reads = 0;
   const watched = new Proxy(live, {
     get: (target, key) => (reads++, target[key as keyof typeof target]),
   });
-  for (let i = 1; i <= 10_000; i++) {
+  for (let i = 2; i <= 10_000; i++) {
     c.next({ type: "step", step: i, totalSteps: 1e6, loss: 1, lr: 0.1, model: watched });
   }
   assert.equal(reads, 0, "an unsampled step read the model");
   c.next({ type: "step", step: 1e6 - 1, totalSteps: 1e6, loss: 1, lr: 0.1, model: watched });
   assert.ok(reads > 0, "the last step is sampled, and reads it");
+});
+
+Deno.test("update:data under AdamW is the measured change of the parameters, not lr · grad", async () => {
+  const g = new Graph({ dtype: "float64" });
+  const random = seededRandom(7);
+  const x = g.input(
+    "x",
+    Tensor.from(
+      Array.from({ length: 16 }, () => Array.from({ length: 4 }, () => random() * 2 - 1)),
+      "float64",
+    ),
+  );
+  const y = g.input("y", Tensor.from(Array.from({ length: 16 }, () => [random()]), "float64"));
+  const model = new nn.Sequential([
+    new nn.Linear(4, 8, { random }),
+    new nn.Tanh(),
+    new nn.Linear(8, 1, { random }),
+  ]);
+  const loss = mseLoss(model.forward(x), y).named("loss");
+  const optimizer = new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.1 });
+  const evaluate = () => ({ train: loss.value.item(), val: loss.value.item() });
+  const collector = new TraceCollector({ every: 5 });
+  // Beside the collector: every step's parameters, as the step found them (before its update).
+  const seen = new Map<number, Map<string, Float64Array>>();
+  const sgd = new Map<number, Map<string, number>>();
+  let final: Map<string, Float64Array> | undefined;
+  await new Promise<void>((resolve, reject) =>
+    fit({ loss, optimizer, steps: 21, evaluate }).subscribe({
+      next: (e) => {
+        collector.next(e);
+        if (e.type !== "step") return;
+        const ps = Object.entries(e.model.params);
+        seen.set(e.step, new Map(ps.map(([n, p]) => [n, Float64Array.from(p.value.data)])));
+        sgd.set(
+          e.step,
+          new Map(ps.map(([n, p]) => [
+            n,
+            e.lr * sd(e.model.grads.get(p)!.data) /
+            sd(p.value.data),
+          ])),
+        );
+      },
+      error: reject,
+      complete: () => {
+        final = new Map(model.parameters().map((p) => [p.name, Float64Array.from(p.value.data)]));
+        resolve();
+      },
+    })
+  );
+  const trace = collector.trace();
+  const sampled = [...new Set(trace.samples.map((s) => s.step))];
+  assert.deepEqual(sampled, [1, 6, 11, 16, 21]);
+  let differs = 0;
+  for (const s of trace.samples) {
+    const before = seen.get(s.step)!.get(s.name)!;
+    // The step's update: what the next step found, or (the last) what the run ended with.
+    const after = s.step === 21 ? final!.get(s.name)! : seen.get(s.step + 1)!.get(s.name)!;
+    const measured = sd(after.map((v, k) => v - before[k])) / sd(before);
+    if (sd(before) === 0) { // a bias that starts at zero: no ratio to a zero spread
+      assert.equal(s.updateRatio, null);
+      continue;
+    }
+    assert.ok(s.updateRatio !== null, `${s.name} at ${s.step}: not measured`);
+    assert.ok(
+      Math.abs(10 ** s.updateRatio - measured) < 1e-9 * measured,
+      `${s.name} at ${s.step}: ${10 ** s.updateRatio} vs measured ${measured}`,
+    );
+    // AdamW's step is not lr · grad: the old formula would have drawn something else.
+    if (Math.abs(Math.log10(sgd.get(s.step)!.get(s.name)! / measured)) > 0.3) differs++;
+  }
+  assert.ok(differs > trace.samples.length / 2, `only ${differs} samples differ from lr · grad`);
+  // The chart draws the measured ratio.
+  const rows = [
+    ...dataset(updateRatioSpec(trace, { noise: [] }), "ratio_matrices"),
+    ...dataset(updateRatioSpec(trace, { noise: [] }), "ratio_vectors"),
+  ];
+  const w = trace.samples.find((s) => s.step === 11 && s.name === trace.samples[0].name)!;
+  const row = rows.find((r) => r.step === 11 && r.param === w.name)!;
+  assert.equal(row.ratio, 10 ** w.updateRatio!);
 });

@@ -11,7 +11,8 @@ import { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
 import { gradientFlowGraphSpec } from "./charts/graph_flow.ts";
 import { histogramsSpec } from "./charts/histograms.ts";
 import { type ParamStat, paramStatsOf, paramStatsSpec } from "./charts/params.ts";
-import { lossSpec, updateRatioSpec } from "./charts/training.ts";
+import { lossSpec } from "./charts/loss.ts";
+import { updateRatioSpec } from "./charts/training.ts";
 import { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 import { snapshotGraph } from "./snapshot.ts";
 import type { Chart } from "./spec.ts";
@@ -44,7 +45,8 @@ export const CAPTIONS = {
   loss: "The loss falls fast, then slowly, and steps down where the learning rate drops; the gap " +
     "between the val and train points is overfitting.",
   update_ratio:
-    "Each line is the size of an SGD step against the parameter it changes: well below the " +
+    "Each line is the size of the step the optimizer took against the parameter it changes: " +
+    "well below the " +
     "band a parameter learns too slowly, well above it too fast; the lr drop moves every line " +
     "down a decade.",
 } as const;

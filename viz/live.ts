@@ -26,14 +26,9 @@ import {
   histogramsSpec,
   histogramTitle,
 } from "./charts/histograms.ts";
+import { evalRows, LOSS_DATA, lossBucket, lossRows, lossSpec, lossWindow } from "./charts/loss.ts";
 import {
   endLabels,
-  evalRows,
-  LOSS_DATA,
-  lossLineRows,
-  lossSpec,
-  lossWindow,
-  lossWindows,
   lrChangeRows,
   noiseParams,
   RATIO_DATA,
@@ -178,7 +173,7 @@ class LiveState {
   /** Step events seen (runs count steps from 0 or from 1: counting them is the same either way). */
   private steps = 0;
   private lastEval: (TraceEvent & { type: "eval" | "done" }) | undefined;
-  private sentWindows = 0;
+  private sentBuckets = 0;
   private sentSamples = 0;
   private sentEvals = 0;
   private sentLr = 0;
@@ -215,10 +210,6 @@ class LiveState {
     return `${how} after ${this.stepsDone().toLocaleString("en")} steps${losses}`;
   }
 
-  private window(): number {
-    return lossWindow(this.totalSteps);
-  }
-
   private status(): LiveMessage {
     const step = this.stepsDone();
     const pct = this.totalSteps ? ` (${((100 * step) / this.totalSteps).toFixed(0)}%)` : "";
@@ -244,12 +235,16 @@ class LiveState {
     }
     spec(
       "loss",
-      () => lossSpec(t, { window: this.window(), fixedTicks: false, live: true }),
+      () => lossSpec(t, { planned: this.totalSteps, fixedTicks: false, live: true }),
       CAPTIONS.loss,
     );
     if (this.noise) {
       const noise = [...this.noise];
-      spec("update_ratio", () => updateRatioSpec(t, { noise, live: true }), CAPTIONS.update_ratio);
+      spec(
+        "update_ratio",
+        () => updateRatioSpec(t, { noise, live: true, planned: this.totalSteps }),
+        CAPTIONS.update_ratio,
+      );
     }
     const h = t.histograms;
     if (h) {
@@ -275,6 +270,9 @@ class LiveState {
     if (t.snapshot && !this.range) this.range = gradientRange(t.snapshot);
     if (!this.noise && t.samples.length && t.snapshot) this.noise = new Set(noiseParams(t));
     const out: LiveMessage[] = [this.status()];
+    // The last samples' update is measured at the next step: they are sent once it is.
+    const pending = t.samples.findIndex((s, k) => k >= this.sentSamples && isNaN(s.updateStd));
+    const measured = pending < 0 ? t.samples.length : pending;
     const data = (chart: LiveChart, dataset: string, rows: object[], replace = false) => {
       if (this.sent.has(chart)) {
         out.push({
@@ -308,16 +306,17 @@ class LiveState {
       this.panels = counts;
     }
 
-    const w = this.window();
-    const windows = lossWindows(t.loss, t.steps, t.firstStep, w, this.sentWindows * w);
-    if (windows.length) data("loss", LOSS_DATA.line, lossLineRows(windows, w));
+    const b = lossBucket(this.totalSteps), tau = lossWindow(this.totalSteps);
+    const rows = lossRows(t.loss, t.steps, t.firstStep, b, tau, this.sentBuckets);
+    if (rows.raw.length) data("loss", LOSS_DATA.raw, rows.raw);
+    if (rows.smooth.length) data("loss", LOSS_DATA.line, rows.smooth);
     if (t.evals.length !== this.sentEvals) data("loss", LOSS_DATA.evals, evalRows(t.evals), true);
     if (t.lrChanges.length !== this.sentLr) {
       data("loss", LOSS_DATA.lr, lrChangeRows(t.lrChanges), true);
       data("update_ratio", RATIO_DATA.lr, lrChangeRows(t.lrChanges), true);
     }
     if (this.noise && this.sent.has("update_ratio") && !fresh.includes("update_ratio")) {
-      const rows = ratioRows(t.samples.slice(this.sentSamples));
+      const rows = ratioRows(t.samples.slice(this.sentSamples, measured));
       for (const p of ratioPanels(t.shapes, this.noise)) {
         const mine = rows.filter((r) => p.group.includes(r.param));
         if (!mine.length) continue;
@@ -347,13 +346,16 @@ class LiveState {
     for (const c of fresh) this.sent.add(c);
     if (fresh.includes("update_ratio")) {
       for (const p of ratioPanels(t.shapes, this.noise!)) {
-        this.ratioRows.set(p.data, ratioRows(t.samples).filter((r) => p.group.includes(r.param)));
+        this.ratioRows.set(
+          p.data,
+          ratioRows(t.samples.slice(0, measured)).filter((r) => p.group.includes(r.param)),
+        );
       }
     }
-    this.sentWindows = Math.floor(t.steps / w);
+    this.sentBuckets = Math.floor(t.steps / b);
     this.sentEvals = t.evals.length;
     this.sentLr = t.lrChanges.length;
-    this.sentSamples = t.samples.length;
+    this.sentSamples = measured;
     this.snapshot = t.snapshot;
     this.histograms = h;
     return out;

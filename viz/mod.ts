@@ -69,12 +69,21 @@ export {
   histogramTitle,
 } from "./charts/histograms.ts";
 export {
-  isMatrix,
   LOSS_DATA,
+  LOSS_SERIES,
+  lossBucket,
   type LossOptions,
+  type LossRow,
+  lossRows,
   lossSpec,
+  lossTicks,
   lossWindow,
+} from "./charts/loss.ts";
+export {
+  isMatrix,
+  LINE_COLOURS,
   type LrChange,
+  paramColours,
   RATIO_DATA,
   UPDATE_RATIO_GUIDE,
   type UpdateRatioOptions,
@@ -84,6 +93,8 @@ export { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
 export { comparisonFloor, type ComparisonOptions, comparisonSpec } from "./charts/comparison.ts";
 export {
   collectTrace,
+  DISTRIBUTION_PERCENTILES,
+  type DistributionSample,
   type HistogramSet,
   type ParamSample,
   TraceCollector,

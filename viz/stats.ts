@@ -124,3 +124,18 @@ export function histogram(
   if (options.tanh) h.saturation = data.length ? saturated / data.length : 0;
   return h;
 }
+
+/**
+ * The values at some percentiles (0–100) of `data`, by linear interpolation between the sorted
+ * elements (numpy's default); NaN for an empty array. Sorts a copy: for sampled steps only.
+ */
+export function quantilesOf(data: TensorData, percentiles: readonly number[]): number[] {
+  const n = data.length;
+  if (n === 0) return percentiles.map(() => NaN);
+  const sorted = Float64Array.from(data).sort();
+  return percentiles.map((p) => {
+    const at = (p / 100) * (n - 1);
+    const lo = Math.floor(at), hi = Math.min(n - 1, lo + 1);
+    return sorted[lo] + (at - lo) * (sorted[hi] - sorted[lo]);
+  });
+}

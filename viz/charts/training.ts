@@ -1,13 +1,14 @@
 /**
- * Charts 5 and 6, over a training run, as the lecture draws them and a little clearer:
- * - the update:data ratio, lr · std(grad) / std(param), per parameter on a log axis (Karpathy's
- *   rule of thumb: about 1e-3, shaded), the weight matrices in one panel and the vectors (biases,
- *   batchnorm gain and bias) in another, each line named at its end, the learning-rate drop
- *   marked; a parameter whose update is rounding noise (b1 under batchnorm) is named, not drawn;
- * - the loss on a log axis in loss units: window means of the minibatch loss (geometric, as the
- *   lecture averages log10 loss), the evaluations on the splits, the final ones labelled.
- * Their datasets are named (`RATIO_DATA`, `LOSS_DATA`), so that the live view streams rows into
- * the same specs (Vega changesets) and the end labels, computed by transforms, follow.
+ * Chart 5, over a training run, as the lecture draws it and a little clearer: the update:data
+ * ratio, std(Δparam) / std(param) of the update each sampled step actually applied (the
+ * lecture's lr · std(grad) / std(param) under plain SGD, and right under momentum or AdamW too),
+ * per parameter on a log axis (Karpathy's rule of thumb: about 1e-3, shaded), the weight matrices
+ * in one panel and the vectors (biases, batchnorm gain and bias) in another, each line named at
+ * its end, one colour per parameter across both panels, the learning-rate drop marked; a
+ * parameter whose update is rounding noise (b1 under batchnorm) is named, not drawn. Its
+ * datasets are named (`RATIO_DATA`), so that the live view streams rows into the same spec (Vega
+ * changesets) and the end labels follow. The loss chart is viz/charts/loss.ts's; both share the
+ * learning-rate layer here.
  */
 import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
@@ -16,8 +17,29 @@ import type { ParamSample, TrainingTrace } from "../trace.ts";
 /** The guideline of the update:data ratio: updates about 1/1000 of the data, log10 = −3. */
 export const UPDATE_RATIO_GUIDE: number = -3;
 
-/** Line colours (Okabe–Ito, leaving out yellow, which vanishes on white). */
-const LINE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
+/**
+ * Line colours: Okabe–Ito (leaving out yellow, which vanishes on white), then darker and lighter
+ * shades; a model with more parameters than these repeats them (each line is named at its end).
+ */
+export const LINE_COLOURS: readonly string[] = [
+  "#0072B2",
+  "#D55E00",
+  "#009E73",
+  "#CC79A7",
+  "#E69F00",
+  "#56B4E9",
+  "#000000",
+  "#8C564B",
+  "#7F7F7F",
+  "#17BECF",
+  "#9467BD",
+  "#BCBD22",
+];
+
+/** Each parameter's colour, by its place among all of them: the same in every panel and chart. */
+export function paramColours(names: readonly string[]): Map<string, string> {
+  return new Map(names.map((n, i) => [n, LINE_COLOURS[i % LINE_COLOURS.length]]));
+}
 
 /**
  * The named datasets of the update:data chart: its weight matrices' panel, its vectors' panel and
@@ -28,8 +50,6 @@ export const RATIO_DATA = {
   vectors: "ratio_vectors",
   lr: "lr_changes",
 } as const;
-/** The named datasets of the loss chart: its windowed loss line, evaluations and lr changes. */
-export const LOSS_DATA = { line: "loss_line", evals: "loss_evals", lr: "loss_lr_changes" } as const;
 
 /** A learning-rate change: from `step` on, `lr` (the first entry is the starting rate). */
 export interface LrChange {
@@ -138,6 +158,8 @@ export interface UpdateRatioOptions {
   noise?: readonly string[];
   /** For the live view: keep the learning-rate layer even while it has no rows. */
   live?: boolean;
+  /** The run's planned steps: the x axis spans them from the start (the live view's). */
+  planned?: number;
 }
 
 /** Chart 5 (see the module comment). */
@@ -149,6 +171,16 @@ export function updateRatioSpec(
   const title = opts.title ?? "update:data ratio";
   const noise = new Set(opts.noise ?? noiseParams(trace));
   const rows = ratioRows(trace.samples).filter((r) => !noise.has(r.param));
+  const colours = paramColours(Object.keys(trace.shapes));
+  const colourOf = (group: string[]) => ({
+    field: "param",
+    type: "nominal" as const,
+    legend: null,
+    scale: { domain: group, range: group.map((n) => colours.get(n)!) },
+  });
+  const xScale = opts.planned
+    ? { scale: { domain: [trace.firstStep, trace.firstStep + opts.planned - 1], nice: false } }
+    : {};
   const lr = lrChangeRows(trace.lrChanges ?? []);
   const noted = [...noise].map((n) => {
     const last = trace.samples.filter((s) => s.name === n && s.updateRatio !== null).at(-1);
@@ -180,7 +212,7 @@ export function updateRatioSpec(
             data: { name: data, values: rows.filter((r) => group.includes(r.param)) },
             mark: { type: "line" as const, strokeWidth: 1.4, clip: true },
             encoding: {
-              x: { field: "step", type: "quantitative" as const, title: "step" },
+              x: { field: "step", type: "quantitative" as const, title: "step", ...xScale },
               y: {
                 field: "ratio",
                 type: "quantitative" as const,
@@ -230,8 +262,9 @@ export function updateRatioSpec(
     title: {
       text: title,
       subtitle: [
-        `lr · std(grad) / std(param) every ${trace.every} steps; shaded: half a decade either ` +
-        "side of 1e-3 (dashed), the rule of thumb for a healthy step",
+        `std(Δparam) / std(param): the change each sampled step's update made (measured; lr · ` +
+        `std(grad) / std(param) under plain SGD), every ${trace.every} steps`,
+        "shaded: half a decade either side of 1e-3 (dashed), the rule of thumb for a healthy step",
         ...(noted.length
           ? [`not drawn: ${noted.join(", ")} — rounding noise, its true gradient is zero`]
           : []),
@@ -250,17 +283,8 @@ const ratioScale = {
   nice: false,
 };
 
-function colourOf(group: string[]) {
-  return {
-    field: "param",
-    type: "nominal" as const,
-    legend: null,
-    scale: { domain: group, range: LINE_COLOURS.slice(0, Math.max(1, group.length)) },
-  };
-}
-
 /** Vertical rules where the learning rate changes, labelled at the top. */
-function lrLayer(name: string, rows: { step: number; label: string }[], live = false) {
+export function lrLayer(name: string, rows: { step: number; label: string }[], live = false) {
   // Left out when empty (Vega would warn of an empty extent), except live, where rows come later.
   if (rows.length === 0 && !live) return [];
   return [{
@@ -284,168 +308,4 @@ function lrLayer(name: string, rows: { step: number; label: string }[], live = f
       },
     ],
   }];
-}
-
-/**
- * The smoothing window: 1,000 steps as in the lecture once the run has at least 50 windows of
- * it, else a smaller one that still gives about 50 points (1 for very short runs).
- */
-export function lossWindow(steps: number): number {
-  return Math.max(1, Math.min(1000, Math.floor(steps / 50)));
-}
-
-/** One point of the loss line: the geometric mean of a window of minibatch losses. */
-export interface LossPoint {
-  step: number;
-  loss: number;
-}
-
-/** The loss line: geometric means of whole windows of `w` steps from index `from` on. */
-export function lossWindows(
-  loss: ArrayLike<number>,
-  count: number,
-  firstStep: number,
-  w: number,
-  from = 0,
-): LossPoint[] {
-  const points: LossPoint[] = [];
-  for (let start = from; start + w <= count; start += w) {
-    let s = 0;
-    for (let i = start; i < start + w; i++) s += Math.log10(loss[i]);
-    points.push({ step: firstStep + start + (w - 1) / 2, loss: 10 ** (s / w) });
-  }
-  return points;
-}
-
-/** The loss line's rows, in the colour of its series. */
-export function lossLineRows(points: readonly LossPoint[], w: number) {
-  return points.map((p) => ({ ...p, split: lossSeries(w) }));
-}
-
-function lossSeries(w: number): string {
-  return w > 1 ? `minibatch, mean of ${w}-step windows` : "minibatch";
-}
-
-/** The evaluation points: a train and a val row per evaluation, the last ones labelled. */
-export function evalRows(evals: readonly { step: number; train: number; val: number }[]) {
-  const last = evals.at(-1);
-  return evals.flatMap((e) => {
-    const label = (split: string, x: number) => (e === last ? `${split} ${x.toFixed(4)}` : "");
-    return [
-      { step: e.step, split: "train split", loss: e.train, label: label("train", e.train) },
-      { step: e.step, split: "val split", loss: e.val, label: label("val", e.val) },
-    ];
-  });
-}
-
-/** Options of `lossSpec`. */
-export interface LossOptions {
-  /** Chart title (default "Loss"); a string given as the options is the title. */
-  title?: string;
-  /** The smoothing window (default `lossWindow(trace.steps)`; live, that of the whole run). */
-  window?: number;
-  /** Round tick values fitted to the data (default true); the live view's axis follows the data. */
-  fixedTicks?: boolean;
-  /** For the live view: keep the learning-rate layer even while it has no rows. */
-  live?: boolean;
-}
-
-/** Chart 6 (see the module comment). */
-export function lossSpec(trace: TrainingTrace, options: LossOptions | string = {}): VegaLiteSpec {
-  const opts = typeof options === "string" ? { title: options } : options;
-  const title = opts.title ?? "Loss";
-  const w = opts.window ?? lossWindow(trace.steps);
-  const line = lossWindows(trace.loss, trace.steps, trace.firstStep, w);
-  const evals = evalRows(trace.evals);
-  const lr = lrChangeRows(trace.lrChanges ?? []);
-  const lastEval = trace.evals.at(-1);
-  const valAbove = !lastEval || lastEval.val >= lastEval.train;
-  const all = [...line.map((p) => p.loss), ...evals.map((e) => e.loss)];
-  const ticks = all.length && opts.fixedTicks !== false
-    ? lossTicks(Math.min(...all), Math.max(...all))
-    : undefined;
-  const x = { field: "step", type: "quantitative" as const, title: "step" };
-  const y = {
-    field: "loss",
-    type: "quantitative" as const,
-    title: "loss (log scale)",
-    scale: { type: "log" as const, nice: false, padding: 14 },
-    axis: ticks ? { values: ticks, format: ".3~f" } : { format: ".3~f" },
-  };
-  const series = lossSeries(w);
-  const colour = {
-    field: "split",
-    type: "nominal" as const,
-    title: null,
-    scale: {
-      domain: [series, "train split", "val split"],
-      range: ["#0072B2", "#E69F00", "#D55E00"],
-    },
-    legend: { orient: "top" as const, labelLimit: 400 },
-  };
-  return {
-    $schema: SCHEMA,
-    title: {
-      text: title,
-      subtitle: `${opts.live ? "" : `${trace.steps.toLocaleString("en")} steps; `}line: ` +
-        "the minibatch loss" +
-        (w > 1 ? ` (geometric mean of each ${w}-step window)` : "") +
-        "; points: evaluations on the splits, the last ones labelled",
-    },
-    width: 640,
-    height: 300,
-    config: CONFIG,
-    layer: [
-      ...lrLayer(LOSS_DATA.lr, lr, opts.live),
-      {
-        data: { name: LOSS_DATA.line, values: lossLineRows(line, w) },
-        mark: { type: "line", strokeWidth: 1.5 },
-        encoding: {
-          x,
-          y,
-          color: colour,
-          tooltip: [{ field: "step" }, { field: "loss", format: ".4f" }],
-        },
-      },
-      {
-        data: { name: LOSS_DATA.evals, values: evals },
-        layer: [
-          {
-            mark: { type: "point", filled: true, size: 60, opacity: 1 },
-            encoding: {
-              x,
-              y,
-              color: colour,
-              tooltip: [{ field: "split" }, { field: "step" }, { field: "loss", format: ".4f" }],
-            },
-          },
-          ...(["train split", "val split"] as const).map((split) => ({
-            transform: [{ filter: `datum.split === '${split}' && datum.label !== ''` }],
-            mark: {
-              type: "text" as const,
-              align: "left" as const,
-              dx: 8,
-              dy: (split === "val split") === valAbove ? -7 : 7,
-              fontSize: 11,
-              fontWeight: "bold" as const,
-            },
-            encoding: { x, y, text: { field: "label" }, color: colour },
-          })),
-        ],
-      },
-    ],
-  } as VegaLiteSpec;
-}
-
-/** About six round tick values between lo and hi (loss units, for a log axis). */
-export function lossTicks(lo: number, hi: number): number[] {
-  const span = Math.max(hi - lo, 1e-6);
-  const raw = span / 5;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-  const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-12; t += step) {
-    ticks.push(Number(t.toPrecision(6)));
-  }
-  return ticks;
 }
