@@ -26,6 +26,7 @@ export type { CompareOptions, Comparison, ComparisonRow } from "./graph/compare.
 export { gradcheck } from "./graph/gradcheck.ts";
 export type { GradcheckOptions, GradcheckResult } from "./graph/gradcheck.ts";
 export * from "./ops/build.ts";
+export * from "./ops/torch.ts";
 export { atomic, composite } from "./graph/op.ts";
 export type { FusedBuffers } from "./ops/kernels/fused.ts";
 export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "./graph/op.ts";

@@ -402,8 +402,9 @@ export class Graph {
     const shapes: Record<string, Shape> = {}, known = nodeCache(node).shapes;
     op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].value.shape));
     const shape = op.shape(shapes, node.attrs);
-    if (!sameShape(shape, node.value.shape) || node.value.dtype !== this.dtype) {
-      node.value = Tensor.owned(shape, this.dtype);
+    const dtype = op.dtype ?? this.dtype;
+    if (!sameShape(shape, node.value.shape) || node.value.dtype !== dtype) {
+      node.value = Tensor.owned(shape, dtype);
     }
     node.inputs.forEach((x, i) => (known[i] = x.value.shape));
   }
@@ -428,7 +429,7 @@ export class Graph {
       // The input record and the output shape are kept from the last run; the shape is worked
       // out again only when an input's shape is not the very one it was worked out from.
       const inputs = inputValues(node), known = nodeCache(node).shapes;
-      let reshaped = node.value.dtype !== this.dtype;
+      let reshaped = node.value.dtype !== ((op as AtomicOp).dtype ?? this.dtype);
       for (let i = 0; i < node.inputs.length; i++) {
         if (known[i] !== node.inputs[i].value.shape) reshaped = true;
       }

@@ -47,6 +47,11 @@ export interface AtomicOp<N extends string = string, A = unknown, S = unknown> {
   inputs: readonly N[];
   /** Inputs that carry no gradient (integer indices). */
   nondiff: readonly N[];
+  /**
+   * The output's dtype when it is not the graph's float dtype: `"int32"` for ops that give
+   * indices (argmax, topk's indices, multinomial), which take no gradient.
+   */
+  dtype?: "int32";
   /** The output shape, from the input shapes; throws a clear error for shapes that do not fit. */
   shape(inputs: Readonly<Record<N, Shape>>, attrs: A): Shape;
   /**

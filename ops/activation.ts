@@ -25,14 +25,24 @@ export const sigmoid = atomic({
   vjp: { x: ({ g, out }) => k.sigmoidBackward(g, out) },
 });
 
+/** gelu's form: the exact erf one (PyTorch's default) or the tanh approximation. */
+export interface GeluAttrs {
+  /** "none" (or left out): x·Φ(x); "tanh": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+  approximate?: "none" | "tanh";
+}
+
 /**
- * gelu(x) = x·Φ(x), Φ the standard normal distribution function (the exact erf form, PyTorch's
- * default); d/dx = Φ(x) + x·φ(x), φ its density.
+ * gelu(x) = x·Φ(x), Φ the standard normal distribution function; d/dx = Φ(x) + x·φ(x), φ its
+ * density. With approximate "tanh", gelu(x) = x·s, s = (1 + tanh u)/2, u = √(2/π)(x + 0.044715x³);
+ * d/dx = s + x·2s(1 − s)·du/dx.
  */
-export const gelu = atomic({
+export const gelu = atomic<"x", GeluAttrs>({
   name: "gelu",
   inputs: ["x"],
   shape: same,
-  forward: ({ x }, out) => void k.gelu(x, out),
-  vjp: { x: ({ g, inputs: { x } }) => k.geluBackward(g, x) },
+  forward: ({ x }, out, { approximate }) => void k.gelu(x, out, approximate),
+  vjp: {
+    x: ({ g, inputs: { x }, attrs: { approximate } }) =>
+      k.geluBackward(g, x, undefined, approximate),
+  },
 });

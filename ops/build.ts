@@ -23,8 +23,42 @@ import * as loss from "./loss.ts";
 import * as drop from "./dropout.ts";
 import { inversePermutation, permutation } from "./kernels/layout.ts";
 
+/** How many `noGrad` scopes are open: while one is, new nodes take no gradient. */
+let noGradDepth = 0;
+/** Each op's copy with every input marked as taking no gradient, made once per op. */
+const withoutGrad = new WeakMap<Op, Op>();
+
+/**
+ * torch.no_grad: runs `fn`, and every node built while it runs tracks no gradient (its op
+ * record's inputs are all marked as taking none), so a backward from one of them is refused:
+ * "does not depend on any parameter". For evaluation and sampling: values only, nothing saved
+ * for a backward through them. Returns what `fn` returns; `fn` must be synchronous.
+ */
+export function noGrad<T>(fn: () => T): T {
+  noGradDepth++;
+  try {
+    const result = fn();
+    if (result instanceof Promise) {
+      throw new NinjagradError(
+        "noGrad takes a synchronous function: the nodes an async one builds after its first await would escape the scope",
+      );
+    }
+    return result;
+  } finally {
+    noGradDepth--;
+  }
+}
+
+/** Whether a `noGrad` scope is open now. */
+export const isGradEnabled = (): boolean => noGradDepth === 0;
+
 /** Applies `op` to named operands in the graph of the first node among them. */
 export function apply(op: Op, inputs: Record<string, Operand>, attrs: unknown = {}): Node {
+  if (noGradDepth > 0 && op.nondiff.length < op.inputs.length) {
+    let bare = withoutGrad.get(op);
+    if (bare === undefined) withoutGrad.set(op, bare = { ...op, nondiff: op.inputs });
+    op = bare;
+  }
   const node = Object.values(inputs).find((x): x is Node => x instanceof Node);
   if (!node) {
     const name = Object.keys(inputs).find((n) => typeof inputs[n] !== "number");
@@ -69,8 +103,18 @@ export const abs = (x: Node): Node => apply(unary.abs, { x });
 export const relu = (x: Node): Node => apply(activation.relu, { x });
 /** 1 / (1 + e⁻ˣ) */
 export const sigmoid = (x: Node): Node => apply(activation.sigmoid, { x });
-/** x·Φ(x), the exact (erf) gelu, PyTorch's default. */
-export const gelu = (x: Node): Node => apply(activation.gelu, { x });
+/**
+ * F.gelu: x·Φ(x), Φ the standard normal distribution function (the exact erf form, PyTorch's
+ * default), or with `{ approximate: "tanh" }` 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the
+ * form GPT-2 and makemore's NewGELU use.
+ */
+export const gelu = (x: Node, options: { approximate?: "none" | "tanh" } = {}): Node => {
+  const approximate = options.approximate ?? "none";
+  if (approximate !== "none" && approximate !== "tanh") {
+    throw new NinjagradError(`gelu's approximate is "none" or "tanh", got ${String(approximate)}`);
+  }
+  return apply(activation.gelu, { x }, { approximate });
+};
 
 /** x limited to [min, max] (torch.clamp); leave a bound out (null or undefined) for none. */
 export function clamp(x: Node, min: number | null = null, max: number | null = null): Node {
@@ -208,8 +252,29 @@ export const oneHot = (idx: Node, classes: number): Node =>
 export const softmax = (x: Node, axis = -1): Node => apply(sm.softmax, { x }, { axis });
 /** log-softmax along `axis` */
 export const logSoftmax = (x: Node, axis = -1): Node => apply(sm.logSoftmax, { x }, { axis });
-/** Mean cross-entropy of logits (n, c) against integer targets (n,): a composite op. */
-export function crossEntropy(logits: Node, targets: Node): Node {
+/** Options of {@link crossEntropy}, PyTorch's `ignore_index` and `label_smoothing`. */
+export interface CrossEntropyOptions {
+  /**
+   * Targets equal to this are left out of the loss and of its mean (makemore pads with −1);
+   * PyTorch's default is −100.
+   */
+  ignoreIndex?: number;
+  /** ε in [0, 1]: the target distribution is (1 − ε)·onehot + ε/C (default 0). */
+  labelSmoothing?: number;
+}
+
+/**
+ * F.cross_entropy: the mean over the targets of −log softmax(logits)[target]. Logits (n, C) with
+ * targets (n,) and no options build the lecture's composite (its steps labelled `logit_maxes`,
+ * `probs`, `logprobs`…, with the closed form of exercise 2); logits of any other rank, the
+ * classes on the last axis ((B, T, C) with targets (B, T)), or either option, take one kernel
+ * that leaves out targets equal to `ignoreIndex` and averages over the rest, as PyTorch does.
+ */
+export function crossEntropy(
+  logits: Node,
+  targets: Node,
+  options: CrossEntropyOptions = {},
+): Node {
   if (targets instanceof Node && targets.value.dtype !== "int32") {
     throw new NinjagradError(
       `crossEntropy: the targets ${targets.name} are ${targets.value.dtype} ${
@@ -217,9 +282,23 @@ export function crossEntropy(logits: Node, targets: Node): Node {
       }, but they must be class indices: make them int32, as Tensor.from(ys, "int32") (for float targets use mseLoss)`,
     );
   }
+  const { ignoreIndex, labelSmoothing = 0 } = options;
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+    throw new NinjagradError(`crossEntropy's labelSmoothing is in [0, 1], got ${labelSmoothing}`);
+  }
+  if (ignoreIndex !== undefined && !Number.isInteger(ignoreIndex)) {
+    throw new NinjagradError(`crossEntropy's ignoreIndex is an integer, got ${ignoreIndex}`);
+  }
+  const lecture = ignoreIndex === undefined && labelSmoothing === 0 &&
+    (!(logits instanceof Node) || logits.shape.length === 2);
+  if (!lecture) {
+    return apply(loss.crossEntropyAny, { logits, targets }, {
+      ignoreIndex: ignoreIndex ?? -100,
+      labelSmoothing,
+    });
+  }
   if (targets instanceof Node && logits instanceof Node) {
-    const [n, c] = [logits.shape.length, targets.shape.length];
-    if (n !== 2 || c !== 1 || logits.shape[0] !== targets.shape[0]) {
+    if (targets.shape.length !== 1 || logits.shape[0] !== targets.shape[0]) {
       throw new NinjagradError(
         `crossEntropy needs logits (n, classes) and targets (n,), got ${logits.name} ${
           formatShape(logits.shape)

@@ -4,7 +4,20 @@
  * history; forward values by hand; and the derivative at the kinks as PyTorch takes it.
  */
 import assert from "node:assert/strict";
-import { abs, add, gelu, Graph, mul, type Node, relu, sigmoid, sqrt, sum, Tensor } from "../mod.ts";
+import {
+  abs,
+  add,
+  gelu,
+  Graph,
+  kernels,
+  mul,
+  type Node,
+  relu,
+  sigmoid,
+  sqrt,
+  sum,
+  Tensor,
+} from "../mod.ts";
 import { assertClose, assertGradcheck, rng, uniform, values } from "./helpers.ts";
 
 type Unary = (x: Node) => Node;
@@ -69,4 +82,54 @@ Deno.test("float32 graphs compute in double and round once", () => {
     Math.fround(2 * 0.5 * (1 + 0.9544997361036416)),
   ]);
   assert.equal(sigmoid(x).value.dtype, "float32");
+});
+
+/** erfc x for x ≥ 0 to a double's last digits: 1 − erf below 2.5, a continued fraction above. */
+function erfcReference(x: number): number {
+  if (x < 2.5) return 1 - kernels.erf(x);
+  let f = x, c = x, d = 0;
+  for (let k = 1; k < 5000; k++) {
+    d = 1 / (x + (k / 2) * d);
+    c = x + k / 2 / c;
+    f *= c * d;
+    if (Math.abs(c * d - 1) < 1e-17) break;
+  }
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
+/** gelu in double, relatively accurate in the negative tail too (x·erfc(−x/√2)/2). */
+const geluReference = (v: number) =>
+  v < 0
+    ? v * 0.5 * erfcReference(-v * Math.SQRT1_2)
+    : v * (1 - 0.5 * erfcReference(v * Math.SQRT1_2));
+
+const f32bits = (v: number) => new Int32Array(new Float32Array([v]).buffer)[0];
+
+Deno.test("gelu's float32 kernels: the exact form within 2 ulp, the tanh form within 2^-23·max(1, |x|)", () => {
+  const n = 200_001, x32 = new Float32Array(n);
+  for (let i = 0; i < n; i++) x32[i] = -14 + (28 * i) / (n - 1);
+  const x = new Tensor(x32, [n]), x64 = new Tensor(Float64Array.from(x32), [n]);
+  const exact = kernels.gelu(x, undefined, "none");
+  let worstUlp = 0;
+  for (let i = 0; i < n; i++) {
+    const want = Math.fround(geluReference(x32[i]));
+    if (Math.abs(want) < 1.2e-38) continue; // subnormal results: no ulp to speak of
+    worstUlp = Math.max(worstUlp, Math.abs(f32bits(exact.data[i]) - f32bits(want)));
+  }
+  assert.ok(worstUlp <= 2, `exact gelu off by ${worstUlp} ulp`);
+  const tanh32 = kernels.gelu(x, undefined, "tanh"), tanh64 = kernels.gelu(x64, undefined, "tanh");
+  const g32 = Tensor.full([n], 1, "float32"), g64 = Tensor.full([n], 1, "float64");
+  const relative = (a: Tensor, b: Tensor) => {
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]) / Math.max(1, Math.abs(x32[i])));
+    }
+    return worst;
+  };
+  assert.ok(relative(tanh32, tanh64) <= 2 ** -23, `tanh gelu off by ${relative(tanh32, tanh64)}`);
+  for (const approximate of ["none", "tanh"] as const) {
+    const d32 = kernels.geluBackward(g32, x, undefined, approximate);
+    const d64 = kernels.geluBackward(g64, x64, undefined, approximate);
+    assert.ok(relative(d32, d64) <= 2 ** -22, `${approximate} gelu's gradient off`);
+  }
 });

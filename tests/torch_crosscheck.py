@@ -9,6 +9,8 @@ torch.set_default_dtype(torch.float64)
 
 
 def tensor(p, grad=True):
+    if p.get("int"):
+        return torch.tensor(p["data"], dtype=torch.long).reshape(p["shape"])
     t = torch.tensor(p["data"], dtype=torch.float64).reshape(p["shape"])
     return t.requires_grad_(grad)
 
@@ -23,7 +25,7 @@ print(f"{'op':28} {'output':>10}  gradients (max |ninjagrad - torch|)")
 for case in report["cases"]:
     inputs = {}
     for name, p in case["inputs"].items():
-        inputs[name] = tensor(p, grad=not name.startswith("cond"))
+        inputs[name] = tensor(p, grad=not name.startswith("cond") and not p.get("int"))
     out = eval(case["torch"], {"torch": torch}, inputs)
     out.backward(tensor(case["seed"], False))
     d_out = maxdiff(case["out"], out)

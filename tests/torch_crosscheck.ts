@@ -13,26 +13,39 @@
 import { fileURLToPath } from "node:url";
 import {
   abs,
+  arange,
+  argmax,
+  chunk,
   clamp,
   concat,
+  crossEntropy,
+  expand,
+  gather,
   gelu,
   Graph,
   layerNorm,
+  maskedFill,
   matmul,
   maximum,
   min,
   minimum,
   mseLoss,
+  mul,
   type Node,
   optim,
   permute,
   relu,
+  roll,
   sigmoid,
   slice,
+  split,
   sqrt,
   stack,
   Tensor,
+  topk,
   transpose,
+  tril,
+  triu,
   where,
 } from "../mod.ts";
 import { rng, uniform } from "./helpers.ts";
@@ -46,6 +59,8 @@ interface Case {
   torch: string;
   /** Inputs drawn from [lo, hi) (default [-2, 2)). */
   range?: [number, number];
+  /** Integer inputs (int32 here, int64 in torch): shape, values in [0, n), and a pad value. */
+  ints?: Record<string, { shape: number[]; n: number; pad?: number }>;
 }
 
 const CASES: Case[] = [
@@ -156,9 +171,108 @@ const CASES: Case[] = [
     build: ({ pred, target }) => mseLoss(pred, target),
     torch: "torch.nn.functional.mse_loss(*torch.broadcast_tensors(pred, target))",
   },
+  {
+    op: "crossEntropy (B, T, C) ignoreIndex",
+    inputs: { x: [3, 4, 6] },
+    ints: { t: { shape: [3, 4], n: 6, pad: -1 } },
+    build: ({ x, t }) => crossEntropy(x, t, { ignoreIndex: -1 }),
+    torch: "torch.nn.functional.cross_entropy(x.view(-1, 6), t.view(-1), ignore_index=-1)",
+  },
+  {
+    op: "crossEntropy smoothing 0.1",
+    inputs: { x: [5, 7] },
+    ints: { t: { shape: [5], n: 7, pad: -100 } },
+    build: ({ x, t }) => crossEntropy(x, t, { labelSmoothing: 0.1 }),
+    torch: "torch.nn.functional.cross_entropy(x, t, label_smoothing=0.1)",
+  },
+  {
+    op: "crossEntropy ignore + smoothing",
+    inputs: { x: [2, 3, 5] },
+    ints: { t: { shape: [2, 3], n: 5, pad: 4 } },
+    build: ({ x, t }) => crossEntropy(x, t, { ignoreIndex: 4, labelSmoothing: 0.2 }),
+    torch:
+      "torch.nn.functional.cross_entropy(x.view(-1, 5), t.view(-1), ignore_index=4, label_smoothing=0.2)",
+  },
+  {
+    op: "gelu tanh",
+    inputs: { x: [6, 7] },
+    build: ({ x }) => gelu(x, { approximate: "tanh" }),
+    torch: "torch.nn.functional.gelu(x, approximate='tanh')",
+    range: [-6, 6],
+  },
+  {
+    op: "expand",
+    inputs: { x: [3, 1] },
+    build: ({ x }) => expand(x, [2, -1, 4]),
+    torch: "x.expand(2, -1, 4)",
+  },
+  {
+    op: "roll",
+    inputs: { x: [3, 4, 5] },
+    build: ({ x }) => roll(x, [2, -3], [0, 2]),
+    torch: "torch.roll(x, (2, -3), (0, 2))",
+  },
+  {
+    op: "roll flat",
+    inputs: { x: [3, 4] },
+    build: ({ x }) => roll(x, 5),
+    torch: "torch.roll(x, 5)",
+  },
+  {
+    op: "split",
+    inputs: { x: [7, 3] },
+    build: ({ x }) => concat(split(x, [2, 4, 1]).reverse(), 0),
+    torch: "torch.cat(list(reversed(torch.split(x, [2, 4, 1]))), 0)",
+  },
+  {
+    op: "chunk",
+    inputs: { x: [3, 7] },
+    build: ({ x }) => stack(chunk(x, 3, 1).slice(0, 2), 0),
+    torch: "torch.stack(torch.chunk(x, 3, 1)[:2], 0)",
+  },
+  {
+    op: "maskedFill",
+    inputs: { x: [2, 4, 4] },
+    ints: { m: { shape: [4, 1], n: 2 } },
+    build: ({ x, m }) => maskedFill(x, m, -0.5),
+    torch: "x.masked_fill(m.bool(), -0.5)",
+  },
+  { op: "tril", inputs: { x: [2, 4, 5] }, build: ({ x }) => tril(x, 1), torch: "torch.tril(x, 1)" },
+  { op: "triu", inputs: { x: [4, 5] }, build: ({ x }) => triu(x, -1), torch: "torch.triu(x, -1)" },
+  {
+    op: "topk values",
+    inputs: { x: [3, 6] },
+    build: ({ x }) => topk(x, 3).values,
+    torch: "torch.topk(x, 3).values",
+  },
+  {
+    op: "topk indices (as float)",
+    inputs: { x: [4, 5] },
+    build: ({ x }) => mul(topk(x, 2, { dim: 0, largest: false }).values, 1),
+    torch: "torch.topk(x, 2, dim=0, largest=False).values * 1",
+  },
+  {
+    op: "argmax (gathered)",
+    inputs: { x: [4, 6] },
+    build: ({ x }) => gather(x, 1, argmax(x, 1, true)),
+    torch: "torch.gather(x, 1, torch.argmax(x, 1, keepdim=True))",
+  },
+  {
+    op: "arange",
+    inputs: { x: [3, 6] },
+    build: ({ x }) => mul(x, arange(x.graph, 0, 1.5, 0.25)),
+    torch: "x * torch.arange(0, 1.5, 0.25)",
+  },
+  {
+    op: "gather",
+    inputs: { x: [3, 6] },
+    ints: { i: { shape: [3, 4], n: 6 } },
+    build: ({ x, i }) => gather(x, 1, i),
+    torch: "torch.gather(x, 1, i)",
+  },
 ];
 
-type Plain = { shape: number[]; data: number[] };
+type Plain = { shape: number[]; data: number[]; int?: boolean };
 const plain = (t: Tensor): Plain => ({ shape: [...t.shape], data: [...t.data] });
 
 function runCase(c: Case, rand: () => number) {
@@ -176,6 +290,14 @@ function runCase(c: Case, rand: () => number) {
       nodes[name] = g.param(name, t);
     }
     values[name] = plain(t);
+  }
+  for (const [name, { shape, n, pad }] of Object.entries(c.ints ?? {})) {
+    const t = Tensor.zeros(shape, "int32");
+    for (let i = 0; i < t.size; i++) {
+      t.data[i] = pad !== undefined && rand() < 0.25 ? pad : Math.floor(rand() * n);
+    }
+    nodes[name] = g.input(name, t);
+    values[name] = { ...plain(t), int: true };
   }
   const out = c.build(nodes);
   const seed = uniform(rand, out.shape, 0.5, 1.5);

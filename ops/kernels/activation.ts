@@ -7,6 +7,8 @@
 import { NinjagradError } from "./errors.ts";
 import { formatShape, sameShape, type Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
+import { fastExp, tanh32 } from "./fastmath.ts";
+import { tanhF32 } from "./simd.ts";
 
 /** Throws unless `g` and `x` have one shape (a rule's upstream gradient and the value it uses). */
 function checkSame(what: string, g: Tensor, x: Tensor): void {
@@ -101,26 +103,101 @@ function erfcFraction(x: number): number {
   return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
 }
 
-/** gelu x = x · Φ(x) = x · (1 + erf(x/√2)) / 2, the exact form (PyTorch's default). */
-export function gelu(x: Tensor, out?: Tensor): Tensor {
+/**
+ * erfc x for float32 kernels, to a relative error below 1.2e-7 for every x (Numerical Recipes'
+ * erfcc, a Chebyshev fit of erfc's exponent): one fastExp and a polynomial, where `erf` above
+ * runs a series of up to some 60 terms. Relative, so Φ(x) = erfc(−x/√2)/2 keeps its digits far
+ * into the negative tail, where gelu is small.
+ */
+export function erfc32(x: number): number {
+  const z = x < 0 ? -x : x, t = 1 / (1 + 0.5 * z);
+  const r = t * fastExp(
+    -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                  t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                                  t * (-0.82215223 + t * 0.17087277)))))))),
+  );
+  return x < 0 ? 2 - r : r;
+}
+
+/** √(2/π) and the cubic's coefficient of gelu's tanh form. */
+const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
+
+/**
+ * gelu x = x·Φ(x) = x·erfc(−x/√2)/2, the exact form (PyTorch's default); with `tanh`, the
+ * approximation x·(1 + tanh u)/2, u = √(2/π)·(x + 0.044715x³), computed as x / (1 + e^(−2u))
+ * (the same number, without the cancellation of 1 + tanh u for negative x). Float64 tensors use
+ * `erf`'s series and Math.exp (to a double's last digits); float32 ones erfc32 and fastExp, in
+ * one pass, within the bound tests/ops_activation_test.ts checks over a grid of float32 x.
+ */
+export function gelu(x: Tensor, out?: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
   const res = target(out, x.shape, x);
   const s = x.data, o = res.data;
-  for (let i = 0; i < s.length; i++) {
-    const v = s[i];
-    o[i] = v * 0.5 * (1 + erf(v * SQRT1_2));
+  const fast = o instanceof Float32Array;
+  if (approximate === "tanh" && fast && s instanceof Float32Array && o !== s) {
+    // u into o, tanh in place on WebAssembly SIMD, then x·(1 + tanh u)/2: as PyTorch's float32
+    // kernel, whose absolute error this shares (1 + tanh u cancels for negative x).
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i];
+      o[i] = GELU_C * (v + GELU_A * v * v * v);
+    }
+    if (!tanhF32(o, o)) { for (let i = 0; i < o.length; i++) o[i] = tanh32(o[i]); }
+    for (let i = 0; i < s.length; i++) o[i] = 0.5 * s[i] * (1 + o[i]);
+  } else if (approximate === "tanh") {
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i], u = GELU_C * (v + GELU_A * v * v * v);
+      o[i] = v / (1 + (fast ? fastExp(-2 * u) : Math.exp(-2 * u)));
+    }
+  } else if (fast) {
+    for (let i = 0; i < s.length; i++) o[i] = s[i] * 0.5 * erfc32(-s[i] * SQRT1_2);
+  } else {
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i];
+      o[i] = v * 0.5 * (1 + erf(v * SQRT1_2));
+    }
   }
   return res;
 }
 
-/** g · (Φ(x) + x·φ(x)), gelu's rule: Φ the normal distribution function, φ its density. */
-export function geluBackward(g: Tensor, x: Tensor, res?: Tensor): Tensor {
+/**
+ * g · gelu'(x), gelu's rule: Φ(x) + x·φ(x) for the exact form (φ the normal density); for the
+ * tanh form, with s = (1 + tanh u)/2 = 1/(1 + e^(−2u)), s + x·2s(1 − s)·√(2/π)·(1 + 3·0.044715x²).
+ */
+export function geluBackward(
+  g: Tensor,
+  x: Tensor,
+  res?: Tensor,
+  approximate: "none" | "tanh" = "none",
+): Tensor {
   checkSame("geluBackward", g, x);
   const r = target(res, g.shape, g);
   const gd = g.data, s = x.data, o = r.data;
+  const fast = o instanceof Float32Array;
+  const exp = fast ? fastExp : Math.exp;
+  if (approximate === "tanh" && fast && s instanceof Float32Array && o !== s && o !== gd) {
+    // t = tanh u on WebAssembly SIMD, then g·((1 + t)/2 + x(1 − t²)/2·du/dx).
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i];
+      o[i] = GELU_C * (v + GELU_A * v * v * v);
+    }
+    if (!tanhF32(o, o)) { for (let i = 0; i < o.length; i++) o[i] = tanh32(o[i]); }
+    for (let i = 0; i < o.length; i++) {
+      const v = s[i], t = o[i];
+      o[i] = gd[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * v * v));
+    }
+    return r;
+  }
+  if (approximate === "tanh") {
+    for (let i = 0; i < o.length; i++) {
+      const v = s[i], u = GELU_C * (v + GELU_A * v * v * v);
+      const sg = 1 / (1 + exp(-2 * u));
+      o[i] = gd[i] * (sg + v * 2 * sg * (1 - sg) * GELU_C * (1 + 3 * GELU_A * v * v));
+    }
+    return r;
+  }
   for (let i = 0; i < o.length; i++) {
     const v = s[i];
-    const cdf = 0.5 * (1 + erf(v * SQRT1_2));
-    const pdf = Math.exp(-0.5 * v * v) * INV_SQRT_2PI;
+    const cdf = fast ? 0.5 * erfc32(-v * SQRT1_2) : 0.5 * (1 + erf(v * SQRT1_2));
+    const pdf = exp(-0.5 * v * v) * INV_SQRT_2PI;
     o[i] = gd[i] * (cdf + v * pdf);
   }
   return r;

@@ -2,6 +2,7 @@
  * Seeded random numbers for the ops and layers that need them (dropout's masks, layers' initial
  * weights): mulberry32, a small 32-bit generator, and normal numbers drawn from it.
  */
+import { NinjagradError } from "./errors.ts";
 import type { TensorData } from "./tensor.ts";
 
 /** A source of uniform numbers in [0, 1). */
@@ -44,5 +45,52 @@ export function dropoutMask(mask: TensorData, p: number, seed: number, draw: num
   for (let i = 0; i < mask.length; i++) {
     state = (state + GOLDEN) | 0;
     mask[i] = mix(state) < p ? 0 : scale;
+  }
+}
+
+/**
+ * torch.multinomial on rows of weights (rows × c, nonnegative, not necessarily summing to 1):
+ * `samples` class indices per row into `out` (int32, rows × samples), drawn from `random` by
+ * inverting the cumulative sum; without replacement a drawn class is then left out.
+ */
+export function multinomial(
+  weights: TensorData,
+  rows: number,
+  c: number,
+  samples: number,
+  replacement: boolean,
+  random: Random,
+  out: TensorData,
+): void {
+  const w = new Float64Array(c);
+  for (let r = 0; r < rows; r++) {
+    let total = 0, positive = 0;
+    for (let j = 0; j < c; j++) {
+      const v = weights[r * c + j];
+      if (!(v >= 0 && v < Infinity)) {
+        throw new NinjagradError(
+          `multinomial: weight ${v} in row ${r} is not a finite nonnegative number`,
+        );
+      }
+      w[j] = v, total += v;
+      if (v > 0) positive++;
+    }
+    if (!(total > 0) || (!replacement && positive < samples)) {
+      throw new NinjagradError(
+        total > 0
+          ? `multinomial: row ${r} has ${positive} nonzero weights, fewer than the ${samples} samples asked for without replacement: pass { replacement: true }`
+          : `multinomial: row ${r} has no positive weight to draw from`,
+      );
+    }
+    for (let s = 0; s < samples; s++) {
+      let u = random() * total, pick = -1;
+      for (let j = 0; j < c; j++) {
+        if (w[j] > 0) pick = j; // the last positive class takes what rounding leaves over
+        u -= w[j];
+        if (u < 0 && w[j] > 0) break;
+      }
+      out[r * samples + s] = pick;
+      if (!replacement) total -= w[pick], w[pick] = 0;
+    }
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * Cross-entropy over the last axis of logits of any rank, with PyTorch's `ignore_index` and
+ * `label_smoothing`: each row is computed in double (max-shifted log-sum-exp) and the mean over
+ * the rows that count is rounded once.
+ */
+import { NinjagradError } from "./errors.ts";
+import { overwritten, type Tensor } from "./tensor.ts";
+
+/** What the forward keeps for the rule: the softmax of every row and how many rows counted. */
+export interface CrossEntropySaved {
+  /** softmax(logits) along the last axis (zeros in ignored rows). */
+  probs: Tensor;
+  /** The rows whose target is not `ignoreIndex`. */
+  count: number;
+}
+
+/**
+ * loss = Σ over counted rows of (1 − ε)·(−log p[t]) + ε·mean_c(−log p[c]), divided by the
+ * number of counted rows (NaN when none counts, as PyTorch). Throws, naming the position, for a
+ * target outside 0..C−1 that is not `ignoreIndex`.
+ */
+export function crossEntropyRows(
+  logits: Tensor,
+  targets: Tensor,
+  ignoreIndex: number,
+  smoothing: number,
+  out: Tensor,
+  prev: CrossEntropySaved | undefined,
+): CrossEntropySaved {
+  const c = logits.shape[logits.shape.length - 1], rows = targets.size;
+  const probs = prev !== undefined && prev.probs.size === logits.size &&
+      prev.probs.dtype === logits.dtype
+    ? prev.probs
+    : overwritten(logits.shape, logits.dtype);
+  const x = logits.data, t = targets.data, p = probs.data;
+  let total = 0, count = 0;
+  for (let i = 0, base = 0; i < rows; i++, base += c) {
+    const target = t[i];
+    if (target === ignoreIndex) {
+      p.fill(0, base, base + c);
+      continue;
+    }
+    if (!(target >= 0 && target < c)) {
+      throw new NinjagradError(
+        `crossEntropy: target ${target} at position ${i} is outside 0..${
+          c - 1
+        }: pass { ignoreIndex: ${target} } if it marks padding`,
+      );
+    }
+    let max = -Infinity, mean = 0;
+    for (let j = 0; j < c; j++) {
+      if (x[base + j] > max) max = x[base + j];
+      mean += x[base + j];
+    }
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += Math.exp(x[base + j] - max);
+    const lse = max + Math.log(sum);
+    for (let j = 0; j < c; j++) p[base + j] = Math.exp(x[base + j] - lse);
+    total += (1 - smoothing) * (lse - x[base + target]) + smoothing * (lse - mean / c);
+    count++;
+  }
+  out.data[0] = total / count;
+  return { probs, count };
+}
+
+/** d loss/d logits · g = g/count · (p − (1 − ε)·onehot(t) − ε/C), 0 in ignored rows. */
+export function crossEntropyRowsBackward(
+  g: Tensor,
+  targets: Tensor,
+  ignoreIndex: number,
+  smoothing: number,
+  { probs, count }: CrossEntropySaved,
+): Tensor {
+  const res = overwritten(probs.shape, probs.dtype);
+  const c = probs.shape[probs.shape.length - 1], rows = targets.size;
+  const scale = g.data[0] / count, even = smoothing / c, t = targets.data;
+  const p = probs.data, o = res.data;
+  for (let i = 0, base = 0; i < rows; i++, base += c) {
+    if (t[i] === ignoreIndex) {
+      o.fill(0, base, base + c);
+      continue;
+    }
+    for (let j = 0; j < c; j++) o[base + j] = scale * (p[base + j] - even);
+    o[base + t[i]] -= scale * (1 - smoothing);
+  }
+  return res;
+}
