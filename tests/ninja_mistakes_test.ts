@@ -53,6 +53,8 @@ for (const n of [1, 2, 3, 4] as const) {
       if (mistake.status === "wrong") {
         assert.equal(report.firstWrong?.name, mistake.node);
         assert.equal(node.mistake, mistake.kind, node.detail);
+        // The catalogue names this mistake and no other; outside it, no catalogue hint at all.
+        assert.equal(node.mutant, mistake.mutant, node.detail);
       } else {
         assert.equal(report.firstWrong, undefined);
         assert.equal(node.zeroInTruth, true);

@@ -92,7 +92,8 @@ Deno.test("dC by assignment: repeated letters overwrite, and node C is wrong", a
   const { report, status, detail } = await check(path);
   assert.deepEqual(notOk(status), ["C"]);
   assert.equal(report.firstWrong?.name, "C");
-  assert.match(detail.C, /add each demb\[k, j\] into dC\[Xb\[k, j\]\] \(\+=\)/);
+  assert.match(detail.C, /added into dC\[Xb\[k, j\]\] \(\+=\), not assigned \(=\)/);
+  assert.equal(report.firstWrong?.mutant, "assign-not-add");
 });
 
 Deno.test("a transposed dW2 is named, and called transposed", async () => {

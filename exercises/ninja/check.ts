@@ -37,6 +37,7 @@ import {
   transposed,
   valueHint,
 } from "./hints.ts";
+import { mutantHint } from "./mutants.ts";
 import { errorLocation, firstLine, formatLocation, type SourceLocation } from "./source.ts";
 import { RULE_TERMS } from "./terms.ts";
 
@@ -59,6 +60,8 @@ export interface NodeVerdict {
   forward: string;
   /** The mistake the hint names, as data (wrong nodes only). */
   mistake?: MistakeKind;
+  /** The catalogue's name for it, when the hint comes from `mutants.ts` (`divide-by-classes`). */
+  mutant?: string;
   /** Where in the learner's file its rule threw. */
   location?: SourceLocation;
   /** Whether the node's true gradient is zero (logit_maxes, b1). */
@@ -258,6 +261,7 @@ export function checkOn(
         status: "wrong",
         detail: problems.map((p) => p.hint.text).join("; "),
         mistake: problems[0].hint.kind,
+        ...(problems[0].hint.mutant ? { mutant: problems[0].hint.mutant } : {}),
         ...(problems[0].location ? { location: problems[0].location } : {}),
       };
     }
@@ -316,6 +320,7 @@ export function checkOn(
         : hints[0]
         ? { mistake: hints[0].kind }
         : {}),
+      ...(hints[0]?.mutant ? { mutant: hints[0].mutant } : {}),
     };
   });
   const counts = { ok: 0, wrong: 0, "not written": 0 };
@@ -389,14 +394,27 @@ function judge(
   values: Readonly<Record<string, Tensor | number>>,
   wrote: string[],
 ): RuleOutcome {
-  const problem = (kind: MistakeKind, text: string): RuleOutcome => ({
+  const problem = (kind: MistakeKind, text: string, mutant?: string): RuleOutcome => ({
     kind: "problem",
-    hint: { kind, text },
+    hint: { kind, text, ...(mutant ? { mutant } : {}) },
   });
+  const named = (mine: Tensor) =>
+    mutantHint(mine, reference, values, {
+      key: `${j.line}.${j.input}`,
+      what: j.what,
+      dtype: j.dtype,
+      n: j.n,
+    });
   if (!(result instanceof Tensor)) {
     return problem("not a tensor", `${j.what} returned ${describe(result)}, not a Tensor`);
   }
   if (!sameShape(result.shape, j.want)) {
+    const mutant = named(result);
+    if (mutant) {
+      const shapes = `${j.what} has shape ${formatShape(result.shape)}, but ${j.input} is ` +
+        formatShape(j.want);
+      return problem(mutant.kind, `${shapes}: ${mutant.text}`, mutant.mutant);
+    }
     const advice = shapeAdvice(result.shape, j.want);
     const flipped = advice?.kind === "transpose" && close(transposed(result), reference, j);
     const text = flipped
@@ -435,7 +453,7 @@ function judge(
   const approximate = close(result, reference, j);
   if (approximate) return { kind: "returned", exact, approximate };
   const g = values.g as Tensor;
-  const hint = valueHint(result, reference, {
+  const hint = named(result) ?? valueHint(result, reference, {
     n: j.n,
     what: j.what,
     upstream: { name: `d${j.line}`, value: g },

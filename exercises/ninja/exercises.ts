@@ -84,9 +84,10 @@ const ZERO_IN_TRUTH = {
 const TIPS = {
   logprobs: "the loss is a mean over n rows: each picked entry gets −1/n · dloss, the others 0",
   logits: "the max routes its gradient to each row's arg-max entry only (one_hot × dlogit_maxes)",
-  bndiff2: "bnvar divides by n − 1 (Bessel's correction), not by n",
   hpreact: "tanh' = 1 − tanh², written with h itself",
-  C: "letters repeat in Xb: add each demb[k, j] into dC[Xb[k, j]] (+=); assigning keeps only the last",
+  // A reminder of the formula, never a diagnosis: a loop that already adds (+=) is wrong elsewhere.
+  C: "the formula: dC[Xb[k, j]] receives demb[k, j] for every example k and block position j, " +
+    "and a letter that repeats receives the sum of its rows",
 };
 
 const FUSED_TIPS = {

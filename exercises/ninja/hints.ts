@@ -20,6 +20,10 @@ export type MistakeKind =
   | "keepdim"
   | "reshape"
   | "matmul"
+  | "operand"
+  | "axis"
+  | "summed"
+  | "overwrite"
   | "entries"
   | "wrote into input"
   | "threw"
@@ -32,6 +36,8 @@ export type MistakeKind =
 export interface Hint {
   kind: MistakeKind;
   text: string;
+  /** The catalogue's name for the mistake (`mutants.ts`), when the hint comes from it. */
+  mutant?: string;
 }
 
 /** A part of a formula: `dhprebn`'s term through the mean, say. */
@@ -79,11 +85,8 @@ function namedFactors(n: number): [number, string][] {
     [1 / 2, "×1/2"],
     [n, `×n (n = ${n}): a 1/n too few`],
     [1 / n, `×1/n (n = ${n}): a 1/n too many`],
-    [
-      (n - 1) / n,
-      `×(n − 1)/n: it divides by n where the lecture divides by n − 1 (Bessel's correction)`,
-    ],
-    [n / (n - 1), `×n/(n − 1): it divides by n − 1 where the lecture divides by n`],
+    [(n - 1) / n, `×(n − 1)/n (n = ${n})`],
+    [n / (n - 1), `×n/(n − 1) (n = ${n})`],
     [n - 1, `×(n − 1): a 1/(n − 1) too few`],
     [1 / (n - 1), `×1/(n − 1): a 1/(n − 1) too many`],
     [n * n, `×n² (n = ${n})`],
@@ -215,12 +218,12 @@ function termsHint(mine: ArrayLike<number>, terms: Term[], ctx: HintContext): Hi
   const off = terms.map((term, i) => ({ term, c: coef[i] }))
     .filter(({ c }) => Math.abs(c - 1) > 10 * LOOSE);
   if (off.length === 0 || off.length === k) return undefined;
+  // Only a term missing (×0) or negated (×−1) is named: another coefficient is one way to write
+  // a result that a different mistake made (a missing .sum(0) fits as the direct part ×(n−1)/n).
+  const near = (c: number, x: number) => Math.abs(c - x) < 10 * LOOSE;
+  if (!off.every(({ c }) => near(c, 0) || near(c, -1))) return undefined;
   const says = off.map(({ term, c }) =>
-    Math.abs(c) < 10 * LOOSE
-      ? `${term.name} is missing`
-      : Math.abs(c + 1) < 10 * LOOSE
-      ? `${term.name} has the wrong sign`
-      : `${term.name} is ${factorName(c, ctx.n)}`
+    near(c, 0) ? `${term.name} is missing` : `${term.name} has the wrong sign`
   );
   return { kind: "terms", text: `in ${ctx.what}, ${says.join("; ")}` };
 }

@@ -72,6 +72,7 @@ export function reportData(report: CheckReport) {
       detail: v.detail,
       first: v === report.firstWrong,
       mistake: v.mistake ?? null,
+      mutant: v.mutant ?? null,
       location: v.location ?? null,
       zeroInTruth: v.zeroInTruth === true,
     })),
