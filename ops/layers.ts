@@ -14,22 +14,16 @@
 import { NinjagradError } from "./kernels/errors.ts";
 import { type FloatDType, formatShape, type Shape, Tensor } from "./kernels/tensor.ts";
 import { normal, type Random } from "./kernels/random.ts";
-import type { Graph } from "../graph/graph.ts";
 import type { Node } from "../graph/node.ts";
 import * as b from "./build.ts";
+import { Module } from "./module.ts";
+
+export { Module, Parameter } from "./module.ts";
 
 /** Options of the layers that draw random numbers (initial weights, dropout's seed). */
 export interface RandomOptions {
   /** Uniform numbers in [0, 1) (default Math.random): `seededRandom(42)` for reproducible runs. */
   random?: Random;
-}
-
-/** A label for a new node of `graph`: `base`, or `base_2`, `base_3`, … when that is taken. */
-function freshLabel(graph: Graph, base: string): string {
-  if (!graph.has(base)) return base;
-  let k = 2;
-  while (graph.has(`${base}_${k}`)) k++;
-  return `${base}_${k}`;
 }
 
 /** A float64 tensor of standard normal numbers times `scale` (torch.randn(shape) · scale). */
@@ -39,87 +33,17 @@ function randn(shape: Shape, random: Random, scale = 1): Tensor {
   return t;
 }
 
-/** What every layer is: a builder of nodes with parameters, in training or evaluation mode. */
-export abstract class Layer {
-  /**
-   * Training mode (the default) or evaluation mode, read when `forward` builds the nodes:
-   * BatchNorm1d uses the batch's statistics or its running ones, Dropout drops or passes through.
-   */
-  training = true;
-  /** Prefixes the labels of the layer's parameters (`0` gives `0.weight`); Sequential sets it. */
-  name: string | undefined;
-  /** The output node of the last `forward`, as the lecture's `layer.out`. */
-  out: Node | undefined;
-  /** The parameters' values by name, in the dtype of the first graph built into. */
-  protected readonly values: Record<string, Tensor> = {};
-  private readonly bound = new Map<Graph, Record<string, Node>>();
-  private first: Graph | undefined;
+/** A float64 tensor of uniform numbers in [−bound, bound) (torch's nn.init.uniform_). */
+function uniform(shape: Shape, random: Random, bound: number): Tensor {
+  const t = Tensor.zeros(shape, "float64");
+  for (let i = 0; i < t.size; i++) t.data[i] = (2 * random() - 1) * bound;
+  return t;
+}
 
+/** What every lecture layer is: a module of one input node and one output node. */
+export abstract class Layer extends Module {
   /** Builds the layer's nodes on `x`, in x's graph, and returns the output node. */
-  abstract forward(x: Node): Node;
-
-  /**
-   * The parameter leaves in `graph` (default: the first graph the layer was built into), in the
-   * order the layer declares them. A layer not yet built has none: call `forward` first.
-   */
-  parameters(graph?: Graph): Node[] {
-    const g = graph ?? this.first;
-    if (Object.keys(this.values).length === 0) return [];
-    const nodes = g === undefined ? undefined : this.bound.get(g);
-    if (nodes === undefined) {
-      throw new NinjagradError(
-        `${this.describe()} has no parameters in ${
-          graph ? "that graph" : "a graph"
-        } yet: call forward(x) on a node of it first (parameters live in the graph they are built into)`,
-      );
-    }
-    return Object.values(nodes);
-  }
-
-  /** Switches training mode on (or off, with `false`), for this layer and the layers inside it. */
-  train(on = true): this {
-    this.training = on;
-    return this;
-  }
-
-  /** Evaluation mode: `train(false)`. */
-  eval(): this {
-    return this.train(false);
-  }
-
-  /** The layer as a person wrote it, for messages: `Linear(30, 200)`. */
-  describe(): string {
-    return this.constructor.name;
-  }
-
-  /** The layer's parameter leaves in `graph`, made there on first use. */
-  protected bind(graph: Graph): Record<string, Node> {
-    let nodes = this.bound.get(graph);
-    if (nodes !== undefined) return nodes;
-    nodes = {};
-    for (const [key, value] of Object.entries(this.values)) {
-      const label = freshLabel(graph, this.name === undefined ? key : `${this.name}.${key}`);
-      const node = graph.param(label, value);
-      // From now on the layer holds the graph's tensor: later graphs of this dtype share it.
-      if (this.first === undefined) this.values[key] = node.value;
-      nodes[key] = node;
-    }
-    this.bound.set(graph, nodes);
-    this.first ??= graph;
-    return nodes;
-  }
-
-  /**
-   * Remembers `out` as the lecture's `layer.out`, and returns it; a named layer labels it
-   * `name.kind` (`1.tanh`), so that tables and charts say which layer made it.
-   */
-  protected output(out: Node, kind: string): Node {
-    if (this.name !== undefined && out.label === undefined) {
-      out.named(freshLabel(out.graph, `${this.name}.${kind}`));
-    }
-    this.out = out;
-    return out;
-  }
+  abstract override forward(x: Node): Node;
 }
 
 /** Throws unless x's last axis is `want`, naming the layer. */
@@ -138,9 +62,18 @@ function checkLastAxis(layer: Layer, x: Node, want: number): void {
 export interface LinearOptions extends RandomOptions {
   /** Whether the layer adds a bias (default true). */
   bias?: boolean;
+  /**
+   * The initial weights: "lecture" (the default), weight randn/√fanIn and bias zeros, as the
+   * lecture series' Linear; "pytorch", weight and bias uniform in ±1/√fanIn, as torch.nn.Linear.
+   */
+  init?: "lecture" | "pytorch";
 }
 
-/** x @ weight + bias; weight (fanIn, fanOut) drawn as randn / √fanIn, bias zeros. */
+/**
+ * x @ weight + bias; weight (fanIn, fanOut) drawn as randn / √fanIn, bias zeros (or PyTorch's
+ * uniform ±1/√fanIn with `{ init: "pytorch" }`). The weight is stored (fanIn, fanOut), the
+ * transpose of torch.nn.Linear's (out_features, in_features).
+ */
 export class Linear extends Layer {
   /** Inputs per example. */
   readonly fanIn: number;
@@ -152,8 +85,19 @@ export class Linear extends Layer {
     super();
     this.fanIn = fanIn;
     this.fanOut = fanOut;
-    this.values.weight = randn([fanIn, fanOut], options.random ?? Math.random, fanIn ** -0.5);
-    if (options.bias ?? true) this.values.bias = Tensor.zeros([fanOut], "float64");
+    const random = options.random ?? Math.random, init = options.init ?? "lecture";
+    if (init !== "lecture" && init !== "pytorch") {
+      throw new NinjagradError(`Linear's init is "lecture" or "pytorch", got ${String(init)}`);
+    }
+    const bound = fanIn ** -0.5;
+    this.values.weight = init === "pytorch"
+      ? uniform([fanIn, fanOut], random, bound)
+      : randn([fanIn, fanOut], random, bound);
+    if (options.bias ?? true) {
+      this.values.bias = init === "pytorch"
+        ? uniform([fanOut], random, bound)
+        : Tensor.zeros([fanOut], "float64");
+    }
   }
 
   /** The weight (fanIn, fanOut). */
@@ -223,6 +167,11 @@ export class BatchNorm1d extends Layer {
     this.values.beta = Tensor.zeros([dim], "float64");
     this.runningMean = Tensor.zeros([dim], "float64");
     this.runningVar = Tensor.full([dim], 1, "float64");
+  }
+
+  /** The running statistics under PyTorch's names, saved with the parameters. */
+  protected override buffers(): [string, Tensor][] {
+    return [["running_mean", this.runningMean], ["running_var", this.runningVar]];
   }
 
   /** The scale (dim,), ones at first. */
@@ -441,19 +390,29 @@ export class Dropout extends Layer {
   }
 }
 
-/** Layers applied one after the other; their parameters are labelled by position (`0.weight`). */
+/**
+ * Modules applied one after the other; as PyTorch's nn.Sequential, its children are named by
+ * position, so parameters are labelled `0.weight`, `1.bias`, … (under the Sequential's own name
+ * when it has one, or its property name inside a module: `mlp.0.weight`).
+ */
 export class Sequential extends Layer {
   /** The layers, in order. */
-  readonly layers: readonly Layer[];
+  readonly layers: readonly Module[];
 
-  /** Chains `layers`; each unnamed one is named by its position (prefixed with `name`). */
-  constructor(layers: readonly Layer[], options: { name?: string } = {}) {
+  /** Chains `layers`; each is named by its position (prefixed with `name`). */
+  constructor(layers: readonly Module[], options: { name?: string } = {}) {
     super();
     this.layers = layers;
     this.name = options.name;
-    layers.forEach((layer, i) => {
-      layer.name ??= this.name === undefined ? String(i) : `${this.name}.${i}`;
-    });
+    layers.forEach((
+      layer,
+      i,
+    ) => (layer.name = this.name === undefined ? String(i) : `${this.name}.${i}`));
+  }
+
+  /** The children, named by position ("0", "1", …), as PyTorch's. */
+  override children(): [string, Module][] {
+    return this.layers.map((layer, i) => [String(i), layer]);
   }
 
   /** The layer as a person wrote it, for messages. */
@@ -467,17 +426,5 @@ export class Sequential extends Layer {
     for (const layer of this.layers) h = layer.forward(h);
     this.out = h;
     return h;
-  }
-
-  /** Every layer's parameters, in order. */
-  override parameters(graph?: Graph): Node[] {
-    return this.layers.flatMap((layer) => layer.parameters(graph));
-  }
-
-  /** Training mode for every layer. */
-  override train(on = true): this {
-    this.training = on;
-    for (const layer of this.layers) layer.train(on);
-    return this;
   }
 }
