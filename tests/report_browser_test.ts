@@ -97,6 +97,17 @@ Deno.test("report.html opens offline in Chromium and draws every chart without a
       );
     }
     assert.deepEqual(requests, [], `the page asked the network for: ${requests.join(", ")}`);
+    // A wide screen: the loss and update:data side by side; the graph a row of its own.
+    await page.setViewportSize({ width: 1900, height: 1000 });
+    const box = (id: string) =>
+      page.evaluate(`(() => { const r = document.getElementById(${JSON.stringify(id)})
+        .getBoundingClientRect(); return [r.left, r.top, r.width]; })()`) as Promise<number[]>;
+    const [lossBox, ratioBox, graphBox] = await Promise.all(
+      ["train_loss", "train_update_ratio", "gradient_flow_graph"].map(box),
+    );
+    assert.equal(lossBox[1], ratioBox[1], "loss and update:data are not in one row");
+    assert.ok(ratioBox[0] > lossBox[0] + 700, `update:data at x ${ratioBox[0]}`);
+    assert.ok(graphBox[2] > 1500, `the graph's section is ${graphBox[2]} px wide`);
   } finally {
     await browser.close();
     await Deno.remove(dir, { recursive: true });

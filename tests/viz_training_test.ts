@@ -10,6 +10,7 @@ import { fit, Graph, mseLoss, nn, optim, seededRandom } from "../mod.ts";
 import type { TrainEvent } from "../exercises/train/events.ts";
 import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
 import { markItems, visibleTickLabels } from "./fixtures/viz_scene.ts";
+import { lossCaption, updateRatioCaption } from "../viz/captions.ts";
 import {
   histogram,
   histogramsSpec,
@@ -18,6 +19,7 @@ import {
   lossSpec,
   lossTicks,
   lossWindow,
+  overlaySpec,
   paramStatsOf,
   paramStatsSpec,
   snapshotGraph,
@@ -341,4 +343,52 @@ Deno.test("update:data under AdamW is the measured change of the parameters, not
   const w = trace.samples.find((s) => s.step === 11 && s.name === trace.samples[0].name)!;
   const row = rows.find((r) => r.step === 11 && r.param === w.name)!;
   assert.equal(row.ratio, 10 ** w.updateRatio!);
+});
+
+Deno.test("histograms over time beside the last step's, the lecture's overlay, a log count axis", async () => {
+  const { trace } = traced(400, 20);
+  const h = trace.histograms!;
+  const spec = histogramsSpec(h.activations, "activations", { over: trace.distributions });
+  // Each layer's row: its histogram, and beside it its quantiles at every 40th step.
+  const rows = dataset(spec, "dist_1"); // h, the second layer (after hpreact)
+  assert.deepEqual(rows.map((r) => r.step), [...Array(10).keys()].map((i) => 40 * i).concat(399));
+  const hq = trace.distributions!.filter((d) => d.name === "h" && d.of === "activation");
+  assert.deepEqual(rows.map((r) => r.q4), hq.map((d) => d.q[4]));
+  assert.match(await toSVG(spec), /h over the run: median, 16–84% band/);
+  // The overlay: every layer on one axis, the legend naming each with its saturation.
+  const overlay = overlaySpec(h.activations, "every layer");
+  const svg = await toSVG(overlay);
+  const sat = (100 * h.activations.find((a) => a.name === "h")!.saturation!).toFixed(1);
+  assert.match(
+    svg,
+    new RegExp(`h \\(32, 64\\): mean [^<]*, ${sat.replace(".", "\\.")}% saturated`),
+  );
+  const legend = dataset(overlay, "overlay").map((r) => r.layer);
+  assert.equal(new Set(legend).size, 3);
+  // A log count axis: a tail of 2 elements of 1,000 shows beside a spike of 998 at 0.
+  const spike = new Float64Array(1000);
+  spike[0] = -1 / 32;
+  spike[1] = -1 / 32;
+  const g = histogram("logits", "gradient", [1000], spike);
+  const logSpec = histogramsSpec([g], "dlogits", { logCount: true });
+  const bars = await markItems(logSpec, "hist_panel_0");
+  assert.deepEqual(bars.map((b) => b.datum!.count), [2, 998]);
+  const tail = bars.find((b) => b.datum!.count === 2)!;
+  const peak = bars.find((b) => b.datum!.count === 998)!;
+  // On a linear share axis the tail would be 2/998 of the spike's height; here about a tenth.
+  assert.ok(tail.height! / peak.height! > 0.08, `tail ${tail.height} vs spike ${peak.height}`);
+});
+
+Deno.test("captions follow the run's numbers: a gap of 0.007 is not called overfitting", () => {
+  const loss = new Float32Array(1000).map((_, i) => 3.3 - i / 1000);
+  const base = lossTrace(loss);
+  const small = lossCaption({ ...base, evals: [{ step: 999, train: 2.07, val: 2.077 }] });
+  assert.match(small, /a gap of 0\.0070 \(0\.3%\), too small to call overfitting/);
+  assert.match(small, /from 3\.300 at the first step/);
+  const big = lossCaption({ ...base, evals: [{ step: 999, train: 1.5, val: 2.1 }] });
+  assert.match(big, /val is 40\.0% higher: .*overfitting/);
+  const { trace } = traced(120, 20);
+  const ratio = updateRatioCaption(trace, ["b1"]);
+  assert.match(ratio, /At the last measured step/);
+  assert.doesNotMatch(ratio, /b1/);
 });

@@ -10,9 +10,16 @@ import { comparisonSpec } from "./charts/comparison.ts";
 import { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
 import { gradientFlowGraphSpec } from "./charts/graph_flow.ts";
 import { histogramsSpec } from "./charts/histograms.ts";
+import { overlaySpec } from "./charts/distributions.ts";
+import {
+  activationsCaption,
+  gradientsCaption,
+  lossCaption,
+  updateRatioCaption,
+} from "./captions.ts";
 import { type ParamStat, paramStatsOf, paramStatsSpec } from "./charts/params.ts";
 import { lossSpec } from "./charts/loss.ts";
-import { updateRatioSpec } from "./charts/training.ts";
+import { noiseParams, updateRatioSpec } from "./charts/training.ts";
 import { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 import { snapshotGraph } from "./snapshot.ts";
 import type { Chart } from "./spec.ts";
@@ -40,8 +47,15 @@ export const CAPTIONS = {
     "How each layer's values spread: a tanh layer piled up at ±1 is saturated and passes little " +
     "gradient back.",
   gradient_histograms:
-    "How each layer's gradient spreads: layers whose spreads differ by orders of magnitude " +
-    "learn at very different speeds.",
+    "How each layer's gradient spreads (elements counted on a log axis, so that a tail of a " +
+    "few shows): layers whose spreads differ by orders of magnitude learn at very different " +
+    "speeds.",
+  activation_overlay:
+    "Every layer on one axis, as the lecture overlays them: the legend gives each layer's " +
+    "mean, std and, for tanh, the share of saturated units.",
+  gradient_overlay:
+    "Every layer's gradient on one axis: a layer whose line is much narrower than the others " +
+    "receives much less gradient.",
   loss: "The loss falls fast, then slowly, and steps down where the learning rate drops; the gap " +
     "between the val and train points is overfitting.",
   update_ratio:
@@ -118,6 +132,7 @@ export function graphCharts(input: GraphChartsInput): Chart[] {
     name: "gradient_flow_graph",
     spec: gradientFlowGraphSpec(snap, { title: `${prefix}gradient flow`, verdicts }),
     caption: CAPTIONS.gradient_flow_graph,
+    wide: true,
   }];
   const compared = input.comparison ?? input.verdicts;
   if (compared) {
@@ -158,7 +173,9 @@ export function graphCharts(input: GraphChartsInput): Chart[] {
   if (h.gradients.length) {
     charts.push({
       name: "gradient_histograms",
-      spec: histogramsSpec(h.gradients, `${prefix}gradients of the activations`),
+      spec: histogramsSpec(h.gradients, `${prefix}gradients of the activations`, {
+        logCount: true,
+      }),
       caption: CAPTIONS.gradient_histograms,
     });
   }
@@ -188,14 +205,16 @@ export function trainingCharts(trace: TrainingTrace): Chart[] {
         }`,
       }),
       caption: CAPTIONS.gradient_flow_graph,
+      wide: true,
     });
   }
-  charts.push({ name: "loss", spec: lossSpec(trace), caption: CAPTIONS.loss });
+  charts.push({ name: "loss", spec: lossSpec(trace), caption: lossCaption(trace) });
   if (trace.samples.length) {
+    const noise = noiseParams(trace);
     charts.push({
       name: "update_ratio",
-      spec: updateRatioSpec(trace),
-      caption: CAPTIONS.update_ratio,
+      spec: updateRatioSpec(trace, { noise }),
+      caption: updateRatioCaption(trace, noise),
     });
   }
   if (trace.lastParams.length) {
@@ -209,18 +228,35 @@ export function trainingCharts(trace: TrainingTrace): Chart[] {
     });
   }
   const h = trace.histograms;
+  const over = trace.distributions?.length ? trace.distributions : undefined;
   if (h?.activations.length) {
     charts.push({
       name: "activation_histograms",
-      spec: histogramsSpec(h.activations, `activations at step ${h.step}`),
-      caption: CAPTIONS.activation_histograms,
+      spec: histogramsSpec(h.activations, `activations at step ${h.step}`, { over }),
+      caption: activationsCaption(h.activations),
+      wide: over !== undefined,
     });
   }
   if (h?.gradients.length) {
     charts.push({
       name: "gradient_histograms",
-      spec: histogramsSpec(h.gradients, `gradients at step ${h.step}`),
-      caption: CAPTIONS.gradient_histograms,
+      spec: histogramsSpec(h.gradients, `gradients at step ${h.step}`, { over, logCount: true }),
+      caption: gradientsCaption(h.gradients),
+      wide: over !== undefined,
+    });
+  }
+  if (h && h.activations.length > 1) {
+    charts.push({
+      name: "activation_overlay",
+      spec: overlaySpec(h.activations, `every layer's activations at step ${h.step}`),
+      caption: CAPTIONS.activation_overlay,
+    });
+  }
+  if (h && h.gradients.length > 1) {
+    charts.push({
+      name: "gradient_overlay",
+      spec: overlaySpec(h.gradients, `every layer's gradient at step ${h.step}`),
+      caption: CAPTIONS.gradient_overlay,
     });
   }
   return charts;

@@ -89,6 +89,18 @@ export {
   type UpdateRatioOptions,
   updateRatioSpec,
 } from "./charts/training.ts";
+export {
+  distributionRows,
+  overlayLabel,
+  overlayRows,
+  overlaySpec,
+} from "./charts/distributions.ts";
+export {
+  activationsCaption,
+  gradientsCaption,
+  lossCaption,
+  updateRatioCaption,
+} from "./captions.ts";
 export { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
 export { comparisonFloor, type ComparisonOptions, comparisonSpec } from "./charts/comparison.ts";
 export {

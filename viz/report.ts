@@ -2,7 +2,8 @@
  * report.html: every chart in one page that opens offline, with vega, vega-lite and vega-embed
  * inlined from the npm packages' minified browser builds (no CDN), the specs inlined as JSON.
  * A header sums the run up (what the commands know: data, steps, learning rates, losses, time);
- * under each chart a sentence says how to read it, and links name its files.
+ * under each chart a sentence says how to read it, and links name its files. On a wide screen
+ * the charts fill a grid of 760 px columns (a chart marked `wide` spans the row).
  */
 import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
@@ -71,9 +72,13 @@ h1 { font-size: 20px; margin-bottom: 8px; }
 .facts { border-collapse: collapse; font-size: 13px; margin-bottom: 12px; }
 .facts th { text-align: left; font-weight: normal; color: #666; padding: 2px 16px 2px 0; }
 .facts td { padding: 2px 0; }
-section { margin: 28px 0; }
+section { margin: 28px 0; min-width: 0; }
 .chart { overflow-x: auto; }
-.caption { max-width: 760px; font-size: 14px; line-height: 1.4; margin: 4px 0; }`;
+.caption { max-width: 760px; font-size: 14px; line-height: 1.4; margin: 4px 0; }
+.charts { display: grid; column-gap: 32px;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 760px), 1fr)); }
+.charts section { margin: 16px 0; }
+.charts section.wide { grid-column: 1 / -1; }`;
 
 /** The report page as a string (see the module comment). */
 export function reportHtml(
@@ -85,8 +90,10 @@ export function reportHtml(
   const specs = scriptSafe(JSON.stringify(charts.map((c) => c.spec)))
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
+  // A wide screen takes two or more charts a row; a wide chart (a large graph) a row of its own.
   const sections = charts.map((c, i) =>
-    `<section id="${escapeHtml(c.name)}"><div class="chart" id="chart-${i}"></div>` +
+    `<section id="${escapeHtml(c.name)}"${c.wide ? ' class="wide"' : ""}>` +
+    `<div class="chart" id="chart-${i}"></div>` +
     (c.caption ? `<p class="caption">${escapeHtml(c.caption)}</p>` : "") +
     `<p class="files">${
       ["png", "svg", "vl.json"].map((ext) =>
@@ -110,7 +117,9 @@ ${builds.map((js) => `<script>${scriptSafe(js)}</script>`).join("\n")}
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${header}
+<main class="charts">
 ${sections}
+</main>
 <script>
 const specs = ${specs};
 Promise.all(specs.map((spec, i) =>

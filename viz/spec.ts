@@ -12,6 +12,8 @@ export interface Chart {
   spec: VegaLiteSpec;
   /** One sentence on how to read it, printed under it in report.html. */
   caption?: string;
+  /** Spans the report's whole width on a wide screen (a large graph), rather than a column. */
+  wide?: boolean;
 }
 
 /** The Vega-Lite schema every spec declares. */

@@ -10,11 +10,25 @@
 import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import { type Histogram, SATURATION_THRESHOLD } from "../stats.ts";
+import type { DistributionSample } from "../trace.ts";
+import { distributionPanel, distributionRows } from "./distributions.ts";
 
 /** Options of `histogramsSpec`. */
 export interface HistogramsOptions {
   /** One x range for every panel, so that their spreads compare at a glance (default false). */
   sharedX?: boolean;
+  /**
+   * Count elements on a log axis (default false: share on a linear one), so that a tail of a few
+   * elements shows beside a spike (dlogits' −1/n entries beside its many near-zero ones).
+   */
+  logCount?: boolean;
+  /**
+   * The layers' quantiles over the run (a trace's `distributions`): each layer's panel gets its
+   * distribution over time beside it (`dist_<k>` datasets).
+   */
+  over?: readonly DistributionSample[];
+  /** The x axis of the panels over time spans these steps (the live view's stable axis). */
+  planned?: { firstStep: number; steps: number };
 }
 
 /** The name a layer is shown under: `h`, or `dh` for its gradient. */
@@ -93,14 +107,31 @@ export function histogramsSpec(
           ? "share of elements per bin; tanh layers count " +
             `|h| > ${SATURATION_THRESHOLD} as saturated`
           : "share of elements per bin of each layer's gradient") +
-        (options.sharedX ? "; one x axis for all" : "; each panel its own x range"),
+        (options.logCount ? ", on a log axis of element counts (every non-empty bin shows)" : "") +
+        (options.sharedX ? "; one x axis for all" : "; each panel its own x range") +
+        (options.over ? "; right: the same layer over the run" : ""),
         ...(repeated.length ? [`same values, one panel: ${repeated.join(", ")}`] : []),
       ],
     },
     config: CONFIG,
     spacing: 14,
     ...(options.sharedX ? { resolve: { scale: { x: "shared" as const } } } : {}),
-    vconcat: panels.map(({ h, same }, k) => ({
+    vconcat: panels.map(({ h, same }, k) => {
+      const panel = layerPanel(h, same, k);
+      const rows = options.over ? distributionRows(options.over, h.name, h.of) : [];
+      if (!options.over || (rows.length === 0 && !options.planned)) return panel;
+      const size = { width: 360, height: 80 };
+      return {
+        hconcat: [
+          panel,
+          distributionPanel(rows, k, histogramName(h), colour, size, options.planned),
+        ],
+      };
+    }),
+  } as VegaLiteSpec;
+
+  function layerPanel(h: Histogram, same: readonly Histogram[], k: number) {
+    return {
       width: 520,
       height: 80,
       layer: [
@@ -119,6 +150,9 @@ export function histogramsSpec(
         {
           name: `hist_panel_${k}`,
           data: { name: `hist_${k}`, values: histogramBins(h) },
+          ...(options.logCount
+            ? { transform: [{ filter: "datum.count > 0" }, { calculate: "0.7", as: "floor" }] }
+            : {}),
           mark: { type: "bar" as const, color: colour },
           encoding: {
             x: {
@@ -129,13 +163,27 @@ export function histogramsSpec(
               axis: { tickCount: 8 },
             },
             x2: { field: "x1" },
-            y: {
-              field: "share",
-              type: "quantitative" as const,
-              title: "share",
-              axis: { format: "%", tickCount: 3 },
-            },
-            y2: { datum: 0 },
+            ...(options.logCount
+              ? {
+                // Bars from just below 1 element: a bin of one element still shows.
+                y: {
+                  field: "count",
+                  type: "quantitative" as const,
+                  title: "elements",
+                  scale: { type: "log" as const, nice: false },
+                  axis: { format: "~s", tickCount: 3 },
+                },
+                y2: { field: "floor" },
+              }
+              : {
+                y: {
+                  field: "share",
+                  type: "quantitative" as const,
+                  title: "share",
+                  axis: { format: "%", tickCount: 3 },
+                },
+                y2: { datum: 0 },
+              }),
             tooltip: [
               { field: "x0", title: "from", format: ".3g" },
               { field: "x1", title: "to", format: ".3g" },
@@ -150,6 +198,6 @@ export function histogramsSpec(
           encoding: { x: { field: "zero", type: "quantitative" as const } },
         },
       ],
-    })),
-  } as VegaLiteSpec;
+    };
+  }
 }
