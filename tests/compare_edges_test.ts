@@ -1,9 +1,10 @@
 /**
- * The edges of the lecture's `cmp`: "approximate" is allclose, |mine − auto| ≤ atol + rtol·|auto|,
- * so a difference at the bound is approximate and one just above it is not (at the defaults,
- * rtol 1e-5 and atol 1e-8, as torch.allclose); "exact" is bit for bit, so one ulp is not; a NaN
- * is neither. Each case is a hand-written rule that returns the automatic gradient plus a chosen
- * offset, on values where the offset is exact in float64.
+ * The edges of `cmp`: by default "approximate" follows from the arithmetic (a few roundings of
+ * the automatic gradient), so one ulp is approximate and 1e-12 in float64 is not; with rtol/atol
+ * given it is the lecture's allclose, |mine − auto| ≤ atol + rtol·|auto|, so a difference at the
+ * bound is approximate and one just above it is not; "exact" is bit for bit, so one ulp is not;
+ * a NaN is neither. Each case is a hand-written rule that returns the automatic gradient plus a
+ * chosen offset, on values where the offset is exact in float64.
  */
 import assert from "node:assert/strict";
 import { formatComparison, Graph, mul, sum, Tensor } from "../mod.ts";
@@ -35,6 +36,8 @@ function offsetBy(offset: number, tolerances: { rtol?: number; atol?: number } =
     first: cmp.firstDivergent?.name,
     rtol: cmp.rtol,
     atol: cmp.atol,
+    judged: cmp.judged,
+    relerr: row.relerr,
     table: formatComparison(cmp),
   };
 }
@@ -53,16 +56,18 @@ Deno.test("a difference of exactly atol + rtol·|auto| is approximate; one just 
   assert.equal(above.first, "x");
 });
 
-Deno.test("at the defaults (rtol 1e-5, atol 1e-8): 1e-5 off is approximate, 2e-5 off is not", () => {
-  const within = offsetBy(1e-5);
-  assert.equal(within.rtol, 1e-5);
-  assert.equal(within.atol, 1e-8);
+Deno.test("by default the arithmetic decides: 1e-13 off a gradient of 1 is not approximate in float64", () => {
+  const within = offsetBy(2 ** -50); // four ulps of 1
+  assert.equal(within.judged, "rounding");
+  assert.equal(within.rtol, undefined);
   assert.equal(within.approximate, true, within.table);
-  const outside = offsetBy(2e-5);
+  const outside = offsetBy(1e-13);
   assert.equal(outside.approximate, false, outside.table);
   assert.equal(outside.first, "x");
-  // A tolerance 100 times looser would let this through: it must not.
-  assert.equal(offsetBy(1e-4).approximate, false);
+  assert.equal(outside.relerr, outside.maxdiff); // the automatic gradient's largest entry is 1
+  // allclose's defaults (rtol 1e-5) would let 1e-6 through: the arithmetic does not.
+  assert.equal(offsetBy(1e-6).approximate, false);
+  assert.equal(offsetBy(1e-6, { rtol: 1e-5 }).approximate, true);
 });
 
 Deno.test("one ulp off in float64 is approximate but not exact", () => {

@@ -65,7 +65,14 @@ Deno.test("a correct hand-written tanh rule, set by label, compares exact", () =
   g.override("h", tanhRule);
   assert.ok(g.node("h").override);
   const cmp = g.compare(loss);
-  assert.equal(cmp.rows.length, 14); // every labelled node but the loss
+  // Every node that receives a gradient but the loss, named or not: the 14 labelled ones and
+  // the steps between them (bngain · bnraw, the pick, its mean, the negation).
+  assert.equal(cmp.rows.length, g.backward(loss).nodes().length - 1);
+  assert.deepEqual(cmp.rows.filter((r) => r.node.label === undefined).map((r) => r.text), [
+    "mean#17", // (logprobs[·, Yb]).mean(0) is too long to spell out: its op and position
+    "logprobs[·, Yb]",
+    "bngain · bnraw",
+  ]);
   for (const row of cmp.rows) assert.ok(row.exact && row.shapeMatch, `${row.name} not exact`);
   assert.equal(cmp.firstDivergent?.name, undefined); // a name: a row holds the whole graph
 });

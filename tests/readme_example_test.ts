@@ -35,6 +35,9 @@ Deno.test("the README's tour runs and prints what it says", async () => {
   assert.match(text, /dW = /);
   assert.match(text, /^h +\| exact: True/m);
   assert.match(text, /every node agrees/);
+  // The wrong rule on the unnamed h·h is blamed on that node, not on the named h it feeds.
+  assert.match(text, /^first divergent node in backward order: h$/m);
+  assert.match(text, /hand-written rule of mul#\d+ \(h · h\) for input a: check that rule first/);
   assert.match(text, /loss before and after: \d+\.\d{4} → \d+\.\d{4}/);
 });
 

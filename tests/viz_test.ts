@@ -178,7 +178,7 @@ Deno.test("flow graph with a wrong tanh rule: ✗ from hpreact back, hpreact rin
     ["hpreact", "differs"],
     ["bnraw", "differs"],
     ["C", "differs"],
-    ["matmul#11", "not compared"],
+    ["matmul#11", "differs"], // unnamed (embcat @ W1), compared like every node
   ];
   for (const [name, s] of want) {
     const item = status.get(name);
@@ -225,11 +225,15 @@ Deno.test("flow graph takes any checker's verdicts: a blank rule shows as not wr
 function row(name: string, r: Partial<ComparisonRow>): ComparisonRow {
   return {
     name,
+    text: name,
     node: undefined as never,
     shape: [2],
     exact: false,
     approximate: false,
     maxdiff: 0,
+    relerr: 0,
+    tolerance: 1e-8,
+    zeroInTruth: false,
     shapeMatch: true,
     shapeGot: [2],
     overridden: true,
@@ -247,8 +251,10 @@ Deno.test("comparison: each row's status, glyph, colour and place, from a table 
   ];
   const cmp: Comparison = {
     rows: cases.map((c) => c[0]),
+    judged: "allclose",
     rtol: 1e-5,
     atol: 1e-8,
+    blame: [],
     firstDivergent: cases[2][0],
   };
   const spec = comparisonSpec(cmp);
@@ -280,8 +286,10 @@ Deno.test("comparison: the exercise's own row is marked, with its limit", async 
       row("logits", { approximate: true, maxdiff: 5e-9 }),
       row("h", { approximate: true, maxdiff: 2e-9 }),
     ],
+    judged: "allclose",
     rtol: 1e-5,
     atol: 1e-8,
+    blame: [],
     firstDivergent: undefined,
   };
   const spec = comparisonSpec(cmp, {

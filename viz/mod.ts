@@ -149,7 +149,7 @@ export {
 // their members name in turn (mod.ts exports and documents the same). Observable is the engine's
 // alias of rxjs's, which the docs leave out (graph/node.ts says why).
 export type { BackwardOptions, Gradients, RuleFailure } from "../graph/backward.ts";
-export type { CompareOptions, Comparison, ComparisonRow } from "../graph/compare.ts";
+export type { Blame, CompareOptions, Comparison, ComparisonRow } from "../graph/compare.ts";
 export type { EngineEvent, Graph, NodeRef, Operand, RuleCounts } from "../graph/graph.ts";
 export type { Node, NodeKind, Observable, Subgraph } from "../graph/node.ts";
 export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "../graph/op.ts";

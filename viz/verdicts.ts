@@ -49,6 +49,11 @@ export interface GraphVerdicts {
   nodes: Readonly<Record<string, NodeVerdict>>;
   /** The first node in backward order whose gradient is wrong: the place to look first. */
   firstDivergent?: string;
+  /**
+   * The rules to check first: the nodes whose hand-written rules made the first divergent
+   * gradient (the nodes it feeds).
+   */
+  blame?: readonly string[];
   /** The tolerance of "approximate" (allclose's), when there is one. */
   tolerance?: { rtol: number; atol: number };
   /** What was compared with what, for subtitles (default "hand-written vs automatic"). */
@@ -70,13 +75,18 @@ export function verdictsFromComparison(cmp: Comparison): GraphVerdicts {
       ? `wrong shape: got ${formatShape(r.shapeGot)}, want ${formatShape(r.shape)}`
       : r.exact
       ? "bit-exact"
-      : `max |difference| ${fmt(r.maxdiff)}`;
+      : `max |difference| ${fmt(r.maxdiff)} (relative ${fmt(r.relerr)}), ${
+        status === "differs" ? "above" : "within"
+      } ${fmt(r.tolerance)}${
+        r.zeroInTruth ? "; zero in truth: its gradient is rounding noise" : ""
+      }`;
     nodes[r.name] = { status, maxdiff: r.maxdiff, detail };
   }
   return {
     nodes,
     firstDivergent: cmp.firstDivergent?.name,
-    tolerance: { rtol: cmp.rtol, atol: cmp.atol },
+    ...(cmp.judged === "allclose" ? { tolerance: { rtol: cmp.rtol!, atol: cmp.atol! } } : {}),
+    ...(cmp.blame.length > 0 ? { blame: cmp.blame.map((b) => b.name) } : {}),
     against: "hand-written vs automatic",
   };
 }

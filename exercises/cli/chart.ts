@@ -67,7 +67,7 @@ export async function exerciseCharts(
 ): Promise<ExerciseCharts> {
   const setup = await setupExercise(n, options);
   const { graph, lossNode } = setup;
-  let grads = setup.grads, comparison = setup.comparison;
+  let grads = setup.grads, comparison = setup.everyNode;
   const wrong = options.wrong === undefined ? undefined : WRONG_RULES[options.wrong];
   if (options.wrong !== undefined) {
     if (n !== 1) {
@@ -83,9 +83,8 @@ export async function exerciseCharts(
     graph.override(wrong.node, wrong.rule);
     grads = graph.backward(lossNode);
   }
-  // Exercises 2 and 3 compare one row; the chart shows every labelled node, so that it shows how
-  // the one-step rule's rounding travels upstream. So does a swapped-in wrong rule.
-  if (n === 2 || n === 3 || wrong) comparison = graph.compare(lossNode);
+  // The chart shows every node, named or not, as the exercise's own verdict judges them.
+  if (wrong) comparison = graph.compare(lossNode);
   const focus = n === 2 ? ["logits"] : n === 3 ? ["hprebn"] : undefined;
   const verdicts = verdictsFromComparison(comparison);
   const lr = setup.training?.config.lr;

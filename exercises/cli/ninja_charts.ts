@@ -38,7 +38,6 @@ export function verdictsFromCheck(report: CheckReport): GraphVerdicts {
   return {
     nodes,
     firstDivergent: report.firstWrong?.name,
-    tolerance: { rtol: report.comparison.rtol, atol: report.comparison.atol },
     against: "your rules vs the engine's",
   };
 }

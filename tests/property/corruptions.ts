@@ -141,23 +141,19 @@ export function corrupt(kind: Exclude<Corruption, "missingSum">, c: Tensor): Ten
 }
 
 /**
- * How far returning `corrupted` instead of `correct` moves the input's total gradient `total`,
- * in units of compare's tolerance: the largest |corrupted − correct| / (atol + rtol·|total|),
- * Infinity when the shape changes. Above 1 compare must see it; far above or far below 1, no
- * rounding in the sum of the contributions can decide it.
+ * How far returning `corrupted` instead of `correct` moves the input's total gradient, in units
+ * of compare's tolerance for it (its row's `tolerance`): the largest |corrupted − correct| over
+ * that tolerance, Infinity when the shape changes. Above 1 compare must see it; far above or far
+ * below 1, no rounding in the sum of the contributions can decide it.
  */
-export function toleranceRatio(
-  { correct, corrupted }: Returned,
-  total: Tensor,
-  rtol: number,
-  atol: number,
-): number {
+export function toleranceRatio({ correct, corrupted }: Returned, tolerance: number): number {
   if (!correct || !corrupted) return 0;
   if (!sameShape(correct.shape, corrupted.shape)) return Infinity;
   let ratio = 0;
-  for (let i = 0; i < total.size; i++) {
+  for (let i = 0; i < correct.size; i++) {
     const moved = Math.abs(corrupted.data[i] - correct.data[i]);
-    ratio = Math.max(ratio, moved / (atol + rtol * Math.abs(total.data[i])));
+    // A tolerance of 0 (an exact zero gradient): any move is as far out as a number can say.
+    ratio = Math.max(ratio, tolerance > 0 ? moved / tolerance : moved > 0 ? Number.MAX_VALUE : 0);
   }
   return ratio;
 }
