@@ -110,7 +110,9 @@ export function overlayLabel(h: Histogram): string {
 }
 
 /** The overlay's rows: per layer, its density at each bin's middle. */
-export function overlayRows(layers: readonly Histogram[]) {
+export function overlayRows(
+  layers: readonly Histogram[],
+): { layer: string; x: number; density: number }[] {
   return layers.flatMap((h) =>
     h.bins.map((b) => ({
       layer: overlayLabel(h),
