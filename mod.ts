@@ -55,4 +55,13 @@ export type {
   StepEvent,
 } from "./ops/fit.ts";
 export { seededRandom } from "./ops/kernels/random.ts";
+export { generate } from "./ops/generate.ts";
+export type { GenerateOptions } from "./ops/generate.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+} from "./ops/safetensors.ts";
+export type { NamedTensors } from "./ops/safetensors.ts";
 export type { Random } from "./ops/kernels/random.ts";

@@ -237,6 +237,9 @@ export abstract class Module {
     };
     visit(this);
     for (const [graph, nodes] of leaves) graph.batch(() => nodes.forEach((n) => graph.changed(n)));
+    // A training-mode BatchNorm1d's forward, just run again, moved its running statistics: the
+    // loaded ones are written once more (the parameters are unchanged by it).
+    for (const [name, t] of mine) t.data.set(state.get(name)!.data);
   }
 
   /** Tensors the module keeps that are not parameters (running statistics), by name. */
