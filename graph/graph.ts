@@ -187,6 +187,14 @@ export class Graph {
         `${leaf.name} is computed by ${leaf.op!.name}; only leaves can be set`,
       );
     }
+    if (!((value as unknown) instanceof Tensor)) {
+      throw new NinjagradError(
+        `set(${leaf.name}, value): value is ${describe(value)}, not a Tensor: ` +
+          ((value as unknown) instanceof Node
+            ? "pass the node's value (node.value)"
+            : "pass a Tensor"),
+      );
+    }
     leaf.value = this.converted(value, leaf.value);
     this.changed(leaf);
   }

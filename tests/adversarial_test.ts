@@ -19,6 +19,7 @@ import {
   type CommandOutcome,
   commandPath,
   lectureNames,
+  merged,
   runCommand,
   scratchDir,
 } from "./helpers.ts";
@@ -166,7 +167,7 @@ scenario(
     const steps = String(ckpt.step + 30), straight = at("straight.ckpt");
     const [resumed, whole] = await Promise.all([
       runCommand("train", ["--resume", file, "--steps", steps, "--quiet"]),
-      runCommand("train", [...LONG, "--steps", steps, "--save", straight, "--quiet"]),
+      runCommand("train", merged(LONG, ["--steps", steps, "--save", straight, "--quiet"])),
     ]);
     assert.equal(resumed.code, 0, resumed.stderr.join("\n"));
     assert.equal(whole.code, 0, whole.stderr.join("\n"));
@@ -234,7 +235,7 @@ interface Case {
 const train = (what: string, args: string[], code: 1 | 2, says: RegExp, more = {}): Case => ({
   what,
   cli: "train",
-  args: [...TINY, "--steps", "5", "--quiet", ...args],
+  args: merged(TINY, ["--steps", "5", "--quiet"], args),
   code,
   says,
   ...more,
@@ -487,7 +488,7 @@ test("downloads: a redirect is followed; nothing a failed download got is cached
   await Promise.all(outcomes); // the failures above have run
   const out = await runCommand(
     "train",
-    [...TINY, "--steps", "5", "--quiet", "--data", url("/redirect")],
+    merged(TINY, ["--steps", "5", "--quiet", "--data", url("/redirect")]),
     NET,
   );
   assert.equal(out.code, 0, out.stderr.join("\n"));
@@ -503,7 +504,7 @@ test("downloads: a cached copy that is not a names list is downloaded again, not
   const hits = server.hits.get("/names.txt") ?? 0;
   const out = await runCommand(
     "train",
-    [...TINY, "--steps", "5", "--quiet", "--data", url("/names.txt")],
+    merged(TINY, ["--steps", "5", "--quiet", "--data", url("/names.txt")]),
     NET,
   );
   assert.equal(out.code, 0, out.stderr.join("\n"));

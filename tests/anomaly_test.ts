@@ -147,9 +147,9 @@ const dir = await Deno.makeTempDir({ prefix: "ninjagrad-anomaly-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 const DATA = join(dir, "names.txt");
 await Deno.writeTextFile(DATA, (await loadNames(NAMES)).slice(0, 100).join("\n"));
-const absurd = ["--data", DATA, "--steps", "50", "--hidden", "16", "--lr", "1e6", "--quiet"];
+const absurd = ["--data", DATA, "--steps", "50", "--hidden", "16", "--lr", "1000", "--quiet"];
 
-Deno.test("train --lr 1e6 --detect-anomaly stops at the first bad node, by its lecture name", async () => {
+Deno.test("train --lr 1000 --detect-anomaly stops at the first bad node, by its lecture name", async () => {
   for (const backward of ["manual", "auto"]) {
     const { code, stderr } = await run(TRAIN, [
       ...absurd,
@@ -166,13 +166,13 @@ Deno.test("train --lr 1e6 --detect-anomaly stops at the first bad node, by its l
   }
 });
 
-Deno.test("train --lr 1e6 without the switch stops at the loss, and says what to try", async () => {
+Deno.test("train --lr 1000 without the switch stops at the loss, and says what to try", async () => {
   const { code, stderr } = await run(TRAIN, absurd);
   assert.equal(code, 1);
   assert.deepEqual(stderr.length, 1);
   assert.match(
     stderr[0],
-    /^error: the loss is (NaN|Infinity) at step \d+: the run diverged; try a smaller --lr$/,
+    /^error: the loss is (NaN|Infinity) at step \d+: the run diverged \(the largest weight is \w+\[\d+\] = .*\); try a smaller --lr$/,
   );
 });
 

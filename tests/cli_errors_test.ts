@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { loadNames } from "../exercises/data.ts";
-import { type CommandOutcome, runCommand, scratchDir } from "./helpers.ts";
+import { type CommandOutcome, merged, runCommand, scratchDir } from "./helpers.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 
@@ -109,7 +109,7 @@ interface Case {
 const train = (what: string, args: string[], code: 1 | 2, says: RegExp): Case => ({
   what,
   cli: "train",
-  args: ["--data", DATA, "--steps", "5", "--hidden", "8", "--quiet", ...args],
+  args: merged(["--data", DATA, "--steps", "5", "--hidden", "8", "--quiet"], args),
   code,
   says,
 });

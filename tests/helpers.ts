@@ -218,3 +218,29 @@ export function assertSameSaved(fast: readonly Node[], slow: readonly Node[], wh
     }
   });
 }
+
+/**
+ * Command-line flags with later ones overriding earlier ones (`merged(DEFAULTS, ["--steps",
+ * "20"])`): the commands refuse a flag given twice, so a test's defaults give way to its case's.
+ * A flag followed by a token that is not a flag is a flag and its value; else a switch. Other
+ * tokens (positional arguments) are kept where they are.
+ */
+export function merged(...groups: readonly string[][]): string[] {
+  const entries = new Map<string, string[]>();
+  for (const group of groups) {
+    for (let i = 0; i < group.length; i++) {
+      const token = group[i];
+      if (!/^--?[a-z]/i.test(token)) {
+        entries.set(`${entries.size}:${token}`, [token]); // a positional argument, kept
+        continue;
+      }
+      const name = token.split("=")[0];
+      const takesNext = !token.includes("=") && i + 1 < group.length &&
+        !/^--?[a-z]/i.test(group[i + 1]);
+      const entry = takesNext ? [token, group[++i]] : [token];
+      entries.delete(name); // re-inserted last: the order given
+      entries.set(name, entry);
+    }
+  }
+  return [...entries.values()].flat();
+}

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadCheckpoint } from "../exercises/checkpoint.ts";
 import { loadNames } from "../exercises/data.ts";
+import { merged } from "./helpers.ts";
 
 const NAMES = new URL("../exercises/data/names.txt", import.meta.url);
 const TRAIN = fileURLToPath(new URL("../exercises/cli/train.ts", import.meta.url));
@@ -82,7 +83,7 @@ Deno.test("Ctrl-C with --save: the checkpoint is written, named, and exit is 130
       .output();
   const [resumed, whole] = await Promise.all([
     run(["--resume", file, "--steps", steps, "--quiet"]),
-    run([...LONG.slice(0, -1), "--steps", steps, "--save", straight, "--quiet"]),
+    run(merged(LONG.slice(0, -1), ["--steps", steps, "--save", straight, "--quiet"])),
   ]);
   assert.equal(resumed.code, 0);
   assert.equal(whole.code, 0);

@@ -74,8 +74,29 @@ function broadcast(m: LiveMessage): void {
   }
 }
 
+/**
+ * The most pages streamed to at once: each gets the whole log first, then every flush, so an
+ * unbounded number of them (a script opening thousands) would cost the run gigabytes of traffic.
+ */
+export const MAX_LIVE_CLIENTS = 32;
+
+/**
+ * Whether a request's Host names this server as a browser on this machine does: a page of
+ * another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name, refused.
+ */
+export function localHost(host: string | null, port: number): boolean {
+  if (host === null) return false;
+  const h = host.toLowerCase();
+  return h === `127.0.0.1:${port}` || h === `localhost:${port}` || h === `[::1]:${port}`;
+}
+
 function handler(title: string, facts: readonly ReportFact[]) {
   return async (req: Request): Promise<Response> => {
+    if (!localHost(req.headers.get("host"), server!.addr.port)) {
+      return new Response("this page is served to 127.0.0.1 and localhost only\n", {
+        status: 421,
+      });
+    }
     const path = new URL(req.url).pathname;
     if (req.method !== "GET") return new Response("GET only", { status: 405 });
     if (path === "/") {
@@ -91,6 +112,12 @@ function handler(title: string, facts: readonly ReportFact[]) {
     }
     if (path === "/favicon.ico") return new Response(null, { status: 204 });
     if (path === "/events") {
+      if (clients.size >= MAX_LIVE_CLIENTS) {
+        return new Response(`at most ${MAX_LIVE_CLIENTS} pages follow a run at once\n`, {
+          status: 503,
+          headers: { "retry-after": "5" },
+        });
+      }
       let me: ReadableStreamDefaultController<Uint8Array> | undefined;
       const body = new ReadableStream<Uint8Array>({
         start(c) {

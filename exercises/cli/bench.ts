@@ -153,6 +153,17 @@ function print(r: BenchTiming, json: boolean, dtype: FloatDType): void {
   );
 }
 
+const USAGE = `deno task bench [flags]: ms per step of the lecture's two workloads, and kernels
+  --json           one JSON document
+  --dtype T        float32 or float64 (float32)
+  --steps N        timed steps per repeat (500)
+  --repeats N      repeats, the median kept (7; 5 with --scale)
+  --heap N         run N steps and report the heap's growth
+  --no-kernels     skip the kernels' timings
+  --scale          the n × n chain and the batch-512 MLP, with GFLOP/s
+  --sizes A,B,…    the chain's sizes (with --scale)
+  --threads T      the BLAS's threads (with --scale)`;
+
 async function main(): Promise<void> {
   const { values } = parseFlags("bench", Deno.args, {
     json: { type: "boolean" },
@@ -164,7 +175,7 @@ async function main(): Promise<void> {
     scale: { type: "boolean" },
     sizes: { type: "string" },
     threads: { type: "string" },
-  });
+  }, USAGE);
   const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
   const dtype = choiceFlag("dtype", str(values.dtype), ["float32", "float64"] as const, "float32");
   const steps = numberFlag("steps", str(values.steps), 500, { min: 1, integer: true });

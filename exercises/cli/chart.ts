@@ -130,7 +130,7 @@ export async function main(args: string[]): Promise<WrittenCharts> {
     ...SETUP_FLAGS,
     out: { type: "string" },
     wrong: { type: "string" },
-  });
+  }, USAGE);
   const [what, number, ...extra] = positionals;
   if (what !== "exercise") {
     throw new UsageError(`chart draws an exercise's graph: ${USAGE}`);

@@ -14,7 +14,7 @@
  */
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type ComparisonRow, formatComparison } from "../../graph/compare.ts";
-import { type FlagSpec, numberFlag, parseFlags, runMain } from "./main.ts";
+import { type FlagSpec, HelpRequested, numberFlag, parseFlags, runMain } from "./main.ts";
 import {
   EXERCISE_TITLES,
   type ExerciseNumber,
@@ -66,12 +66,14 @@ export function jsonRow(r: ComparisonRow) {
 export async function main(args: string[]): Promise<void> {
   const [n, ...rest] = args;
   const entry = n === undefined ? undefined : EXERCISES[n];
+  const usage = "deno task exercise N [--data PATH] [--dtype float32|float64] [--seed S] " +
+    "[--json]; exercise 4 also takes [--steps N]";
+  if (n === "--help" || n === "-h") throw new HelpRequested(usage);
   if (!entry) {
     throw new UsageError(
       `exercise needs a number: ${Object.keys(EXERCISES).join(", ")}${
         n === undefined ? "" : `, got "${n}"`
-      } (deno task exercise N [--data PATH] [--dtype float32|float64] [--seed S] [--json]; ` +
-        "exercise 4 also takes [--steps N])",
+      } (${usage})`,
     );
   }
   await entry.run(rest);

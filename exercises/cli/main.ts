@@ -14,7 +14,16 @@ export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: stri
  * `UsageError`s naming the flag. A value may start with "-" (`--lr -1`): the flag's own check
  * then says what is wrong with it, instead of node:util's "argument is ambiguous".
  */
-export function parseFlags(command: string, args: string[], spec: FlagSpec) {
+export function parseFlags(command: string, args: string[], spec: FlagSpec, usage?: string) {
+  // Every command answers --help: with its own text where it has one, else with `usage`.
+  const stop = args.indexOf("--");
+  const shorts = Object.values(spec).some((f) => f.short === "h");
+  if (
+    !Object.hasOwn(spec, "help") &&
+    (stop < 0 ? args : args.slice(0, stop)).some((a) => a === "--help" || (a === "-h" && !shorts))
+  ) {
+    throw new HelpRequested(usage ?? flagList(command, spec));
+  }
   const normalized = normalizeArgs(command, args, spec);
   try {
     return parseArgs({ args: normalized, options: spec, allowPositionals: true, strict: true });
@@ -23,6 +32,22 @@ export function parseFlags(command: string, args: string[], spec: FlagSpec) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new UsageError(`${command}: ${msg} (see the README for its flags)`);
   }
+}
+
+/** `--help` of a command whose flags have no `help` of their own: `runMain` prints the text. */
+export class HelpRequested extends Error {
+  constructor(readonly text: string) {
+    super(text);
+    this.name = "HelpRequested";
+  }
+}
+
+/** A command's flags, as its --help when it has no text of its own. */
+function flagList(command: string, spec: FlagSpec): string {
+  const flags = Object.entries(spec).map(([n, f]) =>
+    `--${n}${f.type === "string" ? " VALUE" : ""}`
+  );
+  return `deno task ${command} [flags]; its flags: ${flags.join(", ")} (see the README)`;
 }
 
 /** A number written with a leading minus: a flag's value, never a flag. */
@@ -34,6 +59,17 @@ const NEGATIVE_NUMBER = /^-(?:\d|\.\d|Infinity$|NaN$)/;
  */
 function normalizeArgs(command: string, args: string[], spec: FlagSpec): string[] {
   const out: string[] = [];
+  const given = new Map<string, string>();
+  /** A flag given twice is refused: which one was meant cannot be told (`--steps 10 --steps 20`). */
+  const once = (name: string, typed: string) => {
+    const first = given.get(name);
+    if (first !== undefined) {
+      throw new UsageError(
+        `${command}: --${name} is given twice (${first}, then ${typed}); give it once`,
+      );
+    }
+    given.set(name, typed);
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
@@ -60,6 +96,7 @@ function normalizeArgs(command: string, args: string[], spec: FlagSpec): string[
       if (inline !== undefined) {
         throw new UsageError(`${command}: --${name} is a switch and takes no value, got "${arg}"`);
       }
+      once(name, arg);
       out.push(`--${name}`);
       continue;
     }
@@ -77,6 +114,7 @@ function normalizeArgs(command: string, args: string[], spec: FlagSpec): string[
       i++;
     }
     if (value.trim() === "") throw new UsageError(`${command}: --${name} needs a value, got ""`);
+    once(name, `--${name} ${value}`);
     out.push(`--${name}=${value}`);
   }
   return out;
@@ -191,6 +229,10 @@ export async function runMain(main: () => Promise<void> | void): Promise<void> {
   try {
     await main();
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      console.log(e.text);
+      Deno.exit(0);
+    }
     if (e instanceof NinjagradError) {
       console.error(`error: ${e.message}`);
       Deno.exit(e.exitCode);

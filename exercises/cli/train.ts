@@ -42,8 +42,12 @@ async function main(): Promise<void> {
   const path = (name: string) => str(name) === undefined ? undefined : userPath(str(name)!);
   const flags = configFromFlags(values);
   const resumeFrom = path("resume"), source = path("data");
-  // `deno task train` passes `--charts charts`; a later --charts wins, --no-charts drops them.
-  const chartDir = values["no-charts"] === true ? undefined : path("charts");
+  // `deno task train` sets NINJAGRAD_TASK_CHARTS=charts (a flag would make the user's own
+  // --charts a duplicate); --charts overrides it, --no-charts drops the charts.
+  const taskCharts = Deno.env.get("NINJAGRAD_TASK_CHARTS") || undefined;
+  const chartDir = values["no-charts"] === true
+    ? undefined
+    : path("charts") ?? (taskCharts === undefined ? undefined : userPath(taskCharts));
   const typedSave = str("save") ?? str("resume");
   const save = path("save") ?? resumeFrom;
   const checkpointEvery = checkpointEveryFlag(str("checkpoint-every"), save !== undefined);

@@ -65,7 +65,7 @@ export const USAGE = `deno task train [flags]: exercise 4, training with the han
                    unless --save says otherwise; other settings come from the checkpoint
   --detect-anomaly stop at the first node whose value or gradient is NaN or Inf, naming it
   --charts DIR     write the training charts (.vl.json, .svg, .png) and report.html into DIR
-                   (the task passes --charts charts: the folder charts/ where you ran it)
+                   (deno task train writes them to charts/ where you ran it)
   --no-charts      write no charts
   --live           draw the charts while training, on a page served on 127.0.0.1
   --port N         the live page's port (default: a free one)

@@ -8,6 +8,7 @@
 // deno-lint-ignore no-import-prefix
 import wabtInit from "npm:wabt@1.0.39";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
+import { parseFlags } from "./main.ts";
 
 /** The kernels' sources and binaries, in ops/kernels/wasm/. */
 export const MODULES = ["kernels"] as const;
@@ -34,8 +35,12 @@ export async function upToDate(name: typeof MODULES[number]): Promise<boolean> {
   return built.length === checkedIn.length && built.every((b, i) => b === checkedIn[i]);
 }
 
+const USAGE = "deno task wasm [--check]: assembles ops/kernels/wasm/*.wat into the checked-in " +
+  ".wasm files; --check fails if one is stale";
+
 async function main(): Promise<void> {
-  const check = Deno.args.includes("--check");
+  const { values } = parseFlags("wasm", Deno.args, { check: { type: "boolean" } }, USAGE);
+  const check = values.check === true;
   for (const name of MODULES) {
     if (check) {
       if (!(await upToDate(name))) {

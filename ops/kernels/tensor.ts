@@ -23,6 +23,62 @@ export function sizeOf(shape: Shape): number {
   return n;
 }
 
+/**
+ * The most elements a tensor may hold: the kernels address their operands with 32-bit offsets,
+ * and typed arrays past it are refused by the runtime anyway.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Checks `shape` and `dtype` given to `what` (`Tensor.zeros`), returning the element count: every
+ * size a whole number ≥ 0, their product at most MAX_TENSOR_ELEMENTS. A one-line error names the
+ * argument and what is wrong, where the typed array would throw a bare RangeError.
+ */
+export function checkedSize(what: string, shape: Shape, dtype: DType): number {
+  if (!Object.hasOwn(ARRAY, dtype)) {
+    throw new NinjagradError(
+      `${what}: dtype ${JSON.stringify(dtype)} is not one of float32, float64, int32`,
+    );
+  }
+  if (!Array.isArray(shape)) {
+    throw new NinjagradError(`${what}: shape must be a list of sizes ([2, 3]), got ${shape}`);
+  }
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
+      const show = (v: unknown) =>
+        typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v);
+      throw new NinjagradError(
+        `${what}: shape [${shape.map(show).join(", ")}] has ${show(d)} at axis ${i}; each size ` +
+          "must be a whole number ≥ 0",
+      );
+    }
+    n *= d;
+  }
+  if (n > MAX_TENSOR_ELEMENTS) {
+    throw new NinjagradError(
+      `${what}: shape ${formatShape(shape)} holds ${n.toLocaleString("en")} elements, more than ` +
+        `a tensor may (${MAX_TENSOR_ELEMENTS.toLocaleString("en")}, the kernels' 32-bit offsets)`,
+    );
+  }
+  return n;
+}
+
+/** A new typed array of `n` elements, or a one-line error when the memory is not there. */
+function allocate(what: string, shape: Shape, dtype: DType, n: number): TensorData {
+  try {
+    return new ARRAY[dtype](n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = n * (dtype === "float64" ? 8 : 4);
+    throw new NinjagradError(
+      `${what}: a ${dtype} tensor of shape ${formatShape(shape)} needs ` +
+        `${bytes.toLocaleString("en")} bytes, more memory than could be allocated`,
+    );
+  }
+}
+
 /** Row-major strides of a shape. */
 export function stridesOf(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
@@ -147,7 +203,8 @@ export class Tensor {
   /** A tensor of zeros (inside a reusing backward pass, a recycled one: see `Arena`). */
   static zeros(shape: Shape, dtype: DType = "float32"): Tensor {
     if (activeArena !== undefined) return activeArena.take(shape, dtype);
-    return new Tensor(new ARRAY[dtype](sizeOf(shape)), [...shape]);
+    const n = checkedSize("Tensor.zeros", shape, dtype);
+    return new Tensor(allocate("Tensor.zeros", shape, dtype, n), [...shape]);
   }
 
   /**
@@ -179,7 +236,9 @@ export class Tensor {
    */
   static from(values: NestedNumbers, dtype: DType = "float32", shape?: Shape): Tensor {
     const flat: number[] = [];
-    const inferred = flatten(values, flat);
+    const inferred = flatten(values, flat, "values");
+    if (shape !== undefined) checkedSize("Tensor.from", shape, dtype);
+    else checkedSize("Tensor.from", inferred, dtype);
     return new Tensor(ARRAY[dtype].from(flat), shape ? [...shape] : inferred);
   }
 
@@ -234,12 +293,23 @@ export class Tensor {
 /** A number or arbitrarily nested arrays of numbers. */
 export type NestedNumbers = number | NestedNumbers[];
 
-function flatten(values: NestedNumbers, out: number[]): number[] {
+function flatten(values: NestedNumbers, out: number[], path: string): number[] {
   if (typeof values === "number") {
     out.push(values);
     return [];
   }
-  const shapes = values.map((v) => flatten(v, out));
+  if (!Array.isArray(values)) {
+    const v: unknown = values;
+    const what = typeof v === "string"
+      ? `${JSON.stringify(v)} (a string)`
+      : v === null || v === undefined
+      ? String(v)
+      : `${typeof v === "object" ? "an object" : `a ${typeof v}`}`;
+    throw new NinjagradError(
+      `Tensor.from: ${path} is ${what}, not a number: pass numbers, or nested arrays of numbers`,
+    );
+  }
+  const shapes = values.map((v, i) => flatten(v, out, `${path}[${i}]`));
   for (const s of shapes) {
     if (!sameShape(s, shapes[0])) {
       throw new NinjagradError("ragged nested arrays: every row must have the same length");
