@@ -41,8 +41,12 @@ const timesT = { transA: false, transB: true };
 // --- cross-entropy: dlogits = (softmax(logits) − onehot(Yb)) / n · dloss ------------------------
 
 function onehot(v: Values, idx: Tensor): Tensor {
-  const probs = tensor(v, "probs");
-  return t.oneHot(idx, probs.shape[1], undefined, probs);
+  return onehotOf(idx, tensor(v, "probs"));
+}
+
+/** Rows of `like`'s shape with a 1 at each row's index. */
+function onehotOf(idx: Tensor, like: Tensor): Tensor {
+  return t.oneHot(idx, like.shape[1], undefined, like);
 }
 
 /** Each row's argmax of the logits, as an index tensor. */
@@ -375,9 +379,9 @@ const EMBEDDING: Mutant[] = [
   {
     id: "block-position-forgotten",
     kind: "operand",
-    says: (v) =>
-      `reads demb's row k·${tensor(v, "C").shape[1]} for every block position j: the block ` +
-      "position is left out of demb's index; dC[Xb[k, j]] takes demb[k, j]",
+    says: () =>
+      "indexes demb by the example k alone (demb.data[k * n_embd + d]), leaving out the block " +
+      "position j: dC[Xb[k, j]] takes demb[k, j], at demb.data[(k * block_size + j) * n_embd + d]",
     compute: (v) => scatter(v, (k) => k),
   },
   {
@@ -510,12 +514,155 @@ const LINEAR: Record<string, Mutant[]> = {
   }],
 };
 
+/** A sum over the wrong axis of a value broadcast along the other one. */
+const wrongAxis = (
+  id: string,
+  input: string,
+  axis: number,
+  formula: string,
+  compute: (v: Values) => Tensor,
+): Mutant => ({
+  id,
+  kind: "axis",
+  says: (v) =>
+    `sums over axis ${axis} where ${input} ${`(${
+      tensor(v, input).shape.join(", ")
+    })`} was broadcast along axis ${1 - axis}: ${formula}`,
+  compute,
+});
+
+/** Exercise 1's rules, line by line: the slips the lecture's learners make most. */
+const EX1: Record<string, Mutant[]> = {
+  "loss.logprobs": [
+    {
+      id: "divide-by-classes",
+      kind: "factor",
+      says: (v) =>
+        `divides by ${tensor(v, "logprobs").shape[1]} (the classes) where the loss is a mean ` +
+        `over n = ${batch(v)} rows: each picked entry gets −1/n · dloss`,
+      compute: (v) => {
+        const lp = tensor(v, "logprobs");
+        return t.mul(onehotOf(tensor(v, "Yb"), lp), t.div(t.neg(tensor(v, "dloss")), lp.shape[1]));
+      },
+    },
+    {
+      id: "every-entry",
+      kind: "operand",
+      says: () =>
+        "puts −1/n at every entry where only each row's target (logprobs[range(n), Yb]) was " +
+        "picked: the other entries get 0",
+      compute: (v) =>
+        t.add(t.mul(tensor(v, "logprobs"), 0), t.div(t.neg(tensor(v, "dloss")), batch(v))),
+    },
+  ],
+  "logprobs.probs": [{
+    id: "times-not-over",
+    kind: "operand",
+    says: () =>
+      "multiplies by probs where the derivative of log is 1/probs: dprobs = (1.0 / probs) * dlogprobs",
+    compute: (v) => t.mul(tensor(v, "probs"), tensor(v, "dlogprobs")),
+  }],
+  "probs.counts": [{
+    id: "own-factor",
+    kind: "operand",
+    says: () =>
+      "multiplies by counts, the input itself, where the formula has the other factor: " +
+      "dcounts = counts_sum_inv * dprobs",
+    compute: (v) => t.mul(tensor(v, "counts"), tensor(v, "dprobs")),
+  }],
+  "probs.counts_sum_inv": [
+    wrongAxis(
+      "axis-0",
+      "counts_sum_inv",
+      0,
+      "(counts * dprobs).sum(1, keepdim=True)",
+      (v) => t.sum(t.mul(tensor(v, "counts"), tensor(v, "dprobs")), keep(0)),
+    ),
+    {
+      id: "own-factor",
+      kind: "operand",
+      says: () =>
+        "multiplies by counts_sum_inv, the input itself, where the formula has the other factor: " +
+        "(counts * dprobs).sum(1, keepdim=True)",
+      compute: (v) => t.sum(t.mul(tensor(v, "counts_sum_inv"), tensor(v, "dprobs")), keep(1)),
+    },
+  ],
+  "counts_sum_inv.counts_sum": [{
+    id: "power-not-lowered",
+    kind: "operand",
+    says: () =>
+      "has −counts_sum**-1 where the derivative of x**-1 is −x**-2: " +
+      "dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv",
+    compute: (v) => t.mul(t.neg(t.pow(tensor(v, "counts_sum"), -1)), tensor(v, "dcounts_sum_inv")),
+  }],
+  "counts.norm_logits": [{
+    id: "input-for-output",
+    kind: "operand",
+    says: () =>
+      "multiplies by norm_logits where exp' = exp, the line's output: " +
+      "dnorm_logits = counts * dcounts",
+    compute: (v) => t.mul(tensor(v, "norm_logits"), tensor(v, "dcounts")),
+  }],
+  "norm_logits.logit_maxes": [wrongAxis(
+    "axis-0",
+    "logit_maxes",
+    0,
+    "(-dnorm_logits).sum(1, keepdim=True)",
+    (v) => t.sum(t.neg(tensor(v, "dnorm_logits")), keep(0)),
+  )],
+  "hpreact.bnraw": [{
+    id: "no-bngain",
+    kind: "terms",
+    says: () => "is dhpreact alone: bngain is missing (dbnraw = bngain * dhpreact)",
+    compute: (v) => tensor(v, "dhpreact"),
+  }],
+  "bnraw.bnvar_inv": [wrongAxis(
+    "axis-1",
+    "bnvar_inv",
+    1,
+    "(bndiff * dbnraw).sum(0, keepdim=True)",
+    (v) => t.sum(t.mul(tensor(v, "bndiff"), tensor(v, "dbnraw")), keep(1)),
+  )],
+  "bnvar_inv.bnvar": [{
+    id: "power-not-lowered",
+    kind: "operand",
+    says: () =>
+      "has (bnvar + 1e-5)**-0.5 where the derivative of x**-0.5 is −0.5·x**-1.5: " +
+      "dbnvar = (-0.5 * (bnvar + 1e-5)**-1.5) * dbnvar_inv",
+    compute: (v) =>
+      t.mul(t.mul(-0.5, t.pow(t.add(tensor(v, "bnvar"), 1e-5), -0.5)), tensor(v, "dbnvar_inv")),
+  }],
+  "bndiff2.bndiff": [{
+    id: "no-bndiff",
+    kind: "terms",
+    says: () => "has 2 where the power rule gives 2 * bndiff: dbndiff += (2 * bndiff) * dbndiff2",
+    compute: (v) => t.mul(2, tensor(v, "dbndiff2")),
+  }],
+  "bndiff.bnmeani": [wrongAxis(
+    "axis-1",
+    "bnmeani",
+    1,
+    "(-dbndiff).sum(0, keepdim=True)",
+    (v) => t.sum(t.neg(tensor(v, "dbndiff")), keep(1)),
+  )],
+  "bnmeani.hprebn": [{
+    id: "divide-by-n-1",
+    kind: "factor",
+    says: () =>
+      "divides by n − 1 where bnmeani divides by n (the mean; only bnvar has n − 1): " +
+      "dhprebn += 1/n * dbnmeani",
+    compute: (v) =>
+      t.expand(t.div(tensor(v, "dbnmeani"), batch(v) - 1), tensor(v, "hprebn").shape, 0),
+  }],
+};
+
 /** The catalogue, by rule (`line.input`); exercise 4 shares the keys of exercises 1–3. */
 export const MUTANTS: Readonly<Record<string, readonly Mutant[]>> = {
   "loss.logits": CROSS_ENTROPY,
   "hpreact.hprebn": BATCHNORM,
   "emb.C": EMBEDDING,
   ...LINEAR,
+  ...EX1,
 };
 
 /** The unit roundoff of each dtype. */
