@@ -68,9 +68,21 @@ Deno.test("ninja check FILE --charts DIR draws the learner's graph with the wron
     const png = await Deno.readFile(join(dir, "gradient_flow_graph.png"));
     const width = new DataView(png.buffer, png.byteOffset).getUint32(16);
     assert.ok(width <= 1800, `the graph is ${width} px wide`);
-    for (const name of ["comparison", "gradient_flow_graph"]) {
+    for (const name of ["comparison", "gradient_flow_graph", "first_wrong_difference"]) {
       assert.ok((await Deno.stat(join(dir, `${name}.svg`))).size > 0, name);
     }
+    // The hint is in the picture, over as many lines as it takes, not only in the table.
+    const detail = out.nodes.find((n: { name: string }) => n.name === "norm_logits").detail;
+    const svg = await Deno.readTextFile(join(dir, "gradient_flow_graph.svg"));
+    const text = [...svg.matchAll(/<(?:text|tspan)[^>]*>([^<]+)</g)].map((m) => m[1]).join(" ")
+      .replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
+      .replace(/\s+/g, " ");
+    assert.ok(text.includes(`hint: ${detail.replace(/\s+/g, " ")}`), `${detail}\n${text}`);
+    // The heatmap of yours − reference is of the first wrong node, every entry of it.
+    const heat = JSON.parse(await Deno.readTextFile(join(dir, "first_wrong_difference.vl.json")));
+    assert.match(JSON.stringify(heat.title), /dnorm_logits: yours − reference/);
+    assert.equal(heat.data.values.length, 32 * 27);
+    assert.ok(heat.data.values.some((c: { diff: number }) => c.diff !== 0));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

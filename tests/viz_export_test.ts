@@ -176,6 +176,11 @@ Deno.test("deno task chart exercise 1 --wrong tanh: a graph under 1,800 px marki
     assert.ok(graph.width <= 1800, `the graph is ${graph.width} px wide`);
     const spec = JSON.parse(await Deno.readTextFile(graph.json));
     assert.match(JSON.stringify(spec.title), /first divergent: dhpreact/);
+    // The wrong rule's hint is in the picture, and a heatmap shows where dhpreact differs.
+    assert.match(JSON.stringify(spec.title), /hint: h = tanh\(hpreact\)'s rule forgets/);
+    const heat = written.files.find((f) => f.name === "first_wrong_difference")!;
+    assert.match(await Deno.readTextFile(heat.json), /dhpreact: hand-written − reference/);
+    assert.ok(heat.width <= 1800 && heat.height <= 1000, `${heat.width} × ${heat.height}`);
     const html = await Deno.readTextFile(written.report);
     assert.match(html, /<th>wrong rule<\/th><td>h = tanh\(hpreact\)&#39;s rule forgets/);
   } finally {

@@ -8,6 +8,8 @@ import type { Graph } from "../graph/graph.ts";
 import type { Node } from "../graph/node.ts";
 import { comparisonSpec } from "./charts/comparison.ts";
 import { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
+import { differenceHeatmapSpec, type GradientDifference } from "./charts/difference.ts";
+import { backwardOrder } from "./backward_order.ts";
 import { gradientFlowGraphSpec } from "./charts/graph_flow.ts";
 import { histogramsSpec } from "./charts/histograms.ts";
 import { overlaySpec } from "./charts/distributions.ts";
@@ -37,6 +39,9 @@ export const CAPTIONS = {
     "One row per node, as the lecture's cmp prints them: the further right, the larger the " +
     "difference from the automatic gradient; ✓ at the floor is bit-exact, ≈ within allclose's " +
     "tolerance, ✗ wrong.",
+  difference:
+    "Where the first wrong gradient differs from the reference, entry by entry: every cell " +
+    "tinted is a factor, the picture inverted a sign, a stripe a row or column gone wrong.",
   dlogits:
     "One row per example: the red cell is the correct next letter, pulled up; the blue cells are " +
     "the other letters, pushed down in proportion to their probability; every row sums to 0.",
@@ -87,6 +92,8 @@ export interface GraphChartsInput {
   focusLabel?: string;
   /** The exercise's own limit on a row's maxdiff, drawn in the comparison chart. */
   threshold?: number;
+  /** The first wrong node's gradient, yours and the reference: a heatmap of the difference. */
+  difference?: GradientDifference;
   /** Exercise 2's dlogits (batch, vocab), drawn as a heatmap. */
   dlogits?: Matrix;
   /** Names of the dlogits columns (the vocabulary). */
@@ -143,8 +150,19 @@ export function graphCharts(input: GraphChartsInput): Chart[] {
         focus: input.focus,
         focusLabel: input.focusLabel,
         threshold: input.threshold,
+        order: backwardOrder(snap),
       }),
       caption: CAPTIONS.comparison,
+    });
+  }
+  if (input.difference) {
+    charts.push({
+      name: "first_wrong_difference",
+      spec: differenceHeatmapSpec(
+        input.difference,
+        `${prefix}d${input.difference.name}: ${input.difference.yoursLabel ?? "yours"} − reference`,
+      ),
+      caption: CAPTIONS.difference,
     });
   }
   if (input.dlogits) {

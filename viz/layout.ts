@@ -245,13 +245,20 @@ export function layoutGraph(
       const exitX = from.x + cw / 2, enterX = to.x - cw / 2;
       // The corner out of the source doubled, so that the smoothed curve turns there, clear of
       // the source's label, rather than cutting across it.
-      points.push({ x: exitX, y: out.y }, { x: exitX, y: out.y }, { x: exitX, y: laneY });
+      // The lane's corners doubled too: a long lane would otherwise let the curve cut the corner
+      // diagonally, across the labels of the source's band.
+      points.push(
+        { x: exitX, y: out.y },
+        { x: exitX, y: out.y },
+        { x: exitX, y: laneY },
+        { x: exitX, y: laneY },
+      );
       let y = laneY;
       if (bandTo > bandFrom + 1) {
         y = top[bandTo] - r - 8;
         points.push({ x: 4, y: laneY }, { x: 4, y });
       }
-      points.push({ x: enterX, y }, { x: enterX, y: inn.y });
+      points.push({ x: enterX, y }, { x: enterX, y }, { x: enterX, y: inn.y });
     }
     points.push(inn);
     return { from: e.from, to: e.to, input: e.input, points, crossesBands: bandFrom !== bandTo };

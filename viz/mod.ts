@@ -102,6 +102,12 @@ export {
   updateRatioCaption,
 } from "./captions.ts";
 export { dlogitsHeatmapSpec, type Matrix } from "./charts/dlogits.ts";
+export {
+  differenceHeatmapSpec,
+  type GradientDifference,
+  type Values,
+} from "./charts/difference.ts";
+export { backwardOrder } from "./backward_order.ts";
 export { comparisonFloor, type ComparisonOptions, comparisonSpec } from "./charts/comparison.ts";
 export {
   collectTrace,

@@ -54,6 +54,11 @@ export interface GraphVerdicts {
    * gradient (the nodes it feeds).
    */
   blame?: readonly string[];
+  /**
+   * What the checker says to do about the first divergent node (a hint naming the mistake),
+   * written into the charts; default: that node's `detail`.
+   */
+  hint?: string;
   /** The tolerance of "approximate" (allclose's), when there is one. */
   tolerance?: { rtol: number; atol: number };
   /** What was compared with what, for subtitles (default "hand-written vs automatic"). */

@@ -86,12 +86,20 @@ export async function exerciseCharts(
   // The chart shows every node, named or not, as the exercise's own verdict judges them.
   if (wrong) comparison = graph.compare(lossNode);
   const focus = n === 2 ? ["logits"] : n === 3 ? ["hprebn"] : undefined;
-  const verdicts = verdictsFromComparison(comparison);
+  const verdicts = { ...verdictsFromComparison(comparison), hint: wrong?.says };
   const lr = setup.training?.config.lr;
+  const first = comparison.firstDivergent?.name;
   const charts = graphCharts({
     graph,
     grads,
     comparison,
+    verdicts,
+    difference: first === undefined ? undefined : {
+      name: first,
+      yours: grads.get(first)!,
+      reference: graph.backward(lossNode, { overrides: false, notify: false }).get(first)!,
+      yoursLabel: "hand-written",
+    },
     focus,
     focusLabel: focus ? `exercise ${n}` : undefined,
     threshold: focus ? ONE_STEP_TOLERANCE : undefined,

@@ -57,10 +57,16 @@ export async function writeCheckCharts(
   const verdicts = verdictsFromCheck(report);
   const focus = FOCUS[report.exercise];
   const title = `ninja check: exercise ${report.exercise}`;
+  const g = report.firstWrongGradients;
   const charts = graphCharts({
     graph,
     grads,
     verdicts,
+    difference: g && {
+      name: g.name,
+      yours: { data: g.yours, shape: g.shape },
+      reference: { data: g.reference, shape: g.shape },
+    },
     focus,
     focusLabel: focus ? `exercise ${report.exercise}` : undefined,
     title,

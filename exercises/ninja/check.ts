@@ -82,6 +82,13 @@ export interface CheckReport {
   rules: { total: number; written: number };
   /** The engine's comparison behind the verdicts (for charts). */
   comparison: Comparison;
+  /** The first wrong node's gradient from your rules and the engine's (for the charts' heatmap). */
+  firstWrongGradients?: {
+    name: string;
+    shape: Shape;
+    yours: Float64Array;
+    reference: Float64Array;
+  };
 }
 
 /** An exercise's graph, built once and checked against as many rule tables as needed. */
@@ -186,6 +193,7 @@ export function checkOn(
   const rtol = 1e-5, atol = spec.atol(dtype);
   const correct = session.correct ??= graph.backward(loss, { overrides: false, notify: false });
   const outcomes = new Map<string, RuleOutcome>();
+  const results = new Map<string, unknown>();
   const watched: Record<string, Record<string, unknown>> = {};
   for (const [line, { inputs }] of Object.entries(spec.lines)) {
     watched[line] = {};
@@ -222,6 +230,7 @@ export function checkOn(
           throw e;
         }
         outcomes.set(key, judge(result, reference(ctx), judging, ctx, changed(copy, ctx)));
+        results.set(key, result);
         return result;
       };
     }
@@ -327,16 +336,39 @@ export function checkOn(
   for (const v of nodes) counts[v.status]++;
   const total = ruleCount(spec);
   const written = [...outcomes.values()].filter((o) => o.kind !== "not written").length;
+  const firstWrong = nodes.find((v) => v.status === "wrong");
   return {
     exercise: spec.exercise,
     title: spec.title,
     nodes,
-    firstWrong: nodes.find((v) => v.status === "wrong"),
+    firstWrong,
+    firstWrongGradients: firstWrong && gradientsOf(firstWrong, spec, results, correct),
     nextToWrite: nodes.find((v) => v.status === "not written"),
     counts,
     rules: { total, written },
     comparison,
   };
+}
+
+/**
+ * A node's gradient as the learner's rules made it (the sum of what each line that reads it
+ * returned) beside the engine's; undefined when a rule threw or returned the wrong shape.
+ */
+function gradientsOf(
+  v: NodeVerdict,
+  spec: ExerciseSpec,
+  results: ReadonlyMap<string, unknown>,
+  correct: Gradients,
+): CheckReport["firstWrongGradients"] {
+  const reference = correct.get(v.name);
+  if (!reference) return undefined;
+  const yours = new Float64Array(reference.data.length);
+  for (const line of linesOf(spec.lines, v.name)) {
+    const r = results.get(`${line}.${v.name}`);
+    if (!(r instanceof Tensor) || r.data.length !== reference.data.length) return undefined;
+    for (let i = 0; i < yours.length; i++) yours[i] += r.data[i];
+  }
+  return { name: v.name, shape: v.shape, yours, reference: Float64Array.from(reference.data) };
 }
 
 /** What a rule's result is judged by. */

@@ -5,7 +5,10 @@
  * so it is drawn at a floor that the subtitle names; wrong shapes and failed rules at the right
  * edge. A dashed line marks allclose's atol (any difference below it passes), another the
  * exercise's own threshold where it has one; the rows the exercise tests are marked, and so is
- * the first node that diverges in backward order.
+ * the first node that diverges in backward order. Rows follow `order` (graphCharts gives the
+ * order backward completes the gradients, viz/backward_order.ts), whatever order the checker
+ * lists them in. A rule not written yet has no difference to plot: it sits at the right edge
+ * with the failed ones, marked "not written", never at the floor of bit-exact rows.
  */
 import type { Comparison } from "../../graph/compare.ts";
 import { CONFIG, fmt, rowsInOrder, SCHEMA, type VegaLiteSpec } from "../spec.ts";
@@ -27,6 +30,11 @@ export interface ComparisonOptions {
   focusLabel?: string;
   /** The exercise's own limit on maxdiff, drawn as a second line (exercises 2 and 3: 1e-7). */
   threshold?: number;
+  /**
+   * The rows' order, by name (default: the checker's). Rows it leaves out follow, in the
+   * checker's order.
+   */
+  order?: readonly string[];
 }
 
 /** The floor exact zeros are drawn at: a decade below the smallest difference, at most 1e-12. */
@@ -43,8 +51,11 @@ export function comparisonSpec(
 ): VegaLiteSpec {
   const opts = typeof options === "string" ? { title: options } : options;
   const v = "rows" in input ? verdictsFromComparison(input) : input;
-  const entries = Object.entries(v.nodes).filter(([, n]) => n.status !== "not compared");
-  const diffs = entries.map(([, n]) => n.maxdiff ?? NaN);
+  const entries = inOrder(
+    Object.entries(v.nodes).filter(([, n]) => n.status !== "not compared"),
+    opts.order,
+  );
+  const diffs = entries.map(([, n]) => (n.status === "not written" ? NaN : n.maxdiff ?? NaN));
   const finite = diffs.filter((d) => Number.isFinite(d) && d > 0);
   const floor = comparisonFloor(diffs);
   const largest = Math.max(finite.length ? Math.max(...finite) : 1e-9, opts.threshold ?? 0);
@@ -53,12 +64,15 @@ export function comparisonSpec(
   const names = entries.map(([name]) => name);
   const rows = entries.map(([name, n]) => {
     const d = n.maxdiff;
-    const measured = d !== undefined && Number.isFinite(d);
+    // A rule not written yet: whatever the engine's own rule gave is not the learner's result.
+    const blank = n.status === "not written";
+    const measured = !blank && d !== undefined && Number.isFinite(d);
     return {
       name,
       status: n.status,
       plotted: !measured ? ceiling : d === 0 ? floor : d,
-      maxdiff: !measured ? "n/a" : d === 0 ? "0 (bit-exact)" : fmt(d),
+      maxdiff: blank ? "n/a (not written)" : !measured ? "n/a" : d === 0 ? "0 (bit-exact)" : fmt(d),
+      blank,
       detail: n.detail ?? "",
       first: name === v.firstDivergent,
       focus: focus.has(name),
@@ -87,8 +101,8 @@ export function comparisonSpec(
     `${verdictCounts(v)}${
       tol ? `; approximate = allclose(rtol ${fmt(tol.rtol)}, atol ${fmt(tol.atol)})` : ""
     }`,
-    `0 (bit-exact) is drawn at the floor ${fmt(floor)}; no measure (wrong shape, failed rule) ` +
-    "at the right edge",
+    `0 (bit-exact) is drawn at the floor ${fmt(floor)}; no measure (not written, wrong shape, ` +
+    "failed rule) at the right edge",
     v.firstDivergent
       ? `first divergent node in backward order: ${v.firstDivergent} (◀)`
       : "every node agrees",
@@ -122,7 +136,8 @@ export function comparisonSpec(
         encoding: { y },
       },
       {
-        data: { values: rows },
+        // No line for a rule not written: it has no difference to run out to.
+        data: { values: rows.filter((r) => !r.blank) },
         mark: { type: "rule", color: "#ccc" },
         encoding: { y, x, x2: { datum: floor / 3 } },
       },
@@ -187,8 +202,14 @@ export function comparisonSpec(
         encoding: { y, x },
       },
       {
+        name: "not_written",
+        data: { values: rows.filter((r) => r.blank && !r.first) },
+        mark: { type: "text", text: "not written", align: "right", dx: -10, color: "#555" },
+        encoding: { y, x },
+      },
+      {
         name: "focus_mark",
-        data: { values: rows.filter((r) => r.focus && !r.first) },
+        data: { values: rows.filter((r) => r.focus && !r.first && !r.blank) },
         mark: {
           type: "text",
           text: `◀ ${opts.focusLabel ?? "tested here"}`,
@@ -200,4 +221,12 @@ export function comparisonSpec(
       },
     ],
   } as VegaLiteSpec;
+}
+
+/** Entries sorted by `order` (those it leaves out after, as they came). */
+function inOrder<T>(entries: [string, T][], order: readonly string[] | undefined): [string, T][] {
+  if (!order) return entries;
+  const at = new Map(order.map((name, i) => [name, i]));
+  const key = (name: string, i: number) => at.get(name) ?? order.length + i;
+  return entries.map((e, i) => ({ e, k: key(e[0], i) })).sort((a, b) => a.k - b.k).map((x) => x.e);
 }

@@ -56,6 +56,10 @@ export type FillClass = "gradient" | "below floor" | "rounding noise" | "no grad
 const NODE_SIZE = 260;
 const RADIUS = Math.sqrt(NODE_SIZE / Math.PI);
 const EDGE = "#8c8c8c";
+/** The rings round the first divergent node and its rule's nodes: radius 15 px. */
+const RING_SIZE = Math.round(Math.PI * 15 * 15);
+/** Clear of a ring (15 px and its stroke): a ringed node's label starts, and its glyph sits. */
+const RING_CLEAR = 18;
 
 /**
  * The useful range of log10 mean |grad|, in half decades: over the nodes whose gradient is
@@ -133,8 +137,9 @@ export function gradientFlowGraphSpec(
     ? nodes.filter((r) => r.status !== null && (r.status !== "not compared" || r.hasGrad))
       .map((r) => ({
         ...r,
-        bx: r.x + RADIUS + 5,
-        by: r.y - RADIUS - 3,
+        // Outside the ring, where there is one, so that the ring never hides the glyph.
+        bx: r.x + (r.ringed ? RING_CLEAR : RADIUS + 5),
+        by: r.y - (r.ringed ? RING_CLEAR : RADIUS + 3),
         glyph: STATUS_GLYPHS[r.status!],
         glyphColour: OKABE_ITO[r.status!],
       }))
@@ -181,7 +186,7 @@ export function gradientFlowGraphSpec(
   const labelFont = { fontSize: 10, baseline: "top" as const, align: "center" as const };
 
   const culpritNames = culprits.map((id) => snap.nodes[id]);
-  const subtitle = subtitleOf(snap, range, verdicts, first, culpritNames);
+  const subtitle = subtitleOf(snap, range, verdicts, first, culpritNames, W);
   const layers = [
     {
       name: GRAPH_MARKS.edges,
@@ -233,8 +238,8 @@ export function gradientFlowGraphSpec(
         type: "point" as const,
         shape: "circle",
         filled: false,
-        size: 1150,
-        strokeWidth: 3.2,
+        size: RING_SIZE,
+        strokeWidth: 3,
         color: OKABE_ITO.differs,
         opacity: 1,
       },
@@ -247,7 +252,7 @@ export function gradientFlowGraphSpec(
         type: "point" as const,
         shape: "circle",
         filled: false,
-        size: 800,
+        size: RING_SIZE,
         strokeWidth: 2,
         strokeDash: [4, 3],
         color: OKABE_ITO.differs,
@@ -299,20 +304,19 @@ export function gradientFlowGraphSpec(
       mark: {
         ...labelFont,
         type: "text" as const,
-        dy: RADIUS + 3,
         stroke: "white",
         strokeWidth: 3,
         strokeOpacity: 0.9,
       },
-      encoding: { x, y, text: { field: "text" } },
+      encoding: { x, y: { ...y, field: "ly" }, text: { field: "text" } },
     },
     {
       name: GRAPH_MARKS.labels,
       data: { values: nodes },
-      mark: { ...labelFont, type: "text" as const, dy: RADIUS + 3 },
+      mark: { ...labelFont, type: "text" as const },
       encoding: {
         x,
-        y,
+        y: { ...y, field: "ly" },
         text: { field: "text" },
         color: direct("labelColour"),
         tooltip,
@@ -325,10 +329,10 @@ export function gradientFlowGraphSpec(
         fontSize: 8.5,
         baseline: "top" as const,
         align: "center" as const,
-        dy: RADIUS + 15,
+        dy: 12,
         color: "#666",
       },
-      encoding: { x, y, text: { field: "detail" } },
+      encoding: { x, y: { ...y, field: "ly" }, text: { field: "detail" } },
     },
     {
       name: GRAPH_MARKS.status,
@@ -384,6 +388,7 @@ function subtitleOf(
   verdicts: GraphVerdicts | undefined,
   first: SnapshotNode | undefined,
   culprits: SnapshotNode[],
+  width: number,
 ): string[] {
   if (!snap.hasGradients) {
     return [
@@ -407,12 +412,36 @@ function subtitleOf(
     lines.push(`${against}: ${verdictCounts(verdicts)}`);
     if (first) {
       const rules = culprits.map((c) => `${c.text} (${c.op ?? c.kind})`).join(", ");
+      const v = verdicts.nodes[first.name];
+      const by = v?.maxdiff !== undefined && Number.isFinite(v.maxdiff)
+        ? ` (${v.status}, max |difference| ${fmt(v.maxdiff)})`
+        : "";
       lines.push(
-        `first divergent: d${first.text}, ringed. Its gradient comes from the rule of ` +
-          `${rules || "the nodes it feeds"}: check that rule first (red edge)`,
+        ...wrapText(
+          `first divergent: d${first.text}${by}, ringed. Its gradient comes from the rule of ` +
+            `${rules || "the nodes it feeds"}: check that rule first (red edge)`,
+          Math.floor(width / 6.4),
+        ),
       );
+      // The hint goes into the picture itself, not only a tooltip: a PNG has no tooltips.
+      const hint = verdicts.hint ?? v?.detail;
+      if (hint) lines.push(...wrapText(`hint: ${hint}`, Math.floor(width / 6.4)));
     } else lines.push("every compared node agrees");
   }
+  return lines;
+}
+
+/** Lines of at most `max` characters, broken at spaces (a longer word keeps its own line). */
+export function wrapText(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = `   ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
   return lines;
 }
 
@@ -429,6 +458,8 @@ function nodeRow(
   const status: VerdictStatus | null = verdicts ? v?.status ?? "not compared" : null;
   const first = verdicts?.firstDivergent === n.name;
   const shape = n.op === null ? "square" : n.rule === "hand-written" ? "diamond" : "circle";
+  const ringed = first || culprits.includes(n.id);
+  const y = layout.nodes[n.id].y;
   return {
     id: n.id,
     name: n.name,
@@ -439,7 +470,10 @@ function nodeRow(
     rule: n.rule,
     overridden: n.overridden,
     x: layout.nodes[n.id].x,
-    y: layout.nodes[n.id].y,
+    y,
+    // The label's top: below the ring of a ringed node, so that the ring never crosses it.
+    ly: y + (ringed ? RING_CLEAR : RADIUS + 3),
+    ringed,
     shape,
     fill,
     hasGrad: g !== null,
