@@ -128,7 +128,13 @@ export function gradientFlowGraphSpec(
   const byName = new Map(snap.nodes.map((n) => [n.name, n]));
   const first = verdicts?.firstDivergent ? byName.get(verdicts.firstDivergent) : undefined;
   // The rules that computed the first divergent node's gradient: those of the nodes it feeds.
-  const culprits = first ? snap.edges.filter((e) => e.from === first.id).map((e) => e.to) : [];
+  // The checker's blame where it gives one, else every node it feeds.
+  const blamed = verdicts?.blame?.map((b) => byName.get(b)?.id).filter((id) => id !== undefined);
+  const culprits = !first
+    ? []
+    : blamed?.length
+    ? blamed as number[]
+    : snap.edges.filter((e) => e.from === first.id).map((e) => e.to);
 
   const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, verdicts, culprits));
   const edges = edgeRows(snap, layout, first?.id);
