@@ -13,6 +13,11 @@ import { EX1_SIZES, type Ex1Params, type Ex1Sizes } from "./ex1.ts";
 export interface MinibatchOptions {
   /** Names file or URL; the lecture's names when absent. */
   data?: string;
+  /**
+   * The names themselves, already read from `data` (a sandboxed check's child, which may read
+   * neither the file nor the network, gets them from its parent).
+   */
+  words?: readonly string[];
   /** Seeds the parameters and the minibatch (one stream, in that order). */
   seed?: number;
   /** `seedrandom` (default) or `torch` (the lecture's generators, with the shuffle seed 42). */
@@ -44,7 +49,7 @@ export interface LectureMinibatch {
  * generator makes the same minibatch every time for the same names and seed.
  */
 export async function lectureMinibatch(options: MinibatchOptions = {}): Promise<LectureMinibatch> {
-  const words = await loadNames(options.data);
+  const words = options.words ? [...options.words] : await loadNames(options.data);
   const vocab = buildVocab(words);
   const sizes: Ex1Sizes = { ...EX1_SIZES, ...options.sizes, vocab: vocab.itos.length };
   const plan = createRngPlan(

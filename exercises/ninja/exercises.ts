@@ -205,7 +205,7 @@ export const EXERCISES: Readonly<Record<ExerciseNumber, ExerciseSpec>> = {
         seed: o.seed ?? DEFAULT_CONFIG.seed,
         rng: o.rng ?? DEFAULT_CONFIG.rng,
       };
-      const words = await loadNames(o.data);
+      const words = o.words ? [...o.words] : await loadNames(o.data);
       return buildEx4Check(
         config,
         prepareData(words, config.block, o.data ?? "the built-in names"),

@@ -27,7 +27,20 @@ export interface Diagnostic extends SourceLocation {
 }
 
 /** Why a learner's file cannot be checked. */
-export type LoadFailure = "missing" | "type" | "syntax" | "load" | "rules";
+export type LoadFailure =
+  | "missing"
+  | "type"
+  | "syntax"
+  | "load"
+  | "rules"
+  /** The file called Deno.exit. */
+  | "exit"
+  /** Stopped at a time limit (loading, a rule, the whole run). */
+  | "timeout"
+  /** Stopped at the memory limit. */
+  | "memory"
+  /** The sandboxed run ended without its report. */
+  | "no report";
 
 /** A learner's file that cannot be checked: one line, and the compiler's messages if any. */
 export class LearnerFileError extends NinjagradError {
@@ -132,24 +145,31 @@ export function parseDiagnostics(text: string): Diagnostic[] {
   return found;
 }
 
+/** The path of a file URL, percent-encoded or not; "" if it is none. */
+function pathOf(url: string): string {
+  try {
+    return fileURLToPath(new URL(url));
+  } catch {
+    return "";
+  }
+}
+
 function toPath(url: string): string {
   return url.startsWith("file://") ? fileURLToPath(url) : url;
 }
 
-/** Loads a learner's file: type-check (unless told not to), import, find `rules` and the exercise. */
-export async function loadLearnerFile(
-  path: string,
-  options: { typecheck?: boolean } = {},
-): Promise<LearnerFile> {
+/** The largest learner's file `ninja check` reads: a file of rules is a few kilobytes. */
+export const MAX_LEARNER_BYTES = 1024 * 1024;
+
+/**
+ * Checks that `path` is a learner's file to read: a regular file (not a directory, a FIFO, a
+ * device or a socket, which would hang or never end) of at most {@link MAX_LEARNER_BYTES}.
+ */
+export async function refuseUnreadable(path: string): Promise<void> {
+  let info: Deno.FileInfo;
   try {
-    if ((await Deno.stat(path)).isDirectory) {
-      throw new LearnerFileError(
-        `${path} is a directory: pass the file inside it (ninja init DIR writes DIR/backprop.ts)`,
-        "missing",
-      );
-    }
+    info = await Deno.stat(path);
   } catch (e) {
-    if (e instanceof NinjagradError) throw e;
     if (e instanceof Deno.errors.NotFound) {
       throw new LearnerFileError(
         `${path} not found: create one with deno task ninja init DIR [--exercise N], then check ` +
@@ -159,27 +179,81 @@ export async function loadLearnerFile(
     }
     throw new LearnerFileError(`${path} cannot be read: ${firstLine(e)}`, "missing");
   }
-  if (options.typecheck !== false) {
-    const diagnostics = await typecheck(path);
-    if (diagnostics.length > 0) {
-      const first = diagnostics[0];
-      const syntax = first.code === "SyntaxError";
-      const where = first.line > 0 ? `${formatLocation(first)}: ` : "";
-      const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : "";
-      throw new LearnerFileError(
-        `${where}${formatDiagnostic(first)}${more}${
-          upstreamHint(first.message)
-        }: the file does not ${syntax ? "parse" : "type-check"}; fix that line`,
-        syntax ? "syntax" : "type",
-        diagnostics,
-      );
-    }
+  if (info.isDirectory) {
+    throw new LearnerFileError(
+      `${path} is a directory: pass the file inside it (ninja init DIR writes DIR/backprop.ts)`,
+      "missing",
+    );
   }
+  if (!info.isFile) {
+    const kind = info.isFifo
+      ? "a FIFO"
+      : info.isCharDevice || info.isBlockDevice
+      ? "a device"
+      : info.isSocket
+      ? "a socket"
+      : "not a regular file";
+    throw new LearnerFileError(
+      `${path} is ${kind}, not a file of rules: pass the .ts file that ninja init wrote`,
+      "missing",
+    );
+  }
+  if (info.size > MAX_LEARNER_BYTES) {
+    throw new LearnerFileError(
+      `${path} is ${(info.size / 1024 / 1024).toFixed(1)} MiB, over the ${
+        MAX_LEARNER_BYTES / 1024 / 1024
+      } MiB a file of rules may have: pass the .ts file that ninja init wrote`,
+      "missing",
+    );
+  }
+}
+
+/**
+ * A learner's file before it runs: refused unless it is a regular file of a sane size, then
+ * type-checked (unless told not to). A failure is a {@link LearnerFileError} at its line.
+ */
+export async function vetLearnerFile(
+  path: string,
+  options: { typecheck?: boolean } = {},
+): Promise<void> {
+  await refuseUnreadable(path);
+  if (options.typecheck === false) return;
+  const diagnostics = await typecheck(path);
+  if (diagnostics.length === 0) return;
+  const first = diagnostics[0];
+  const syntax = first.code === "SyntaxError";
+  const where = first.line > 0 ? `${formatLocation(first)}: ` : "";
+  const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : "";
+  throw new LearnerFileError(
+    `${where}${formatDiagnostic(first)}${more}${upstreamHint(first.message)}: the file does not ${
+      syntax ? "parse" : "type-check"
+    }; fix that line`,
+    syntax ? "syntax" : "type",
+    diagnostics,
+  );
+}
+
+/**
+ * Loads a learner's file in this process: vetted ({@link vetLearnerFile}), then imported. The
+ * commands run it in a sandboxed child instead (`sandbox.ts`); tests and the notebook use this.
+ */
+export async function loadLearnerFile(
+  path: string,
+  options: { typecheck?: boolean } = {},
+): Promise<LearnerFile> {
+  await vetLearnerFile(path, options);
+  return await importLearnerFile(path);
+}
+
+/** Imports a vetted learner's file and finds its `rules` and its exercise. */
+export async function importLearnerFile(path: string): Promise<LearnerFile> {
   const url = pathToFileURL(path).href;
   let mod: Record<string, unknown>;
   try {
     mod = await import(url);
   } catch (e) {
+    const refused = refusal(e, url, path);
+    if (refused) throw refused;
     const at = errorLocation(e, url);
     const syntax = e instanceof Error && /SyntaxError/.test(`${e.name} ${e.message}`);
     const message = firstLine(e).replace(/^(TypeError: )?SyntaxError: /, "");
@@ -196,20 +270,70 @@ export async function loadLearnerFile(
       at ? [diagnostic] : [],
     );
   }
-  if (!("rules" in mod)) {
-    throw new LearnerFileError(
-      `${path} exports no "rules": keep its line export const rules = { ... }`,
-      "rules",
-    );
+  let rules: unknown, declared: unknown;
+  try {
+    if (!("rules" in mod)) {
+      throw new LearnerFileError(
+        `${path} exports no "rules": keep its line export const rules = { ... }`,
+        "rules",
+      );
+    }
+    rules = mod.rules;
+    declared = mod.exercise;
+  } catch (e) {
+    if (e instanceof LearnerFileError) throw e;
+    throw located(e, url, path, "while reading its exports");
   }
-  const declared = mod.exercise;
   if (declared !== undefined && !isExerciseNumber(declared)) {
     throw new LearnerFileError(
-      `${path} exports exercise = ${JSON.stringify(declared)}: it must be 1, 2, 3 or 4`,
+      `${path} exports exercise = ${String(JSON.stringify(declared))}: it must be 1, 2, 3 or 4`,
       "rules",
     );
   }
-  return { path, url, rules: mod.rules, exercise: declared ?? exerciseOfRules(mod.rules) };
+  let exercise: ExerciseNumber;
+  try {
+    exercise = declared ?? exerciseOfRules(rules);
+  } catch (e) {
+    if (e instanceof NinjagradError) throw e;
+    throw located(e, url, path, "while reading its rules");
+  }
+  return { path, url, rules, exercise };
+}
+
+/**
+ * An error thrown by the learner's code outside a rule (a getter, a proxy's trap), in one line
+ * at its place.
+ */
+export function located(e: unknown, url: string, path: string, when: string): LearnerFileError {
+  const refused = refusal(e, url, path);
+  if (refused) return refused;
+  const at = errorLocation(e, url);
+  return new LearnerFileError(
+    `${at ? formatLocation(at) : path}: ${firstLine(e)} (${when})`,
+    "rules",
+  );
+}
+
+/** What the sandbox lets a learner's file do, said when it refuses something. */
+export const SANDBOX_ALLOWS = "a learner's file may read itself and the project, and nothing " +
+  "else: no writes, network, environment, subprocesses or FFI";
+
+/**
+ * The sandbox's refusal of something the file tried (Deno's `NotCapable`: "Requires write access
+ * to …, run again with --allow-write", advice a learner must not follow), in one line.
+ */
+export function refusal(e: unknown, url: string, path: string): LearnerFileError | undefined {
+  if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+    return undefined;
+  }
+  const at = errorLocation(e, url);
+  const what = /^Requires (.*?)(?:, run again with|$)/.exec(firstLine(e).replace(/^\w+: /, ""));
+  return new LearnerFileError(
+    `${at ? formatLocation(at) : path}: refused: the file ${
+      what ? `needs ${what[1]}` : `tried ${firstLine(e)}`
+    }; ${SANDBOX_ALLOWS}. Remove that line`,
+    "load",
+  );
 }
 
 /**
@@ -218,12 +342,17 @@ export async function loadLearnerFile(
  * syntax error's).
  */
 export function errorLocation(e: unknown, url: string): SourceLocation | undefined {
-  const text = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
+  let text: string;
+  try {
+    text = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
+  } catch {
+    return undefined; // a learner's object whose message or stack throws
+  }
+  const file = pathOf(url);
+  // Stack traces spell the path as it is (spaces, accents), not percent-encoded as in `url`.
   for (const line of text.split("\n")) {
-    const m = /(file:\/\/[^\s()]+):(\d+):(\d+)\)?\s*$/.exec(line);
-    if (m && m[1] === url) {
-      return { file: fileURLToPath(url), line: Number(m[2]), column: Number(m[3]) };
-    }
+    const m = /(file:\/\/.+?):(\d+):(\d+)\)?\s*$/.exec(line.replace(/^.*?\(?(?=file:)/, ""));
+    if (m && pathOf(m[1]) === file) return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;
 }
@@ -252,8 +381,14 @@ export function excerpt(loc: SourceLocation): string {
 
 /** An error's first line, with its name unless it is a plain Error. */
 export function firstLine(e: unknown): string {
-  const text = e instanceof Error
-    ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`
-    : String(e);
+  let text: string;
+  try {
+    text = e instanceof Error
+      ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`
+      : String(e);
+  } catch {
+    // A thrown object whose name, message or toString throws in turn (a learner's proxy).
+    text = "a value that cannot be shown";
+  }
   return text.split("\n")[0];
 }
