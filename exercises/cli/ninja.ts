@@ -12,26 +12,33 @@
  *   exercise-4 rules on every node (no automatic rule runs) once they agree with the engine's.
  * @module
  */
-import { share } from "../../graph/deps.ts";
+import { Subject } from "../../graph/deps.ts";
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
 import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
 import { configFromFlags, FLAGS } from "./train_flags.ts";
 import { writeCheckCharts } from "./ninja_charts.ts";
-import { LECTURE_NAMES_SOURCE } from "../data.ts";
-import { checkOn, type CheckReport, type CheckSession, prepareCheck } from "../ninja/check.ts";
+import { LECTURE_NAMES_SOURCE, loadNames } from "../data.ts";
+import { type CheckReport, prepareCheck } from "../ninja/check.ts";
 import { formatCheck, formatCounts, reportData } from "../ninja/report.ts";
 import { type ExerciseNumber, EXERCISES, ruleCount } from "../ninja/exercises.ts";
 import {
   excerpt,
+  firstLine,
   formatDiagnostic,
   formatLocation,
-  type LearnerFile,
   LearnerFileError,
-  loadLearnerFile,
+  vetLearnerFile,
 } from "../ninja/source.ts";
+import { runSandboxed, sandboxLimits } from "../ninja/sandbox.ts";
+import { decodeReport } from "../ninja/sandbox_wire.ts";
+import type { WrittenCharts } from "../../viz/export.ts";
 import { initLearnerFile } from "../ninja/init.ts";
-import { checkBeforeTraining, doneOf, trainWithLearnerRules } from "../ninja/train.ts";
+import type { CheckEvent, EndEvent } from "../ninja/sandbox_train.ts";
+import type { DoneEvent, TrainEvent } from "../train/events.ts";
+import { SIGNAL_EXIT, STOP_SIGNALS, type StopSignal } from "../train/interrupt.ts";
+import { checkRunSize, runSize } from "../train/limits.ts";
+import { sizesOf } from "../train/run.ts";
 import { loadTrainData } from "../train/data.ts";
 import {
   jsonLog,
@@ -41,7 +48,6 @@ import {
   startLine,
   startRecord,
 } from "../train/report.ts";
-import { sampleNames, samplingRandom } from "../train/sample.ts";
 
 const HELP = `deno task ninja COMMAND: the lecture's four exercises, by hand
   init DIR [--exercise N]   write a blank file of exercise N into DIR (never overwrites)
@@ -142,28 +148,38 @@ async function init(args: string[]): Promise<void> {
   );
 }
 
-/** Loads the learner's file; a failure shows the compiler's messages at their lines. */
-async function load(path: string, typecheck: boolean, json: boolean): Promise<LearnerFile> {
+/** A learner file's failure, shown: the compiler's messages at their lines, or one JSON document. */
+function showFailure(e: LearnerFileError, path: string, json: boolean, exercise?: number): void {
+  if (json) {
+    console.log(JSON.stringify({
+      file: path,
+      ...(exercise ? { exercise } : {}),
+      ok: false,
+      error: { kind: e.failure, message: e.message, diagnostics: e.diagnostics },
+    }));
+    return;
+  }
+  for (const d of e.diagnostics.slice(0, 10)) {
+    if (d.line === 0) continue;
+    console.error(`${formatLocation(d)}: ${formatDiagnostic(d)}`);
+    const text = excerpt(d);
+    if (text) console.error(text);
+  }
+}
+
+/** Refuses what is not a file of rules, and type-checks it (unless `--no-check`). */
+async function vet(path: string, typecheck: boolean, json: boolean): Promise<void> {
   try {
-    return await loadLearnerFile(path, { typecheck });
+    await vetLearnerFile(path, { typecheck });
   } catch (e) {
-    if (!(e instanceof LearnerFileError)) throw e;
-    if (json) {
-      console.log(JSON.stringify({
-        file: path,
-        ok: false,
-        error: { kind: e.failure, message: e.message, diagnostics: e.diagnostics },
-      }));
-    } else {
-      for (const d of e.diagnostics.slice(0, 10)) {
-        if (d.line === 0) continue;
-        console.error(`${formatLocation(d)}: ${formatDiagnostic(d)}`);
-        const text = excerpt(d);
-        if (text) console.error(text);
-      }
-    }
+    if (e instanceof LearnerFileError) showFailure(e, path, json);
     throw e;
   }
+}
+
+/** What the learner's code printed: to stderr, so that stdout keeps the report (or `--json`). */
+function learnerPrint(text: string): void {
+  console.error(text);
 }
 
 async function check(args: string[]): Promise<void> {
@@ -185,26 +201,42 @@ async function check(args: string[]): Promise<void> {
   const path = userPath(positionals[0]);
   const options = setupOptionsFromFlags(values);
   const chartDir = typeof values.charts === "string" ? userPath(values.charts) : undefined;
-  const file = await load(path, values["no-check"] !== true, json);
-  let report: CheckReport, session: CheckSession;
+  await vet(path, values["no-check"] !== true, json);
+  // The names are read here: the sandboxed child may read neither the user's files nor the net.
+  const words = options.data === undefined ? undefined : await loadNames(options.data);
+  let report: CheckReport;
   try {
-    session = await prepareCheck(file.exercise, options);
-    report = checkOn(session, file.rules, { file: file.url });
+    const answer = await runSandboxed(
+      { mode: "check", path, options: { ...options, ...(words ? { words } : {}) } },
+      sandboxLimits(),
+      { print: learnerPrint },
+    );
+    report = decodeReport(answer.report);
   } catch (e) {
-    if (json && e instanceof NinjagradError && !(e instanceof UsageError)) {
-      console.log(JSON.stringify({
-        file: path,
-        exercise: file.exercise,
-        ok: false,
-        error: { kind: "rules", message: e.message, diagnostics: [] },
-      }));
-    }
+    if (e instanceof LearnerFileError) showFailure(e, path, json);
     throw e;
   }
-  // The charts are worth most when something is wrong: written before the verdict exits.
-  const charts = chartDir === undefined
-    ? undefined
-    : await writeCheckCharts(chartDir, session, report, path);
+  // The charts are drawn from the engine's own graph, rebuilt here: the learner's code never
+  // runs in this process. A folder that cannot take them costs the charts, not the report.
+  let charts: WrittenCharts | undefined, chartsError: string | undefined;
+  if (chartDir !== undefined) {
+    try {
+      const session = await prepareCheck(report.exercise, {
+        ...options,
+        ...(words ? { words } : {}),
+      });
+      charts = await writeCheckCharts(chartDir, session, report, path);
+    } catch (e) {
+      // A folder that cannot be made or written (read-only, a file in the way, a full disk).
+      const io = Object.values(Deno.errors).some((kind) => e instanceof kind);
+      if (!(e instanceof NinjagradError || io)) throw e;
+      chartsError = `${
+        e instanceof NinjagradError
+          ? e.message
+          : `cannot write charts to ${chartDir}: ${firstLine(e)}`
+      }; the check's report is above, the charts are not written`;
+    }
+  }
   if (json) {
     console.log(JSON.stringify({
       file: path,
@@ -214,6 +246,7 @@ async function check(args: string[]): Promise<void> {
       rng: options.rng,
       ...reportData(report),
       ...(charts ? { charts: { report: charts.report, files: charts.files.length } } : {}),
+      ...(chartsError ? { charts: { error: chartsError } } : {}),
     }));
   } else {
     console.log(`ninja check ${path}: exercise ${report.exercise}, ${report.title}`);
@@ -230,6 +263,7 @@ async function check(args: string[]): Promise<void> {
       );
     }
   }
+  if (chartsError) throw new NinjagradError(chartsError);
   const { wrong } = report.counts, missing = report.counts["not written"];
   if (wrong > 0 || missing > 0) {
     throw new NinjagradError(
@@ -247,6 +281,15 @@ function nextStep(n: ExerciseNumber, path: string): string {
     : `next: deno task ninja init DIR --exercise ${n + 1}`;
 }
 
+/** A run stopped by a signal: one line, the shell's exit code for it. */
+class Stopped extends NinjagradError {
+  override readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
 async function trainCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags("ninja train", args, TRAIN_FLAGS);
   if (values.help) return console.log(TRAIN_HELP);
@@ -258,60 +301,103 @@ async function trainCommand(args: string[]): Promise<void> {
   }
   const json = values.json === true, quiet = values.quiet === true;
   const path = userPath(positionals[0]);
-  const file = await load(path, values["no-check"] !== true, json);
-  if (file.exercise !== 4) {
-    throw new NinjagradError(
-      `${path} holds exercise ${file.exercise}'s rules; ninja train trains with exercise 4's ` +
-        "(deno task ninja init DIR --exercise 4)",
-    );
-  }
+  await vet(path, values["no-check"] !== true, json);
   // train.ts's flags, read by train.ts itself (imported here only: it loads the charts).
   const config = configFromFlags(values);
   const source = values.data === undefined ? undefined : userPath(values.data as string);
   const data = await loadTrainData(source, config.block);
+  const sizes = sizesOf(config, data);
+  checkRunSize(config, sizes); // before the child starts
+  const words = source === undefined ? undefined : await loadNames(source);
   const say = (line: string) => console.log(line);
-  const report = checkBeforeTraining(file.rules, config, data, file.url);
-  const agree = report.counts.ok === report.nodes.length;
-  if (!agree) {
-    if (json) say(JSON.stringify({ type: "check", file: path, ...reportData(report) }));
-    else say(formatCheck(report, { excerpt }));
-    const first = report.firstWrong ?? report.nextToWrite!;
+  // The child trains; its events drive the same reporters as deno task train's.
+  const events = new Subject<TrainEvent>();
+  let reporter: { unsubscribe(): void } | undefined;
+  let check: CheckReport | undefined, end: EndEvent | undefined, lastStep = 0;
+  const onEvent = (raw: unknown) => {
+    const e = raw as TrainEvent | CheckEvent | EndEvent;
+    if (e.type === "check") {
+      check = decodeReport(e.report);
+      if (check.counts.ok !== check.nodes.length) return;
+      if (json) {
+        say(JSON.stringify({
+          ...startRecord(config, data),
+          file: path,
+          check: reportData(check).counts,
+        }));
+      } else if (!quiet) {
+        say(
+          `${startLine(config, data)}, with your rules from ${path} (on the run's first ` +
+            `minibatch, all ${check.nodes.length} gradients agree with the engine's)`,
+        );
+      }
+      reporter = json
+        ? jsonLog(events, say)
+        : quiet
+        ? undefined
+        : Deno.stdout.isTerminal() && Deno.stderr.isTerminal()
+        ? progressBar(events)
+        : plainLog(events, say);
+    } else if (e.type === "done") {
+      end = e as EndEvent;
+    } else {
+      if (e.type === "step") lastStep = e.step;
+      events.next(e);
+    }
+  };
+  // Ctrl-C, SIGTERM, SIGHUP: the child is stopped at once (it saves nothing), in one line.
+  const stop = new AbortController();
+  let signalled: StopSignal | undefined;
+  const handlers = STOP_SIGNALS.map((name) => {
+    const handler = () => {
+      signalled ??= name;
+      stop.abort();
+    };
+    Deno.addSignalListener(name, handler);
+    return () => Deno.removeSignalListener(name, handler);
+  });
+  try {
+    const memoryMiB = Math.max(1024, Math.ceil((1.5 * runSize(config, sizes).bytes) / 2 ** 20));
+    await runSandboxed(
+      { mode: "train", path, config, ...(words ? { words } : {}), ...(source ? { source } : {}) },
+      sandboxLimits({ runMs: Infinity, memoryMiB }),
+      { print: learnerPrint, event: onEvent },
+      stop.signal,
+    );
+  } catch (e) {
+    if (signalled) {
+      throw new Stopped(
+        `ninja train stopped by ${signalled === "SIGINT" ? "Ctrl-C" : signalled} after step ` +
+          `${lastStep} of ${config.steps}; ninja train saves nothing`,
+        SIGNAL_EXIT[signalled],
+      );
+    }
+    if (e instanceof LearnerFileError) showFailure(e, path, json, check?.exercise);
+    throw e;
+  } finally {
+    events.complete();
+    reporter?.unsubscribe();
+    for (const remove of handlers) remove();
+  }
+  if (!check) throw new NinjagradError(`${path}: the run ended without its check`);
+  if (check.counts.ok !== check.nodes.length) {
+    if (json) say(JSON.stringify({ type: "check", file: path, ...reportData(check) }));
+    else say(formatCheck(check, { excerpt }));
+    const first = check.firstWrong ?? check.nextToWrite!;
     throw new NinjagradError(
-      `ninja train trains only on rules that agree with the engine's; ${formatCounts(report)}: ` +
-        `${report.firstWrong ? "fix" : "write"} ${first.name} first ` +
+      `ninja train trains only on rules that agree with the engine's; ${formatCounts(check)}: ` +
+        `${check.firstWrong ? "fix" : "write"} ${first.name} first ` +
         `(deno task ninja check ${path})`,
     );
   }
-  if (json) {
-    say(JSON.stringify({
-      ...startRecord(config, data),
-      file: path,
-      check: reportData(report).counts,
-    }));
-  } else if (!quiet) {
-    say(
-      `${startLine(config, data)}, with your rules from ${path} (on the run's first minibatch, ` +
-        `all ${report.nodes.length} gradients agree with the engine's)`,
-    );
-  }
-  // One run, watched by the reporter and awaited here: a cold Observable would run twice.
-  const run$ = trainWithLearnerRules(file.rules, config, data, { file: file.url }).pipe(share());
-  const reporter = json
-    ? jsonLog(run$, say)
-    : quiet
-    ? undefined
-    : Deno.stdout.isTerminal() && Deno.stderr.isTerminal()
-    ? progressBar(run$)
-    : plainLog(run$, say);
-  const done = await doneOf(run$);
-  reporter?.unsubscribe();
-  const samples = sampleNames(done.model, 20, samplingRandom(config.seed));
+  if (!end) throw new NinjagradError(`${path}: the run ended without its results`);
+  const { samples, ...done } = end;
   if (json) {
     const { step, train, val, msPerStep, ruleCounts } = done;
     say(JSON.stringify({ type: "done", step, train, val, msPerStep, samples, ruleCounts }));
     return;
   }
-  const lines = resultLines(done, data, config, samples, {
+  const lines = resultLines(done as unknown as DoneEvent, data, config, samples, {
     whose: "yours",
     compare: LECTURE_LOSSES,
   });

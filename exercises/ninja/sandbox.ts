@@ -1,0 +1,270 @@
+/**
+ * A learner's file run in a child process with the least it needs: it may read its own file and
+ * the project (the modules it imports), and nothing else (no writes, net, env, subprocesses,
+ * FFI). The parent limits its time (loading, each rule call, the whole run) and its memory (V8's
+ * heap, and the process's resident size, for typed arrays), and reads its answer as data: a child
+ * that ends without a report has failed, whatever its exit code. What the learner's code prints
+ * reaches stderr, never `--json`'s stdout.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { partName } from "../model/lines.ts";
+import { type ExerciseNumber, EXERCISES } from "./exercises.ts";
+import { decodeFrame, type FailKind, type Frame, type SandboxRequest } from "./sandbox_wire.ts";
+import { LearnerFileError, type LoadFailure } from "./source.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+const CHILD = fileURLToPath(new URL("./sandbox_child.ts", import.meta.url));
+
+/** The sandbox's limits, in milliseconds and MiB. */
+export interface SandboxLimits {
+  /** Importing the file (its top level). */
+  loadMs: number;
+  /** One call of one rule. */
+  ruleMs: number;
+  /** The whole run after loading (Infinity for training, which has its own length). */
+  runMs: number;
+  /** V8's heap; the process may hold twice as much in all (typed arrays live outside it). */
+  memoryMiB: number;
+}
+
+/** The limits of a check, from NINJAGRAD_SANDBOX_{LOAD,RULE,RUN}_MS and NINJAGRAD_SANDBOX_MIB. */
+export function sandboxLimits(defaults: Partial<SandboxLimits> = {}): SandboxLimits {
+  const read = (name: string, fallback: number): number => {
+    const v = Number(Deno.env.get(name));
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  return {
+    loadMs: read("NINJAGRAD_SANDBOX_LOAD_MS", defaults.loadMs ?? 30_000),
+    ruleMs: read("NINJAGRAD_SANDBOX_RULE_MS", defaults.ruleMs ?? 10_000),
+    runMs: read("NINJAGRAD_SANDBOX_RUN_MS", defaults.runMs ?? 120_000),
+    memoryMiB: read("NINJAGRAD_SANDBOX_MIB", defaults.memoryMiB ?? 1024),
+  };
+}
+
+/** A request before its nonce is added. */
+export type Unsent<T> = T extends unknown ? Omit<T, "nonce"> : never;
+
+/** What the run's frames are handed to, as they come. */
+export interface SandboxHandlers {
+  /** A line the learner's code printed. */
+  print?: (text: string) => void;
+  /** A training event. */
+  event?: (event: unknown) => void;
+}
+
+/** A run that answered: its report (check) or its end (train). */
+export interface SandboxAnswer {
+  report?: unknown;
+}
+
+/** Deno's `--allow-read` list: a comma inside a path is written twice. */
+function allowList(paths: string[]): string {
+  return paths.map((p) => p.replaceAll(",", ",,")).join(",");
+}
+
+/** The 1-based line and column of `rules.<line>.<input>` in the learner's text, if written out. */
+export function ruleLocation(
+  text: string,
+  line: string,
+  input: string,
+): { line: number; column: number } | undefined {
+  const key = (k: string) => `(?<![\\w$.])(["']?)${k.replace(/\$/g, "\\$")}\\1\\s*`;
+  const head = new RegExp(`${key(line)}:\\s*\\{`).exec(text);
+  if (!head) return undefined;
+  const rest = text.slice(head.index + head[0].length);
+  const rule = new RegExp(`${key(input)}[:(]`).exec(rest);
+  if (!rule) return undefined;
+  const at = head.index + head[0].length + rule.index + rule[0].search(/\S/);
+  const before = text.slice(0, at).split("\n");
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+/** `rule h.hpreact (dhpreact) at FILE:12:5`, as far as the file shows it. */
+function describeRule(path: string, rule: string, exercise: ExerciseNumber | undefined): string {
+  const [line, input] = rule.split(".");
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch { /* the file went away: the rule is named without its line */ }
+  const at = ruleLocation(text, line, input);
+  const part = exercise ? ` (${partName(EXERCISES[exercise].lines, line, input)})` : "";
+  return `the rule ${rule}${part}${at ? ` at ${path}:${at.line}:${at.column}` : ""}`;
+}
+
+/** The resident memory of process `pid` in MiB (Linux), or undefined. */
+function residentMiB(pid: number): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What Deno printed when the child died, in one line without colours or "Uncaught". */
+function deathLine(stderr: string): string {
+  // deno-lint-ignore no-control-regex
+  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim());
+  const first = lines.find((l) => /^error: /.test(l)) ?? lines.find((l) => l !== "") ?? "";
+  return first.replace(/^error: /, "").replace(/^Uncaught (\(in promise\) )?/, "");
+}
+
+/**
+ * Runs `request` in the sandboxed child and returns its answer; any other end (a failure the
+ * child reported, a limit reached, a crash, an exit without a report) is a
+ * {@link LearnerFileError} in one line.
+ */
+export async function runSandboxed(
+  request: Unsent<SandboxRequest>,
+  limits: SandboxLimits,
+  handlers: SandboxHandlers = {},
+  signal?: AbortSignal,
+): Promise<SandboxAnswer> {
+  const path = request.path;
+  const nonce = crypto.randomUUID();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--cached-only",
+      "--config",
+      CONFIG,
+      `--allow-read=${allowList([path, ROOT])}`,
+      `--v8-flags=--max-old-space-size=${Math.round(limits.memoryMiB)}`,
+      CHILD,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const started = performance.now();
+  let phase: { at: "start" | "load" | "run" | "rule"; since: number; rule?: string } = {
+    at: "start",
+    since: started,
+  };
+  let runSince = started;
+  let stopped: { kind: FailKind; message: string } | undefined;
+  let answer: SandboxAnswer | undefined;
+  let failure: Extract<Frame, { t: "fail" }> | undefined;
+  let exercise: ExerciseNumber | undefined;
+  const stop = (kind: FailKind, message: string) => {
+    if (stopped) return;
+    stopped = { kind, message };
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  };
+  const onAbort = () => stop("timeout", "stopped");
+  signal?.addEventListener("abort", onAbort);
+  const watch = setInterval(() => {
+    const now = performance.now(), s = (ms: number) => `${ms / 1000} s`;
+    if ((phase.at === "start" || phase.at === "load") && now - phase.since > limits.loadMs) {
+      stop(
+        "timeout",
+        `${path} did not finish loading within ${s(limits.loadMs)}: stopped (an endless loop ` +
+          "at its top level, or an await that never settles?); the rules run only once the file " +
+          "has loaded",
+      );
+    } else if (phase.at === "rule" && now - phase.since > limits.ruleMs) {
+      stop(
+        "timeout",
+        `${describeRule(path, phase.rule!, exercise)} ran for more than ${s(limits.ruleMs)}: ` +
+          "stopped (an endless loop?); a rule returns its gradient in milliseconds",
+      );
+    } else if (phase.at !== "start" && phase.at !== "load" && now - runSince > limits.runMs) {
+      stop("timeout", `the check of ${path} took more than ${s(limits.runMs)}: stopped`);
+    }
+    const rss = residentMiB(child.pid);
+    if (rss !== undefined && rss > 2 * limits.memoryMiB + 256) {
+      stop(
+        "memory",
+        `${path} used more than ${2 * limits.memoryMiB + 256} MiB of memory` +
+          `${phase.rule ? ` in ${describeRule(path, phase.rule, exercise)}` : ""}: stopped`,
+      );
+    }
+  }, 50);
+  const writer = child.stdin.getWriter();
+  const wrote = writer.write(new TextEncoder().encode(JSON.stringify({ ...request, nonce })))
+    .then(() => writer.close()).catch(() => {});
+  const errText = (async () => {
+    let text = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      if (text.length < 65536) text += chunk;
+    }
+    return text;
+  })();
+  const onFrame = (frame: Frame) => {
+    const now = performance.now();
+    if (frame.t === "mark") {
+      phase = { at: frame.at, since: now };
+      if (frame.at === "run") runSince = now;
+      if (frame.exercise) exercise = frame.exercise;
+    } else if (frame.t === "rule") {
+      phase = frame.rule === null
+        ? { at: "run", since: now }
+        : { at: "rule", since: now, rule: frame.rule };
+    } else if (frame.t === "print") handlers.print?.(frame.text);
+    else if (frame.t === "event") handlers.event?.(frame.event);
+    else if (frame.t === "report") answer = { report: frame.report };
+    else if (frame.t === "fail") failure = frame;
+    if (frame.t === "fail" && frame.exercise) exercise = frame.exercise;
+  };
+  let pending = "";
+  const onLine = (line: string) => {
+    const at = line.indexOf(`${nonce} `);
+    const stray = at < 0 ? line : line.slice(0, at);
+    if (stray !== "") handlers.print?.(stray);
+    if (at < 0) return;
+    try {
+      onFrame(decodeFrame(line.slice(at + nonce.length + 1)));
+    } catch { /* not a frame of ours after all */ }
+  };
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) if (line !== "") onLine(line);
+  }
+  if (pending !== "") onLine(pending);
+  const status = await child.status;
+  clearInterval(watch);
+  signal?.removeEventListener("abort", onAbort);
+  await wrote;
+  const stderr = await errText;
+  const fail = (kind: LoadFailure, message: string, diagnostics = failure?.diagnostics ?? []) =>
+    new LearnerFileError(message, kind, diagnostics);
+  if (stopped) throw fail(stopped.kind, stopped.message, []);
+  if (failure) throw fail(failure.kind, failure.message);
+  if (answer && status.success) {
+    // The learner's own writes to stderr, passed on once the run has answered.
+    for (const line of stderr.split("\n")) if (line !== "") handlers.print?.(line);
+    return answer;
+  }
+  if (/out of memory|Allocation failed|heap limit/i.test(stderr)) {
+    throw fail(
+      "memory",
+      `${path} ran out of the ${limits.memoryMiB} MiB of memory the check allows` +
+        `${phase.rule ? ` in ${describeRule(path, phase.rule, exercise)}` : ""}: stopped`,
+    );
+  }
+  if (/Top-level await promise never resolved/.test(stderr)) {
+    throw fail(
+      "load",
+      `${path}: its top-level await never settles, so the file never finishes loading; ` +
+        "remove that await",
+    );
+  }
+  const why = deathLine(stderr);
+  const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
+  throw fail(
+    "no report",
+    `${path} ended the ${request.mode} without a report (${how}${why ? `: ${why}` : ""}): ` +
+      "a learner's file must let the check run to its end",
+  );
+}

@@ -1,0 +1,347 @@
+/**
+ * A hostile learner's file against `ninja check` and `ninja train`, which run it in a sandboxed
+ * child (exercises/ninja/sandbox.ts): endless loops at load and in a rule are stopped and named,
+ * `Deno.exit(0)` fails the check, reads outside the project, writes, subprocesses, the network,
+ * the environment and FFI are refused (and the write does not happen), FIFOs and devices are
+ * refused up front, memory is capped, the learner's prints stay out of `--json`, a chart folder
+ * that cannot be written costs the charts and not the report. Each case asserts the exit code
+ * and the one line on stderr. Short limits (NINJAGRAD_SANDBOX_*) keep it quick.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type CommandOutcome, lectureNames, runCommand, scratchDir } from "./helpers.ts";
+
+const at = await scratchDir("ninjagrad-sandbox-");
+const REPO = new URL("../", import.meta.url).href;
+const DATA = at("names.txt");
+await Deno.writeTextFile(DATA, (await lectureNames(200)).join("\n") + "\n");
+const LIMITS = {
+  NINJAGRAD_SANDBOX_RULE_MS: "1500",
+  NINJAGRAD_SANDBOX_LOAD_MS: "10000",
+};
+
+/** An exercise-1 file with the reference rules: `top` before them, `overrides` among them. */
+function ex1(top = "", overrides = ""): string {
+  return `import type { Ex1Rules } from "${REPO}exercises/ninja/api.ts";
+import { ex1Rules } from "${REPO}exercises/rules/ex1.ts";
+export const exercise = 1;
+${top}
+export const rules: Ex1Rules = {
+  ...ex1Rules,
+  ${overrides}
+};
+`;
+}
+
+/** An exercise-4 file with the reference rules, `top` before them, `overrides` among them. */
+function ex4(top = "", overrides = ""): string {
+  return `import { kernels as t } from "${REPO}mod.ts";
+import type { Ex4Rules } from "${REPO}exercises/ninja/api.ts";
+import { ex4Rules } from "${REPO}exercises/rules/ex4_lines.ts";
+export const exercise = 4;
+${top}
+export const rules: Ex4Rules = {
+  ...ex4Rules,
+  ${overrides}
+};
+void t;
+`;
+}
+
+let files = 0;
+/** Writes a learner's file into a folder of its own (its name may be given) and returns its path. */
+async function learner(
+  text: string,
+  dir = `case${files++}`,
+  name = "backprop.ts",
+): Promise<string> {
+  await Deno.mkdir(at(dir), { recursive: true });
+  const path = join(at(dir), name);
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+function check(path: string, ...args: string[]): Promise<CommandOutcome> {
+  return runCommand("ninja", ["check", path, "--no-check", ...args], LIMITS);
+}
+
+/** Exit code 1, and exactly one line on stderr, an error matching `says`, with no stack. */
+function assertOneLine(o: CommandOutcome, says: RegExp, code = 1): void {
+  const shown = o.stderr.join("\n");
+  assert.equal(o.code, code, shown);
+  assert.equal(o.stderr.length, 1, `not one line:\n${shown}`);
+  assert.match(o.stderr[0], /^error: /);
+  assert.match(o.stderr[0], says);
+  assert.doesNotMatch(shown, /Uncaught|^\s+at /m);
+}
+
+Deno.test("an endless loop in a rule is stopped at the rule limit, naming the rule and its line", async () => {
+  const path = await learner(ex1(
+    "",
+    `h: {
+    hpreact: () => {
+      while (true) {}
+    },
+  },`,
+  ));
+  const t0 = performance.now();
+  const o = await check(path);
+  const seconds = (performance.now() - t0) / 1000;
+  assertOneLine(
+    o,
+    new RegExp(
+      `^error: the rule h\\.hpreact \\(dhpreact\\) at ${path}:8:5 ran for more than 1\\.5 s: ` +
+        "stopped \\(an endless loop\\?\\)",
+    ),
+  );
+  assert.equal(o.stdout, "");
+  console.log(`  the endless rule was stopped ${seconds.toFixed(1)} s after the check started`);
+  assert.ok(seconds < 30, `${seconds} s`);
+});
+
+Deno.test("an endless loop at load is stopped at the load limit, naming the file", async () => {
+  const path = await learner(ex1("while (true) {}"));
+  const t0 = performance.now();
+  const o = await runCommand("ninja", ["check", path, "--no-check"], {
+    NINJAGRAD_SANDBOX_LOAD_MS: "3000",
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  assertOneLine(o, new RegExp(`^error: ${path} did not finish loading within 3 s: stopped`));
+  console.log(`  the endless top level was stopped ${seconds.toFixed(1)} s after the start`);
+  assert.ok(seconds < 30, `${seconds} s`);
+});
+
+Deno.test("Deno.exit(0) in the file, or in a rule, fails the check: never a faked pass", async () => {
+  const top = await learner(ex1("Deno.exit(0);"));
+  assertOneLine(
+    await check(top),
+    new RegExp(`^error: ${top}:4:6: the file called Deno.exit\\(0\\): .*remove that call$`),
+  );
+  const json = await check(top, "--json");
+  assert.equal(json.code, 1);
+  assert.equal(JSON.parse(json.stdout).error.kind, "exit");
+  const inRule = await learner(ex1("", "h: { hpreact: () => Deno.exit(0) },"));
+  assertOneLine(await check(inRule), /:7:28: the file called Deno\.exit\(0\)/);
+  // A file that takes the report's way out (stdout closed) has no report: a failure too.
+  const closed = await learner(ex1("Deno.stdout.close();"));
+  assertOneLine(await check(closed), /ended the check without a report \(exit code 3\)/);
+});
+
+Deno.test("reads outside the project, writes, subprocesses, net, env and FFI are refused", async () => {
+  const target = at("written-by-the-learner.txt");
+  const spawned = at("made-by-a-subprocess.txt");
+  const cases: [string, RegExp][] = [
+    [`Deno.readTextFileSync("/etc/hostname");`, /needs read access to "\/etc\/hostname"/],
+    [`Deno.writeTextFileSync(${JSON.stringify(target)}, "x");`, /needs write access to/],
+    [
+      `new Deno.Command("touch", { args: [${JSON.stringify(spawned)}] }).outputSync();`,
+      /needs run access to "touch"/,
+    ],
+    [`await fetch("https://example.com/");`, /needs net access to "example\.com:443"/],
+    [`Deno.env.get("HOME");`, /needs env access to "HOME"/],
+    [`Deno.dlopen("libc.so.6", {});`, /needs ffi access/],
+  ];
+  for (const [line, says] of cases) {
+    const path = await learner(ex1(line));
+    const o = await check(path);
+    assertOneLine(o, says);
+    assert.match(o.stderr[0], new RegExp(`^error: ${path}:4:\\d+: refused: .*no writes, network`));
+  }
+  await assert.rejects(Deno.stat(target), Deno.errors.NotFound);
+  await assert.rejects(Deno.stat(spawned), Deno.errors.NotFound);
+  // A rule that writes fails its node, and writes nothing either.
+  const path = await learner(ex1(
+    "",
+    `h: { hpreact: () => { Deno.writeTextFileSync(${JSON.stringify(target)}, "x"); throw 1; } },`,
+  ));
+  const o = await check(path);
+  assert.equal(o.code, 1);
+  assert.match(o.stdout, /hpreact +wrong +dhpreact: your rule threw NotCapable: Requires write/);
+  await assert.rejects(Deno.stat(target), Deno.errors.NotFound);
+  // The file's own folder is not the project: a file beside it cannot be read.
+  const secret = at("case-beside/secret.txt");
+  const beside = await learner(
+    ex1(`Deno.readTextFileSync(${JSON.stringify(secret)});`),
+    "case-beside",
+  );
+  await Deno.writeTextFile(secret, "mine");
+  assertOneLine(await check(beside), /needs read access to/);
+});
+
+Deno.test("a FIFO, /dev/zero and a huge file are refused up front, without reading them", async () => {
+  const fifo = at("rules-fifo.ts");
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.equal(made.code, 0);
+  for (
+    const [path, says] of [[fifo, /is a FIFO, not a file of rules/], [
+      "/dev/zero",
+      /is a device, not a file of rules/,
+    ]] as const
+  ) {
+    const t0 = performance.now();
+    const o = await runCommand("ninja", ["check", path], LIMITS); // with the type-check
+    assertOneLine(o, says);
+    assert.ok(performance.now() - t0 < 20_000);
+  }
+  const huge = at("huge.ts");
+  await Deno.writeTextFile(huge, "//" + "x".repeat(2 * 1024 * 1024));
+  assertOneLine(await check(huge), /is 2\.0 MiB, over the 1 MiB a file of rules may have/);
+});
+
+Deno.test("a proxy whose trap throws, and a top-level await that never settles: one line", async () => {
+  const proxy = await learner(
+    ex1().replace(
+      "export const rules: Ex1Rules = {",
+      `export const rules: Ex1Rules = new Proxy({} as Ex1Rules, {
+  get() { throw new Error("trap!"); },
+  ownKeys() { throw new Error("trap!"); },
+});
+export const unused = {`,
+    ),
+  );
+  assertOneLine(await check(proxy), new RegExp(`^error: ${proxy}:7:21: trap!`));
+  const never = await learner(ex1("await new Promise(() => {});"));
+  assertOneLine(await check(never), /its top-level await never settles/);
+  const slow = await learner(ex1("await new Promise((r) => setTimeout(r, 1e9));"));
+  assertOneLine(
+    await runCommand("ninja", ["check", slow, "--no-check"], { NINJAGRAD_SANDBOX_LOAD_MS: "3000" }),
+    /did not finish loading within 3 s: stopped \(an endless loop at its top level, or an await/,
+  );
+});
+
+Deno.test("console.log in the file does not break --json: the prints go to stderr", async () => {
+  const path = await learner(ex1(
+    `console.log("hello from the top"); Deno.stdout.writeSync(new TextEncoder().encode("raw"));`,
+    `h: { hpreact: (c) => { console.log("in a rule"); return ex1Rules.h.hpreact(c); } },`,
+  ));
+  const o = await check(path, "--json");
+  assert.equal(o.code, 0, o.stderr.join("\n"));
+  const report = JSON.parse(o.stdout); // exactly one document, nothing around it
+  assert.equal(report.ok, true);
+  assert.equal(o.stdout.trim().split("\n").length, 1);
+  assert.ok(o.stderr.includes("hello from the top"), o.stderr.join("\n"));
+  assert.ok(o.stderr.includes("in a rule"));
+  assert.ok(o.stderr.some((l) => l.includes("raw")));
+});
+
+Deno.test("--charts into a folder that cannot be written: the report, then one line", async () => {
+  const path = await learner(ex1());
+  const blocked = join(await learner("", "case-charts", "a-file"), "charts");
+  const o = await check(path, "--charts", blocked);
+  assertOneLine(o, /cannot write charts to .*the check's report is above, the charts are not/);
+  assert.match(o.stdout, /26 gradients: 26 ok, 0 wrong, 0 not written/);
+  const json = await check(path, "--json", "--charts", blocked);
+  assert.equal(json.code, 1);
+  const doc = JSON.parse(json.stdout);
+  assert.equal(doc.ok, true);
+  assert.match(doc.charts.error, /cannot write charts/);
+});
+
+Deno.test("a rule that throws in a path with spaces and accents gets its file:line", async () => {
+  const path = await learner(
+    ex1(
+      "",
+      `h: {
+    hpreact: () => {
+      throw new Error("nope");
+    },
+  },`,
+    ),
+    "my rules é ü",
+    "back prop.ts",
+  );
+  const o = await check(path);
+  assert.equal(o.code, 1);
+  assert.match(o.stdout, /dhpreact: your rule threw nope \(back prop\.ts:9:13\)/);
+  assert.ok(o.stdout.includes(`your rule threw at ${path}:9:13:`), o.stdout);
+});
+
+Deno.test("memory is capped: the V8 heap and typed arrays alike, with one line", async () => {
+  const heap = await learner(
+    ex1("const keep: number[][] = []; while (true) keep.push(new Array(1e6).fill(1.5));"),
+  );
+  assertOneLine(
+    await runCommand("ninja", ["check", heap, "--no-check"], { NINJAGRAD_SANDBOX_MIB: "128" }),
+    /ran out of the 128 MiB of memory the check allows: stopped|used more than 512 MiB/,
+  );
+  const typed = await learner(
+    ex1(
+      "",
+      `h: { hpreact: () => { const keep = []; while (true) keep.push(new Float64Array(1e7).fill(1)); } },`,
+    ),
+  );
+  assertOneLine(
+    await runCommand("ninja", ["check", typed, "--no-check"], { NINJAGRAD_SANDBOX_MIB: "128" }),
+    /used more than 512 MiB of memory in the rule h\.hpreact \(dhpreact\) at .*: stopped/,
+  );
+});
+
+Deno.test("ninja train: a rule that loops mid-run is stopped and named; SIGTERM stops it in one line", async () => {
+  const path = await learner(
+    ex4(
+      "let calls = 0;",
+      `h: {
+    hpreact: ({ dh, h }) => {
+      if (++calls === 5) while (true) {}
+      return t.mul(t.oneMinusSquare(h), dh);
+    },
+  },`,
+    ),
+    "case-train",
+    "fused_backward.ts",
+  );
+  const o = await runCommand(
+    "ninja",
+    ["train", path, "--no-check", "--data", DATA, "--hidden", "8", "--steps", "20"],
+    LIMITS,
+  );
+  assertOneLine(o, /the rule h\.hpreact \(dhpreact\) at .*fused_backward\.ts:9:5 ran for more/);
+  const exits = await learner(
+    ex4("", "") + "Deno.exit(0);\n",
+    "case-train-exit",
+    "fused_backward.ts",
+  );
+  const exited = await runCommand("ninja", ["train", exits, "--no-check", "--data", DATA], LIMITS);
+  assertOneLine(exited, /the file called Deno\.exit\(0\)/);
+  // A long run, stopped by SIGTERM once it has started: one line, exit 143.
+  const ok = await learner(ex4(), "case-train-ok", "fused_backward.ts");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "-A",
+      new URL("../exercises/cli/ninja.ts", import.meta.url).pathname,
+      "train",
+      ok,
+      "--no-check",
+      "--data",
+      DATA,
+      "--hidden",
+      "8",
+      "--steps",
+      "5000000",
+      "--eval-every",
+      "50",
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/"type":"eval"/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  child.kill("SIGTERM");
+  while (!(await reader.read()).done) { /* drain */ }
+  const status = await child.status;
+  const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+  assert.equal(status.code, 143, err);
+  assert.match(
+    err,
+    /^error: ninja train stopped by SIGTERM after step \d+ of 5000000; ninja train saves nothing\n$/,
+  );
+});
