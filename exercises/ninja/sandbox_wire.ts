@@ -9,6 +9,8 @@ import type { CheckOptions, ExerciseNumber } from "./exercises.ts";
 import type { CheckReport, NodeVerdict } from "./check.ts";
 import type { Diagnostic, LoadFailure } from "./source.ts";
 import type { TrainConfig } from "../train/config.ts";
+import { Node } from "../../graph/node.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 
 /** `ninja check`'s request: check the file's rules on the exercise's graph. */
 export interface CheckRequest {
@@ -59,10 +61,10 @@ export type Frame =
 
 /** JSON with NaN and ±Infinity kept (a failed rule's maxdiff is NaN). */
 export function encodeFrame(frame: Frame): string {
-  return JSON.stringify(
-    frame,
-    (_k, v) => typeof v === "number" && !Number.isFinite(v) ? { $num: String(v) } : v,
-  );
+  return JSON.stringify(frame, (k, v) => {
+    if (typeof v === "number" && !Number.isFinite(v)) return { $num: String(v) };
+    return withoutGraph(k, v);
+  });
 }
 
 /** The inverse of {@link encodeFrame}. */
@@ -78,31 +80,36 @@ export function decodeFrame(text: string): Frame {
 }
 
 /**
- * A check report as data: the engine's comparison (graph nodes, tensors) keeps only its
- * tolerances, and the first wrong and next nodes travel by name.
+ * A check report as data: the engine's graph nodes and tensors in it (the comparison's rows and
+ * blame hold them) are left out, and the first wrong and next nodes travel by name.
  */
 export function encodeReport(report: CheckReport): unknown {
+  const plain = JSON.parse(
+    encodeFrame({ t: "report", report: { ...report, firstWrong: null, nextToWrite: null } }),
+    (_k, v) => v,
+  ).report;
   return {
-    ...report,
-    comparison: { rtol: report.comparison.rtol, atol: report.comparison.atol },
+    ...plain,
     firstWrong: report.firstWrong?.name ?? null,
     nextToWrite: report.nextToWrite?.name ?? null,
   };
 }
 
-/** The inverse of {@link encodeReport}: the nodes are one array again, referred to by name. */
+/** JSON that leaves out graph nodes and tensors (a comparison row's `node`, a blame's). */
+function withoutGraph(_k: string, v: unknown): unknown {
+  return v instanceof Node || v instanceof Tensor ? undefined : v;
+}
+
+/**
+ * The inverse of {@link encodeReport}: the nodes are one array again, referred to by name. The
+ * comparison keeps its data, less its graph nodes.
+ */
 export function decodeReport(data: unknown): CheckReport {
-  const r = data as Omit<CheckReport, "firstWrong" | "nextToWrite" | "comparison"> & {
+  const r = data as Omit<CheckReport, "firstWrong" | "nextToWrite"> & {
     firstWrong: string | null;
     nextToWrite: string | null;
-    comparison: { rtol: number; atol: number };
   };
   const find = (name: string | null): NodeVerdict | undefined =>
     name === null ? undefined : r.nodes.find((v) => v.name === name);
-  return {
-    ...r,
-    comparison: { ...r.comparison, rows: [], firstDivergent: undefined },
-    firstWrong: find(r.firstWrong),
-    nextToWrite: find(r.nextToWrite),
-  };
+  return { ...r, firstWrong: find(r.firstWrong), nextToWrite: find(r.nextToWrite) };
 }
