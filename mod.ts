@@ -46,6 +46,9 @@ export * as nn from "./ops/layers.ts";
 export * as optim from "./ops/optim.ts";
 export type { Optimizer, Schedule } from "./ops/optim.ts";
 export { fit } from "./ops/fit.ts";
+export { lastValueFrom, withProgressBar } from "./ops/progress.ts";
+export type { BarStream } from "./ops/progress.ts";
+export type { Observable } from "./graph/node.ts";
 export type {
   EvalEvent,
   FitDoneEvent,
@@ -56,6 +59,7 @@ export type {
 } from "./ops/fit.ts";
 export { seededRandom } from "./ops/kernels/random.ts";
 export { generate } from "./ops/generate.ts";
+export type { Module, Parameter } from "./ops/module.ts";
 export type { GenerateOptions } from "./ops/generate.ts";
 export {
   decodeSafetensors,

@@ -17,6 +17,7 @@ import type { Gradients } from "../graph/backward.ts";
 import type { Graph, RuleCounts } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
 import type { Optimizer } from "./optim.ts";
+import { withProgressBar } from "./progress.ts";
 
 /** The live model during a step: read it synchronously inside the subscriber, never keep it. */
 export interface LiveModel {
@@ -109,6 +110,11 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Run steps for about this long before yielding to the event loop (default 50 ms). */
   chunkMs?: number;
+  /**
+   * Draw a progress bar on stderr while the run goes, as `deno task train` does (default: when
+   * stderr is a terminal); evaluations are printed above it.
+   */
+  progress?: boolean;
 }
 
 /** Every backward pass recycles its buffers: the gradients live until the next step's. */
@@ -140,7 +146,8 @@ export function fit(options: FitOptions): Observable<FitEvent> {
   if (!Number.isInteger(evalEvery) || evalEvery < 0) {
     throw new NinjagradError(`fit: evalEvery must be a whole number ≥ 0, got ${evalEvery}`);
   }
-  return runInChunks<FitEvent>(() => new Run(options, evalEvery), options.signal);
+  const events = runInChunks<FitEvent>(() => new Run(options, evalEvery), options.signal);
+  return options.progress ?? Deno.stderr.isTerminal() ? withProgressBar(events) : events;
 }
 
 /** A run that goes in chunks of steps, as `runInChunks` drives it. */
