@@ -100,7 +100,7 @@ let passes = 0;
 
 /** Runs backward from `loss`; see the module comment. */
 export function backward(graph: Graph, loss: Node, options: BackwardOptions = {}): Gradients {
-  if (options.seed === undefined && loss.value.size !== 1) {
+  if (options.seed === undefined && loss.current.size !== 1) {
     // As PyTorch: a gradient starts implicitly (as 1) only from a single number.
     throw new NinjagradError(
       `backward from ${loss.name}, of shape ${

@@ -65,6 +65,17 @@ export class Graph {
    */
   private dirty = new Uint8Array(16);
   private firstDirty = Infinity;
+  /** The leaves, whose tensors' versions are compared before a value is handed out. */
+  private readonly leaves: Node[] = [];
+  /** Leaves given another shape since the last propagation, with the tensor they had. */
+  private readonly undo: [Node, Tensor][] = [];
+  /**
+   * @internal While above zero, reading a node's value does not check the leaves first: the
+   * engine is computing (a propagation, a backward pass), or a batch defers propagation.
+   */
+  hold = 0;
+  /** @internal A composite's private subgraph: its parent keeps it up to date. */
+  inner = false;
 
   /** An empty graph of `dtype` (default float32), anomaly detection off unless asked for. */
   constructor(options: { dtype?: FloatDType; detectAnomaly?: boolean } = {}) {
@@ -129,6 +140,9 @@ export class Graph {
 
   /** Applies an op to its inputs (by name) and evaluates the new node at once. */
   apply<A>(op: Op, inputs: Readonly<Record<string, Operand>>, attrs: A, label?: string): Node {
+    // Leaves edited in place since the last run are taken in first, so that the new node and
+    // the old ones are computed from the same values.
+    this.refresh();
     const nodes = op.inputs.map((name) => {
       const x: unknown = inputs[name];
       if (x === undefined) throw new NinjagradError(`${op.name} needs an input named "${name}"`);
@@ -172,14 +186,31 @@ export class Graph {
     if (op.kind === "composite") {
       node.sub = buildSubgraph(this, op, nodes, attrs);
       node.sub.graph.owner = node;
+      const known = node.cache.shapes;
+      for (let i = 0; i < nodes.length; i++) known[i] = nodes[i].current.shape;
     }
-    this.evaluate(node);
+    this.hold++;
+    try {
+      this.evaluate(node);
+    } finally {
+      this.hold--;
+    }
+    for (const x of nodes) if (x.kind !== "op") x.seen = x.current.version;
+    node.cache.built = nodes.map((x) => x.current.shape);
     this.nodes.push(node);
     if (label !== undefined) this.relabel(node, label);
     return node;
   }
 
-  /** Replaces a leaf's value and recomputes everything downstream once (unless batched). */
+  /**
+   * Gives a leaf a new value and recomputes everything downstream once (unless batched). The
+   * value may have another shape: the shapes downstream are worked out again, and only the
+   * nodes whose shape changed get new buffers. An input (or constant) then holds `value`
+   * itself; a parameter of the same shape keeps its tensor and takes `value`'s elements, so
+   * that every graph sharing the parameter sees them. When the propagation fails on a new shape
+   * (a size that does not fit), the leaves given another shape since the last propagation get
+   * their previous values back, and the graph its previous values.
+   */
   set(ref: NodeRef, value: Tensor): void {
     const leaf = this.node(ref);
     if (leaf.kind === "op") {
@@ -195,14 +226,28 @@ export class Graph {
             : "pass a Tensor"),
       );
     }
-    leaf.value = this.converted(value, leaf.value);
+    const old = leaf.current, next = this.converted(value, old);
+    if (next !== old) {
+      if (leaf.kind === "param" && next.dtype === old.dtype && sameShape(next.shape, old.shape)) {
+        old.data.set(next.raw);
+      } else {
+        if (!sameShape(next.shape, old.shape)) this.undo.push([leaf, old]);
+        leaf.current = next;
+      }
+    }
     this.changed(leaf);
   }
 
-  /** Says that a leaf's buffer was edited in place: recomputes downstream (unless batched). */
+  /**
+   * Says that a leaf's tensor was edited in place: recomputes downstream (unless batched). An
+   * edit written as `t.data[i] = v` is seen without it; one through an array kept from before
+   * is not, hence this (or `t.touch()`, which every graph holding `t` sees).
+   */
   changed(ref: NodeRef): void {
-    this.markDirty(this.node(ref));
-    if (this.batchDepth === 0) this.flush();
+    const node = this.node(ref);
+    node.current.touch();
+    this.markDirty(node);
+    if (this.batchDepth === 0) this.propagate();
   }
 
   /** Sets several leaves by label in one propagation. */
@@ -215,17 +260,27 @@ export class Graph {
   /** Runs `fn`, deferring propagation to its end so that all its leaf changes land at once. */
   batch(fn: () => void): void {
     this.batchDepth++;
+    this.hold++;
     try {
       fn();
     } finally {
-      if (--this.batchDepth === 0) this.flush();
+      this.hold--;
+      if (--this.batchDepth === 0) this.propagate();
     }
   }
 
-  /** Recomputes every op node (after editing leaves behind the graph's back). */
+  /** Recomputes every op node. */
   recompute(): void {
-    for (const node of this.nodes) if (node.kind !== "op") this.markDirty(node);
-    this.flush();
+    for (const node of this.leaves) this.markDirty(node);
+    this.propagate();
+  }
+
+  /**
+   * @internal Recomputes what leaves edited in place (their tensors' `version` moved) made
+   * stale; nothing when none was. Every read of a value calls it, unless `hold` says not to.
+   */
+  refresh(): void {
+    if (this.hold === 0 && this.batchDepth === 0) this.propagate();
   }
 
   /**
@@ -279,14 +334,53 @@ export class Graph {
 
   /** Backpropagates from `loss` (a single number, seeded with 1; else pass `options.seed`). */
   backward(loss: NodeRef, options: BackwardOptions = {}): Gradients {
-    const grads = backward(this, this.node(loss), options);
+    const node = this.node(loss);
+    this.refresh();
+    this.hold++;
+    let grads: Gradients;
+    try {
+      grads = backward(this, node, options);
+    } finally {
+      this.settle();
+    }
     if (options.notify !== false) this.notifyGradients(grads);
     return grads;
   }
 
   /** Runs the automatic and the overridden rules on the same values and compares, node by node. */
   compare(loss: NodeRef, options: CompareOptions = {}): Comparison {
-    return compare(this, this.node(loss), options);
+    const node = this.node(loss);
+    this.refresh();
+    this.hold++;
+    try {
+      return compare(this, node, options);
+    } finally {
+      this.settle();
+    }
+  }
+
+  /**
+   * Ends a computation begun with `hold++`: the kernels read the leaves through `data`, which
+   * counts as a write, so their versions are taken as read again.
+   */
+  private settle(): void {
+    this.hold--;
+    if (!this.inner) this.record();
+  }
+
+  /** Takes every leaf's version as the one the graph's values were computed from. */
+  private record(): void {
+    const leaves = this.leaves;
+    for (let i = 0; i < leaves.length; i++) leaves[i].seen = leaves[i].current.version;
+  }
+
+  /** Marks the leaves whose tensors were written since `record` as changed. */
+  private scan(): void {
+    const leaves = this.leaves;
+    for (let i = 0; i < leaves.length; i++) {
+      const leaf = leaves[i];
+      if (leaf.current.version !== leaf.seen) this.markDirty(leaf);
+    }
   }
 
   /** Engine events: forward per node, backward per rule, override changes, anomalies. */
@@ -329,6 +423,7 @@ export class Graph {
     const requiresGrad = kind !== "constant" && t.dtype !== "int32";
     const node = new Node(this, this.nodes.length, kind, null, [], undefined, t, requiresGrad);
     this.nodes.push(node);
+    this.leaves.push(node);
     if (label !== undefined) this.relabel(node, label);
     return node;
   }
@@ -358,10 +453,47 @@ export class Graph {
     this.dirty = grown;
   }
 
+  /**
+   * Flushes; when that fails, the leaves `set` gave another shape since the last propagation
+   * get their previous tensor back and the graph is recomputed, so that it is left as it was,
+   * and the error says so.
+   */
+  private propagate(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      throw this.rollBack(e);
+    }
+    if (this.undo.length > 0) this.undo.length = 0;
+  }
+
+  /** See `propagate`: puts the previous tensors back and says so in the error. */
+  private rollBack(e: unknown): unknown {
+    const undo = this.undo.splice(0);
+    if (undo.length === 0 || !(e instanceof NinjagradError)) return e;
+    // An anomaly stops at the node that went wrong, with the values that made it, to look at.
+    if (e.message.startsWith("anomaly")) return e;
+    const set = undo.map(([leaf]) => `${leaf.name} to ${formatShape(leaf.current.shape)}`);
+    for (let i = undo.length - 1; i >= 0; i--) undo[i][0].current = undo[i][1];
+    const kept = undo.map(([leaf, old]) => `${leaf.name} ${formatShape(old.shape)}`);
+    try {
+      this.recompute();
+    } catch {
+      // The values the graph had fail too (data edited in place): the first error says why.
+    }
+    return new NinjagradError(
+      `setting ${set.join(", ")}: ${e.message}; the graph keeps its previous values (${
+        kept.join(", ")
+      })`,
+    );
+  }
+
   /** Recomputes the pending leaves' descendants once each, in order, then notifies observers. */
   private flush(): void {
+    if (!this.inner) this.scan();
     const first = this.firstDirty;
     if (first === Infinity) return;
+    this.hold++;
     this.firstDirty = Infinity;
     const nodes = this.nodes;
     this.growDirty(nodes.length);
@@ -383,9 +515,11 @@ export class Graph {
       }
     } finally {
       dirty.fill(0, first, nodes.length);
+      this.hold--;
     }
+    if (!this.inner) this.record();
     // Observers hear only after every node is recomputed: nobody sees old and new values mixed.
-    if (touched) { for (const node of touched) node.valueSubject!.next(node.value); }
+    if (touched) { for (const node of touched) node.valueSubject!.next(node.current); }
   }
 
   /**
@@ -397,7 +531,7 @@ export class Graph {
     if (!op.fused || !sub.buffers || !sub.evaluatedWith) return false;
     if (this.detectAnomaly || sub.graph.observed) return false;
     for (let i = 0; i < node.inputs.length; i++) {
-      if (node.inputs[i].value !== sub.evaluatedWith[i]) return false;
+      if (node.inputs[i].current !== sub.evaluatedWith[i]) return false;
     }
     return op.fused(inputValues(node), sub.buffers, node.attrs);
   }
@@ -408,25 +542,60 @@ export class Graph {
    */
   private reshape(node: Node, op: AtomicOp): void {
     const shapes: Record<string, Shape> = {}, known = nodeCache(node).shapes;
-    op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].value.shape));
-    const shape = op.shape(shapes, node.attrs);
-    const dtype = op.dtype ?? this.dtype;
-    if (!sameShape(shape, node.value.shape) || node.value.dtype !== dtype) {
-      node.value = Tensor.owned(shape, dtype);
+    op.inputs.forEach((name, i) => (shapes[name] = node.inputs[i].current.shape));
+    let shape: Shape;
+    try {
+      shape = op.shape(shapes, node.attrs);
+    } catch (e) {
+      throw shapeError(node, e);
     }
-    node.inputs.forEach((x, i) => (known[i] = x.value.shape));
+    const dtype = op.dtype ?? this.dtype;
+    if (!sameShape(shape, node.current.shape) || node.current.dtype !== dtype) {
+      node.current = Tensor.owned(shape, dtype);
+    }
+    node.inputs.forEach((x, i) => (known[i] = x.current.shape));
+  }
+
+  /**
+   * A composite node's subgraph for its inputs' shapes now: built again when one changed, since
+   * a build may keep sizes in constants (batchnorm's 1/n), and its nodes' buffers would not fit.
+   */
+  private subgraphFor(node: Node, op: CompositeOp): Subgraph {
+    const known = nodeCache(node).shapes, inputs = node.inputs;
+    let same = true;
+    for (let i = 0; i < inputs.length; i++) {
+      const shape = inputs[i].current.shape;
+      if (known[i] === shape) continue;
+      if (!sameShape(known[i]!, shape)) same = false;
+      known[i] = shape;
+    }
+    if (same) return node.sub!;
+    let sub: Subgraph;
+    try {
+      sub = buildSubgraph(this, op, inputs, node.attrs);
+    } catch (e) {
+      throw shapeError(node, e);
+    }
+    sub.graph.owner = node;
+    node.cache.sub = undefined;
+    node.saved = undefined;
+    return (node.sub = sub);
   }
 
   /** Runs one node's forward, reusing its buffer when the shape is unchanged. */
   private evaluate(node: Node): void {
     const op = node.op!;
     if (op.kind === "composite") {
-      const sub = node.sub!;
+      const sub = this.subgraphFor(node, op);
       if (!this.fusedForward(node, op, sub)) {
-        for (let i = 0; i < sub.leaves.length; i++) sub.leaves[i].value = node.inputs[i].value;
+        for (let i = 0; i < sub.leaves.length; i++) sub.leaves[i].current = node.inputs[i].current;
         sub.graph.detectAnomaly = this.detectAnomaly;
-        sub.graph.recompute();
-        node.value = sub.out.value;
+        try {
+          sub.graph.recompute();
+        } catch (e) {
+          throw shapeError(node, e);
+        }
+        node.current = sub.out.current;
         node.saved = labelledValues(sub.graph, node.saved as Record<string, Tensor> | undefined);
         sub.evaluatedWith = evaluatedWith(node);
         if (sub.labelled) {
@@ -437,12 +606,12 @@ export class Graph {
       // The input record and the output shape are kept from the last run; the shape is worked
       // out again only when an input's shape is not the very one it was worked out from.
       const inputs = inputValues(node), known = nodeCache(node).shapes;
-      let reshaped = node.value.dtype !== ((op as AtomicOp).dtype ?? this.dtype);
+      let reshaped = node.current.dtype !== ((op as AtomicOp).dtype ?? this.dtype);
       for (let i = 0; i < node.inputs.length; i++) {
-        if (known[i] !== node.inputs[i].value.shape) reshaped = true;
+        if (known[i] !== node.inputs[i].current.shape) reshaped = true;
       }
       if (reshaped) this.reshape(node, op);
-      node.saved = (op as AtomicOp).forward(inputs, node.value, node.attrs, node.saved);
+      node.saved = (op as AtomicOp).forward(inputs, node.current, node.attrs, node.saved);
     }
     if (this.observed) this.emit({ type: "forward", node });
     if (this.detectAnomaly) {
@@ -471,18 +640,50 @@ function fusedBuffers(
 
 /** The input values a composite's subgraph was just evaluated with. */
 function evaluatedWith(node: Node): Tensor[] {
-  return node.inputs.map((x) => x.value);
+  return node.inputs.map((x) => x.current);
 }
 
-function buildSubgraph(parent: Graph, op: CompositeOp, inputs: Node[], attrs: unknown) {
+/**
+ * A shape error of a node evaluated again after its inputs' shapes changed, naming the node,
+ * its op, and its inputs' shapes now and when the graph was built. Errors of a node being
+ * built, and anomalies, go through as they are.
+ */
+function shapeError(node: Node, e: unknown): unknown {
+  const built = node.cache.built;
+  if (built === undefined || !(e instanceof NinjagradError) || e.message.startsWith("anomaly")) {
+    return e;
+  }
+  const changed = node.inputs.flatMap((x, i) =>
+    sameShape(x.current.shape, built[i])
+      ? []
+      : [`${x.name} is ${formatShape(x.current.shape)} now, ${formatShape(built[i])} when built`]
+  );
+  if (changed.length === 0) return e;
+  const hint = node.op?.name === "view"
+    ? ` (write an axis whose size changes as -1, or give the input's own size for it)`
+    : "";
+  return new NinjagradError(
+    `${node.name} (${node.op?.name}): ${e.message}; ${changed.join(", ")}${hint}`,
+  );
+}
+
+function buildSubgraph(
+  parent: Graph,
+  op: CompositeOp,
+  inputs: readonly Node[],
+  attrs: unknown,
+): Subgraph {
   const graph = new Graph({ dtype: parent.dtype });
+  // The parent keeps its subgraph's leaves up to date: reading its values checks nothing.
+  graph.inner = true;
+  graph.hold = 1;
   // An input that takes no gradient (indices, or data no parameter feeds) is a constant in the
   // subgraph too, so that backprop through it computes no gradient nobody asked for.
   const leaves = inputs.map((x, i) => {
     const name = op.inputs[i];
     return op.nondiff.includes(name) || !x.requiresGrad
-      ? graph.constant(x.value, name)
-      : graph.input(name, x.value);
+      ? graph.constant(x.current, name)
+      : graph.input(name, x.current);
   });
   const named: Record<string, Node> = {};
   op.inputs.forEach((name, i) => (named[name] = leaves[i]));
@@ -507,12 +708,12 @@ function labelledValues(
   if (previous !== undefined) {
     let same = true;
     for (const n of graph.nodes) {
-      if (n.label !== undefined && previous[n.label] !== n.value) same = false;
+      if (n.label !== undefined && previous[n.label] !== n.current) same = false;
     }
     if (same) return previous;
   }
   const saved: Record<string, Tensor> = {};
-  for (const n of graph.nodes) if (n.label !== undefined) saved[n.label] = n.value;
+  for (const n of graph.nodes) if (n.label !== undefined) saved[n.label] = n.current;
   return saved;
 }
 

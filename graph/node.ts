@@ -45,6 +45,8 @@ export interface NodeCache {
   shapes: (Shape | undefined)[];
   /** As a loss: which nodes lie on a path to it (fixed once the node exists). */
   path?: Uint8Array;
+  /** The input shapes the node was built with, for messages when they change. */
+  built?: Shape[];
   /** A composite's automatic rule: the subgraph's gradients for one upstream gradient. */
   sub?: { g: Tensor; pass: number; grads: { get(node: Node): Tensor | undefined } };
   /** The automatic rules by input index (undefined for inputs that take no gradient). */
@@ -71,8 +73,10 @@ export class Node {
   readonly attrs: unknown;
   /** Whether a gradient flows to this node from a float leaf. */
   readonly requiresGrad: boolean;
-  /** The current value. */
-  value: Tensor;
+  /** @internal The value as the engine last computed it, without the freshness check. */
+  current: Tensor;
+  /** @internal A leaf's: its value's `version` when the graph last read it. */
+  seen = 0;
   /** What the forward kept for the rules (a composite keeps its subgraph's labelled values). */
   saved: unknown = undefined;
   /** The hand-written rules that replace the op's for this node only, if any. */
@@ -99,6 +103,7 @@ export class Node {
     auto: undefined,
     overrides: undefined,
     args: undefined,
+    built: undefined,
   };
 
   /** Made by the graph (`param`, `input`, `constant`, op application), never by hand. */
@@ -119,9 +124,21 @@ export class Node {
     this.op = op;
     this.inputs = inputs;
     this.attrs = attrs;
-    this.value = value;
+    this.current = value;
+    this.seen = value.version;
     this.requiresGrad = requiresGrad;
     this.label = label;
+  }
+
+  /**
+   * The current value. When a leaf's tensor was written since the graph last computed (an edit
+   * such as `t.data[i] = v`, an optimizer's step in a graph that shares the parameter), the
+   * graph first recomputes what depends on it, so the value is never stale.
+   */
+  get value(): Tensor {
+    // A leaf's value is its tensor: only a computed one can be stale.
+    if (this.op !== null && this.graph.hold === 0) this.graph.refresh();
+    return this.current;
   }
 
   /** The value's shape. */
@@ -142,7 +159,9 @@ export class Node {
 
   /** The value now and after every recomputation (once per propagation, never half-updated). */
   get value$(): Observable<Tensor> {
-    this.valueSubject ??= new BehaviorSubject(this.value);
+    // Brings observers up to date first: a late subscriber gets the value as it is now.
+    const value = this.value;
+    this.valueSubject ??= new BehaviorSubject(value);
     return this.valueSubject.asObservable();
   }
 

@@ -45,7 +45,7 @@ export function nodeCache(node: Node): NodeCache {
 export function inputValues(node: Node): Record<string, Tensor> {
   const cache = nodeCache(node), names = node.op!.inputs, seen = cache.values;
   for (let j = 0; j < names.length; j++) {
-    const value = node.inputs[j].value;
+    const value = node.inputs[j].current;
     if (seen[j] !== value) cache.inputs[names[j]] = seen[j] = value;
   }
   return cache.inputs;
@@ -135,9 +135,15 @@ export function runRule(
   else graph.ruleCounts.override++;
   if (graph.observed) graph.emit({ type: "backward", node, input: name, rule: kind });
   const cache = nodeCache(node);
-  const args = cache.args ??= { g, out: node.value, inputs, saved: node.saved, attrs: node.attrs };
+  const args = cache.args ??= {
+    g,
+    out: node.current,
+    inputs,
+    saved: node.saved,
+    attrs: node.attrs,
+  };
   args.g = g;
-  args.out = node.value;
+  args.out = node.current;
   args.saved = node.saved;
   currentPass = pass;
   let result: unknown;

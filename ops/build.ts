@@ -176,9 +176,13 @@ export function matmul(a: Node, b: Node, transA = false, transB = false): Node {
   }
   return apply(batchedMatmul, { a, b });
 }
-/** The same elements in another shape (`-1` infers an axis). */
+/**
+ * The same elements in another shape (`-1` infers an axis). Leading sizes equal to x's own
+ * follow x when its shape changes (`reshape(x, [B, -1])` built with B = 32 views a batch of 10
+ * as (10, …)); write an axis whose size changes otherwise as `-1`.
+ */
 export const reshape = (x: Node, to: readonly number[]): Node =>
-  apply(shape.reshape, { x }, { shape: to });
+  apply(shape.reshape, { x }, { shape: to, built: x instanceof Node ? x.shape : undefined });
 
 /**
  * torch.transpose: swaps axes dim0 and dim1 of a tensor of any rank; `transpose(x)` is the 2-D

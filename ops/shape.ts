@@ -1,12 +1,43 @@
 /** Reshape (view) and transpose: they move elements, so their backward moves `g` back. */
 import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
+import { sameShape, type Shape } from "./kernels/tensor.ts";
 
-/** The same elements in another shape (`-1` infers one axis), as `emb.view(32, 30)`. */
-export const reshape = atomic<"x", { shape: readonly number[] }>({
+/** What `reshape` asks for: a shape, and the shape its input had when the node was built. */
+export interface ReshapeAttrs {
+  /** The shape asked for; `-1` infers one axis. */
+  shape: readonly number[];
+  /**
+   * The input's shape when the node was built. Leading sizes of `shape` equal to the input's
+   * then (`-1`s aside) were taken from it, and follow it when it changes: `view(x, [B, -1])`
+   * built with B = 32 views a batch of 10 as `[10, -1]`.
+   */
+  built?: Shape;
+}
+
+/**
+ * `shape` with the sizes taken from x's leading axes (equal to `built`'s there) replaced by x's
+ * sizes now; `shape` itself when x has its build-time shape.
+ */
+export function following(x: Shape, { shape, built }: ReshapeAttrs): readonly number[] {
+  if (built === undefined || x.length !== built.length || sameShape(x, built)) return shape;
+  let out: number[] | undefined;
+  for (let i = 0; i < shape.length && i < built.length; i++) {
+    if (shape[i] === -1) continue;
+    if (shape[i] !== built[i]) break;
+    if (x[i] !== built[i]) (out ??= [...shape])[i] = x[i];
+  }
+  return out ?? shape;
+}
+
+/**
+ * The same elements in another shape (`-1` infers one axis), as `emb.view(32, 30)`; leading
+ * sizes taken from the input follow it when its shape changes (see `ReshapeAttrs.built`).
+ */
+export const reshape = atomic<"x", ReshapeAttrs>({
   name: "view",
   inputs: ["x"],
-  shape: ({ x }, { shape }) => t.resolveShape(x, shape),
+  shape: ({ x }, attrs) => t.resolveShape(x, following(x, attrs)),
   forward: ({ x }, out) => void out.data.set(x.data),
   vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
 });

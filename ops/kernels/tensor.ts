@@ -166,16 +166,30 @@ export function overwritten(shape: Shape, dtype: DType): Tensor {
   return Tensor.zeros(shape, dtype);
 }
 
-/** A contiguous row-major tensor. */
+/**
+ * A contiguous row-major tensor.
+ *
+ * Every read of `data` counts as a possible write (`version` goes up): a graph whose leaf holds
+ * this tensor compares versions before it hands out a value, and recomputes what an edit like
+ * `t.data[i] = v` made stale. A write through a reference to the array kept from before, or
+ * through the array given to the constructor, is not seen: call `touch()` after one.
+ */
 export class Tensor {
-  /** The elements, row-major. */
-  readonly data: TensorData;
+  /**
+   * @internal The elements, read without counting a write: for the engine's own reads. Write
+   * through `data`, which counts.
+   */
+  readonly raw: TensorData;
   /** The shape; its product equals `data.length`. */
   readonly shape: Shape;
   /** `float32`, `float64` or `int32`, read off the typed array. */
   readonly dtype: DType;
   /** The last view made by `reshape`, handed out again for the same shape (no allocation). */
   #view: Tensor | undefined;
+  /** The tensor whose counter this one's writes go to: itself, or the one a view was made of. */
+  #root: Tensor;
+  /** Times `data` was handed out or `touch` called (on the root; views share it). */
+  #writes = 0;
 
   /** Wraps `data` (not copied) as a tensor of `shape`; throws when the sizes differ. */
   constructor(data: TensorData, shape: Shape) {
@@ -186,8 +200,9 @@ export class Tensor {
         } elements, got ${data.length}`,
       );
     }
-    this.data = data;
+    this.raw = data;
     this.shape = shape;
+    this.#root = this;
     this.dtype = data instanceof Float32Array
       ? "float32"
       : data instanceof Float64Array
@@ -195,9 +210,31 @@ export class Tensor {
       : "int32";
   }
 
+  /** The elements, row-major. Each read counts as a possible write (see the class comment). */
+  get data(): TensorData {
+    this.#root.#writes++;
+    return this.raw;
+  }
+
+  /**
+   * How many times the elements may have been written: `data` handed out, or `touch` called.
+   * Views made by `reshape` share the count of the tensor they were made of.
+   */
+  get version(): number {
+    return this.#root.#writes;
+  }
+
+  /**
+   * Says that the elements changed, after a write through an array kept from before: every
+   * graph whose leaf holds this tensor recomputes before it next hands out a value.
+   */
+  touch(): void {
+    this.#root.#writes++;
+  }
+
   /** Number of elements. */
   get size(): number {
-    return this.data.length;
+    return this.raw.length;
   }
 
   /** A tensor of zeros (inside a reusing backward pass, a recycled one: see `Arena`). */
@@ -244,13 +281,15 @@ export class Tensor {
 
   /** A copy, optionally in another dtype. */
   clone(dtype: DType = this.dtype): Tensor {
-    return new Tensor(ARRAY[dtype].from(this.data), [...this.shape]);
+    return new Tensor(ARRAY[dtype].from(this.raw), [...this.shape]);
   }
 
   /** The same data viewed with another shape of the same size (no copy). */
   reshape(shape: Shape): Tensor {
     if (this.#view !== undefined && sameShape(this.#view.shape, shape)) return this.#view;
-    return (this.#view = new Tensor(this.data, [...shape]));
+    const view = new Tensor(this.raw, [...shape]);
+    view.#root = this.#root;
+    return (this.#view = view);
   }
 
   /** The single value of a one-element tensor. */
@@ -260,7 +299,7 @@ export class Tensor {
         `item() needs a one-element tensor, got shape ${formatShape(this.shape)}`,
       );
     }
-    return this.data[0];
+    return this.raw[0];
   }
 
   /** The element at a multi-index. */
@@ -268,13 +307,13 @@ export class Tensor {
     let offset = 0;
     const strides = stridesOf(this.shape);
     for (let i = 0; i < index.length; i++) offset += index[i] * strides[i];
-    return this.data[offset];
+    return this.raw[offset];
   }
 
   /** Nested plain arrays (a number for a scalar). */
   toArray(): NestedNumbers {
     const build = (axis: number, offset: number, strides: number[]): NestedNumbers => {
-      if (axis === this.shape.length) return this.data[offset];
+      if (axis === this.shape.length) return this.raw[offset];
       const out: NestedNumbers[] = [];
       for (let i = 0; i < this.shape[axis]; i++) {
         out.push(build(axis + 1, offset + i * strides[axis], strides));
