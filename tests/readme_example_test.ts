@@ -63,3 +63,16 @@ Deno.test("the README's 'Write your own op': a relu and an MSE pass gradcheck an
   assert.match(text, /^h +\| exact: True/m);
   assert.match(text, /every node agrees/);
 });
+
+Deno.test("the README's one graph trains on batches, evaluates a whole split and samples", async () => {
+  const { text, dir } = await runReadmeBlock("shapes");
+  await Deno.remove(dir, { recursive: true });
+  const loss = Number(text.match(/^val loss (\S+) over 300 rows$/m)?.[1]);
+  assert.ok(loss < 0.1, text);
+  // Greedy samples of the toy language: each token the sum of the three before it, mod 7.
+  const seq = text.match(/^sampled ([\d ]+)$/m)?.[1].split(" ").map(Number) ?? [];
+  assert.equal(seq.length, 11, text);
+  for (let i = 3; i < seq.length; i++) {
+    assert.equal(seq[i], (seq[i - 1] + seq[i - 2] + seq[i - 3]) % 7, `token ${i} of ${seq}`);
+  }
+});
