@@ -82,12 +82,15 @@ export interface CheckReport {
   rules: { total: number; written: number };
   /** The engine's comparison behind the verdicts (for charts). */
   comparison: Comparison;
-  /** The first wrong node's gradient from your rules and the engine's (for the charts' heatmap). */
+  /**
+   * The first wrong node's gradient from your rules and the engine's (for the charts' heatmap),
+   * as plain arrays so that it crosses from the sandbox as JSON.
+   */
   firstWrongGradients?: {
     name: string;
     shape: Shape;
-    yours: Float64Array;
-    reference: Float64Array;
+    yours: number[];
+    reference: number[];
   };
 }
 
@@ -368,7 +371,12 @@ function gradientsOf(
     if (!(r instanceof Tensor) || r.data.length !== reference.data.length) return undefined;
     for (let i = 0; i < yours.length; i++) yours[i] += r.data[i];
   }
-  return { name: v.name, shape: v.shape, yours, reference: Float64Array.from(reference.data) };
+  return {
+    name: v.name,
+    shape: [...v.shape],
+    yours: Array.from(yours),
+    reference: Array.from(reference.data),
+  };
 }
 
 /** What a rule's result is judged by. */
