@@ -13,9 +13,9 @@ import { kernels as t, Tensor } from "../mod.ts";
 import type { FloatDType } from "../ops/kernels/tensor.ts";
 
 const sessions = new Map<string, Promise<CheckSession>>();
-function session(n: ExerciseNumber, dtype: FloatDType): Promise<CheckSession> {
-  const key = `${n}/${dtype}`;
-  if (!sessions.has(key)) sessions.set(key, prepareCheck(n, { dtype }));
+function session(n: ExerciseNumber, dtype: FloatDType, seed?: number): Promise<CheckSession> {
+  const key = `${n}/${dtype}/${seed}`;
+  if (!sessions.has(key)) sessions.set(key, prepareCheck(n, { dtype, seed }));
   return sessions.get(key)!;
 }
 
@@ -51,9 +51,15 @@ const INVISIBLE = new Set(["loss.logits/no-dloss"]);
 const ON_NOISE = new Set(["logit_maxes.logits/target-for-argmax"]);
 
 for (const n of [1, 2, 3, 4] as const) {
-  for (const dtype of ["float32", "float64"] as const) {
-    Deno.test(`exercise ${n}, ${dtype}: every mutant is named as itself at its node`, async () => {
-      const s = await session(n, dtype);
+  const setups = [
+    { dtype: "float32", seed: undefined },
+    { dtype: "float64", seed: undefined },
+    { dtype: "float32", seed: 5 }, // another minibatch and another net
+  ] as const;
+  for (const { dtype, seed } of setups) {
+    const what = `${dtype}${seed === undefined ? "" : `, seed ${seed}`}`;
+    Deno.test(`exercise ${n}, ${what}: every mutant is named as itself at its node`, async () => {
+      const s = await session(n, dtype, seed);
       const seen: string[] = [];
       for (const [line, input] of cataloguedRules(n)) {
         const key = `${line}.${input}`;
