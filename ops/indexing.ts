@@ -3,6 +3,7 @@ import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import { NinjagradError } from "./kernels/errors.ts";
 import { formatShape } from "./kernels/tensor.ts";
+import { checkTargets } from "./kernels/loss.ts";
 
 /** `table[idx]` (the lecture's `C[Xb]`); backward scatter-adds rows, so repeated indices add up. */
 export const embedding = atomic({
@@ -23,8 +24,11 @@ export const embedding = atomic({
   vjp: { table: ({ g, inputs: { table, idx } }) => t.scatterAddRows(g, idx, table.shape) },
 });
 
-/** `x[range(n), idx]`: the entry of each row at its index (the lecture's `logprobs[range(n), Yb]`). */
-export const pick = atomic({
+/**
+ * `x[range(n), idx]`: the entry of each row at its index (the lecture's `logprobs[range(n), Yb]`).
+ * Inside crossEntropy (`targets: true`), an index out of range is reported as a target.
+ */
+export const pick = atomic<"x" | "idx", { targets?: boolean }>({
   name: "pick",
   inputs: ["x", "idx"],
   nondiff: ["idx"],
@@ -36,9 +40,10 @@ export const pick = atomic({
     }
     return [x[0]];
   },
-  forward: ({ x, idx }, out) => {
+  forward: ({ x, idx }, out, { targets }) => {
     t.checkIntTensor(idx.shape, "pick", idx.dtype);
-    t.checkIndices(idx, x.shape[1], "pick");
+    if (targets) checkTargets(idx, x.shape[1]);
+    else t.checkIndices(idx, x.shape[1], "pick");
     t.pick(x, idx, out);
   },
   vjp: { x: ({ g, inputs: { x, idx } }) => t.unpick(g, idx, x.shape) },

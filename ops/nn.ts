@@ -6,6 +6,7 @@
 import { composite } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import * as b from "./build.ts";
+import { pick } from "./indexing.ts";
 import { batchNormForward, crossEntropyForward, linearForward } from "./kernels/fused.ts";
 
 /** matmul's attributes for g @ wᵀ and xᵀ @ g, made once: not on every call of a rule. */
@@ -25,7 +26,8 @@ export const crossEntropy = composite({
     const countsSumInv = b.pow(countsSum, -1).named("counts_sum_inv");
     const probs = b.mul(counts, countsSumInv).named("probs");
     const logprobs = b.log(probs).named("logprobs");
-    const picked = b.pick(logprobs, targets).named("picked");
+    // The lecture's logprobs[range(n), Yb]; a target out of range is reported as crossEntropy's.
+    const picked = b.apply(pick, { x: logprobs, idx: targets }, { targets: true }).named("picked");
     return b.neg(b.mean(picked, 0).named("picked_mean")).named("loss");
   },
   fused: crossEntropyForward,

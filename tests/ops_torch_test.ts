@@ -102,6 +102,19 @@ Deno.test("crossEntropy: a target out of range names crossEntropy and says how t
       /^crossEntropy: target -1 at position 2 is outside 0\.\.26: pass \{ ignoreIndex: -1 \}/,
     ),
   );
+  // The lecture's 2-D composite says the same, when built and when its targets change.
+  for (const dtype of ["float32", "float64"] as const) {
+    const h = new Graph({ dtype });
+    const flat = h.param("flat", Tensor.zeros([3, 27], dtype));
+    const t = h.input("t", Tensor.from([1, 2, 3], "int32"));
+    crossEntropy(flat, t);
+    assert.throws(
+      () => h.set(t, Tensor.from([1, 2, -1], "int32")),
+      isError(
+        /^crossEntropy: target -1 at position 2 is outside 0\.\.26: pass \{ ignoreIndex: -1 \}/,
+      ),
+    );
+  }
   assert.throws(
     () => crossEntropy(logits, g.input("t2", Tensor.zeros([3, 2], "int32"))),
     isError(/targets shaped as the logits without their last axis/),

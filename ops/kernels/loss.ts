@@ -6,6 +6,21 @@
 import { NinjagradError } from "./errors.ts";
 import { overwritten, type Tensor } from "./tensor.ts";
 
+/** The error for a target outside 0..c−1, naming crossEntropy and how to skip padding. */
+export function targetOutside(target: number, position: number, c: number): NinjagradError {
+  return new NinjagradError(
+    `crossEntropy: target ${target} at position ${position} is outside 0..${
+      c - 1
+    }: pass { ignoreIndex: ${target} } if it marks padding`,
+  );
+}
+
+/** Throws `targetOutside` for the first target outside 0..c−1. */
+export function checkTargets(targets: Tensor, c: number): void {
+  const d = targets.data;
+  for (let i = 0; i < d.length; i++) if (!(d[i] >= 0 && d[i] < c)) throw targetOutside(d[i], i, c);
+}
+
 /** What the forward keeps for the rule: the softmax of every row and how many rows counted. */
 export interface CrossEntropySaved {
   /** softmax(logits) along the last axis (zeros in ignored rows). */
@@ -40,13 +55,7 @@ export function crossEntropyRows(
       p.fill(0, base, base + c);
       continue;
     }
-    if (!(target >= 0 && target < c)) {
-      throw new NinjagradError(
-        `crossEntropy: target ${target} at position ${i} is outside 0..${
-          c - 1
-        }: pass { ignoreIndex: ${target} } if it marks padding`,
-      );
-    }
+    if (!(target >= 0 && target < c)) throw targetOutside(target, i, c);
     let max = -Infinity, mean = 0;
     for (let j = 0; j < c; j++) {
       if (x[base + j] > max) max = x[base + j];
