@@ -9,7 +9,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type CommandOutcome, lectureNames, runCommand, scratchDir } from "./helpers.ts";
+import {
+  type CommandOutcome,
+  commandPath,
+  lectureNames,
+  runCommand,
+  scratchDir,
+} from "./helpers.ts";
 
 const at = await scratchDir("ninjagrad-sandbox-");
 const REPO = new URL("../", import.meta.url).href;
@@ -310,7 +316,7 @@ Deno.test("ninja train: a rule that loops mid-run is stopped and named; SIGTERM 
       "run",
       "--quiet",
       "-A",
-      new URL("../exercises/cli/ninja.ts", import.meta.url).pathname,
+      commandPath("ninja"),
       "train",
       ok,
       "--no-check",
@@ -344,4 +350,29 @@ Deno.test("ninja train: a rule that loops mid-run is stopped and named; SIGTERM 
     err,
     /^error: ninja train stopped by SIGTERM after step \d+ of 5000000; ninja train saves nothing\n$/,
   );
+});
+
+Deno.test("SIGTERM during a check whose rule loops: the child is stopped with it, exit 143", async () => {
+  const path = await learner(ex1("", "h: { hpreact: () => { while (true) {} } },"));
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", commandPath("ninja"), "check", path, "--no-check"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", NINJAGRAD_SANDBOX_RULE_MS: "60000" },
+  }).spawn();
+  // Wait for the child, and for it to be in the rule (using a CPU).
+  let child: number | undefined;
+  for (let i = 0; i < 300 && child === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const ps = await new Deno.Command("pgrep", { args: ["-P", String(parent.pid)] }).output();
+    child = Number(new TextDecoder().decode(ps.stdout).trim().split("\n")[0]) || undefined;
+  }
+  assert.ok(child, "no child process");
+  await new Promise((r) => setTimeout(r, 3000));
+  parent.kill("SIGTERM");
+  const out = await parent.output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 143, err);
+  assert.match(err, /^error: ninja check of .* stopped by SIGTERM\n$/);
+  await assert.rejects(Deno.stat(`/proc/${child}`), Deno.errors.NotFound);
 });

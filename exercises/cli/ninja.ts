@@ -30,13 +30,12 @@ import {
   LearnerFileError,
   vetLearnerFile,
 } from "../ninja/source.ts";
-import { runSandboxed, sandboxLimits } from "../ninja/sandbox.ts";
+import { runSandboxed, sandboxLimits, SandboxStopped } from "../ninja/sandbox.ts";
 import { decodeReport } from "../ninja/sandbox_wire.ts";
 import type { WrittenCharts } from "../../viz/export.ts";
 import { initLearnerFile } from "../ninja/init.ts";
 import type { CheckEvent, EndEvent } from "../ninja/sandbox_train.ts";
 import type { DoneEvent, TrainEvent } from "../train/events.ts";
-import { SIGNAL_EXIT, STOP_SIGNALS, type StopSignal } from "../train/interrupt.ts";
 import { checkRunSize, runSize } from "../train/limits.ts";
 import { sizesOf } from "../train/run.ts";
 import { loadTrainData } from "../train/data.ts";
@@ -345,31 +344,20 @@ async function trainCommand(args: string[]): Promise<void> {
       events.next(e);
     }
   };
-  // Ctrl-C, SIGTERM, SIGHUP: the child is stopped at once (it saves nothing), in one line.
-  const stop = new AbortController();
-  let signalled: StopSignal | undefined;
-  const handlers = STOP_SIGNALS.map((name) => {
-    const handler = () => {
-      signalled ??= name;
-      stop.abort();
-    };
-    Deno.addSignalListener(name, handler);
-    return () => Deno.removeSignalListener(name, handler);
-  });
   try {
     const memoryMiB = Math.max(1024, Math.ceil((1.5 * runSize(config, sizes).bytes) / 2 ** 20));
     await runSandboxed(
       { mode: "train", path, config, ...(words ? { words } : {}), ...(source ? { source } : {}) },
       sandboxLimits({ runMs: Infinity, memoryMiB }),
       { print: learnerPrint, event: onEvent },
-      stop.signal,
     );
   } catch (e) {
-    if (signalled) {
+    // Ctrl-C, SIGTERM, SIGHUP: the child was stopped at once (it saves nothing), in one line.
+    if (e instanceof SandboxStopped) {
       throw new Stopped(
-        `ninja train stopped by ${signalled === "SIGINT" ? "Ctrl-C" : signalled} after step ` +
-          `${lastStep} of ${config.steps}; ninja train saves nothing`,
-        SIGNAL_EXIT[signalled],
+        `ninja train stopped by ${e.said} after step ${lastStep} of ${config.steps}; ` +
+          "ninja train saves nothing",
+        e.exitCode,
       );
     }
     if (e instanceof LearnerFileError) showFailure(e, path, json, check?.exercise);
@@ -377,7 +365,6 @@ async function trainCommand(args: string[]): Promise<void> {
   } finally {
     events.complete();
     reporter?.unsubscribe();
-    for (const remove of handlers) remove();
   }
   if (!check) throw new NinjagradError(`${path}: the run ended without its check`);
   if (check.counts.ok !== check.nodes.length) {

@@ -12,6 +12,7 @@ import { partName } from "../model/lines.ts";
 import { type ExerciseNumber, EXERCISES } from "./exercises.ts";
 import { decodeFrame, type FailKind, type Frame, type SandboxRequest } from "./sandbox_wire.ts";
 import { LearnerFileError, type LoadFailure } from "./source.ts";
+import { SIGNAL_EXIT, STOP_SIGNALS, type StopSignal } from "../train/interrupt.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
@@ -41,6 +42,29 @@ export function sandboxLimits(defaults: Partial<SandboxLimits> = {}): SandboxLim
     runMs: read("NINJAGRAD_SANDBOX_RUN_MS", defaults.runMs ?? 120_000),
     memoryMiB: read("NINJAGRAD_SANDBOX_MIB", defaults.memoryMiB ?? 1024),
   };
+}
+
+/** How each signal is named. */
+const SAID: Readonly<Record<StopSignal, string>> = {
+  SIGINT: "Ctrl-C",
+  SIGTERM: "SIGTERM",
+  SIGHUP: "SIGHUP (the terminal closed)",
+};
+
+/** A run stopped by a signal: one line, and the shell's exit code for that signal. */
+export class SandboxStopped extends LearnerFileError {
+  /** 128 + the signal's number. */
+  override readonly exitCode: number;
+  /** The signal. */
+  readonly signal: StopSignal;
+  /** The signal as a person calls it: Ctrl-C. */
+  readonly said: string;
+  constructor(signal: StopSignal, what: string) {
+    super(`${what} stopped by ${SAID[signal]}`, "stopped");
+    this.signal = signal;
+    this.said = SAID[signal];
+    this.exitCode = SIGNAL_EXIT[signal];
+  }
 }
 
 /** A request before its nonce is added. */
@@ -121,7 +145,6 @@ export async function runSandboxed(
   request: Unsent<SandboxRequest>,
   limits: SandboxLimits,
   handlers: SandboxHandlers = {},
-  signal?: AbortSignal,
 ): Promise<SandboxAnswer> {
   const path = request.path;
   const nonce = crypto.randomUUID();
@@ -160,8 +183,17 @@ export async function runSandboxed(
       child.kill("SIGKILL");
     } catch { /* already gone */ }
   };
-  const onAbort = () => stop("timeout", "stopped");
-  signal?.addEventListener("abort", onAbort);
+  // Ctrl-C, kill, a closed terminal: the child goes first, so that none is left running (a
+  // child in an endless loop would never notice its parent gone).
+  let signalled: StopSignal | undefined;
+  const listeners = STOP_SIGNALS.map((name) => {
+    const listener = () => {
+      signalled ??= name;
+      stop("stopped", `stopped by ${SAID[name]}`);
+    };
+    Deno.addSignalListener(name, listener);
+    return () => Deno.removeSignalListener(name, listener);
+  });
   const watch = setInterval(() => {
     const now = performance.now(), s = (ms: number) => `${ms / 1000} s`;
     if ((phase.at === "start" || phase.at === "load") && now - phase.since > limits.loadMs) {
@@ -234,11 +266,15 @@ export async function runSandboxed(
   if (pending !== "") onLine(pending);
   const status = await child.status;
   clearInterval(watch);
-  signal?.removeEventListener("abort", onAbort);
+  for (const remove of listeners) remove();
   await wrote;
   const stderr = await errText;
   const fail = (kind: LoadFailure, message: string, diagnostics = failure?.diagnostics ?? []) =>
     new LearnerFileError(message, kind, diagnostics);
+  // The terminal's Ctrl-C reaches the child too, which may end before this process hears it.
+  const by = signalled ??
+    (STOP_SIGNALS as readonly string[]).find((name) => name === status.signal && !answer);
+  if (by) throw new SandboxStopped(by as StopSignal, `ninja ${request.mode} of ${path}`);
   if (stopped) throw fail(stopped.kind, stopped.message, []);
   if (failure) throw fail(failure.kind, failure.message);
   if (answer && status.success) {

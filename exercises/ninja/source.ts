@@ -40,7 +40,9 @@ export type LoadFailure =
   /** Stopped at the memory limit. */
   | "memory"
   /** The sandboxed run ended without its report. */
-  | "no report";
+  | "no report"
+  /** Stopped by a signal (Ctrl-C). */
+  | "stopped";
 
 /** A learner's file that cannot be checked: one line, and the compiler's messages if any. */
 export class LearnerFileError extends NinjagradError {
