@@ -24,6 +24,9 @@ import { lossSpec } from "./charts/loss.ts";
 import { noiseParams, updateRatioSpec } from "./charts/training.ts";
 import { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 import { snapshotGraph } from "./snapshot.ts";
+import { basename, resolve } from "node:path";
+import { compareRunsCharts, type NamedRun } from "./charts/runs.ts";
+import { writeRunFile } from "./run_file.ts";
 import type { Chart } from "./spec.ts";
 import { type Histogram, histogram } from "./stats.ts";
 import type { TrainingTrace } from "./trace.ts";
@@ -280,11 +283,33 @@ export function trainingCharts(trace: TrainingTrace): Chart[] {
   return charts;
 }
 
-/** Writes a training run's charts and report.html into `dir` (what `--charts DIR` does). */
-export function writeTrainingCharts(
+/**
+ * Writes a training run's charts, report.html and run.json (the trace as data, for `deno task
+ * chart compare`: viz/run_file.ts) into `dir` (what `--charts DIR` does).
+ */
+export async function writeTrainingCharts(
   dir: string,
   trace: TrainingTrace,
   options: WriteChartsOptions = {},
+): Promise<WrittenCharts & { run: string }> {
+  const title = options.title ?? "ninjagrad training";
+  const written = await writeCharts(dir, trainingCharts(trace), { ...options, title });
+  const run = await writeRunFile(dir, trace, {
+    name: basename(resolve(dir)),
+    title,
+    facts: options.facts,
+  });
+  return { ...written, run };
+}
+
+/** Writes the charts comparing some runs, and their report.html, into `dir`. */
+export function writeRunComparison(
+  dir: string,
+  runs: readonly NamedRun[],
+  options: WriteChartsOptions = {},
 ): Promise<WrittenCharts> {
-  return writeCharts(dir, trainingCharts(trace), { title: "ninjagrad training", ...options });
+  return writeCharts(dir, compareRunsCharts(runs), {
+    title: `ninjagrad: ${runs.map((r) => r.name).join(" vs ")}`,
+    ...options,
+  });
 }

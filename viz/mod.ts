@@ -128,8 +128,19 @@ export {
   graphCharts,
   type GraphChartsInput,
   trainingCharts,
+  writeRunComparison,
   writeTrainingCharts,
 } from "./chart_sets.ts";
+export {
+  compareFinalSpec,
+  compareLossSpec,
+  compareRatioSpec,
+  compareRunsCharts,
+  type FinalRow,
+  finalRows,
+  type NamedRun,
+} from "./charts/runs.ts";
+export { readRunFile, RUN_FORMAT, type RunFile, runJson, writeRunFile } from "./run_file.ts";
 export { type Raster, svgToPNG, toPNG, toSVG, toVega, viewOf } from "./render.ts";
 export { writeCharts, type WriteChartsOptions, type WrittenCharts } from "./export.ts";
 export { type ReportFact, reportHtml, writeReport } from "./report.ts";

@@ -7,6 +7,11 @@
  * as .vl.json, .svg and .png, plus report.html. `--wrong tanh` (exercise 1) swaps one deliberately
  * wrong hand-written rule in, to see how the charts show a mistake. Exercise 4 is drawn on its
  * first minibatch; its training charts come from `deno task train --charts DIR`.
+ *
+ * `deno task chart compare DIR_A DIR_B ... [--names A,B,...] [--out DIR]`: overlays the runs whose
+ * chart folders (or run.json files) are given, each `deno task train --charts DIR`'s: their
+ * losses, update:data ratios and final losses, each run named by its folder (or `--names`),
+ * written to `--out` (default charts/compare) as .vl.json, .svg, .png and report.html.
  * @module
  */
 import { UsageError } from "../../ops/kernels/errors.ts";
@@ -20,7 +25,8 @@ import {
 } from "../setup.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";
 import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
-import { graphCharts } from "../../viz/chart_sets.ts";
+import { graphCharts, writeRunComparison } from "../../viz/chart_sets.ts";
+import { readRunFile } from "../../viz/run_file.ts";
 import { writeCharts, type WrittenCharts } from "../../viz/export.ts";
 import type { ReportFact } from "../../viz/report.ts";
 import type { Chart } from "../../viz/spec.ts";
@@ -130,7 +136,46 @@ export async function exerciseCharts(
 }
 
 const USAGE = "deno task chart exercise N [--out DIR] [--wrong tanh|exp] [--data PATH] " +
-  "[--dtype float32|float64] [--seed S] [--rng seedrandom|torch]";
+  "[--dtype float32|float64] [--seed S] [--rng seedrandom|torch], or deno task chart compare " +
+  "DIR_A DIR_B ... [--names A,B,...] [--out DIR]";
+
+/** `chart compare`: reads each run's run.json, names the runs, writes the comparison. */
+async function compare(dirs: string[], names: string | undefined, out: string | undefined) {
+  if (dirs.length < 2) {
+    throw new UsageError(
+      `chart compare needs two run folders or more (each written by deno task train --charts ` +
+        `DIR), got ${dirs.length}: ${USAGE}`,
+    );
+  }
+  const given = names === undefined ? dirs : names.split(",").map((n) => n.trim());
+  if (given.length !== dirs.length || given.some((n) => n === "")) {
+    throw new UsageError(
+      `--names gives ${given.length} name(s) for ${dirs.length} runs: one per run, ` +
+        "separated by commas",
+    );
+  }
+  const runs = [];
+  for (const [i, dir] of dirs.entries()) {
+    const run = await readRunFile(userPath(dir));
+    runs.push({ name: given[i], trace: run.trace });
+  }
+  const target = userPath(out ?? "charts/compare");
+  const written = await writeRunComparison(target, runs, {
+    facts: runs.map((r, i) => ({
+      label: r.name,
+      value: `${dirs[i]}: ${r.trace.steps.toLocaleString("en")} steps` +
+        (r.trace.evals.length
+          ? `, final train ${r.trace.evals.at(-1)!.train.toFixed(4)}, val ` +
+            `${r.trace.evals.at(-1)!.val.toFixed(4)}`
+          : ""),
+    })),
+  });
+  for (const f of written.files) {
+    console.log(`${f.png}  (${f.width}×${f.height}; also .svg, .vl.json)`);
+  }
+  console.log(`${written.report}  (every chart, opens offline)`);
+  return written;
+}
 
 /** Parses the command line and writes the charts; returns what it wrote. */
 export async function main(args: string[]): Promise<WrittenCharts> {
@@ -138,10 +183,19 @@ export async function main(args: string[]): Promise<WrittenCharts> {
     ...SETUP_FLAGS,
     out: { type: "string" },
     wrong: { type: "string" },
+    names: { type: "string" },
   }, USAGE);
   const [what, number, ...extra] = positionals;
+  if (what === "compare") {
+    return await compare(
+      positionals.slice(1),
+      values.names as string | undefined,
+      values.out as string | undefined,
+    );
+  }
+  if (values.names !== undefined) throw new UsageError("--names goes with chart compare");
   if (what !== "exercise") {
-    throw new UsageError(`chart draws an exercise's graph: ${USAGE}`);
+    throw new UsageError(`chart draws an exercise's graph or compares runs: ${USAGE}`);
   }
   if (number !== "1" && number !== "2" && number !== "3" && number !== "4") {
     throw new UsageError(

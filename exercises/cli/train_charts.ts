@@ -52,7 +52,7 @@ export function writeRunCharts(
 export function chartsLine(dir: string, written: WrittenCharts): string {
   const names = written.files.map((f) => f.name).join(", ");
   return `${written.files.length} charts (${names}) written to ${dir} as .vl.json, .svg and ` +
-    `.png; open ${written.report}`;
+    `.png, the run's data as run.json (for deno task chart compare); open ${written.report}`;
 }
 
 /** `--live`: the live view, its address printed; `follow` the run once it is made. */
