@@ -4,7 +4,7 @@
  * shapes cannot show, such as a square gradient transposed).
  */
 import assert from "node:assert/strict";
-import { factorName, matmulHint, valueHint } from "../exercises/ninja/hints.ts";
+import { factorName, matmulHint, shapeHint, valueHint } from "../exercises/ninja/hints.ts";
 import { kernels as t, Tensor } from "../mod.ts";
 import { rng, uniform } from "./helpers.ts";
 
@@ -77,4 +77,34 @@ Deno.test("a matmul that a transpose fixes: which operand, by name", () => {
     /^swap the operands and transpose embcat: embcatᵀ @ dhprebn/,
   );
   assert.equal(matmulHint("shapes (2,) and (3,) do not broadcast", [2], values), undefined);
+});
+
+Deno.test("a wrong shape's fix is said only where, so fixed, the values are right", () => {
+  const want = uniform(rand, [2, 3]);
+  const same = (x: Tensor) => x.data.every((v, i) => Math.abs(v - want.data[i]) < 1e-12);
+  const flat = new Tensor(want.data.slice(), [6]);
+  assert.match(shapeHint(flat, [2, 3], same).text, /^the same 6 values in another shape: reshape/);
+  const other = new Tensor(want.data.map((v) => v + 1), [6]);
+  assert.match(
+    shapeHint(other, [2, 3], same).text,
+    /; reshaped to \(2, 3\), its values still differ from the engine's$/,
+  );
+  // Broadcast: summed over the batch it is right, or not.
+  const rows = t.div(t.expand(want, [4, 2, 3], 0), 4);
+  assert.match(shapeHint(rows, [2, 3], same).text, /^it was broadcast in the forward pass, so sum/);
+  assert.match(
+    shapeHint(t.mul(rows, 2), [2, 3], same).text,
+    /; summed so, its values still differ/,
+  );
+  // Transposed: the right values, or only the transposed shape.
+  assert.equal(shapeHint(t.transpose2d(want), [2, 3], same).kind, "transpose");
+  assert.match(
+    shapeHint(t.transpose2d(other.reshape([2, 3])), [2, 3], same).text,
+    /^its shape is the transpose of \(2, 3\) .*; transposed, its values still differ/,
+  );
+  // No shape fix fits: only what a gradient must be.
+  assert.deepEqual(shapeHint(uniform(rand, [5]), [2, 3], same), {
+    kind: "reshape",
+    text: "a gradient has exactly its input's shape, (2, 3)",
+  });
 });

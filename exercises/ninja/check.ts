@@ -9,7 +9,6 @@
  */
 import type { Gradients } from "../../graph/backward.ts";
 import type { Comparison } from "../../graph/compare.ts";
-import { shapeAdvice } from "../../graph/rules.ts";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
 import {
   type FloatDType,
@@ -33,6 +32,7 @@ import {
   type Hint,
   matmulHint,
   type MistakeKind,
+  shapeHint,
   type Term,
   transposed,
   valueHint,
@@ -455,14 +455,14 @@ function judge(
         formatShape(j.want);
       return problem(mutant.kind, `${shapes}: ${mutant.text}`, mutant.mutant);
     }
-    const advice = shapeAdvice(result.shape, j.want);
-    const flipped = advice?.kind === "transpose" && close(transposed(result), reference, j);
+    const advice = shapeHint(result, j.want, (fixed) => close(fixed, reference, j));
+    const flipped = advice.kind === "transpose" && close(transposed(result), reference, j);
     const text = flipped
       ? "it is the right gradient, transposed: a matmul's gradient has the shape of its " +
         "operand, so swap the operands or the transposes (dA = dOut @ Bᵀ, dB = Aᵀ @ dOut)"
-      : advice?.text ?? "reshape or reduce it to that shape";
+      : advice.text;
     return problem(
-      advice?.kind ?? "reshape",
+      advice.kind,
       `${j.what} has shape ${formatShape(result.shape)}, but ${j.input} is ${
         formatShape(j.want)
       }: ${text}`,

@@ -83,7 +83,8 @@ const ZERO_IN_TRUTH = {
 
 const TIPS = {
   logprobs: "the loss is a mean over n rows: each picked entry gets −1/n · dloss, the others 0",
-  logits: "the max routes its gradient to each row's arg-max entry only (one_hot × dlogit_maxes)",
+  logits: "the formula: dlogits is dnorm_logits (from norm_logits) plus the max's part, " +
+    "routed to each row's arg-max entry only (one_hot × dlogit_maxes)",
   hpreact: "tanh' = 1 − tanh², written with h itself",
   // A reminder of the formula, never a diagnosis: a loop that already adds (+=) is wrong elsewhere.
   C: "the formula: dC[Xb[k, j]] receives demb[k, j] for every example k and block position j, " +

@@ -6,6 +6,8 @@
  * matmul whose shapes a transpose would fix.
  * @module
  */
+import { shapeAdvice, type ShapeMistake } from "../../graph/rules.ts";
+import { sumTo } from "../../ops/kernels/broadcast.ts";
 import { formatShape, type Shape, Tensor } from "../../ops/kernels/tensor.ts";
 
 /** The kinds of mistake a hint can name (plain data for charts and JSON). */
@@ -158,6 +160,38 @@ export function valueHint(mine: Tensor, want: Tensor, ctx: HintContext): Hint | 
     if (hint) return hint;
   }
   return undefined;
+}
+
+/**
+ * What a gradient of the wrong shape needs, said only as far as it is true: "reshape it" or "sum
+ * over axis 0" when, reshaped or summed, it is the engine's gradient (`right` judges that);
+ * otherwise the shape's fix and that the values differ too.
+ */
+export function shapeHint(
+  mine: Tensor,
+  want: Shape,
+  right: (fixed: Tensor) => boolean,
+): { kind: ShapeMistake; text: string } {
+  const advice = shapeAdvice(mine.shape, want);
+  const to = formatShape(want);
+  if (!advice) {
+    return { kind: "reshape", text: `a gradient has exactly its input's shape, ${to}` };
+  }
+  let fixed: Tensor | undefined;
+  if (advice.kind === "broadcast") fixed = sumTo(mine, want);
+  else if (advice.kind === "transpose") fixed = transposed(mine);
+  else fixed = new Tensor(mine.data, [...want]);
+  if (right(fixed)) return advice;
+  const how = advice.kind === "broadcast"
+    ? "summed so"
+    : advice.kind === "transpose"
+    ? "transposed"
+    : `reshaped to ${to}`;
+  const shape = advice.kind === "transpose"
+    ? `its shape is the transpose of ${to} (a matmul's gradient has the shape of its operand: ` +
+      "dA = dOut @ Bᵀ, dB = Aᵀ @ dOut)"
+    : advice.text;
+  return { kind: advice.kind, text: `${shape}; ${how}, its values still differ from the engine's` };
 }
 
 /** Where the entries differ: `dC is wrong at 170 of 270 entries, the first at [0, 0]`. */
