@@ -56,6 +56,9 @@ export class Graph {
   /** Rules run so far, by kind. */
   readonly ruleCounts: RuleCounts = { auto: 0, override: 0 };
   private readonly byLabel = new Map<string, Node>();
+  /** The scopes open now (`scope`), outermost first, and how often each path was opened. */
+  private openScopes: readonly string[] = [];
+  private readonly scopeUses = new Map<string, number>();
   private eventSubject: Subject<EngineEvent> | undefined;
   private gradientSubject: Subject<Gradients> | undefined;
   private batchDepth = 0;
@@ -138,6 +141,32 @@ export class Graph {
     this.byLabel.set(label, node);
   }
 
+  /**
+   * Runs `fn` with every node it makes marked as made under `name` (`node.scope`), inside the
+   * scopes open now: an nn module's forward opens one (`h.0`, then `h.0.attn` inside it), a
+   * loop may open one per time step. Charts group a scope's nodes into one block. A path opened
+   * again is a new scope, `step#2`, `step#3`, …: a module called at every time step makes a
+   * block per call. Returns what `fn` returns.
+   */
+  scope<T>(name: string, fn: () => T): T {
+    const outer = this.openScopes;
+    let path = outer.length === 0 ? name : `${outer[outer.length - 1]}.${name}`;
+    const uses = (this.scopeUses.get(path) ?? 0) + 1;
+    this.scopeUses.set(path, uses);
+    if (uses > 1) path = `${path}#${uses}`;
+    this.openScopes = [...outer, path];
+    try {
+      return fn();
+    } finally {
+      this.openScopes = outer;
+    }
+  }
+
+  /** The scopes open now, outermost first, each its full path (see `scope`). */
+  get scopes(): readonly string[] {
+    return this.openScopes;
+  }
+
   /** Applies an op to its inputs (by name) and evaluates the new node at once. */
   apply<A>(op: Op, inputs: Readonly<Record<string, Operand>>, attrs: A, label?: string): Node {
     // Leaves edited in place since the last run are taken in first, so that the new node and
@@ -183,6 +212,7 @@ export class Graph {
       placeholder,
       requiresGrad,
     );
+    node.scope = this.openScopes;
     if (op.kind === "composite") {
       node.sub = buildSubgraph(this, op, nodes, attrs);
       node.sub.graph.owner = node;
@@ -422,6 +452,7 @@ export class Graph {
       : value.clone(this.dtype);
     const requiresGrad = kind !== "constant" && t.dtype !== "int32";
     const node = new Node(this, this.nodes.length, kind, null, [], undefined, t, requiresGrad);
+    node.scope = this.openScopes;
     this.nodes.push(node);
     this.leaves.push(node);
     if (label !== undefined) this.relabel(node, label);

@@ -83,6 +83,11 @@ export class Node {
   override: Readonly<Record<string, AnyRule>> | undefined = undefined;
   /** A composite node's subgraph. */
   sub: Subgraph | undefined = undefined;
+  /**
+   * The scopes open when the node was made (`graph.scope`), outermost first, each its full
+   * path: `["h.0", "h.0.attn"]` for a node of block 0's attention; empty outside any.
+   */
+  scope: readonly string[] = [];
   /** The graph that owns the node. */
   readonly graph: Graph;
 

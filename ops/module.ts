@@ -83,6 +83,8 @@ export abstract class Module {
   training = true;
   /** The module's dotted path (`transformer.h.0`), set by its parent's forward; a label prefix. */
   name: string | undefined;
+  /** Its property name in its parent (`attn`, `h.0`), set with `name`. */
+  key: string | undefined;
   /** The output node of the last `forward` of a layer, as the lecture's `layer.out`. */
   out: Node | undefined;
   /** The parameters' values by name, in the dtype of the first graph built into (layers' own). */
@@ -90,14 +92,21 @@ export abstract class Module {
   private readonly bound = new Map<Graph, Record<string, Node>>();
   private first: Graph | undefined;
 
-  /** Wraps the subclass's `forward` so that every call names the children first. */
+  /**
+   * Wraps the subclass's `forward` so that every call names the children first, and makes its
+   * nodes inside a graph scope of the module's name (`graph.scope`), which charts group by.
+   */
   constructor() {
     const forward = this.forward;
     const named = (...args: unknown[]) => {
       const node = args.find((a): a is Node => a instanceof Node);
       if (node !== undefined) this.first ??= node.graph;
       this.nameChildren();
-      return forward.apply(this, args);
+      const graph = node?.graph;
+      // Inside its parent's scope a child opens its own key (`attn` in `h.0`), else its name.
+      const scope = graph && graph.scopes.length > 0 ? this.key ?? this.name : this.name;
+      if (graph === undefined || scope === undefined) return forward.apply(this, args);
+      return graph.scope(scope, () => forward.apply(this, args));
     };
     Object.defineProperty(this, "forward", { value: named, writable: true, configurable: true });
   }
@@ -131,7 +140,10 @@ export abstract class Module {
   /** Gives each child and parameter its dotted name under this module's. */
   private nameChildren(): void {
     for (const [key, p] of this.ownParameters()) p.name = under(this.name, key);
-    for (const [key, child] of this.children()) child.name = under(this.name, key);
+    for (const [key, child] of this.children()) {
+      child.name = under(this.name, key);
+      child.key = key;
+    }
   }
 
   /**
