@@ -348,14 +348,22 @@ const MEAN_NOT_SUM = (id: string, grad: string, formula: string): Mutant => ({
   compute: (v) => t.div(t.sum(tensor(v, grad), drop(0)), batch(v)),
 });
 
-/** dC = 0; for k, j: dC[Xb[k, j]] += row(k, j): the embedding's backward with a swappable row. */
-function scatter(v: Values, row: (k: number, j: number) => number, assign = false): Tensor {
+/**
+ * dC = 0; for k, j: dC[Xb[at(k, j)]] += demb row(k, j): the embedding's backward with the row
+ * read and the index of Xb swappable (both flat, counted in rows of n_embd and entries of Xb).
+ */
+function scatter(
+  v: Values,
+  row: (k: number, j: number) => number,
+  assign = false,
+  at = (k: number, j: number) => k * blockOf(v) + j,
+): Tensor {
   const C = tensor(v, "C"), Xb = tensor(v, "Xb"), demb = tensor(v, "demb");
   const dC = Tensor.zeros(C.shape, C.dtype), w = C.shape[1];
   const [n, block] = Xb.shape;
   for (let k = 0; k < n; k++) {
     for (let j = 0; j < block; j++) {
-      const to = Xb.data[k * block + j] * w, from = row(k, j) * w;
+      const to = Xb.data[at(k, j)] * w, from = row(k, j) * w;
       for (let d = 0; d < w; d++) {
         if (assign) dC.data[to + d] = demb.data[from + d];
         else dC.data[to + d] += demb.data[from + d];
@@ -391,6 +399,14 @@ const EMBEDDING: Mutant[] = [
       "adds demb[k, 0] at every block position j where the formula adds demb[k, j] " +
       "(each of the block_size letters of a context has its own embedding gradient)",
     compute: (v) => scatter(v, (k) => k * blockOf(v)),
+  },
+  {
+    id: "first-letter-only",
+    kind: "operand",
+    says: () =>
+      "adds every demb[k, j] into the row of the context's first letter, dC[Xb[k, 0]], where " +
+      "each goes to its own letter's row: dC[Xb[k, j]] += demb[k, j]",
+    compute: (v) => scatter(v, (k, j) => k * blockOf(v) + j, false, (k) => k * blockOf(v)),
   },
 ];
 
