@@ -183,6 +183,12 @@ export function matmul(a: Node, b: Node, transA = false, transB = false): Node {
  */
 export const reshape = (x: Node, to: readonly number[]): Node =>
   apply(shape.reshape, { x }, { shape: to, built: x instanceof Node ? x.shape : undefined });
+/**
+ * x's elements viewed as `like`'s first `lead` sizes followed by one inferred axis, the sizes
+ * read off `like` on every run: rows (B·T, C) back into (B, T, C) as `like`, (B, T, ·), is now.
+ */
+export const reshapeLike = (x: Node, like: Node, lead: number): Node =>
+  apply(shape.reshapeLike, { x, like }, { lead });
 
 /**
  * torch.transpose: swaps axes dim0 and dim1 of a tensor of any rank; `transpose(x)` is the 2-D

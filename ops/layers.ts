@@ -123,7 +123,8 @@ export class Linear extends Layer {
     const rows = x.shape.length === 2 ? x : b.reshape(x, [-1, this.fanIn]);
     const y = bias ? b.linear(rows, weight, bias) : b.matmul(rows, weight);
     return this.output(
-      x.shape.length === 2 ? y : b.reshape(y, [-1, ...x.shape.slice(1, -1), this.fanOut]),
+      // Back into x's leading axes as they are on each run (T grows when sampling).
+      x.shape.length === 2 ? y : b.reshapeLike(y, x, x.shape.length - 1),
       "linear",
     );
   }
@@ -212,7 +213,7 @@ export class BatchNorm1d extends Layer {
     // Every forward of the node (each training step's) moves the running statistics.
     out.value$.subscribe(() => this.track(out.saved as Record<string, Tensor>));
     return this.output(
-      x.shape.length === 2 ? out : b.reshape(out, [-1, ...x.shape.slice(1)]),
+      x.shape.length === 2 ? out : b.reshapeLike(out, x, x.shape.length - 1),
       "batchnorm",
     );
   }

@@ -42,6 +42,26 @@ export const reshape = atomic<"x", ReshapeAttrs>({
   vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
 });
 
+/** How many of `like`'s leading sizes `reshapeLike` takes. */
+export interface ReshapeLikeAttrs {
+  /** The count of leading axes of `like` that lead the output's shape. */
+  lead: number;
+}
+
+/**
+ * x's elements viewed as (like's first `lead` sizes, −1), as PyTorch's `y.view(*x.shape[:-1], -1)`
+ * that puts rows back into sequences: the sizes are read off `like` on every run, so they follow
+ * it when its shape changes. `like` gives its shape only, no gradient.
+ */
+export const reshapeLike = atomic<"x" | "like", ReshapeLikeAttrs>({
+  name: "view",
+  inputs: ["x", "like"],
+  nondiff: ["like"],
+  shape: ({ x, like }, { lead }) => t.resolveShape(x, [...like.slice(0, lead), -1]),
+  forward: ({ x }, out) => void out.data.set(x.data),
+  vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
+});
+
 /** The 2-D transpose. */
 export const transpose = atomic({
   name: "transpose",

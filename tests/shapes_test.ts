@@ -15,17 +15,19 @@ import {
   mean,
   mul,
   NinjagradError,
+  nn,
   type Node,
   optim,
   permute,
   reshape,
+  reshapeLike,
   softmax,
   sum,
   tanh,
   Tensor,
   transpose,
 } from "../mod.ts";
-import { indices, rng, sameValues, uniform } from "./helpers.ts";
+import { assertGradcheck, indices, rng, sameValues, uniform } from "./helpers.ts";
 
 const VOCAB = 27, BLOCK = 4, EMBD = 8, HIDDEN = 16;
 
@@ -181,6 +183,45 @@ Deno.test("sampling one sequence of growing length: one graph, T = 1 … 8, as i
     const l = sampler.logits.value.data;
     tokens.push(l.indexOf(Math.max(...l))); // greedy: the next token
   }
+});
+
+Deno.test("nn layers on sequences (B, T, C): Linear and BatchNorm1d follow T as it grows", () => {
+  const random = rng("layers");
+  const model = new nn.Sequential([
+    new nn.Embedding(VOCAB, EMBD, { random }),
+    new nn.Linear(EMBD, HIDDEN, { random }),
+    new nn.BatchNorm1d(HIDDEN),
+    new nn.Tanh(),
+    new nn.Linear(HIDDEN, VOCAB, { random }),
+  ]);
+  const build = (X: Tensor) => {
+    const g = new Graph({ dtype: "float64" });
+    const idx = g.input("idx", X);
+    return { g, idx, logits: model.forward(idx) };
+  };
+  const tokens = [[1, 2], [3, 4]];
+  const sampler = build(Tensor.from(tokens, "int32"));
+  for (let T = 3; T <= 7; T++) {
+    tokens.forEach((row) => row.push(Math.floor(random() * VOCAB)));
+    const X = Tensor.from(tokens, "int32");
+    sampler.g.set(sampler.idx, X);
+    assert.deepEqual(sampler.logits.shape, [2, T, VOCAB]);
+    assert.ok(sameValues(sampler.logits.value, build(X.clone()).logits.value), `T = ${T}`);
+  }
+});
+
+Deno.test("reshapeLike: rows back into another node's leading axes; gradcheck, and like takes none", () => {
+  const r = rng("reshapeLike");
+  const g = new Graph({ dtype: "float64" });
+  const rows = g.param("rows", uniform(r, [6, 4]));
+  const like = g.input("like", uniform(r, [2, 3, 5]));
+  const y = reshapeLike(rows, like, 2);
+  assert.deepEqual(y.shape, [2, 3, 4]);
+  const out = sum(tanh(mul(y, g.param("w", uniform(r, [3, 1]))))); // w broadcasts over B and C
+  assertGradcheck(g, out, r);
+  assert.equal(g.backward(out).get(like), undefined, "like received a gradient");
+  g.set(like, uniform(r, [6, 1, 5]));
+  assert.deepEqual(y.shape, [6, 1, 4]);
 });
 
 Deno.test("reshape: sizes taken from the input follow it; -1 infers; a fixed size stays fixed", () => {
