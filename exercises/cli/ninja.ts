@@ -17,7 +17,6 @@ import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { type FlagSpec, numberFlag, parseFlags, runMain, userPath } from "./main.ts";
 import { SETUP_FLAGS, setupOptionsFromFlags } from "./setup_flags.ts";
 import { configFromFlags, FLAGS } from "./train_flags.ts";
-import { writeCheckCharts } from "./ninja_charts.ts";
 import { LECTURE_NAMES_SOURCE, loadNames } from "../data.ts";
 import { type CheckReport, prepareCheck } from "../ninja/check.ts";
 import { formatCheck, formatCounts, reportData } from "../ninja/report.ts";
@@ -224,6 +223,9 @@ async function check(args: string[]): Promise<void> {
         ...options,
         ...(words ? { words } : {}),
       });
+      // Loaded only here: the charts' modules (Vega, the PNG renderer) take longer to load than
+      // a check takes to run.
+      const { writeCheckCharts } = await import("./ninja_charts.ts");
       charts = await writeCheckCharts(chartDir, session, report, path);
     } catch (e) {
       // A folder that cannot be made or written (read-only, a file in the way, a full disk).
