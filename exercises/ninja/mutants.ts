@@ -82,6 +82,24 @@ const CROSS_ENTROPY: Mutant[] = [
     compute: (v) => ce(v, tensor(v, "probs"), target(v), 1),
   },
   {
+    id: "divide-only-minus-one",
+    kind: "operand",
+    says: () =>
+      "divides only the −1 by n (softmax − onehot / n): the whole of it is divided, " +
+      "(softmax − onehot) / n",
+    compute: (v) =>
+      t.mul(t.sub(tensor(v, "probs"), t.div(target(v), batch(v))), tensor(v, "dloss")),
+  },
+  {
+    id: "divide-only-softmax",
+    kind: "operand",
+    says: () =>
+      "divides only the softmax by n (softmax / n − onehot): the whole of it is divided, " +
+      "(softmax − onehot) / n",
+    compute: (v) =>
+      t.mul(t.sub(t.div(tensor(v, "probs"), batch(v)), target(v)), tensor(v, "dloss")),
+  },
+  {
     id: "no-dloss",
     kind: "chain rule",
     says: () => "is not multiplied by dloss (the chain rule): (softmax − onehot) / n · dloss",
