@@ -133,3 +133,25 @@ Deno.test("gelu's float32 kernels: the exact form within 2 ulp, the tanh form wi
     assert.ok(relative(d32, d64) <= 2 ** -22, `${approximate} gelu's gradient off`);
   }
 });
+
+Deno.test("the exact gelu's WebAssembly kernels give the JavaScript loops' very bits", () => {
+  for (const n of [1, 2, 7, 4096, 4097]) {
+    const x = Tensor.zeros([n], "float32"), g = Tensor.zeros([n], "float32");
+    for (let i = 0; i < n; i++) {
+      x.data[i] = n === 1 ? -9.5 : -12 + (24 * i) / (n - 1);
+      g.data[i] = 0.5 + ((i * 37) % 11) / 7;
+    }
+    const y = kernels.gelu(x, undefined, "none");
+    const dx = kernels.geluBackward(g, x, undefined, "none");
+    for (let i = 0; i < n; i++) {
+      const v = x.data[i], m = -0.5 * v * v;
+      const pdf = kernels.expSeries(m < -708 ? -708 : m) * 0.3989422804014327;
+      assert.equal(y.data[i], Math.fround(v * kernels.phi32(v)), `gelu(${v})`);
+      assert.equal(
+        dx.data[i],
+        Math.fround(g.data[i] * (kernels.phi32(v) + v * pdf)),
+        `gelu'(${v})`,
+      );
+    }
+  }
+});

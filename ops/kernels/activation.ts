@@ -8,7 +8,7 @@ import { NinjagradError } from "./errors.ts";
 import { formatShape, sameShape, type Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { fastExp, tanh32 } from "./fastmath.ts";
-import { tanhF32 } from "./simd.ts";
+import { geluBackwardF32, geluF32, tanhF32 } from "./simd.ts";
 
 /** Throws unless `g` and `x` have one shape (a rule's upstream gradient and the value it uses). */
 function checkSame(what: string, g: Tensor, x: Tensor): void {
@@ -104,19 +104,34 @@ function erfcFraction(x: number): number {
 }
 
 /**
- * erfc x for float32 kernels, to a relative error below 1.2e-7 for every x (Numerical Recipes'
- * erfcc, a Chebyshev fit of erfc's exponent): one fastExp and a polynomial, where `erf` above
- * runs a series of up to some 60 terms. Relative, so Φ(x) = erfc(−x/√2)/2 keeps its digits far
- * into the negative tail, where gelu is small.
+ * eˣ for x in [−708, 100] as kernels.wat's $expv computes it, step for step (so the two give the
+ * same doubles): x = k·ln 2 + r, eˣ = 2ᵏ + 2ᵏ·(eʳ − 1), eʳ − 1 by its series to r¹¹.
  */
-export function erfc32(x: number): number {
-  const z = x < 0 ? -x : x, t = 1 / (1 + 0.5 * z);
-  const r = t * fastExp(
-    -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-                  t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-                                  t * (-0.82215223 + t * 0.17087277)))))))),
-  );
-  return x < 0 ? 2 - r : r;
+export function expSeries(x: number): number {
+  const t = x * 1.4426950408889634 + 6755399441055744, k = t - 6755399441055744;
+  const r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  const r2 = r * r, r4 = r2 * r2;
+  const q = r * (((1 + r * 0.5) + r2 * (0.16666666666666666 + r * 0.041666666666666664)) +
+    r4 * (((0.008333333333333333 + r * 0.001388888888888889) +
+        r2 * (0.0001984126984126984 + r * 2.48015873015873e-05)) +
+        r4 * ((2.7557319223985893e-06 + r * 2.755731922398589e-07) + r2 * 2.505210838544172e-08)));
+  const s = 2 ** k; // exact: k is a whole number in [−1022, 145]
+  return s + s * q;
+}
+
+/**
+ * Φ(x) for float32 kernels, as kernels.wat's $phi: erfc(|x|/√2)/2 for x < 0, 1 − that for
+ * x ≥ 0, erfc z = t·e^(−z² − 1.26551223 + t·P(t)), t = 1/(1 + z/2) (Numerical Recipes' erfcc, a
+ * relative error below 1.2e-7 everywhere), so Φ keeps its digits far into the negative tail,
+ * where gelu is small. One exp and a polynomial, where `erf` runs a series of up to 60 terms.
+ */
+export function phi32(x: number): number {
+  const z = Math.abs(x) * SQRT1_2, t = 1 / (1 + 0.5 * z);
+  const a = (-(z * z) - 1.26551223) + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                                t * (-0.82215223 + t * 0.17087277))))))));
+  const h = 0.5 * (t * expSeries(a < -708 ? -708 : a));
+  return x < 0 ? h : 1 - h;
 }
 
 /** √(2/π) and the cubic's coefficient of gelu's tanh form. */
@@ -126,8 +141,9 @@ const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
  * gelu x = x·Φ(x) = x·erfc(−x/√2)/2, the exact form (PyTorch's default); with `tanh`, the
  * approximation x·(1 + tanh u)/2, u = √(2/π)·(x + 0.044715x³), computed as x / (1 + e^(−2u))
  * (the same number, without the cancellation of 1 + tanh u for negative x). Float64 tensors use
- * `erf`'s series and Math.exp (to a double's last digits); float32 ones erfc32 and fastExp, in
- * one pass, within the bound tests/ops_activation_test.ts checks over a grid of float32 x.
+ * `erf`'s series and Math.exp (to a double's last digits); float32 ones phi32 on WebAssembly SIMD
+ * (kernels.wat's gelu) and the tanh form WebAssembly's tanh, within the bounds
+ * tests/ops_activation_test.ts checks over a grid of float32 x.
  */
 export function gelu(x: Tensor, out?: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
   const res = target(out, x.shape, x);
@@ -148,7 +164,8 @@ export function gelu(x: Tensor, out?: Tensor, approximate: "none" | "tanh" = "no
       o[i] = v / (1 + (fast ? fastExp(-2 * u) : Math.exp(-2 * u)));
     }
   } else if (fast) {
-    for (let i = 0; i < s.length; i++) o[i] = s[i] * 0.5 * erfc32(-s[i] * SQRT1_2);
+    if (s instanceof Float32Array && o instanceof Float32Array && geluF32(s, o)) return res;
+    for (let i = 0; i < s.length; i++) o[i] = s[i] * phi32(s[i]);
   } else {
     for (let i = 0; i < s.length; i++) {
       const v = s[i];
@@ -194,9 +211,17 @@ export function geluBackward(
     }
     return r;
   }
+  if (fast && gd instanceof Float32Array && s instanceof Float32Array) {
+    if (geluBackwardF32(gd, s, o)) return r;
+    for (let i = 0; i < o.length; i++) {
+      const v = s[i], m = -0.5 * v * v;
+      o[i] = gd[i] * (phi32(v) + v * (expSeries(m < -708 ? -708 : m) * INV_SQRT_2PI));
+    }
+    return r;
+  }
   for (let i = 0; i < o.length; i++) {
     const v = s[i];
-    const cdf = fast ? 0.5 * erfc32(-v * SQRT1_2) : 0.5 * (1 + erf(v * SQRT1_2));
+    const cdf = 0.5 * (1 + erf(v * SQRT1_2));
     const pdf = exp(-0.5 * v * v) * INV_SQRT_2PI;
     o[i] = gd[i] * (cdf + v * pdf);
   }

@@ -26,6 +26,8 @@ import {
   ew,
   exp,
   gather_rows,
+  gelu,
+  gelu_backward,
   gemm32,
   gemm64,
   log,
@@ -223,6 +225,27 @@ function pairwise(
   out: Float32Array,
 ): boolean {
   return grouped(kernel, 2, 1, x, out);
+}
+
+/** out = gelu(x) = x·Φ(x), the exact form, for float32 arrays of one length (see kernels.wat). */
+export function geluF32(x: Float32Array, out: Float32Array): boolean {
+  return grouped(gelu, 2, 0, x, out);
+}
+
+/**
+ * o = g·(Φ(x) + x·φ(x)), the exact gelu's rule, for float32 arrays of one length, two at a
+ * time: an odd length reads one value past the end of g and x (its result dropped: the output
+ * then goes through the scratch).
+ */
+export function geluBackwardF32(g: Float32Array, x: Float32Array, o: TensorData): boolean {
+  const n = g.length, padded = (n + 1) & -2;
+  const xAt = after(0, padded), oAt = after(xAt, padded);
+  const s = mem.scratch(oAt + padded * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, padded === n, g, x);
+  gelu_backward(input(g, s), input(x, s + xAt), at, padded / 2);
+  finish(o, at);
+  return true;
 }
 
 /** out = tanh(x) elementwise, for float32 arrays of the same length. */

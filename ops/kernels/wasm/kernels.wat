@@ -976,6 +976,79 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
         (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
 
+  ;; e^x for two doubles, x in [−708, 100] (the callers clamp it): as $exp computes it (2ᵏ times
+  ;; 1 + the series of eʳ − 1 to r¹¹), without the rounding to float32. activation.ts's
+  ;; expSeries takes the same steps in JavaScript and gives the same doubles.
+  (func $expv (param $x v128) (result v128)
+    (local $t v128) (local $k v128) (local $r v128) (local $r2 v128) (local $r4 v128) (local $q v128)
+    (local $s v128)
+    (local.set $t (f64x2.add (f64x2.mul (local.get $x) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
+      (v128.const f64x2 6755399441055744 6755399441055744)))
+    (local.set $k (f64x2.sub (local.get $t) (v128.const f64x2 6755399441055744 6755399441055744)))
+    (local.set $r (f64x2.sub
+      (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01)))
+      (f64x2.mul (local.get $k) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))))
+    (local.set $r2 (f64x2.mul (local.get $r) (local.get $r)))
+    (local.set $r4 (f64x2.mul (local.get $r2) (local.get $r2)))
+    (local.set $q (f64x2.mul (local.get $r)
+      (f64x2.add (f64x2.add (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (v128.const f64x2 0.5 0.5)))
+        (f64x2.mul (local.get $r2) (f64x2.add (v128.const f64x2 0.16666666666666666 0.16666666666666666) (f64x2.mul (local.get $r) (v128.const f64x2 0.041666666666666664 0.041666666666666664)))))
+        (f64x2.mul (local.get $r4) (f64x2.add (f64x2.add (f64x2.add (v128.const f64x2 0.008333333333333333 0.008333333333333333) (f64x2.mul (local.get $r) (v128.const f64x2 0.001388888888888889 0.001388888888888889)))
+        (f64x2.mul (local.get $r2) (f64x2.add (v128.const f64x2 0.0001984126984126984 0.0001984126984126984) (f64x2.mul (local.get $r) (v128.const f64x2 2.48015873015873e-05 2.48015873015873e-05)))))
+          (f64x2.mul (local.get $r4) (f64x2.add (f64x2.add (v128.const f64x2 2.7557319223985893e-06 2.7557319223985893e-06) (f64x2.mul (local.get $r) (v128.const f64x2 2.755731922398589e-07 2.755731922398589e-07)))
+        (f64x2.mul (local.get $r2) (v128.const f64x2 2.505210838544172e-08 2.505210838544172e-08)))))))))
+    (local.set $s (i64x2.shl (i64x2.add (local.get $t) (v128.const i64x2 1023 1023)) (i32.const 52)))
+    (f64x2.add (local.get $s) (f64x2.mul (local.get $s) (local.get $q))))
+
+  ;; Φ(x), the standard normal distribution function, for two doubles: erfc(|x|/√2)/2 for
+  ;; x < 0, 1 − that for x ≥ 0, erfc z = t·e^(−z² − 1.26551223 + t·P(t)), t = 1/(1 + z/2)
+  ;; (Numerical Recipes' erfcc, relative error below 1.2e-7; P by Horner's rule), the exponent
+  ;; clamped at −708. activation.ts's phi32 takes the same steps.
+  (func $phi (param $x v128) (result v128)
+    (local $z v128) (local $t v128) (local $a v128) (local $h v128)
+    (local.set $z (f64x2.mul (f64x2.abs (local.get $x)) (v128.const f64x2 0.7071067811865476 0.7071067811865476)))
+    (local.set $t (f64x2.div (v128.const f64x2 1 1) (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (v128.const f64x2 0.5 0.5) (local.get $z)))))
+    (local.set $a (f64x2.add
+      (f64x2.sub (f64x2.neg (f64x2.mul (local.get $z) (local.get $z))) (v128.const f64x2 1.26551223 1.26551223))
+      (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 1.00002368 1.00002368) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 0.37409196 0.37409196) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 0.09678418 0.09678418) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 -0.18628806 -0.18628806) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 0.27886807 0.27886807) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 -1.13520398 -1.13520398) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 1.48851587 1.48851587) (f64x2.mul (local.get $t) (f64x2.add (v128.const f64x2 -0.82215223 -0.82215223) (f64x2.mul (local.get $t) (v128.const f64x2 0.17087277 0.17087277))))))))))))))))))))
+    (local.set $h (f64x2.mul (v128.const f64x2 0.5 0.5)
+      (f64x2.mul (local.get $t) (call $expv (f64x2.pmax (local.get $a) (v128.const f64x2 -708 -708))))))
+    (v128.bitselect (local.get $h) (f64x2.sub (v128.const f64x2 1 1) (local.get $h))
+      (f64x2.lt (local.get $x) (v128.const f64x2 0 0))))
+
+  ;; dst[i] = gelu(src[i]) = x·Φ(x), the exact form, for 2·pairs float32 values (byte offsets;
+  ;; the caller pads to pairs) in double, rounded once to float32.
+  (func (export "gelu") (param $src i32) (param $dst i32) (param $pairs i32)
+    (local $x v128)
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $pair
+        (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))
+        (v128.store64_lane 0 (local.get $dst)
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $x) (call $phi (local.get $x)))))
+        (local.set $src (i32.add (local.get $src) (i32.const 8)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
+  ;; o[i] = g[i]·(Φ(x) + x·φ(x)), gelu's exact rule, φ(x) = e^(−x²/2)/√(2π) (its exponent
+  ;; clamped at −708), for 2·pairs float32 values (byte offsets) in double, rounded once.
+  (func (export "gelu_backward") (param $g i32) (param $x i32) (param $o i32) (param $pairs i32)
+    (local $v v128) (local $pdf v128)
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $pair
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))
+        (local.set $pdf (f64x2.mul (call $expv (f64x2.pmax
+          (f64x2.mul (f64x2.mul (v128.const f64x2 -0.5 -0.5) (local.get $v)) (local.get $v)) (v128.const f64x2 -708 -708)))
+          (v128.const f64x2 0.3989422804014327 0.3989422804014327)))
+        (v128.store64_lane 0 (local.get $o) (f32x4.demote_f64x2_zero
+          (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g)))
+            (f64x2.add (call $phi (local.get $v)) (f64x2.mul (local.get $v) (local.get $pdf))))))
+        (local.set $g (i32.add (local.get $g) (i32.const 8)))
+        (local.set $x (i32.add (local.get $x) (i32.const 8)))
+        (local.set $o (i32.add (local.get $o) (i32.const 8)))
+        (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
   ;; dst[i] = ln(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = m·2ᵉ with m in [√½, √2), ln m = 2·atanh(s) with
   ;; s = (m − 1)/(m + 1), |s| < 0.172, by its odd series to s¹⁵ (error below 1e-13), rounded
