@@ -19,6 +19,7 @@ import {
   clamp,
   concat,
   crossEntropy,
+  detach,
   expand,
   gather,
   gelu,
@@ -262,6 +263,12 @@ const CASES: Case[] = [
     inputs: { x: [3, 6] },
     build: ({ x }) => mul(x, arange(x.graph, 0, 1.5, 0.25)),
     torch: "x * torch.arange(0, 1.5, 0.25)",
+  },
+  {
+    op: "detach",
+    inputs: { x: [3, 4] },
+    build: ({ x }) => mul(x, detach(x)),
+    torch: "x * x.detach()",
   },
   {
     op: "gather",
