@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { serveLive } from "../viz/mod.ts";
+import { LIVE_CHARTS, serveLive } from "../viz/mod.ts";
 import { Subject, switchMap, take } from "../graph/deps.ts";
 import { demoTraining } from "./fixtures/viz_demo.ts";
 import { lectureNames, ROOT, tempNamesFile } from "./helpers.ts";
@@ -133,6 +133,11 @@ Deno.test("live view: charts gain points while a run goes on, then show its fina
           (await rows(page, "graph", "graph_nodes_grad")) > 0 &&
           (await rows(page, "activations", "hist_0")) === 50,
       );
+      // The x axis spans the planned run from the start: it does not rescale as steps come.
+      assert.deepEqual(await page.evaluate(`window.live.views.loss.scale("x").domain()`), [
+        0,
+        steps - 1,
+      ]);
       seen[at] = {
         loss: await rows(page, "loss", "loss_line"),
         ratio: await rows(page, "update_ratio", "ratio_matrices"),
@@ -148,8 +153,23 @@ Deno.test("live view: charts gain points while a run goes on, then show its fina
     // Three samples (C, W1, W2) every 10 steps; the last step's update is never applied in the
     // demo (it has no done event), so its change is not measured and not drawn.
     assert.equal(await rows(page, "update_ratio", "ratio_matrices"), 3 * 150);
-    // Five charts drawn once each; everything after came as changesets.
-    assert.equal(await page.evaluate("window.live.specs"), 5);
+    // Every chart of the report is on the page, each drawn once, everything after came as
+    // changesets (the per-parameter dots anew where their log axes' decades changed).
+    const specsOf = await page.evaluate("window.live.specsOf") as Record<string, number>;
+    for (const chart of LIVE_CHARTS) {
+      if (chart === "params") assert.ok(specsOf[chart] >= 1, "params never drawn");
+      else assert.equal(specsOf[chart], 1, `${chart} drawn ${specsOf[chart]} times`);
+    }
+    // The histograms' rows over the run: a row per 20 steps (2 · every), and the last step.
+    assert.equal(await rows(page, "activations", "dist_1"), 76); // steps 0, 20, …, 1480, 1499
+    assert.ok(await rows(page, "activation_overlay", "overlay") > 0);
+    assert.ok(await rows(page, "params", "param_dots_0") > 0);
+    // Once the run has ended, the captions are the run's own, as in report.html.
+    await until(
+      "the run's captions",
+      async () =>
+        /went from .* at the first step/.test(await page.textContent("#caption-loss") ?? ""),
+    );
     assert.ok((await page.evaluate("window.live.changes") as number) > 20);
     assert.match(await page.textContent("#status") ?? "", /finished after 1,500 steps: train/);
     // A page opened after the end gets the final state at once.

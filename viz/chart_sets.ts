@@ -64,8 +64,8 @@ export const CAPTIONS = {
   gradient_overlay:
     "Every layer's gradient on one axis: a layer whose line is much narrower than the others " +
     "receives much less gradient.",
-  loss: "The loss falls fast, then slowly, and steps down where the learning rate drops; the gap " +
-    "between the val and train points is overfitting.",
+  loss: "The loss falls fast, then slowly, and steps down where the learning rate drops; val " +
+    "points well above the train points (more than a few percent) mean overfitting.",
   update_ratio:
     "Each line is the size of the step the optimizer took against the parameter it changes: " +
     "well below the " +

@@ -14,18 +14,21 @@ import type { Observable } from "../graph/node.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { CAPTIONS } from "./chart_sets.ts";
 import {
+  activationsCaption,
+  gradientsCaption,
+  lossCaption,
+  updateRatioCaption,
+} from "./captions.ts";
+import {
   gradientFlowGraphSpec,
   type GradientRange,
   gradientRange,
   GRAPH_DATA,
   graphNodeData,
 } from "./charts/graph_flow.ts";
-import {
-  distinctLayers,
-  histogramBins,
-  histogramsSpec,
-  histogramTitle,
-} from "./charts/histograms.ts";
+import { histogramsSpec } from "./charts/histograms.ts";
+import { overlaySpec } from "./charts/distributions.ts";
+import { paramStatsSpec } from "./charts/params.ts";
 import { evalRows, LOSS_DATA, lossBucket, lossRows, lossSpec, lossWindow } from "./charts/loss.ts";
 import {
   endLabels,
@@ -39,7 +42,6 @@ import {
 } from "./charts/training.ts";
 import type { ReportFact } from "./report.ts";
 import type { VegaLiteSpec } from "./spec.ts";
-import type { Histogram } from "./stats.ts";
 import { TraceCollector, type TraceEvent, type TrainingTrace } from "./trace.ts";
 import type { LiveChart } from "./live_page.ts";
 import type { FromWorker, ToWorker } from "./live_worker.ts";
@@ -51,6 +53,8 @@ export type LiveMessage =
   | { type: "spec"; chart: LiveChart; spec: VegaLiteSpec; caption: string }
   | { type: "data"; chart: LiveChart; dataset: string; insert?: object[]; replace?: object[] }
   | { type: "status"; text: string }
+  /** A chart's caption, computed from the run once it has ended. */
+  | { type: "caption"; chart: LiveChart; text: string }
   | { type: "end"; text: string }
   /** What one flush sends: the page applies a chart's changes together, then draws it once. */
   | { type: "batch"; messages: LiveMessage[] };
@@ -124,7 +128,7 @@ export async function openLive(options: LiveOptions = {}): Promise<LiveView> {
     if (state.ended) return;
     state.ended = true;
     clearInterval(timer);
-    send([...state.flush(), { type: "end", text }]);
+    send([...state.flush(), ...state.captions(), { type: "end", text }]);
     finish();
   };
   let closing: Promise<void> | undefined;
@@ -165,6 +169,24 @@ export async function serveLive(
   return view;
 }
 
+/**
+ * A spec's named datasets and its layout: the spec as JSON with their rows left out, which says
+ * whether new rows can go into the chart already drawn (the same layout) or it needs a new spec.
+ */
+export function namedDatasets(
+  spec: VegaLiteSpec,
+): { layout: string; datasets: Map<string, object[]> } {
+  const datasets = new Map<string, object[]>();
+  const layout = JSON.stringify(spec, (key, value) => {
+    if (key === "data" && value && typeof value.name === "string" && Array.isArray(value.values)) {
+      datasets.set(value.name, value.values);
+      return { name: value.name };
+    }
+    return value;
+  });
+  return { layout, datasets };
+}
+
 /** What the server knows of the run, and what it has told the pages so far. */
 class LiveState {
   ended = false;
@@ -182,7 +204,8 @@ class LiveState {
   private ratioRows = new Map<string, RatioRow[]>();
   private snapshot: TrainingTrace["snapshot"];
   private histograms: TrainingTrace["histograms"];
-  private panels = { activations: -1, gradients: -1 };
+  /** Per chart redrawn from pictures: its spec with the named datasets' rows left out. */
+  private readonly layouts = new Map<LiveChart, string>();
   /** The charts whose spec has gone out. */
   private readonly sent = new Set<LiveChart>();
 
@@ -197,6 +220,21 @@ class LiveState {
       this.totalSteps = e.totalSteps;
       this.steps++;
     } else this.lastEval = e;
+  }
+
+  /** The captions computed from the run (as report.html's), for the charts on the page. */
+  captions(): LiveMessage[] {
+    const t = this.collector.trace();
+    const h = t.histograms;
+    const texts: [LiveChart, string | undefined][] = [
+      ["loss", t.steps ? lossCaption(t) : undefined],
+      ["update_ratio", this.noise ? updateRatioCaption(t, [...this.noise]) : undefined],
+      ["activations", h ? activationsCaption(h.activations) : undefined],
+      ["gradients", h ? gradientsCaption(h.gradients) : undefined],
+    ];
+    return texts.flatMap(([chart, text]) =>
+      text !== undefined && this.sent.has(chart) ? [{ type: "caption" as const, chart, text }] : []
+    );
   }
 
   stepsDone(): number {
@@ -246,18 +284,66 @@ class LiveState {
         CAPTIONS.update_ratio,
       );
     }
-    const h = t.histograms;
-    if (h) {
-      spec(
+    return out;
+  }
+
+  /** The charts drawn from the latest picture (histograms, overlays, per-parameter dots). */
+  private pictureSpecs(t: TrainingTrace, h: NonNullable<TrainingTrace["histograms"]>) {
+    const planned = { firstStep: t.firstStep, steps: this.totalSteps };
+    const over = t.distributions ?? [];
+    const specs: [LiveChart, VegaLiteSpec, string][] = [
+      [
+        "params",
+        paramStatsSpec(t.lastParams, {
+          title: "gradient per parameter (latest sample)",
+          lr: t.lrChanges.at(-1)?.lr,
+        }),
+        CAPTIONS.gradient_per_parameter,
+      ],
+      [
         "activations",
-        () => histogramsSpec(h.activations, "activations, latest step"),
+        histogramsSpec(h.activations, "activations, latest step", { over, planned }),
         CAPTIONS.activation_histograms,
-      );
-      spec(
+      ],
+      [
         "gradients",
-        () => histogramsSpec(h.gradients, "gradients of the activations, latest step"),
+        histogramsSpec(h.gradients, "gradients of the activations, latest step", {
+          over,
+          planned,
+          logCount: true,
+        }),
         CAPTIONS.gradient_histograms,
-      );
+      ],
+      [
+        "activation_overlay",
+        overlaySpec(h.activations, "every layer's activations, latest step", { live: true }),
+        CAPTIONS.activation_overlay,
+      ],
+      [
+        "gradient_overlay",
+        overlaySpec(h.gradients, "every layer's gradient, latest step", { live: true }),
+        CAPTIONS.gradient_overlay,
+      ],
+    ];
+    return specs.filter(([chart]) => chart !== "params" || t.lastParams.length > 0);
+  }
+
+  /** Each picture chart's new spec, or its named datasets' rows to replace. */
+  private pictureCharts(
+    t: TrainingTrace,
+    h: NonNullable<TrainingTrace["histograms"]>,
+    data: (chart: LiveChart, dataset: string, rows: object[], replace?: boolean) => void,
+  ): LiveMessage[] {
+    const out: LiveMessage[] = [];
+    for (const [chart, spec, caption] of this.pictureSpecs(t, h)) {
+      const { layout, datasets } = namedDatasets(spec);
+      if (this.sent.has(chart) && this.layouts.get(chart) === layout) {
+        for (const [name, rows] of datasets) data(chart, name, rows, true);
+      } else {
+        out.push({ type: "spec", chart, spec, caption });
+        this.sent.add(chart);
+        this.layouts.set(chart, layout);
+      }
     }
     return out;
   }
@@ -292,19 +378,6 @@ class LiveState {
     due("update_ratio", this.noise !== undefined);
     due("graph", t.snapshot !== undefined && this.range !== undefined);
     const h = t.histograms;
-    due("activations", h !== undefined);
-    due("gradients", h !== undefined);
-    if (h && h !== this.histograms) {
-      // A layer that starts or stops repeating another changes the panels: a new spec.
-      const counts = {
-        activations: distinctLayers(h.activations).length,
-        gradients: distinctLayers(h.gradients).length,
-      };
-      for (const chart of ["activations", "gradients"] as const) {
-        if (this.sent.has(chart) && counts[chart] !== this.panels[chart]) fresh.push(chart);
-      }
-      this.panels = counts;
-    }
 
     const b = lossBucket(this.totalSteps), tau = lossWindow(this.totalSteps);
     const rows = lossRows(t.loss, t.steps, t.firstStep, b, tau, this.sentBuckets);
@@ -332,16 +405,9 @@ class LiveState {
         data("graph", GRAPH_DATA[k], rows[k], true);
       }
     }
-    if (h && h !== this.histograms) {
-      const kinds = [["activations", h.activations], ["gradients", h.gradients]] as const;
-      for (const [chart, layers] of kinds) {
-        if (fresh.includes(chart)) continue;
-        distinctLayers(layers as Histogram[]).forEach(({ h, same }, k) => {
-          data(chart, `hist_${k}`, histogramBins(h), true);
-          data(chart, `hist_${k}_title`, [{ text: histogramTitle(h, same) }], true);
-        });
-      }
-    }
+    // The charts redrawn from each new picture: their rows replaced, or a new spec when their
+    // layout changed (a layer more, another axis domain).
+    if (h && h !== this.histograms) out.push(...this.pictureCharts(t, h, data));
     out.push(...this.specs(t, fresh));
     for (const c of fresh) this.sent.add(c);
     if (fresh.includes("update_ratio")) {

@@ -7,15 +7,28 @@
  */
 import { escapeHtml, factsTable, PAGE_STYLE, type ReportFact } from "./report.ts";
 
-/** The live view's charts, in page order. */
-export const LIVE_CHARTS = ["graph", "loss", "update_ratio", "activations", "gradients"] as const;
+/** The live view's charts, in page order: every chart of a run's report.html. */
+export const LIVE_CHARTS = [
+  "graph",
+  "loss",
+  "update_ratio",
+  "params",
+  "activations",
+  "gradients",
+  "activation_overlay",
+  "gradient_overlay",
+] as const;
+
+/** The charts that span the page's width (the graph; histograms with the run beside them). */
+const WIDE: readonly LiveChart[] = ["graph", "activations", "gradients"];
 /** One of them. */
 export type LiveChart = typeof LIVE_CHARTS[number];
 
 /** The page as a string. */
 export function livePage(title: string, facts: readonly ReportFact[]): string {
   const places = LIVE_CHARTS.map((c) =>
-    `<section id="section-${c}"><div class="chart" id="chart-${c}"></div>` +
+    `<section id="section-${c}"${WIDE.includes(c) ? ' class="wide"' : ""}>` +
+    `<div class="chart" id="chart-${c}"></div>` +
     `<p class="caption" id="caption-${c}"></p></section>`
   ).join("\n");
   return `<!doctype html>
@@ -36,9 +49,13 @@ body[data-ended="true"] #status { color: #009E73; }
 <h1>${escapeHtml(title)}</h1>
 ${factsTable(facts)}
 <div id="status">waiting for the first steps…</div>
+<main class="charts">
 ${places}
+</main>
 <script>
-const live = { views: {}, messages: 0, specs: 0, changes: 0, errors: [], ended: false, ms: {} };
+const live = {
+  views: {}, messages: 0, specs: 0, specsOf: {}, changes: 0, errors: [], ended: false, ms: {},
+};
 window.live = live;
 const chains = {};
 const status = document.getElementById("status");
@@ -62,6 +79,7 @@ function embed(msg) {
     live.views[msg.chart] = result.view;
     document.getElementById("caption-" + msg.chart).textContent = msg.caption;
     live.specs++;
+    live.specsOf[msg.chart] = (live.specsOf[msg.chart] || 0) + 1;
   };
 }
 // A dataset takes one changeset per run (a second would replace the first): a chart's messages
@@ -94,6 +112,9 @@ function handle(msg) {
         for (const m of mine) if (m.type === "spec") await embed(m)();
         const view = live.views[chart];
         if (view && changes(view, mine.filter((m) => m.type === "data"))) await view.runAsync();
+        for (const m of mine) {
+          if (m.type === "caption") document.getElementById("caption-" + chart).textContent = m.text;
+        }
         live.ms[chart] = (live.ms[chart] || 0) + performance.now() - t0;
       });
     }

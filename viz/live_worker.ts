@@ -40,6 +40,8 @@ class Log {
     else if (m.type === "spec") {
       this.entries = this.entries.filter((e) => !("chart" in e) || e.chart !== m.chart);
       this.entries.push(m);
+    } else if (m.type === "caption") {
+      this.entries.push(m);
     } else {
       if (m.replace) {
         this.entries = this.entries.filter((e) =>

@@ -123,7 +123,11 @@ export function overlayRows(
 }
 
 /** The lecture's overlay: every distinct layer's histogram on one axis (see the module comment). */
-export function overlaySpec(layers: readonly Histogram[], title: string): VegaLiteSpec {
+export function overlaySpec(
+  layers: readonly Histogram[],
+  title: string,
+  options: { live?: boolean } = {},
+): VegaLiteSpec {
   const distinct = distinctLayers(layers).map((d) => d.h);
   const labels = distinct.map(overlayLabel);
   const of = distinct[0]?.of ?? "activation";
@@ -149,7 +153,11 @@ export function overlaySpec(layers: readonly Histogram[], title: string): VegaLi
         field: "layer",
         type: "nominal",
         title: null,
-        scale: { domain: labels, range: labels.map((_, i) => LINE_COLOURS[i % 12]) },
+        // Live, the labels (with their statistics) come with the data: the domain follows them,
+        // in name order, as the labels start with the layers' names.
+        scale: options.live
+          ? { range: [...LINE_COLOURS] }
+          : { domain: labels, range: labels.map((_, i) => LINE_COLOURS[i % 12]) },
         legend: { orient: "top", direction: "vertical", labelLimit: 600 },
       },
       tooltip: [{ field: "layer" }, { field: "x", format: ".3g" }, {

@@ -119,13 +119,17 @@ export function paramStatsSpec(
     }
     layers.push(
       {
-        data: { values },
+        // Named datasets: the live view replaces their rows while the axes stay.
+        data: { name: `param_rows_${measures.indexOf(m)}`, values },
         mark: { type: "rule", color: "#ddd" },
         encoding: { y, x, x2: { datum: scale.domain[0] } },
       },
       {
         name: `dots_${measures.indexOf(m)}`,
-        data: { values: values.filter((r) => r.value !== null) },
+        data: {
+          name: `param_dots_${measures.indexOf(m)}`,
+          values: values.filter((r) => r.value !== null),
+        },
         mark: { type: "point", size: 80, opacity: 1, strokeWidth: 1.6, color: "#0072B2" },
         encoding: {
           y,
@@ -135,7 +139,10 @@ export function paramStatsSpec(
         },
       },
       {
-        data: { values: values.filter((r) => r.note !== "") },
+        data: {
+          name: `param_notes_${measures.indexOf(m)}`,
+          values: values.filter((r) => r.note !== ""),
+        },
         mark: { type: "text", align: "left", dx: 7, fontSize: 10, color: "#555" },
         encoding: { y, x, text: { field: "note" } },
       },
