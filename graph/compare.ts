@@ -113,10 +113,10 @@ export const ROUNDING_FACTOR = 16;
 const NOISE_FRACTION = 0.01;
 
 /** Machine epsilon of each float dtype. */
-const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
+export const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
 
 /** Seed scales: not powers of two, so that every product rounds differently. */
-const SCALES = [0.8246211251235321, 1.2360679774997896];
+export const SEED_SCALES: readonly number[] = [0.8246211251235321, 1.2360679774997896];
 
 /** See the module comment. */
 export function compare(graph: Graph, loss: Node, options: CompareOptions = {}): Comparison {
@@ -215,7 +215,7 @@ function roundingNoise(
   nodes: readonly Node[],
 ): Map<Node, number> {
   const out = new Map<Node, number>();
-  for (const c of SCALES) {
+  for (const c of SEED_SCALES) {
     const scaled = Tensor.zeros(seed.shape, graph.dtype);
     for (let i = 0; i < seed.size; i++) scaled.data[i] = seed.data[i] * c;
     const other = graph.backward(loss, { overrides: false, notify: false, seed: scaled });

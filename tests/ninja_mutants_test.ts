@@ -54,10 +54,11 @@ function cataloguedRules(n: ExerciseNumber): [string, string][] {
 }
 
 /**
- * Mutants that equal the reference on the check's minibatch, so no check can see them there:
- * dloss is 1, so a dlogits without it is right.
+ * Mutants that equal the reference on the check's minibatch, so no check can see them there.
+ * None: a dlogits without dloss is right where dloss is 1, but the check also feeds every rule
+ * random upstream gradients, where it is not.
  */
-const INVISIBLE = new Set(["loss.logits/no-dloss"]);
+const INVISIBLE = new Set<string>();
 
 /**
  * Mutants of a rule whose upstream gradient is zero in truth (dlogit_maxes is rounding noise):

@@ -1,13 +1,16 @@
 /**
  * No false alarm: the engine's own hand-written rules (exercises 1–4) are judged ok at every
  * node, named or not, in float32 and float64, for several seeds and sizes, by `deno task exercise
- * N` (setupExercise's verdict) and by `deno task chart exercise N` (exerciseCharts' verdicts) alike;
- * and the same rules with a factor, a sign or a transpose wrong are flagged.
+ * N` (setupExercise's verdict), by `deno task chart exercise N` (exerciseCharts' verdicts) and by
+ * `ninja check` of the reference rules (probes and second minibatch included) alike; and the same
+ * rules with a factor, a sign or a transpose wrong are flagged.
  */
 import assert from "node:assert/strict";
 import { formatComparison } from "../graph/compare.ts";
 import { exerciseCharts } from "../exercises/cli/chart.ts";
 import { setupExercise } from "../exercises/setup.ts";
+import { checkOn, prepareCheck } from "../exercises/ninja/check.ts";
+import { EXERCISES } from "../exercises/ninja/exercises.ts";
 import { verdictsFromComparison } from "../viz/verdicts.ts";
 import { kernels as t, type Rule, Tensor } from "../mod.ts";
 
@@ -26,6 +29,13 @@ for (const n of [1, 2, 3, 4] as const) {
           assert.ok(Object.values(v.nodes).every((x) => x.status !== "differs"), what);
           // Every node with a gradient, named or not, is compared.
           assert.equal(s.everyNode.rows.length, s.grads.nodes().length - 1, what);
+          // ninja check of the reference rules: every rule ok, on both minibatches.
+          const report = checkOn(
+            await prepareCheck(n, { dtype, seed, sizes }),
+            EXERCISES[n].reference,
+          );
+          const notOk = report.nodes.filter((v) => v.status !== "ok");
+          assert.deepEqual(notOk.map((v) => `${v.name}: ${v.detail}`), [], what);
         }
       }
     }

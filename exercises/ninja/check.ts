@@ -8,7 +8,8 @@
  * @module
  */
 import type { Gradients } from "../../graph/backward.ts";
-import type { Comparison } from "../../graph/compare.ts";
+import { type Comparison, EPSILON, ROUNDING_FACTOR, SEED_SCALES } from "../../graph/compare.ts";
+import { seededRandom } from "../../ops/kernels/random.ts";
 import { NinjagradError } from "../../ops/kernels/errors.ts";
 import {
   type FloatDType,
@@ -54,6 +55,8 @@ export interface NodeVerdict {
   exact: boolean;
   /** Largest |yours − engine's| (NaN when a rule failed). */
   maxdiff: number;
+  /** maxdiff over the engine's gradient's largest entry. */
+  relerr: number;
   /** What is wrong or missing, in a line; for an ok node, "exact" or its maxdiff. */
   detail: string;
   /** The lines of the forward pass whose rules make this gradient. */
@@ -64,7 +67,10 @@ export interface NodeVerdict {
   mutant?: string;
   /** Where in the learner's file its rule threw. */
   location?: SourceLocation;
-  /** Whether the node's true gradient is zero (logit_maxes, b1). */
+  /**
+   * Whether the node's true gradient is zero (logit_maxes, b1): the engine's gradient does not
+   * scale with its seed. Its rules are then judged on random upstream gradients.
+   */
   zeroInTruth?: boolean;
 }
 
@@ -100,6 +106,11 @@ export interface CheckSession {
   net: CheckGraph;
   /** The engine's own gradients, made on first use. */
   correct?: Gradients;
+  /**
+   * A second minibatch, judged after the first: a rule that keeps something from an earlier call
+   * (a one-hot built once) is right on the first and wrong here.
+   */
+  second?: { net: CheckGraph; correct?: Gradients };
 }
 
 /** Options of a check. */
@@ -114,13 +125,17 @@ type RuleOutcome =
   | { kind: "not written" }
   | { kind: "problem"; hint: Hint; location?: SourceLocation };
 
-/** Builds exercise `n`'s graph on one minibatch, ready for {@link checkOn}. */
+/** Builds exercise `n`'s graph on two minibatches, ready for {@link checkOn}. */
 export async function prepareCheck(
   n: ExerciseNumber,
   options: CheckOptions = {},
 ): Promise<CheckSession> {
   const spec = EXERCISES[n];
-  return { spec, net: await spec.build(options) };
+  return {
+    spec,
+    net: await spec.build(options),
+    second: { net: await spec.build({ ...options, second: true }) },
+  };
 }
 
 /** Builds exercise `exercise`'s graph (default 1) and checks `rules` on it. */
@@ -184,17 +199,71 @@ export function completeRules(spec: ExerciseSpec, rules: unknown): object {
   return out;
 }
 
-/** Runs the learner's rules on the session's graph and judges every node of the cmp table. */
+/**
+ * Runs the learner's rules on the session's graph and judges every node of the cmp table: each
+ * rule on the true upstream gradient and on random ones (a rule is linear in it), then the whole
+ * table again on the second minibatch, where there is one.
+ */
 export function checkOn(
   session: CheckSession,
   rules: unknown,
   options: CheckRunOptions = {},
 ): CheckReport {
-  const { spec, net } = session;
-  const { graph, loss, dtype } = net;
-  const table = completeRules(spec, rules);
+  const table = completeRules(session.spec, rules);
+  const first = checkNet(session.spec, session, table, options);
+  if (!session.second) return first;
+  const again = checkNet(session.spec, session.second, table, options);
+  const nodes = first.nodes.map((v, i): NodeVerdict => {
+    const w = again.nodes[i];
+    if (v.status !== "ok" || w.status !== "wrong") return v;
+    return {
+      ...w,
+      detail: "right on the first minibatch, wrong on a second: does your rule keep something " +
+        `from an earlier call (a one-hot built once, a cached value)? On the second: ${w.detail}`,
+      mistake: "state",
+    };
+  });
+  const report = summarise(session.spec, nodes, first.rules, first.comparison);
+  // The first wrong node's gradients from the minibatch it was found wrong on.
+  const name = report.firstWrong?.name;
+  const from = [first, again].find((r) => name !== undefined && r.firstWrong?.name === name);
+  return from?.firstWrongGradients
+    ? { ...report, firstWrongGradients: from.firstWrongGradients }
+    : report;
+}
+
+/** The report of `nodes`: counts, the first wrong node, the next to write. */
+function summarise(
+  spec: ExerciseSpec,
+  nodes: NodeVerdict[],
+  rules: CheckReport["rules"],
+  comparison: Comparison,
+): CheckReport {
+  const counts = { ok: 0, wrong: 0, "not written": 0 };
+  for (const v of nodes) counts[v.status]++;
+  return {
+    exercise: spec.exercise,
+    title: spec.title,
+    nodes,
+    firstWrong: nodes.find((v) => v.status === "wrong"),
+    nextToWrite: nodes.find((v) => v.status === "not written"),
+    counts,
+    rules,
+    comparison,
+  };
+}
+
+/** {@link checkOn} on one minibatch. */
+function checkNet(
+  spec: ExerciseSpec,
+  at: { net: CheckGraph; correct?: Gradients },
+  table: object,
+  options: CheckRunOptions,
+): CheckReport {
+  const { graph, loss, dtype } = at.net;
+  const net = at.net;
   const rtol = 1e-5, atol = spec.atol(dtype);
-  const correct = session.correct ??= graph.backward(loss, { overrides: false, notify: false });
+  const correct = at.correct ??= graph.backward(loss, { overrides: false, notify: false });
   const outcomes = new Map<string, RuleOutcome>();
   const results = new Map<string, unknown>();
   const watched: Record<string, Record<string, unknown>> = {};
@@ -214,6 +283,7 @@ export function checkOn(
         rtol,
         atol,
         terms: RULE_TERMS[key],
+        seed: hashOf(key),
       };
       watched[line][input] = (ctx: Record<string, Tensor | number>) => {
         // The learner gets copies: a rule that writes into a forward value or `g` must not spoil
@@ -232,7 +302,7 @@ export function checkOn(
           );
           throw e;
         }
-        outcomes.set(key, judge(result, reference(ctx), judging, ctx, changed(copy, ctx)));
+        outcomes.set(key, judge(result, { mine, reference }, judging, ctx, changed(copy, ctx)));
         results.set(key, result);
         return result;
       };
@@ -245,11 +315,10 @@ export function checkOn(
   });
   let comparison: Comparison;
   try {
-    comparison = graph.compare(loss, { labels: spec.rows, rtol, atol });
+    comparison = graph.compare(loss, { labels: spec.rows });
   } finally {
     undo();
   }
-  const zeroTolerance = dtype === "float32" ? 1e-5 : 1e-12;
   const nodes = comparison.rows.map((row): NodeVerdict => {
     const lines = linesOf(spec.lines, row.name);
     const parts = lines.map((line) => ({
@@ -257,12 +326,17 @@ export function checkOn(
       name: partName(spec.lines, line, row.name),
       outcome: outcomes.get(`${line}.${row.name}`) ?? { kind: "not written" as const },
     }));
-    const zeroWhy = spec.zeroInTruth[row.name];
+    // Zero in truth is what the engine's gradient shows when its seed is scaled (it does not
+    // scale: rounding noise), never a guess from its size; the exercise says why.
+    const zeroWhy = row.zeroInTruth
+      ? spec.zeroInTruth[row.name] ?? "the loss does not depend on it"
+      : undefined;
     const base = {
       name: row.name,
       shape: row.shape,
       exact: row.exact,
       maxdiff: row.maxdiff,
+      relerr: row.relerr,
       forward: lines.map((l) => spec.lines[l].forward).join("; "),
       ...(zeroWhy ? { zeroInTruth: true } : {}),
     };
@@ -284,41 +358,40 @@ export function checkOn(
         : `${missing.map((p) => p.name).join(", ")} not written yet`;
       return { ...base, status: "not written", detail };
     }
-    // A gradient that is zero in truth is judged against the size of what flows into it.
-    let upstream = 0, upstreamName = "";
-    for (const line of lines) {
-      const g = correct.get(line);
-      const size = g ? largest(g) : 0;
-      if (size >= upstream) [upstream, upstreamName] = [size, `d${line}`];
-    }
-    const noise = zeroWhy !== undefined && row.maxdiff <= zeroTolerance * upstream;
-    if ((row.approximate && row.shapeMatch && !row.error) || noise) {
-      const detail = row.exact ? "exact" : `maxdiff ${fmt(row.maxdiff)}`;
-      return {
-        ...base,
-        status: "ok",
-        detail: zeroWhy && !row.exact
-          ? `${detail}: zero in truth (${zeroWhy}); yours is rounding noise next to ` +
-            `${upstreamName} (largest ${fmt(upstream)})`
-          : detail,
-      };
-    }
     const returned = parts.flatMap((p) =>
       p.outcome.kind === "returned" ? [{ name: p.name, outcome: p.outcome }] : []
     );
     const wrong = returned.filter((p) => !p.outcome.approximate);
     const right = returned.filter((p) => p.outcome.approximate);
+    if (row.approximate && row.shapeMatch && !row.error && wrong.length === 0) {
+      const detail = row.exact
+        ? "exact"
+        : `maxdiff ${fmt(row.maxdiff)} (relative ${fmt(row.relerr)})`;
+      return {
+        ...base,
+        status: "ok",
+        detail: zeroWhy
+          ? `${detail}: zero in truth (${zeroWhy}); both sides are rounding noise, so your ` +
+            "rule was also judged on random upstream gradients, and agrees there"
+          : detail,
+      };
+    }
     const hints = wrong.map((p) => p.outcome.hint!);
-    const zeroNote = zeroWhy
-      ? `zero in truth (${zeroWhy}), but yours is ${fmt(row.maxdiff)} off, not rounding noise ` +
-        `next to ${upstreamName} (largest ${fmt(upstream)}): `
-      : "";
     const tip = spec.tips[row.name];
     const unclear = hints.length === 0 || hints.every((h) => h.kind === "entries");
+    // Zero in truth: a rule that agrees on the true gradient (both noise) and fails only on the
+    // random ones does no harm to training; one that is off on the true gradient sends its error on.
+    const zeroNote = !zeroWhy
+      ? ""
+      : row.approximate
+      ? `its true gradient is zero (${zeroWhy}), so training does not feel this, but the rule ` +
+        "is wrong: "
+      : `zero in truth (${zeroWhy}), but yours is ${fmt(row.maxdiff)} off on this minibatch, ` +
+        "where the engine's is rounding noise: ";
     const detail = zeroNote +
       (hints.length > 0
         ? hints.map((h) => h.text).join("; ")
-        : `maxdiff ${fmt(row.maxdiff)} from the engine's gradient`) +
+        : `maxdiff ${fmt(row.maxdiff)} (relative ${fmt(row.relerr)}) from the engine's gradient`) +
       (wrong.length > 0 && right.length > 0
         ? ` (${right.map((p) => p.name).join(", ")} is right)`
         : "") +
@@ -327,7 +400,7 @@ export function checkOn(
       ...base,
       status: "wrong",
       detail,
-      ...(zeroWhy
+      ...(zeroWhy && !row.approximate
         ? { mistake: "zero in truth" as const }
         : hints[0]
         ? { mistake: hints[0].kind }
@@ -391,6 +464,8 @@ interface Judging {
   rtol: number;
   atol: number;
   terms?: (values: Readonly<Record<string, Tensor | number>>) => Term[];
+  /** Seeds the random upstream gradients of this rule's probes. */
+  seed: number;
 }
 
 /** A rule that threw: where in the learner's file, and, for a matmul, which transpose fixes it. */
@@ -426,20 +501,31 @@ function changed(
   return names;
 }
 
-/** What a rule returned, judged against the reference rule's result on the same inputs. */
+/** A rule as the installer calls it. */
+type LooseRule = (ctx: Record<string, Tensor | number>) => unknown;
+
+/** Random upstream gradients each rule is also judged on (besides the true one). */
+const PROBES = 2;
+
+/**
+ * What a rule returned, judged against the reference rule's result on the same inputs; then,
+ * where it agrees, both rules fed random upstream gradients of the same shape and size (a rule is
+ * linear in its upstream gradient, so it must agree on any, even where the true one gives zero).
+ */
 function judge(
   result: unknown,
-  reference: Tensor,
+  rules: { mine: LooseRule; reference: LooseRule },
   j: Judging,
   values: Readonly<Record<string, Tensor | number>>,
   wrote: string[],
 ): RuleOutcome {
+  const reference = rules.reference(values) as Tensor;
   const problem = (kind: MistakeKind, text: string, mutant?: string): RuleOutcome => ({
     kind: "problem",
     hint: { kind, text, ...(mutant ? { mutant } : {}) },
   });
-  const named = (mine: Tensor) =>
-    mutantHint(mine, reference, values, {
+  const named = (mine: Tensor, want = reference, at = values) =>
+    mutantHint(mine, want, at, {
       key: `${j.line}.${j.input}`,
       what: j.what,
       dtype: j.dtype,
@@ -448,6 +534,7 @@ function judge(
   if (!(result instanceof Tensor)) {
     return problem("not a tensor", `${j.what} returned ${describe(result)}, not a Tensor`);
   }
+  const tolerance = roundingTolerance(rules.reference, values, reference, j);
   if (!sameShape(result.shape, j.want)) {
     const mutant = named(result);
     if (mutant) {
@@ -455,8 +542,9 @@ function judge(
         formatShape(j.want);
       return problem(mutant.kind, `${shapes}: ${mutant.text}`, mutant.mutant);
     }
-    const advice = shapeHint(result, j.want, (fixed) => close(fixed, reference, j));
-    const flipped = advice.kind === "transpose" && close(transposed(result), reference, j);
+    const advice = shapeHint(result, j.want, (fixed) => close(fixed, reference, tolerance));
+    const flipped = advice.kind === "transpose" &&
+      close(transposed(result), reference, tolerance);
     const text = flipped
       ? "it is the right gradient, transposed: a matmul's gradient has the shape of its " +
         "operand, so swap the operands or the transposes (dA = dOut @ Bᵀ, dB = Aᵀ @ dOut)"
@@ -490,24 +578,112 @@ function judge(
   for (let i = 0; i < reference.size; i++) {
     if (result.data[i] !== reference.data[i]) exact = false;
   }
-  const approximate = close(result, reference, j);
-  if (approximate) return { kind: "returned", exact, approximate };
-  const g = values.g as Tensor;
-  const hint = named(result) ?? valueHint(result, reference, {
-    n: j.n,
-    what: j.what,
-    upstream: { name: `d${j.line}`, value: g },
-    terms: j.terms?.(values),
-  }) ?? entriesHint(result, reference, j.what, j.atol, j.rtol);
-  return { kind: "returned", exact, approximate, hint };
+  const hintFor = (mine: Tensor, want: Tensor, at: typeof values, tol: number) =>
+    named(mine, want, at) ?? valueHint(mine, want, {
+      n: j.n,
+      what: j.what,
+      upstream: { name: `d${j.line}`, value: at.g as Tensor },
+      terms: j.terms?.(at),
+    }) ?? entriesHint(mine, want, j.what, tol, 0);
+  if (!close(result, reference, tolerance)) {
+    return {
+      kind: "returned",
+      exact,
+      approximate: false,
+      hint: hintFor(result, reference, values, tolerance),
+    };
+  }
+  const probed = probe(rules, j, values);
+  if (probed) {
+    const { mine, want, at, tol } = probed;
+    const says = `${j.what} agrees on this minibatch's d${j.line}, but not on a random one ` +
+      `(a rule is linear in d${j.line}, so it must agree on any)`;
+    if (!(mine instanceof Tensor) || !sameShape(mine.shape, want.shape)) {
+      return problem("not linear", `${says}: it returned ${describe(mine)} there`);
+    }
+    const hint = hintFor(mine, want, at, tol);
+    return {
+      kind: "returned",
+      exact: false,
+      approximate: false,
+      hint: { ...hint, text: `${says}: there, ${hint.text}` },
+    };
+  }
+  return { kind: "returned", exact, approximate: true };
 }
 
-/** allclose with the check's tolerances. */
-function close(a: Tensor, b: Tensor, j: Judging): boolean {
+/**
+ * Feeds both rules random upstream gradients (seeded, of the true one's shape and largest size)
+ * and returns the first on which they differ, if any. A rule that throws there returns the error.
+ */
+function probe(
+  rules: { mine: LooseRule; reference: LooseRule },
+  j: Judging,
+  values: Readonly<Record<string, Tensor | number>>,
+): { mine: unknown; want: Tensor; at: Record<string, Tensor | number>; tol: number } | undefined {
+  const g = values.g as Tensor;
+  const size = largest(g) || 1;
+  const random = seededRandom(j.seed);
+  for (let k = 0; k < PROBES; k++) {
+    const p = Tensor.zeros(g.shape, j.dtype);
+    for (let i = 0; i < p.size; i++) p.data[i] = size * (2 * random() - 1);
+    const at: Record<string, Tensor | number> = { ...values, g: p, [`d${j.line}`]: p };
+    const copy: Record<string, Tensor | number> = {};
+    for (const [key, v] of Object.entries(at)) copy[key] = v instanceof Tensor ? v.clone() : v;
+    let mine: unknown;
+    try {
+      mine = rules.mine(copy);
+    } catch (e) {
+      mine = e;
+    }
+    const want = rules.reference(at) as Tensor;
+    const tol = roundingTolerance(rules.reference, at, want, j);
+    if (
+      !(mine instanceof Tensor) || !sameShape(mine.shape, want.shape) || !close(mine, want, tol)
+    ) {
+      return { mine, want, at, tol };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * How far a correct rule may be from the reference: as graph.compare judges a node, the reference
+ * rule's own rounding (its result on the upstream gradient scaled, scaled back) and the
+ * gradient's largest entry's, times ROUNDING_FACTOR.
+ */
+function roundingTolerance(
+  reference: LooseRule,
+  values: Readonly<Record<string, Tensor | number>>,
+  want: Tensor,
+  j: Judging,
+): number {
+  const g = values.g as Tensor;
+  let noise = 0;
+  for (const c of SEED_SCALES) {
+    const gc = Tensor.zeros(g.shape, j.dtype);
+    for (let i = 0; i < g.size; i++) gc.data[i] = g.data[i] * c;
+    const r = reference({ ...values, g: gc, [`d${j.line}`]: gc }) as Tensor;
+    for (let i = 0; i < want.size; i++) {
+      noise = Math.max(noise, Math.abs(r.data[i] / c - want.data[i]));
+    }
+  }
+  return ROUNDING_FACTOR * (noise + EPSILON[j.dtype] * largest(want));
+}
+
+/** |a − b| ≤ tolerance everywhere. */
+function close(a: Tensor, b: Tensor, tolerance: number): boolean {
   for (let i = 0; i < b.size; i++) {
-    if (!(Math.abs(a.data[i] - b.data[i]) <= j.atol + j.rtol * Math.abs(b.data[i]))) return false;
+    if (!(Math.abs(a.data[i] - b.data[i]) <= tolerance)) return false;
   }
   return true;
+}
+
+/** A number from a rule's name, to seed its probes (the same every run). */
+function hashOf(key: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 function largest(t: Tensor): number {

@@ -10,7 +10,7 @@ import type { Node } from "../../graph/node.ts";
 import { type FloatDType, Tensor } from "../../ops/kernels/tensor.ts";
 import { loadNames } from "../data.ts";
 import { buildEx1, EX1_ROWS, type Ex1Fuse } from "../model/ex1.ts";
-import { buildEx4 } from "../model/ex4.ts";
+import { buildEx4, type Ex4Weights } from "../model/ex4.ts";
 import { EX1_FORWARD, EX1_LINES, type ForwardSpec, type LineTable } from "../model/lines.ts";
 import { lectureMinibatch, type MinibatchOptions } from "../model/minibatch.ts";
 import { ex1Rules } from "../rules/ex1.ts";
@@ -30,10 +30,18 @@ export type { ExerciseNumber } from "../setup.ts";
 export const EXERCISE_NUMBERS: readonly ExerciseNumber[] = [1, 2, 3, 4];
 
 /** Where a check's graph comes from: exercise 1's minibatch options, and the float dtype. */
-export interface CheckOptions extends Omit<MinibatchOptions, "sizes"> {
+export interface CheckOptions extends MinibatchOptions {
   /** The graph's float dtype (default float32, the lecture's). */
   dtype?: FloatDType;
+  /**
+   * Another minibatch than the one these options give (exercises 1–3: the next seed's;
+   * exercise 4: the run's second), to judge the rules on twice.
+   */
+  second?: boolean;
 }
+
+/** The seed a check draws with when none is given (the project's default). */
+const DEFAULT_SEED = DEFAULT_CONFIG.seed;
 
 /** A graph to check rules on: the exercise's net, its forward pass run on one minibatch. */
 export interface CheckGraph {
@@ -106,7 +114,9 @@ function randomness(rng: string, seed: number | undefined): string {
 
 /** Exercise 1's graph, or exercise 2's and 3's (the same net with one part fused). */
 async function buildLectureNet(fuse: Ex1Fuse, options: CheckOptions): Promise<CheckGraph> {
-  const batch = await lectureMinibatch(options);
+  const batch = await lectureMinibatch(
+    options.second ? { ...options, seed: (options.seed ?? DEFAULT_SEED) - 1 } : options,
+  );
   const dtype = options.dtype ?? "float32";
   const model = buildEx1(batch.params, batch.Xb, batch.Yb, { dtype, fuse });
   return {
@@ -121,18 +131,43 @@ async function buildLectureNet(fuse: Ex1Fuse, options: CheckOptions): Promise<Ch
 
 /**
  * Exercise 4's graph: the training net on the first minibatch that a run of `config` draws (as
- * `deno task exercise 4` and `train`'s own check do), with its forward pass run and no rules
- * installed.
+ * `deno task exercise 4` and `train`'s own check do), or its second, with its forward pass run
+ * and no rules installed.
  */
-export function buildEx4Check(config: TrainConfig, data: TrainData): CheckGraph {
+export function buildEx4Check(config: TrainConfig, data: TrainData, second = false): CheckGraph {
   const { weights, random } = initialState(config, data);
   const Xb = new Int32Array(config.batch * config.block), Yb = new Int32Array(config.batch);
   drawBatch(random, data.train, Xb, Yb);
+  if (second) drawBatch(random, data.train, Xb, Yb);
+  return ex4CheckGraph(
+    config,
+    data,
+    weights,
+    Xb,
+    Yb,
+    `${data.source}, ${randomness(config.rng, config.seed)}, the run's ${
+      second ? "second" : "first"
+    } minibatch`,
+  );
+}
+
+/**
+ * Exercise 4's graph on given weights and minibatch (copied), its forward pass run and no rules
+ * installed: what `ninja train` checks the learner's rules on again during a run.
+ */
+export function ex4CheckGraph(
+  config: TrainConfig,
+  data: TrainData,
+  weights: Ex4Weights,
+  Xb: Int32Array,
+  Yb: Int32Array,
+  source: string,
+): CheckGraph {
   const sizes = sizesOf(config, data);
   const model = buildEx4(new Graph({ dtype: config.dtype }), weights, sizes, config.batch);
   model.graph.run({
-    Xb: new Tensor(Xb, [config.batch, config.block]),
-    Yb: new Tensor(Yb, [config.batch]),
+    Xb: new Tensor(Xb.slice(), [config.batch, config.block]),
+    Yb: new Tensor(Yb.slice(), [config.batch]),
   });
   return {
     graph: model.graph,
@@ -140,7 +175,7 @@ export function buildEx4Check(config: TrainConfig, data: TrainData): CheckGraph 
     n: config.batch,
     dtype: config.dtype,
     sizes: { vocab: sizes.vocab, nEmbd: sizes.embd, blockSize: sizes.block, nHidden: sizes.hidden },
-    source: `${data.source}, ${randomness(config.rng, config.seed)}, the run's first minibatch`,
+    source,
   };
 }
 
@@ -205,11 +240,16 @@ export const EXERCISES: Readonly<Record<ExerciseNumber, ExerciseSpec>> = {
         dtype: o.dtype ?? DEFAULT_CONFIG.dtype,
         seed: o.seed ?? DEFAULT_CONFIG.seed,
         rng: o.rng ?? DEFAULT_CONFIG.rng,
+        batch: o.sizes?.batch ?? DEFAULT_CONFIG.batch,
+        hidden: o.sizes?.nHidden ?? DEFAULT_CONFIG.hidden,
+        embd: o.sizes?.nEmbd ?? DEFAULT_CONFIG.embd,
+        block: o.sizes?.blockSize ?? DEFAULT_CONFIG.block,
       };
       const words = o.words ? [...o.words] : await loadNames(o.data);
       return buildEx4Check(
         config,
         prepareData(words, config.block, o.data ?? "the built-in names"),
+        o.second,
       );
     },
     // One-step rules sum in another order than backprop through the subgraphs: float32 gets the

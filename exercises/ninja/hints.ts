@@ -32,7 +32,9 @@ export type MistakeKind =
   | "not a tensor"
   | "dtype"
   | "not finite"
-  | "zero in truth";
+  | "zero in truth"
+  | "not linear"
+  | "state";
 
 /** A named mistake and the sentence that says it. */
 export interface Hint {
