@@ -35,6 +35,8 @@ export interface LayoutOptions {
   maxWidth?: number;
   /** Space under a node's centre for its label (default 34). */
   labelHeight?: number;
+  /** Let a fan-out's (or fan-in's) long edges share their waypoints (default false). */
+  bundle?: boolean;
 }
 
 /** Where a node goes. */
@@ -129,20 +131,39 @@ export function layoutGraph(
     neighbours: [],
     pos: 0,
   }));
+  // Bundled, the long edges of one source (a fan-out) share their waypoints, as do those into
+  // one target (a fan-in): one row for sixteen edges instead of sixteen rows.
+  const long = (e: { from: number; to: number }) =>
+    depth[e.to] - depth[e.from] > 1 && bandOf(depth[e.from]) === bandOf(depth[e.to]);
+  const longOut = new Array<number>(nodes.length).fill(0);
+  const longIn = new Array<number>(nodes.length).fill(0);
+  for (const e of edges) if (long(e)) longOut[e.from]++, longIn[e.to]++;
+  const shared = new Map<string, number>();
+  const waypoint = (e: { from: number; to: number }, c: number) => {
+    const bus = !options.bundle
+      ? undefined
+      : longOut[e.from] >= longIn[e.to]
+      ? `from ${e.from}`
+      : `to ${e.to}`;
+    const key = `${bus}@${c}`;
+    if (bus !== undefined && shared.has(key)) return shared.get(key)!;
+    items.push({ node: -1, column: c, kind: "waypoint", neighbours: [], pos: 0 });
+    if (bus !== undefined) shared.set(key, items.length - 1);
+    return items.length - 1;
+  };
   const chains = edges.map((e) => {
     const chain = [e.from];
     if (bandOf(depth[e.from]) === bandOf(depth[e.to])) {
-      for (let c = depth[e.from] + 1; c < depth[e.to]; c++) {
-        chain.push(items.length);
-        items.push({ node: -1, column: c, kind: "waypoint", neighbours: [], pos: 0 });
-      }
+      for (let c = depth[e.from] + 1; c < depth[e.to]; c++) chain.push(waypoint(e, c));
     }
     chain.push(e.to);
     // An edge into another band pulls nothing: rows of different bands are not comparable.
     if (bandOf(depth[e.from]) !== bandOf(depth[e.to])) return chain;
     for (let k = 1; k < chain.length; k++) {
-      items[chain[k - 1]].neighbours.push(chain[k]);
-      items[chain[k]].neighbours.push(chain[k - 1]);
+      const a = items[chain[k - 1]], b = items[chain[k]];
+      // A shared waypoint is linked once (unbundled, parallel edges pull twice, as before).
+      if (!options.bundle || !a.neighbours.includes(chain[k])) a.neighbours.push(chain[k]);
+      if (!options.bundle || !b.neighbours.includes(chain[k - 1])) b.neighbours.push(chain[k - 1]);
     }
     return chain;
   });
@@ -185,9 +206,18 @@ export function layoutGraph(
 
   // Bands, top to bottom: rows, then a gap with a lane per edge that enters a later band.
   const bands = cuts.length + 1;
-  const lanes: number[][] = Array.from({ length: bands }, () => []);
+  // A lane per edge into a later band; bundled, one per fan-out (or fan-in) and band.
+  const crossing = (e: { from: number; to: number }) => bandOf(depth[e.to]) > bandOf(depth[e.from]);
+  const crossOut = new Array<number>(nodes.length).fill(0);
+  const crossIn = new Array<number>(nodes.length).fill(0);
+  for (const e of edges) if (crossing(e)) crossOut[e.from]++, crossIn[e.to]++;
+  const laneKey = edges.map((e, k) =>
+    !options.bundle ? `${k}` : crossOut[e.from] >= crossIn[e.to] ? `from ${e.from}` : `to ${e.to}`
+  );
+  const lanes: string[][] = Array.from({ length: bands }, () => []);
   edges.forEach((e, k) => {
-    if (bandOf(depth[e.to]) > bandOf(depth[e.from])) lanes[bandOf(depth[e.from])].push(k);
+    const own = lanes[bandOf(depth[e.from])];
+    if (crossing(e) && !own.includes(laneKey[k])) own.push(laneKey[k]);
   });
   const r = 10, lane = 9;
   const top: number[] = [], rowMin: number[] = [];
@@ -216,8 +246,26 @@ export function layoutGraph(
   }));
 
   // Ports: edges into (and out of) one node spread over a few pixels, ordered by the other end.
-  const portIn = ports(edges.map((e, k) => ({ k, node: e.to, other: at(chains[k].at(-2)!).y })));
-  const portOut = ports(edges.map((e, k) => ({ k, node: e.from, other: at(chains[k][1]).y })));
+  // Bundled, the edges of one bus leave (or enter) through one port: through the waypoint they
+  // share, or, into another band, along the lane they share.
+  const via = (k: number, next: number) =>
+    options.bundle && items[next].kind === "waypoint"
+      ? `w${next}`
+      : options.bundle && chains[k].length === 2 && crossing(edges[k])
+      ? `l${laneKey[k]}`
+      : `e${k}`;
+  const portIn = ports(edges.map((e, k) => ({
+    k,
+    node: e.to,
+    other: at(chains[k].at(-2)!).y,
+    via: via(k, chains[k].at(-2)!),
+  })));
+  const portOut = ports(edges.map((e, k) => ({
+    k,
+    node: e.from,
+    other: at(chains[k][1]).y,
+    via: via(k, chains[k][1]),
+  })));
   const routes = edges.map((e, k): EdgeRoute => {
     const chain = chains[k];
     const from = at(chain[0]), to = at(chain.at(-1)!);
@@ -241,7 +289,7 @@ export function layoutGraph(
       // Down the gap right of the source into its lane, along the lane, down the gap left of the
       // target (down the left margin first when a whole band lies between them).
       const laneY = top[bandFrom + 1] - r - 8 -
-        (lanes[bandFrom].length - 1 - lanes[bandFrom].indexOf(k)) * lane;
+        (lanes[bandFrom].length - 1 - lanes[bandFrom].indexOf(laneKey[k])) * lane;
       const exitX = from.x + cw / 2, enterX = to.x - cw / 2;
       // The corner out of the source doubled, so that the smoothed curve turns there, clear of
       // the source's label, rather than cutting across it.
@@ -373,13 +421,16 @@ export function isotonic(target: readonly number[], weight: readonly number[]): 
 }
 
 /** Vertical offsets of the edges that meet at one node, 5 px apart, ordered by the far end. */
-function ports(ends: { k: number; node: number; other: number }[]): number[] {
+function ports(ends: { k: number; node: number; other: number; via: string }[]): number[] {
   const offset = new Array<number>(ends.length).fill(0);
   const byNode = new Map<number, typeof ends>();
   for (const e of ends) byNode.set(e.node, [...(byNode.get(e.node) ?? []), e]);
   for (const group of byNode.values()) {
     group.sort((a, b) => a.other - b.other || a.k - b.k);
-    group.forEach((e, i) => (offset[e.k] = (i - (group.length - 1) / 2) * 5));
+    // One slot per distinct way out (edges that share a waypoint or lane share a slot).
+    const slots: string[] = [];
+    for (const e of group) if (!slots.includes(e.via)) slots.push(e.via);
+    for (const e of group) offset[e.k] = (slots.indexOf(e.via) - (slots.length - 1) / 2) * 5;
   }
   return offset;
 }

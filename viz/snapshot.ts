@@ -52,6 +52,11 @@ export interface SnapshotNode {
   roundingNoise: boolean;
   /** Whether nothing consumes the node (the loss): its gradient is the seed of backward. */
   sink: boolean;
+  /**
+   * The scopes it was made in (`graph.scope`, which nn modules' forward opens), outermost
+   * first, each its full path (`["h.0", "h.0.attn"]`): big graphs are drawn grouped by them.
+   */
+  scope: string[];
 }
 
 /** An edge from an input to the node that consumes it: one per operand use. */
@@ -121,6 +126,7 @@ export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
       roundingNoise: g !== null && upstream > 0 &&
         g.meanAbs < 1000 * EPSILON[graph.dtype] * upstream,
       sink: !consumers.has(n),
+      scope: [...n.scope],
     };
   });
   const edges = graph.nodes.flatMap((n) =>

@@ -14,6 +14,7 @@ import { type GraphLayout, layoutGraph } from "../layout.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import { type GraphVerdicts, verdictCounts, type VerdictStatus } from "../verdicts.ts";
 import { OKABE_ITO, STATUS_GLYPHS } from "../glyphs.ts";
+import { type GroupedView, groupedView, groupVerdicts, groupViews } from "../graph_groups.ts";
 import { FLOOR_FILL, type GradientRange, KEY_HEIGHT_BASE, keyLayers, round } from "./graph_key.ts";
 
 export type { GradientRange } from "./graph_key.ts";
@@ -28,6 +29,12 @@ export interface GraphFlowOptions {
   maxWidth?: number;
   /** The colour range (default: `gradientRange(snap)`); the live view keeps its first one. */
   range?: GradientRange;
+  /**
+   * Draw each module's nodes as one block (`graph.scope`, which nn modules open), a click on
+   * a block opening it in report.html. Default: when the graph has scopes and its drawing would
+   * be taller than 1,400 px.
+   */
+  group?: boolean;
 }
 
 /** The named datasets of the nodes' fills, which the live view replaces as gradients change. */
@@ -48,6 +55,7 @@ export const GRAPH_MARKS = {
   firstDivergent: "first_divergent",
   culprits: "culprits",
   suspectEdges: "suspect_edges",
+  frames: "open_blocks",
 } as const;
 
 /** How a node is filled. */
@@ -58,6 +66,11 @@ const RADIUS = Math.sqrt(NODE_SIZE / Math.PI);
 const EDGE = "#8c8c8c";
 /** The rings round the first divergent node and its rule's nodes: radius 15 px. */
 const RING_SIZE = Math.round(Math.PI * 15 * 15);
+/** A graph with scopes whose drawing is taller than this is drawn grouped by default. */
+const GROUP_ABOVE = 1400;
+/** A block: a wide rounded box, twice a node's area. */
+const BLOCK_SHAPE = "M-1.3,-0.7 L1.3,-0.7 L1.3,0.7 L-1.3,0.7 Z";
+const BLOCK_SIZE = 2 * NODE_SIZE;
 /** Clear of a ring (15 px and its stroke): a ringed node's label starts, and its glyph sits. */
 const RING_CLEAR = 18;
 
@@ -91,14 +104,12 @@ export function fillClass(n: SnapshotNode, range: GradientRange): FillClass {
   return "gradient";
 }
 
-/** The rows of the named node datasets (GRAPH_DATA) for a snapshot, over a given range. */
 export function graphNodeData(
   snap: GraphSnapshot,
   range: GradientRange,
-  options: Pick<GraphFlowOptions, "verdicts" | "maxWidth"> = {},
+  options: Pick<GraphFlowOptions, "verdicts" | "maxWidth" | "group"> = {},
 ): Record<keyof typeof GRAPH_DATA, object[]> {
-  const layout = layoutOf(snap, options.maxWidth);
-  const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, options.verdicts));
+  const nodes = drawingOf(snap, range, options).nodes;
   return {
     nodesWithGrad: nodes.filter((r) => r.fill === "gradient"),
     nodesOther: nodes.filter((r) => r.fill !== "gradient"),
@@ -106,39 +117,96 @@ export function graphNodeData(
   };
 }
 
-function layoutOf(snap: GraphSnapshot, maxWidth: number | undefined): GraphLayout {
+function layoutOf(snap: GraphSnapshot, maxWidth: number | undefined, bundle = false): GraphLayout {
+  const inputs = snap.nodes.map(() => [] as number[]);
+  for (const e of snap.edges) inputs[e.to].push(e.from);
   return layoutGraph(
-    snap.nodes.map((n) => ({
-      id: n.id,
-      inputs: snap.edges.filter((e) => e.to === n.id).map((e) => e.from),
-      leaf: n.op === null,
-    })),
-    { maxWidth },
+    snap.nodes.map((n) => ({ id: n.id, inputs: inputs[n.id], leaf: n.op === null })),
+    // Grouped, columns are closer and bands wider: a block's name is short (`h.0`, `cell #7`).
+    bundle ? { maxWidth: maxWidth ?? 860, columnWidth: 84, bundle } : { maxWidth },
   );
 }
 
-/** The gradient-flow graph of a snapshot (see the module comment). */
-export function gradientFlowGraphSpec(
+/**
+ * Which view a row belongs to: the block a click opened (the selection `open`, a point
+ * selection on the nodes' `expand`), or none. Vega-Lite has resolved a point selection both as
+ * an array of values and as one value over its versions; either is read.
+ */
+const VIEW_TEST = "datum.view === (isValid(open) && isValid(open.expand) ? " +
+  "(isArray(open.expand) ? open.expand[0] : open.expand) : '')";
+
+/** Whether `snap` is drawn grouped by module: when asked, or by default when it is too tall. */
+function grouped(snap: GraphSnapshot, options: GraphFlowOptions): boolean {
+  if (options.group !== undefined) return options.group;
+  if (!snap.nodes.some((n) => n.scope.length > 0)) return false;
+  return layoutOf(snap, options.maxWidth).height > GROUP_ABOVE;
+}
+
+/** Every view's rows (one view unless grouped), each row tagged with its view. */
+function drawingOf(
   snap: GraphSnapshot,
-  options: GraphFlowOptions = {},
-): VegaLiteSpec {
-  const layout = layoutOf(snap, options.maxWidth);
-  const range = options.range ?? gradientRange(snap);
-  const verdicts = options.verdicts;
+  range: GradientRange,
+  options: GraphFlowOptions,
+) {
+  const views = grouped(snap, options)
+    ? groupViews(snap).map((v) => groupedView(snap, v))
+    : [undefined];
+  const parts = views.map((g) => {
+    const s = g?.snap ?? snap;
+    const v = g && options.verdicts ? groupVerdicts(options.verdicts, snap, g) : options.verdicts;
+    return viewRows(s, layoutOf(s, options.maxWidth, g !== undefined), range, v, g);
+  });
+  const all = <K extends keyof (typeof parts)[number]>(k: K) =>
+    parts.flatMap((p) => p[k] as unknown[]) as (typeof parts)[number][K];
+  return {
+    grouped: views[0] !== undefined,
+    top: parts[0],
+    nodes: all("nodes"),
+    edges: all("edges"),
+    arrows: all("arrows"),
+    badges: all("badges"),
+    firstRows: all("firstRows"),
+    culpritRows: all("culpritRows"),
+    frames: all("frames"),
+    width: Math.max(...parts.map((p) => p.width)),
+    height: Math.max(...parts.map((p) => p.height)),
+  };
+}
+
+/** One view's rows: nodes, edges, arrowheads, glyphs, rings and open blocks' frames. */
+function viewRows(
+  snap: GraphSnapshot,
+  layout: GraphLayout,
+  range: GradientRange,
+  verdicts: GraphVerdicts | undefined,
+  g: GroupedView | undefined,
+) {
+  const view = g?.view ?? "";
   const byName = new Map(snap.nodes.map((n) => [n.name, n]));
   const first = verdicts?.firstDivergent ? byName.get(verdicts.firstDivergent) : undefined;
-  // The rules that computed the first divergent node's gradient: those of the nodes it feeds.
-  // The checker's blame where it gives one, else every node it feeds.
+  // The rules that computed the first divergent node's gradient: the checker's blame where it
+  // gives one, else those of every node it feeds.
   const blamed = verdicts?.blame?.map((b) => byName.get(b)?.id).filter((id) => id !== undefined);
   const culprits = !first
     ? []
     : blamed?.length
     ? blamed as number[]
     : snap.edges.filter((e) => e.from === first.id).map((e) => e.to);
-
-  const nodes = snap.nodes.map((n) => nodeRow(n, layout, range, verdicts, culprits));
-  const edges = edgeRows(snap, layout, first?.id);
-  const arrows = arrowRows(snap, layout, first?.id);
+  const tag = <T extends object>(rows: T[], expand: (r: T) => string = () => view) =>
+    rows.map((r) => ({ ...r, view, expand: expand(r) }));
+  const nodes = tag(
+    snap.nodes.map((n) => {
+      const row = nodeRow(n, layout, range, verdicts, culprits);
+      const block = g !== undefined && g.members[n.id].length > 1;
+      return {
+        ...row,
+        block,
+        shape: block ? BLOCK_SHAPE : row.shape,
+        size: block ? BLOCK_SIZE : NODE_SIZE,
+      };
+    }),
+    (r) => g?.expand[r.id] ?? view,
+  );
   const badges = verdicts
     ? nodes.filter((r) => r.status !== null && (r.status !== "not compared" || r.hasGrad))
       .map((r) => ({
@@ -150,8 +218,52 @@ export function gradientFlowGraphSpec(
         glyphColour: OKABE_ITO[r.status!],
       }))
     : [];
-  const firstRows = first ? nodes.filter((r) => r.id === first.id) : [];
-  const culpritRows = nodes.filter((r) => culprits.includes(r.id));
+  // An open block: a frame round its nodes in each band they lie in; a click on it closes it.
+  const frames = (g?.open ?? []).flatMap((o) => {
+    const bands = new Map<number, { x: number; y: number }[]>();
+    for (const i of o.items) {
+      const p = layout.nodes[i];
+      bands.set(p.band, [...(bands.get(p.band) ?? []), p]);
+    }
+    const half = layout.columnWidth / 2 - 4;
+    return [...bands.values()].map((ps, k) => ({
+      view,
+      expand: o.parent,
+      x: Math.min(...ps.map((p) => p.x)) - half,
+      x2: Math.max(...ps.map((p) => p.x)) + half,
+      y: Math.min(...ps.map((p) => p.y)) - 26,
+      y2: Math.max(...ps.map((p) => p.y)) + 40,
+      label: k === 0 ? `${o.path} (open: click here to close)` : o.path,
+    }));
+  });
+  return {
+    nodes,
+    edges: tag(edgeRows(snap, layout, first?.id)),
+    arrows: tag(arrowRows(snap, layout, first?.id)),
+    badges,
+    firstRows: first ? nodes.filter((r) => r.id === first.id) : [],
+    culpritRows: nodes.filter((r) => culprits.includes(r.id)),
+    frames,
+    first,
+    culprits: culprits.map((id) => snap.nodes[id]),
+    verdicts,
+    width: layout.width,
+    height: layout.height,
+  };
+}
+
+/** The gradient-flow graph of a snapshot (see the module comment). */
+export function gradientFlowGraphSpec(
+  snap: GraphSnapshot,
+  options: GraphFlowOptions = {},
+): VegaLiteSpec {
+  const range = options.range ?? gradientRange(snap);
+  const drawing = drawingOf(snap, range, options);
+  const { nodes, edges, arrows, badges, firstRows, culpritRows } = drawing;
+  // The subtitle speaks of what the first view shows (every block closed, when grouped).
+  const { first, verdicts } = drawing.top;
+  const culpritNames = drawing.top.culprits;
+  const layout = { width: drawing.width, height: drawing.height };
 
   const keyHeight = KEY_HEIGHT_BASE + (verdicts ? 22 : 0);
   const W = Math.max(layout.width, 640), H = layout.height;
@@ -191,9 +303,40 @@ export function gradientFlowGraphSpec(
   ];
   const labelFont = { fontSize: 10, baseline: "top" as const, align: "center" as const };
 
-  const culpritNames = culprits.map((id) => snap.nodes[id]);
   const subtitle = subtitleOf(snap, range, verdicts, first, culpritNames, W);
+  if (drawing.grouped) {
+    subtitle.push(
+      ...wrapText(
+        "grouped by module: each block (a wide box) is drawn as one node, coloured by its " +
+          "nodes' mean |grad| and marked with its worst verdict; in report.html a click on a " +
+          "block opens it in place, a double-click closes every block",
+        Math.floor(W / 6.4),
+      ),
+    );
+  }
   const layers = [
+    {
+      name: GRAPH_MARKS.frames,
+      data: { values: drawing.frames },
+      layer: [
+        {
+          mark: { type: "rect" as const, fill: "#f4f1fa", stroke: "#9e8fc4", strokeDash: [4, 3] },
+          encoding: { x, y, x2: { field: "x2" }, y2: { field: "y2" } },
+        },
+        {
+          mark: {
+            type: "text" as const,
+            align: "left" as const,
+            baseline: "top" as const,
+            dx: 4,
+            dy: 3,
+            fontSize: 9.5,
+            color: "#5e4b8b",
+          },
+          encoding: { x, y, text: { field: "label" } },
+        },
+      ],
+    },
     {
       name: GRAPH_MARKS.edges,
       data: { values: edges.filter((p) => !p.suspect) },
@@ -269,10 +412,20 @@ export function gradientFlowGraphSpec(
     {
       name: GRAPH_MARKS.nodesWithGrad,
       data: { name: GRAPH_DATA.nodesWithGrad, values: nodes.filter((r) => r.fill === "gradient") },
-      mark: { type: "point" as const, filled: true, opacity: 1, size: NODE_SIZE },
+      mark: { type: "point" as const, filled: true, opacity: 1 },
+      // A click on a block opens it; on an open block's frame, closes it (see VIEW_TEST).
+      ...(drawing.grouped
+        ? {
+          params: [{
+            name: "open",
+            select: { type: "point" as const, fields: ["expand"], on: "click", clear: "dblclick" },
+          }],
+        }
+        : {}),
       encoding: {
         x,
         y,
+        size: { field: "size", type: "quantitative" as const, scale: null },
         shape: direct("shape"),
         color: colour,
         stroke: direct("stroke"),
@@ -283,10 +436,11 @@ export function gradientFlowGraphSpec(
     {
       name: GRAPH_MARKS.nodesOther,
       data: { name: GRAPH_DATA.nodesOther, values: nodes.filter((r) => r.fill !== "gradient") },
-      mark: { type: "point" as const, filled: true, opacity: 1, size: NODE_SIZE },
+      mark: { type: "point" as const, filled: true, opacity: 1 },
       encoding: {
         x,
         y,
+        size: { field: "size", type: "quantitative" as const, scale: null },
         shape: direct("shape"),
         color: direct("fillColour"),
         stroke: direct("stroke"),
@@ -377,6 +531,13 @@ export function gradientFlowGraphSpec(
       }]
       : []),
   ];
+  if (drawing.grouped) {
+    // Every row of the drawing belongs to one view; only the open view's are drawn. (The key's
+    // rows have no view and are always drawn.)
+    for (const l of layers as { data?: { values?: { view?: string }[] }; transform?: object[] }[]) {
+      if (l.data?.values?.some((r) => r.view !== undefined)) l.transform = [{ filter: VIEW_TEST }];
+    }
+  }
   return {
     $schema: SCHEMA,
     title: { text: options.title ?? "Gradient flow", subtitle },
@@ -522,7 +683,8 @@ function arrowRows(snap: GraphSnapshot, layout: GraphLayout, first: number | und
     const p = route.points;
     const end = p[p.length - 1], prev = p[p.length - 2];
     const dx = end.x - prev.x, dy = end.y - prev.y, len = Math.hypot(dx, dy) || 1;
-    const back = RADIUS + 4;
+    // On the target's outline: a block's box is wider than a node.
+    const back = snap.nodes[route.to].op?.startsWith("block of") ? 22 : RADIUS + 4;
     const suspect = first !== undefined && snap.edges[k].from === first;
     return {
       x: end.x - (dx / len) * back,
