@@ -231,6 +231,28 @@ function roundingNoise(
 }
 
 /**
+ * The nodes whose gradient from `loss` is zero in exact arithmetic: the automatic gradient, run
+ * again with the seed scaled, does not scale with it (it is rounding noise), or is 0. Decided by
+ * that probe, never by a gradient's size: a real gradient of 1e-9 is not noise. The probe's passes
+ * run the ops' own rules, notify nobody and leave `graph.ruleCounts` as they were.
+ */
+export function zeroInTruth(graph: Graph, loss: Node, seed?: Tensor): Set<Node> {
+  const counts = { ...graph.ruleCounts };
+  try {
+    const s = seed ?? Tensor.full(loss.shape, 1, graph.dtype);
+    const auto = graph.backward(loss, { overrides: false, notify: false, seed: s });
+    const nodes = auto.nodes();
+    const noise = roundingNoise(graph, loss, s, auto, nodes);
+    return new Set(nodes.filter((n) => {
+      const scale = largest(auto.get(n)!);
+      return n !== loss && (scale === 0 || (noise.get(n) ?? 0) > NOISE_FRACTION * scale);
+    }));
+  } finally {
+    Object.assign(graph.ruleCounts, counts);
+  }
+}
+
+/**
  * The hand-written rules among those that send `row`'s node its gradient: each is run again on
  * its node's automatic upstream gradient beside the automatic rule, and those that differ by more
  * than the row's tolerance are blamed (all of them when none does alone).

@@ -3,6 +3,7 @@
  * one moment, so that the chart builders are pure functions of data and never touch live nodes.
  */
 import type { Gradients } from "../graph/backward.ts";
+import { zeroInTruth } from "../graph/compare.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Node, NodeKind } from "../graph/node.ts";
 import { formatShape } from "../ops/kernels/tensor.ts";
@@ -45,9 +46,9 @@ export interface SnapshotNode {
   /** Statistics of the gradient; null when none reached the node (or no backward ran). */
   grad: TensorStats | null;
   /**
-   * The gradient is rounding noise: its mean |grad| is below 1,000 float roundings of the
-   * gradient its consumers pass back, as happens where it is zero in exact arithmetic (b1, whose
-   * shift batchnorm removes; logit_maxes, which softmax ignores).
+   * The gradient is rounding noise: zero in exact arithmetic (b1, whose shift batchnorm removes;
+   * logit_maxes, which softmax ignores), as the engine's probe decides it (the automatic
+   * gradient does not scale with a scaled seed), never from its size.
    */
   roundingNoise: boolean;
   /** Whether nothing consumes the node (the loss): its gradient is the seed of backward. */
@@ -83,8 +84,21 @@ export interface GraphSnapshot {
   dtype: "float32" | "float64";
 }
 
-/** Machine epsilon of each float dtype. */
-const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
+/**
+ * The nodes whose gradient is zero in exact arithmetic, as the engine's probe finds them (a rerun
+ * with the seed scaled: rounding noise does not scale). The loss is the last node with a gradient,
+ * its gradient the seed. None where the ops' own rules cannot run.
+ */
+function zeroGradients(graph: Graph, grads: Gradients | undefined): ReadonlySet<Node> {
+  if (!grads) return new Set();
+  const loss = [...graph.nodes].reverse().find((n) => grads.get(n) !== undefined);
+  if (!loss) return new Set();
+  try {
+    return zeroInTruth(graph, loss, grads.get(loss)!.clone());
+  } catch {
+    return new Set();
+  }
+}
 
 /** Reads a snapshot off `graph`; pass the result of `graph.backward(loss)` to include gradients. */
 export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
@@ -97,6 +111,7 @@ export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
     return g ? tensorStats(g.data) : null;
   };
   const stats = new Map(graph.nodes.map((n) => [n, gradOf(n)]));
+  const noise = zeroGradients(graph, grads);
   const constants = new Map<Node, string>();
   for (const n of graph.nodes) {
     const name = n.kind === "constant" ? constantName(n, consumers.get(n) ?? []) : undefined;
@@ -104,10 +119,6 @@ export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
   }
   const nodes = graph.nodes.map((n): SnapshotNode => {
     const g = stats.get(n)!;
-    const upstream = Math.max(
-      0,
-      ...(consumers.get(n) ?? []).map((c) => stats.get(c)?.meanAbs ?? 0),
-    );
     const constant = constants.get(n);
     return {
       id: n.id,
@@ -123,8 +134,7 @@ export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
       rule: !n.op ? "leaf" : n.override !== undefined ? "hand-written" : "auto",
       value: tensorStats(n.value.data),
       grad: g,
-      roundingNoise: g !== null && upstream > 0 &&
-        g.meanAbs < 1000 * EPSILON[graph.dtype] * upstream,
+      roundingNoise: g !== null && g.meanAbs > 0 && noise.has(n), // exact zeros are not noise
       sink: !consumers.has(n),
       scope: [...n.scope],
     };
