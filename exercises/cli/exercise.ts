@@ -9,7 +9,8 @@
  *   minibatch, every parameter and activation approximate; then a short run (1000 steps) with the
  *   hand-written backward only, and its losses. `deno task train` runs the whole of it.
  * Exits 0 when the exercise's expectation holds. `--json` prints, last, one line
- * `{"rows": [{name, shape, exact, approximate, maxdiff, shapeMatch}, …], …}`.
+ * `{"rows": [{name, shape, exact, approximate, maxdiff, relerr, tolerance, zeroInTruth,
+ * shapeMatch}, …], …}`.
  * @module
  */
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
@@ -58,6 +59,9 @@ export function jsonRow(r: ComparisonRow) {
     exact: r.exact,
     approximate: r.approximate,
     maxdiff: Number.isFinite(r.maxdiff) ? r.maxdiff : null,
+    relerr: Number.isFinite(r.relerr) ? r.relerr : null,
+    tolerance: r.tolerance,
+    zeroInTruth: r.zeroInTruth,
     shapeMatch: r.shapeMatch,
   };
 }

@@ -262,7 +262,6 @@ function checkNet(
 ): CheckReport {
   const { graph, loss, dtype } = at.net;
   const net = at.net;
-  const rtol = 1e-5, atol = spec.atol(dtype);
   const correct = at.correct ??= graph.backward(loss, { overrides: false, notify: false });
   const outcomes = new Map<string, RuleOutcome>();
   const results = new Map<string, unknown>();
@@ -280,8 +279,6 @@ function checkNet(
         want: graph.node(input).shape,
         dtype,
         n: net.n,
-        rtol,
-        atol,
         terms: RULE_TERMS[key],
         seed: hashOf(key),
       };
@@ -461,8 +458,6 @@ interface Judging {
   want: Shape;
   dtype: FloatDType;
   n: number;
-  rtol: number;
-  atol: number;
   terms?: (values: Readonly<Record<string, Tensor | number>>) => Term[];
   /** Seeds the random upstream gradients of this rule's probes. */
   seed: number;

@@ -18,7 +18,7 @@ import { ex2Rules } from "../rules/ex2.ts";
 import { ex3Rules } from "../rules/ex3.ts";
 import { EX4_COMPARE_LABELS } from "../rules/ex4.ts";
 import { ex4Rules } from "../rules/ex4_lines.ts";
-import { EXERCISE_TITLES, type ExerciseNumber, ONE_STEP_TOLERANCE } from "../setup.ts";
+import { EXERCISE_TITLES, type ExerciseNumber } from "../setup.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../train/config.ts";
 import { prepareData, type TrainData } from "../train/data.ts";
 import { drawBatch, initialState, sizesOf } from "../train/run.ts";
@@ -78,8 +78,6 @@ export interface ExerciseSpec {
   tips: Readonly<Record<string, string>>;
   /** Builds the graph on one minibatch. */
   build(options: CheckOptions): Promise<CheckGraph>;
-  /** The absolute tolerance of the comparison (relative: 1e-5, as torch.allclose). */
-  atol(dtype: FloatDType): number;
 }
 
 /** Why a gradient is zero in truth. */
@@ -193,7 +191,6 @@ export const EXERCISES: Readonly<Record<ExerciseNumber, ExerciseSpec>> = {
     zeroInTruth: ZERO_IN_TRUTH,
     tips: TIPS,
     build: (o) => buildLectureNet("none", o),
-    atol: () => 1e-8,
   },
   2: {
     exercise: 2,
@@ -207,7 +204,6 @@ export const EXERCISES: Readonly<Record<ExerciseNumber, ExerciseSpec>> = {
     zeroInTruth: {},
     tips: FUSED_TIPS,
     build: (o) => buildLectureNet("crossEntropy", o),
-    atol: () => 1e-8,
   },
   3: {
     exercise: 3,
@@ -221,7 +217,6 @@ export const EXERCISES: Readonly<Record<ExerciseNumber, ExerciseSpec>> = {
     zeroInTruth: {},
     tips: FUSED_TIPS,
     build: (o) => buildLectureNet("batchNorm", o),
-    atol: () => 1e-8,
   },
   4: {
     exercise: 4,
@@ -252,9 +247,6 @@ export const EXERCISES: Readonly<Record<ExerciseNumber, ExerciseSpec>> = {
         o.second,
       );
     },
-    // One-step rules sum in another order than backprop through the subgraphs: float32 gets the
-    // 1e-7 that `deno task exercise 4` accepts.
-    atol: (dtype) => (dtype === "float32" ? ONE_STEP_TOLERANCE : 1e-8),
   },
 };
 

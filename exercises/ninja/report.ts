@@ -69,6 +69,7 @@ export function reportData(report: CheckReport) {
       shape: [...v.shape],
       exact: v.exact,
       maxdiff: Number.isFinite(v.maxdiff) ? v.maxdiff : null,
+      relerr: Number.isFinite(v.relerr) ? v.relerr : null,
       detail: v.detail,
       first: v === report.firstWrong,
       mistake: v.mistake ?? null,
