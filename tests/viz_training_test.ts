@@ -11,6 +11,7 @@ import type { TrainEvent } from "../exercises/train/events.ts";
 import { demoTraining, lectureDemoGraph } from "./fixtures/viz_demo.ts";
 import { markItems, visibleTickLabels } from "./fixtures/viz_scene.ts";
 import { lossCaption, updateRatioCaption } from "../viz/captions.ts";
+import { quantilesOf } from "../viz/stats.ts";
 import {
   histogram,
   histogramsSpec,
@@ -391,4 +392,24 @@ Deno.test("captions follow the run's numbers: a gap of 0.007 is not called overf
   const ratio = updateRatioCaption(trace, ["b1"]);
   assert.match(ratio, /At the last measured step/);
   assert.doesNotMatch(ratio, /b1/);
+});
+
+Deno.test("quantilesOf: min and max exact, the others within 1/512 of the range of the exact ones", () => {
+  const random = seededRandom(3);
+  const data = new Float32Array(5000).map(() => (random() - 0.5) * 4 * random());
+  const sorted = Float64Array.from(data).sort();
+  const exact = (p: number) => {
+    const at = (p / 100) * (sorted.length - 1), lo = Math.floor(at);
+    return sorted[lo] + (at - lo) * (sorted[Math.min(sorted.length - 1, lo + 1)] - sorted[lo]);
+  };
+  const ps = [0, 7, 16, 31, 50, 69, 84, 93, 100];
+  const q = quantilesOf(data, ps);
+  const range = sorted[sorted.length - 1] - sorted[0];
+  assert.equal(q[0], sorted[0]);
+  assert.equal(q[8], sorted[sorted.length - 1]);
+  for (const [i, p] of ps.entries()) {
+    assert.ok(Math.abs(q[i] - exact(p)) <= range / 512, `p${p}: ${q[i]} vs ${exact(p)}`);
+  }
+  assert.deepEqual(quantilesOf(new Float32Array([2, 2, 2]), [0, 50, 100]), [2, 2, 2]);
+  assert.ok(quantilesOf(new Float32Array(0), [50]).every(Number.isNaN));
 });

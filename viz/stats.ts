@@ -126,16 +126,30 @@ export function histogram(
 }
 
 /**
- * The values at some percentiles (0–100) of `data`, by linear interpolation between the sorted
- * elements (numpy's default); NaN for an empty array. Sorts a copy: for sampled steps only.
+ * The values at some percentiles (0–100) of `data`, for charts: 0 and 100 exact (min and max),
+ * the others read off a 512-bin histogram (linear within the bin), so within 1/512 of the range
+ * of the exact ones. Two passes, no sort: cheap enough for the trace's sampled steps. NaN for an
+ * empty array.
  */
 export function quantilesOf(data: TensorData, percentiles: readonly number[]): number[] {
   const n = data.length;
   if (n === 0) return percentiles.map(() => NaN);
-  const sorted = Float64Array.from(data).sort();
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = data[i];
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  if (!(hi > lo)) return percentiles.map(() => lo);
+  const bins = 512, width = (hi - lo) / bins;
+  const counts = new Uint32Array(bins);
+  for (let i = 0; i < n; i++) counts[Math.min(bins - 1, Math.floor((data[i] - lo) / width))]++;
   return percentiles.map((p) => {
-    const at = (p / 100) * (n - 1);
-    const lo = Math.floor(at), hi = Math.min(n - 1, lo + 1);
-    return sorted[lo] + (at - lo) * (sorted[hi] - sorted[lo]);
+    if (p <= 0) return lo;
+    if (p >= 100) return hi;
+    const want = (p / 100) * n;
+    let below = 0, k = 0;
+    while (k < bins - 1 && below + counts[k] < want) below += counts[k++];
+    return lo + (k + (counts[k] ? (want - below) / counts[k] : 0)) * width;
   });
 }

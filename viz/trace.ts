@@ -101,7 +101,7 @@ export interface DistributionSample {
   name: string;
   /** What was measured. */
   of: "activation" | "gradient";
-  /** The values at `DISTRIBUTION_PERCENTILES`, lowest first. */
+  /** The values at `DISTRIBUTION_PERCENTILES`, lowest first (`quantilesOf`: within 1/512 of the range). */
   q: number[];
   /** For tanh outputs: the share with |h| > 0.97 (0..1). */
   saturation?: number;
