@@ -22,12 +22,14 @@ import {
 } from "./source.ts";
 import { ruleIn } from "../model/lines.ts";
 import { runTraining } from "./sandbox_train.ts";
+import type { WatchStart } from "./sandbox_watch.ts";
 
 // Taken before the learner's code runs, which may replace the globals.
 const stdout = Deno.stdout;
 const encoder = new TextEncoder();
 const exit: (code?: number) => never = Deno.exit;
 const inspect = Deno.inspect;
+const store = Atomics.store, add = Atomics.add;
 
 const request: SandboxRequest = JSON.parse(await new Response(Deno.stdin.readable).text());
 const nonce = request.nonce;
@@ -94,27 +96,47 @@ globalThis.addEventListener("error", (e) => {
   fail(e.error, url);
 });
 
-/** The learner's rules, each telling the parent when it starts and ends. */
-function marked(file: LearnerFile, n: ExerciseNumber): object {
+/**
+ * The learner's rules, each telling the parent when it starts and ends: for a check, in a frame
+ * each (a few dozen calls); for training (thousands of calls a second), in shared memory that a
+ * worker watches (`sandbox_watch.ts`).
+ */
+function marked(file: LearnerFile, n: ExerciseNumber, watched: boolean): object {
   const spec = EXERCISES[n];
   const table = completeRules(spec, file.rules);
+  const names = Object.entries(spec.lines).flatMap(([line, { inputs }]) =>
+    inputs.map((input) => `${line}.${input}`)
+  );
+  const state = watched ? watch(names) : undefined;
   const out: Record<string, Record<string, unknown>> = {};
   for (const [line, { inputs }] of Object.entries(spec.lines)) {
     out[line] = {};
     for (const input of inputs) {
       const rule = ruleIn(table, line, input)!;
-      const name = `${line}.${input}`;
+      const name = `${line}.${input}`, index = names.indexOf(name) + 1;
       out[line][input] = function (this: unknown, ctx: unknown) {
-        send({ t: "rule", rule: name });
+        if (state) {
+          store(state, 0, index);
+          add(state, 1, 1);
+        } else send({ t: "rule", rule: name });
         try {
           return rule.call(this, ctx as never);
         } finally {
-          send({ t: "rule", rule: null });
+          if (state) store(state, 0, 0);
+          else send({ t: "rule", rule: null });
         }
       };
     }
   }
   return out;
+}
+
+/** Starts the worker that watches the running rule; returns the memory it watches. */
+function watch(names: string[]): Int32Array {
+  const shared = new SharedArrayBuffer(8);
+  const worker = new Worker(new URL("./sandbox_watch.ts", import.meta.url), { type: "module" });
+  worker.postMessage({ shared, names, nonce } satisfies WatchStart);
+  return new Int32Array(shared);
 }
 
 send({ t: "mark", at: "load" });
@@ -129,10 +151,10 @@ send({ t: "mark", at: "run", exercise: file.exercise });
 try {
   if (request.mode === "check") {
     const session = await prepareCheck(file.exercise, request.options);
-    const report = checkOn(session, marked(file, file.exercise), { file: file.url });
+    const report = checkOn(session, marked(file, file.exercise, false), { file: file.url });
     send({ t: "report", report: encodeReport(report) });
   } else {
-    await runTraining(request, file, marked(file, 4), (event) => send({ t: "event", event }));
+    await runTraining(request, file, marked(file, 4, true), (event) => send({ t: "event", event }));
     send({ t: "report", report: null }); // the run's end, so that an early exit is not one
   }
 } catch (e) {
