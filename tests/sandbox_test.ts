@@ -97,7 +97,7 @@ Deno.test("an endless loop in a rule is stopped at the rule limit, naming the ru
     o,
     new RegExp(
       `^error: the rule h\\.hpreact \\(dhpreact\\) at ${path}:8:5 ran for more than 1\\.5 s: ` +
-        "stopped \\(an endless loop\\?\\)",
+        `stopped at ${path}:9:7 \\(an endless loop\\?\\)`,
     ),
   );
   assert.equal(o.stdout, "");
@@ -112,7 +112,10 @@ Deno.test("an endless loop at load is stopped at the load limit, naming the file
     NINJAGRAD_SANDBOX_LOAD_MS: "3000",
   });
   const seconds = (performance.now() - t0) / 1000;
-  assertOneLine(o, new RegExp(`^error: ${path} did not finish loading within 3 s: stopped`));
+  assertOneLine(
+    o,
+    new RegExp(`^error: ${path}:4:1: the file did not finish loading within 3 s: stopped on this`),
+  );
   console.log(`  the endless top level was stopped ${seconds.toFixed(1)} s after the start`);
   assert.ok(seconds < 30, `${seconds} s`);
 });
@@ -301,7 +304,10 @@ Deno.test("ninja train: a rule that loops mid-run is stopped and named; SIGTERM 
     ["train", path, "--no-check", "--data", DATA, "--hidden", "8", "--steps", "20"],
     LIMITS,
   );
-  assertOneLine(o, /the rule h\.hpreact \(dhpreact\) at .*fused_backward\.ts:9:5 ran for more/);
+  assertOneLine(
+    o,
+    /the rule h\.hpreact \(dhpreact\) at .*fused_backward\.ts:9:5 ran for more than 1\.5 s: stopped at .*fused_backward\.ts:10:\d+ /,
+  );
   const exits = await learner(
     ex4("", "") + "Deno.exit(0);\n",
     "case-train-exit",

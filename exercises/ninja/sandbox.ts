@@ -7,11 +7,12 @@
  * reaches stderr, never `--json`'s stdout.
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { partName } from "../model/lines.ts";
 import { type ExerciseNumber, EXERCISES } from "./exercises.ts";
 import { decodeFrame, type FailKind, type Frame, type SandboxRequest } from "./sandbox_wire.ts";
-import { LearnerFileError, type LoadFailure } from "./source.ts";
+import { formatLocation, LearnerFileError, type LoadFailure } from "./source.ts";
+import { inspectorUrl, isInspectorNotice, pausedAt } from "./sandbox_pause.ts";
 import { SIGNAL_EXIT, STOP_SIGNALS, type StopSignal } from "../train/interrupt.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -131,7 +132,8 @@ function residentMiB(pid: number): number | undefined {
 /** What Deno printed when the child died, in one line without colours or "Uncaught". */
 function deathLine(stderr: string): string {
   // deno-lint-ignore no-control-regex
-  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim());
+  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim())
+    .filter((l) => !isInspectorNotice(l));
   const first = lines.find((l) => /^error: /.test(l)) ?? lines.find((l) => l !== "") ?? "";
   return first.replace(/^error: /, "").replace(/^Uncaught (\(in promise\) )?/, "");
 }
@@ -151,8 +153,9 @@ export async function runSandboxed(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--quiet",
       "--no-prompt",
+      // Only so that a stuck child can be paused to say where: see sandbox_pause.ts.
+      "--inspect=127.0.0.1:0",
       "--cached-only",
       "--config",
       CONFIG,
@@ -167,6 +170,8 @@ export async function runSandboxed(
     stderr: "piped",
   }).spawn();
   const started = performance.now();
+  const fileUrl = pathToFileURL(path).href;
+  let errSoFar = "";
   let phase: { at: "start" | "load" | "run" | "rule"; since: number; rule?: string } = {
     at: "start",
     since: started,
@@ -194,23 +199,34 @@ export async function runSandboxed(
     Deno.addSignalListener(name, listener);
     return () => Deno.removeSignalListener(name, listener);
   });
+  // A time limit reached: the child is paused where it runs, so the error can name that line.
+  let halting = false;
+  const halt = (message: (at: string) => string) => {
+    if (halting) return;
+    halting = true;
+    const ws = inspectorUrl(errSoFar);
+    (ws ? pausedAt(ws, fileUrl) : Promise.resolve(undefined)).then((at) =>
+      stop("timeout", message(at ? formatLocation(at) : ""))
+    );
+  };
   const watch = setInterval(() => {
     const now = performance.now(), s = (ms: number) => `${ms / 1000} s`;
     if ((phase.at === "start" || phase.at === "load") && now - phase.since > limits.loadMs) {
-      stop(
-        "timeout",
-        `${path} did not finish loading within ${s(limits.loadMs)}: stopped (an endless loop ` +
-          "at its top level, or an await that never settles?); the rules run only once the file " +
-          "has loaded",
+      halt((at) =>
+        `${at || path}: the file did not finish loading within ${s(limits.loadMs)}: stopped ` +
+        `${at ? "on this line " : ""}(an endless loop at its top level, or an await that ` +
+        "never settles?); the rules run only once the file has loaded"
       );
     } else if (phase.at === "rule" && now - phase.since > limits.ruleMs) {
-      stop(
-        "timeout",
-        `${describeRule(path, phase.rule!, exercise)} ran for more than ${s(limits.ruleMs)}: ` +
-          "stopped (an endless loop?); a rule returns its gradient in milliseconds",
+      const rule = describeRule(path, phase.rule!, exercise);
+      halt((at) =>
+        `${rule} ran for more than ${s(limits.ruleMs)}: stopped${at ? ` at ${at}` : ""} ` +
+        "(an endless loop?); a rule returns its gradient in milliseconds"
       );
     } else if (phase.at !== "start" && phase.at !== "load" && now - runSince > limits.runMs) {
-      stop("timeout", `the check of ${path} took more than ${s(limits.runMs)}: stopped`);
+      halt((at) =>
+        `the check of ${path} took more than ${s(limits.runMs)}: stopped${at ? ` at ${at}` : ""}`
+      );
     }
     const rss = residentMiB(child.pid);
     if (rss !== undefined && rss > 2 * limits.memoryMiB + 256) {
@@ -225,11 +241,10 @@ export async function runSandboxed(
   const wrote = writer.write(new TextEncoder().encode(JSON.stringify({ ...request, nonce })))
     .then(() => writer.close()).catch(() => {});
   const errText = (async () => {
-    let text = "";
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      if (text.length < 65536) text += chunk;
+      if (errSoFar.length < 65536) errSoFar += chunk;
     }
-    return text;
+    return errSoFar;
   })();
   const onFrame = (frame: Frame) => {
     const now = performance.now();
@@ -279,7 +294,9 @@ export async function runSandboxed(
   if (failure) throw fail(failure.kind, failure.message);
   if (answer && status.success) {
     // The learner's own writes to stderr, passed on once the run has answered.
-    for (const line of stderr.split("\n")) if (line !== "") handlers.print?.(line);
+    for (const line of stderr.split("\n")) {
+      if (line !== "" && !isInspectorNotice(line)) handlers.print?.(line);
+    }
     return answer;
   }
   if (/out of memory|Allocation failed|heap limit/i.test(stderr)) {
