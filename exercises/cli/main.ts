@@ -226,6 +226,10 @@ export function userPath(path: string): string {
  * code (2 for usage, 1 otherwise); anything else is a bug and keeps its stack.
  */
 export async function runMain(main: () => Promise<void> | void): Promise<void> {
+  // A write past the file-size limit (ulimit -f) raises SIGXFSZ, whose default kills the process
+  // without a word and leaves its temp and lock files; caught, the write fails with "File too
+  // large" and the command's error path says so in one line and cleans up.
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGXFSZ", () => {});
   try {
     await main();
   } catch (e) {

@@ -67,10 +67,19 @@ async function main(): Promise<void> {
   };
 
   let config = flags, data: TrainData, start: TrainStart | undefined;
-  if (resumeFrom === undefined) data = await loadTrainData(source, config.block);
-  else ({ config, data, start } = await resume(resumeFrom, values, flags, source));
+  if (resumeFrom === undefined) {
+    // Checked before the examples' tables are built, then again with the data (below).
+    const { embd, block, hidden } = config;
+    data = await loadTrainData(
+      source,
+      config.block,
+      (vocab, examples) =>
+        checkRunSize(config, { vocab, embd, block, hidden }, undefined, examples),
+    );
+  } else ({ config, data, start } = await resume(resumeFrom, values, flags, source));
   const sizes = sizesOf(config, data);
-  checkRunSize(config, sizes); // before anything is built or written
+  const examples = data.train.n + data.val.n + data.test.n;
+  checkRunSize(config, sizes, undefined, examples); // before anything is built or written
   const bytes = checkpointBytes(
     countParams(sizes),
     sizes.hidden,

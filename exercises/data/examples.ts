@@ -53,6 +53,13 @@ export function buildExamples(words: string[], vocab: Vocab, blockSize: number):
   // Count first so X and Y are allocated once at their final size.
   let n = 0;
   for (const w of words) n += [...w].length + 1;
+  if (n * blockSize > 2 ** 31 - 1) {
+    throw new NinjagradError(
+      `${n.toLocaleString("en")} examples with a context of ${blockSize.toLocaleString("en")} ` +
+        `symbols take ${(n * blockSize).toLocaleString("en")} values, more than one table may ` +
+        "hold (2^31 − 1): use a smaller --block",
+    );
+  }
   const X = new Int32Array(n * blockSize);
   const Y = new Int32Array(n);
   let row = 0;

@@ -60,9 +60,27 @@ export function prepareData(words: string[], block: number, source = "names"): T
   return data;
 }
 
-/** Loads names from a path or URL (the lecture's names when absent) and prepares them. */
-export async function loadTrainData(source: string | undefined, block: number): Promise<TrainData> {
+/**
+ * Loads names from a path or URL (the lecture's names when absent) and prepares them. `check`,
+ * if given, is called with the vocabulary's size and the number of examples before their tables
+ * are built (they take examples × (block + 1) int32s: a size check there refuses a run whose
+ * tables alone would not fit).
+ */
+export async function loadTrainData(
+  source: string | undefined,
+  block: number,
+  check?: (vocab: number, examples: number) => void,
+): Promise<TrainData> {
   const words = await loadNames(source);
+  if (check) {
+    const chars = new Set<string>();
+    let examples = 0;
+    for (const w of words) {
+      for (const ch of w) chars.add(ch);
+      examples += [...w].length + 1;
+    }
+    check(chars.size + 1, examples);
+  }
   const data = prepareData(words, block, source ?? LECTURE_NAMES_SOURCE);
   const sha256 = await sha256Hex(words.join("\n"));
   return {

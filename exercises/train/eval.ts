@@ -97,6 +97,12 @@ export function contextGroups(ex: Examples, rows?: Int32Array): ContextGroups {
   return groups;
 }
 
+/** Whether the `block` values of `X` from `a` and from `b` are the same. */
+function sameRow(X: Int32Array, a: number, b: number, block: number): boolean {
+  for (let j = 0; j < block; j++) if (X[a + j] !== X[b + j]) return false;
+  return true;
+}
+
 function groupContexts(ex: Examples, rows?: Int32Array): ContextGroups {
   const n = rows ? rows.length : ex.n, block = ex.blockSize, X = ex.X, Y = ex.Y;
   let vocab = 1;
@@ -104,8 +110,10 @@ function groupContexts(ex: Examples, rows?: Int32Array): ContextGroups {
   for (let i = 0; i < Y.length; i++) if (Y[i] >= vocab) vocab = Y[i] + 1;
   const codes = vocab ** block;
   const table = codes <= TABLE_MAX ? new Int32Array(codes).fill(-1) : undefined;
-  const map = table ? undefined : new Map<number | string, number>();
+  const map = table ? undefined : new Map<number, number>();
   const group = new Int32Array(n), first: number[] = [];
+  /** For hashed contexts: the group met before with the same hash. */
+  const next: (number | undefined)[] = [];
   for (let i = 0; i < n; i++) {
     const r = rows ? rows[i] : i;
     let k: number | undefined;
@@ -114,13 +122,24 @@ function groupContexts(ex: Examples, rows?: Int32Array): ContextGroups {
       for (let j = 0; j < block; j++) code = code * vocab + X[r * block + j];
       k = table[code];
       if (k < 0) table[code] = k = first.push(r) - 1;
-    } else {
-      // Past 2^53 codes are no longer exact numbers: the context as text then.
-      const code = codes <= Number.MAX_SAFE_INTEGER
-        ? X.subarray(r * block, r * block + block).reduce((c, x) => c * vocab + x, 0)
-        : X.subarray(r * block, r * block + block).join(",");
+    } else if (codes <= Number.MAX_SAFE_INTEGER) {
+      const code = X.subarray(r * block, r * block + block).reduce((c, x) => c * vocab + x, 0);
       k = map!.get(code);
       if (k === undefined) map!.set(code, k = first.push(r) - 1);
+    } else {
+      // Past 2^53 codes are no longer exact numbers: a hash of the context, and the contexts
+      // that share it compared value by value (no text per example: a long --block would make
+      // gigabytes of it).
+      const at = r * block;
+      let h = 0x811c9dc5;
+      for (let j = 0; j < block; j++) h = Math.imul(h ^ X[at + j], 0x01000193);
+      k = map!.get(h);
+      while (k !== undefined && !sameRow(X, at, first[k] * block, block)) k = next[k];
+      if (k === undefined) {
+        k = first.push(r) - 1;
+        next.push(map!.get(h));
+        map!.set(h, k);
+      }
     }
     group[i] = k;
   }

@@ -24,8 +24,11 @@ export interface RunSize {
   largest: { name: string; values: number; bytes: number };
 }
 
-/** Estimates a run's memory (see the module comment) for `config` and the data's vocabulary. */
-export function runSize(config: TrainConfig, sizes: Ex4Sizes): RunSize {
+/**
+ * Estimates a run's memory (see the module comment) for `config`, the data's vocabulary and its
+ * `examples` (every split's: each holds an int32 context of `block` symbols and a target).
+ */
+export function runSize(config: TrainConfig, sizes: Ex4Sizes, examples = 0): RunSize {
   const { batch: B } = config, { vocab: V, embd: E, block: K, hidden: H } = sizes;
   const width = config.dtype === "float32" ? 4 : 8;
   const P = countParams(sizes);
@@ -33,7 +36,10 @@ export function runSize(config: TrainConfig, sizes: Ex4Sizes): RunSize {
   // seven B×V (linear, cross-entropy's subgraph), two B×K·E; as much again for the gradients;
   // the parameters, their gradients and three copies; evaluation's two float64 position tables.
   const floats = 18 * B * H + 14 * B * V + 4 * B * K * E + 5 * P;
-  const bytes = width * floats + 8 * 2 * K * V * H + 150 * 2 ** 20;
+  // The examples' tables (X and Y, int32) and evaluation's grouping of them (at most about 48
+  // bytes an example: its group, its place in the order, and the groups' targets and counts).
+  const tables = 4 * examples * (K + 1) + 48 * examples;
+  const bytes = width * floats + 8 * 2 * K * V * H + tables + 150 * 2 ** 20;
   const matrices: [string, number][] = [
     [`batch × hidden (${B.toLocaleString("en")} × ${H.toLocaleString("en")})`, B * H],
     [`batch × vocabulary (${B.toLocaleString("en")} × ${V})`, B * V],
@@ -69,21 +75,35 @@ export function checkRunSize(
   config: TrainConfig,
   sizes: Ex4Sizes,
   memory: number | undefined = machineMemory(),
+  examples = 0,
 ): void {
-  const { bytes, largest } = runSize(config, sizes);
+  const { bytes, largest } = runSize(config, sizes, examples);
+  const block = sizes.block === 3 ? "" : `, block ${sizes.block.toLocaleString("en")}`;
   const what = `a run of batch ${config.batch.toLocaleString("en")} and hidden ` +
-    `${sizes.hidden.toLocaleString("en")} (${config.dtype}) would need about ${formatBytes(bytes)}`;
+    `${sizes.hidden.toLocaleString("en")}${block} (${config.dtype}) would need about ` +
+    formatBytes(bytes);
+  const fix = block === ""
+    ? "use a smaller --batch or --hidden"
+    : "use a smaller --block, --batch or --hidden";
   if (largest.bytes > MAX_MATRIX_BYTES) {
     throw new NinjagradError(
       `${what}, and its ${largest.name} matrices of ${formatBytes(largest.bytes)} each put the ` +
-        `kernels' offsets past 2 GiB (at most ${formatBytes(MAX_MATRIX_BYTES)} a matrix): ` +
-        "use a smaller --batch or --hidden",
+        `kernels' offsets past 2 GiB (at most ${formatBytes(MAX_MATRIX_BYTES)} a matrix): ${fix}`,
+    );
+  }
+  // The examples' contexts are one int32 table (examples × block), indexed with whole numbers.
+  if (examples * sizes.block > 2 ** 31 - 1) {
+    throw new NinjagradError(
+      `${what}, and its ${examples.toLocaleString("en")} examples × block ` +
+        `${sizes.block.toLocaleString("en")} contexts (${
+          formatBytes(4 * examples * sizes.block)
+        }) ` +
+        `are more than one table holds (2^31 − 1 values): ${fix}`,
     );
   }
   if (memory !== undefined && bytes > 0.9 * memory) {
     throw new NinjagradError(
-      `${what} of memory, more than this machine's ${formatBytes(memory)}: ` +
-        "use a smaller --batch or --hidden",
+      `${what} of memory, more than this machine's ${formatBytes(memory)}: ${fix}`,
     );
   }
 }

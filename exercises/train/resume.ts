@@ -9,6 +9,7 @@ import { type Checkpoint, loadCheckpoint } from "../checkpoint.ts";
 import { decayStep, type TrainConfig } from "./config.ts";
 import { LECTURE_NAMES_SOURCE } from "../data.ts";
 import { loadTrainData, type TrainData } from "./data.ts";
+import { checkRunSize } from "./limits.ts";
 import type { TrainStart } from "./run.ts";
 
 /** The flags that shape a run, and the config field each sets. */
@@ -98,10 +99,19 @@ async function resumeData(
     saved.names.toLocaleString("en")
   } names)`;
   let data: TrainData;
+  const { config } = checkpoint, { embd, hidden } = config;
+  let tooLarge: unknown;
+  const check = (vocab: number, examples: number) => {
+    try {
+      checkRunSize(config, { vocab, embd, block, hidden }, undefined, examples);
+    } catch (e) {
+      throw tooLarge = e;
+    }
+  };
   try {
-    data = await loadTrainData(source, block);
+    data = await loadTrainData(source, block, check);
   } catch (e) {
-    if (dataFlag !== undefined || !(e instanceof NinjagradError)) throw e;
+    if (e === tooLarge || dataFlag !== undefined || !(e instanceof NinjagradError)) throw e;
     throw new NinjagradError(
       // The loader's own advice (leave --data out...) does not apply here: keep what it found.
       `${path} was trained on ${trainedOn}, which cannot be loaded now (${

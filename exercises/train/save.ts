@@ -258,6 +258,14 @@ function readPid(file: Deno.FsFile): string | undefined {
  * checkpoint now (permissions, read-only filesystem, room on the disk, file-size limit).
  */
 function probe(path: string, bytes: number): void {
+  const limit = fileSizeLimit();
+  if (limit !== undefined && limit < bytes) {
+    throw new NinjagradError(
+      `cannot save to ${path}: this shell's file-size limit (ulimit -f) is ` +
+        `${formatBytes(limit)}, less than a checkpoint of about ${formatBytes(bytes)}; raise it ` +
+        "(ulimit -f unlimited) or train without --save (nothing was trained)",
+    );
+  }
   let tmp: string | undefined;
   try {
     // Named as a checkpoint's temp file, so that a kill in between leaves one a run removes.
@@ -286,4 +294,22 @@ function probe(path: string, bytes: number): void {
 /** About how many bytes a checkpoint of `params` values of `width` bytes takes (base64, JSON). */
 export function checkpointBytes(params: number, hidden: number, width: number): number {
   return Math.ceil(((params * width + 2 * hidden * 8) * 4) / 3) + 64 * 1024;
+}
+
+/**
+ * The process's file-size limit (RLIMIT_FSIZE, `ulimit -f`) in bytes, read from /proc on Linux;
+ * undefined when there is none or it cannot be read. (A write past it raises SIGXFSZ, which would
+ * kill the process mid-save without a word: `runMain` catches the signal, so the write fails
+ * with "File too large" instead; this check says so before any training.)
+ */
+export function fileSizeLimit(): number | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+      .find((l) => l.startsWith("Max file size"));
+    const soft = line?.slice("Max file size".length).trim().split(/\s+/)[0];
+    return soft === undefined || !/^\d+$/.test(soft) ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
 }
