@@ -27,6 +27,7 @@ import {
   toSVG,
   TraceCollector,
   traceInto,
+  trainingCharts,
   type TrainingTrace,
   updateRatioSpec,
   type VegaLiteSpec,
@@ -188,6 +189,16 @@ Deno.test("update:data: weight matrices apart from vectors, rounding noise named
   const sample = trace.samples.find((s) => s.name === "W1" && s.step === 40)!;
   const w1 = matrices.find((r) => r.param === "W1" && r.step === 40)!;
   assert.ok(Math.abs((w1.ratio as number) - 10 ** sample.updateRatio!) < 1e-12);
+  // One colour per parameter across both panels: no colour names two parameters.
+  const colours = new Map<string, string>();
+  JSON.stringify(spec, (_, v) => {
+    if (v?.field === "param" && v.scale?.domain) {
+      v.scale.domain.forEach((p: string, i: number) => colours.set(p, v.scale.range[i]));
+    }
+    return v;
+  });
+  assert.deepEqual([...colours.keys()].sort(), ["C", "W1", "W2", "b2", "bnbias", "bngain"]);
+  assert.equal(new Set(colours.values()).size, 6, `colours ${[...colours.values()]}`);
   const labels = dataset(spec, "ratio_matrices_labels");
   assert.deepEqual(labels.map((l) => l.param).sort(), ["C", "W1", "W2"]);
   const svg = await toSVG(spec);
@@ -392,6 +403,11 @@ Deno.test("captions follow the run's numbers: a gap of 0.007 is not called overf
   const ratio = updateRatioCaption(trace, ["b1"]);
   assert.match(ratio, /At the last measured step/);
   assert.doesNotMatch(ratio, /b1/);
+  const params = trainingCharts(trace).find((c) => c.name === "gradient_per_parameter")!;
+  const stats = trace.lastParams.filter((p) => p.name !== "b1");
+  const least = stats.reduce((a, b) => (b.grad!.meanAbs < a.grad!.meanAbs ? b : a));
+  assert.match(params.caption!, new RegExp(`Least gradient reaches ${least.name} `));
+  assert.match(params.caption!, /b1: rounding noise of a true zero/);
 });
 
 Deno.test("quantilesOf: min and max exact, the others within 1/512 of the range of the exact ones", () => {

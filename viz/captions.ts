@@ -7,6 +7,7 @@
 import { fmt } from "./spec.ts";
 import type { Histogram } from "./stats.ts";
 import type { TrainingTrace } from "./trace.ts";
+import type { ParamStat } from "./charts/params.ts";
 
 /** A gap between val and train loss below this share of the train loss is no sign of anything. */
 const SMALL_GAP = 0.01;
@@ -104,3 +105,19 @@ export function gradientsCaption(layers: readonly Histogram[]): string {
       : ": no layer's gradient vanishes or explodes against the others.") +
     " The count axis is logarithmic, so that a tail of few elements shows.";
 }
+
+/** The per-parameter chart's caption: which parameter gets the least and the most gradient. */
+export function paramsCaption(params: readonly ParamStat[]): string {
+  const real = params.filter((p) => p.grad && p.grad.meanAbs > 0 && !p.roundingNoise);
+  if (real.length < 2) return CAPTION_PARAMS;
+  const by = [...real].sort((a, b) => a.grad!.meanAbs - b.grad!.meanAbs);
+  const [lo, hi] = [by[0], by.at(-1)!];
+  const noise = params.filter((p) => p.roundingNoise).map((p) => p.name);
+  return `${CAPTION_PARAMS} Least gradient reaches ${lo.name} (mean |grad| ${
+    fmt(lo.grad!.meanAbs)
+  }), most ${hi.name} (${fmt(hi.grad!.meanAbs)})` +
+    (noise.length ? `; ${noise.join(", ")}: rounding noise of a true zero.` : ".");
+}
+
+const CAPTION_PARAMS = "One row per parameter: far left on an axis means it barely learns; on " +
+  "update:data, the shaded band around 1e-3 is a healthy step.";

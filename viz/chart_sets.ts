@@ -17,6 +17,7 @@ import {
   activationsCaption,
   gradientsCaption,
   lossCaption,
+  paramsCaption,
   updateRatioCaption,
 } from "./captions.ts";
 import { type ParamStat, paramStatsOf, paramStatsSpec } from "./charts/params.ts";
@@ -245,7 +246,7 @@ export function trainingCharts(trace: TrainingTrace): Chart[] {
         title: "gradient per parameter (last sampled step)",
         lr: trace.lrChanges.at(-1)?.lr,
       }),
-      caption: CAPTIONS.gradient_per_parameter,
+      caption: paramsCaption(lastParams(trace)),
     });
   }
   const h = trace.histograms;
