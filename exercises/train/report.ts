@@ -4,7 +4,7 @@
  * JSON object per evaluation; and the lines it prints before and after.
  */
 import process from "node:process";
-import { cliProgress } from "../deps.ts";
+import { cliProgress } from "../../ops/deps.ts";
 import type { Observable, Subscription } from "../../graph/deps.ts";
 import type { DoneEvent, EvalEvent, StepEvent } from "./events.ts";
 import type { FitEvent } from "../../ops/fit.ts";
