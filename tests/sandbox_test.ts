@@ -382,3 +382,20 @@ Deno.test("SIGTERM during a check whose rule loops: the child is stopped with it
   assert.match(err, /^error: ninja check of .* stopped by SIGTERM\n$/);
   await assert.rejects(Deno.stat(`/proc/${child}`), Deno.errors.NotFound);
 });
+
+Deno.test("a package the project does not have is refused: node_modules and deno.lock untouched", async () => {
+  const lock = await Deno.readTextFile(new URL("../deno.lock", import.meta.url));
+  const path = await learner(ex1(`import "npm:left-pad@1.3.0";`));
+  for (const flags of [[], ["--no-check"]]) {
+    const o = await runCommand("ninja", ["check", path, ...flags], LIMITS);
+    assert.equal(o.code, 1);
+    assert.match(
+      o.stderr.at(-1)!,
+      new RegExp(
+        `^error: ${path}:4:\\d+: the file imports npm:left-pad@1\\.3\\.0, which the project`,
+      ),
+    );
+  }
+  assert.equal(await Deno.readTextFile(new URL("../deno.lock", import.meta.url)), lock);
+  await assert.rejects(Deno.stat(new URL("../node_modules/left-pad", import.meta.url)));
+});

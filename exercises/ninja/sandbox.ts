@@ -157,6 +157,7 @@ export async function runSandboxed(
       // Only so that a stuck child can be paused to say where: see sandbox_pause.ts.
       "--inspect=127.0.0.1:0",
       "--cached-only",
+      "--frozen", // a learner's import may neither add a package nor rewrite deno.lock
       "--config",
       CONFIG,
       `--allow-read=${allowList([path, ROOT])}`,

@@ -103,7 +103,7 @@ export function formatDiagnostic(d: Diagnostic): string {
  */
 export async function typecheck(path: string): Promise<Diagnostic[]> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", "--config", CONFIG, path],
+    args: ["check", "--quiet", "--frozen", "--cached-only", "--config", CONFIG, path],
     env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
     stdout: "piped",
     stderr: "piped",
@@ -112,6 +112,8 @@ export async function typecheck(path: string): Promise<Diagnostic[]> {
   const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
   const found = parseDiagnostics(text);
   if (found.length > 0) return found;
+  const lock = lockfileRefusal(text, path);
+  if (lock) return [lock];
   const first = text.split("\n").find((l) => l.trim() !== "") ?? `deno check exited ${out.code}`;
   return [{
     file: path,
@@ -120,6 +122,41 @@ export async function typecheck(path: string): Promise<Diagnostic[]> {
     code: "error",
     message: first.replace(/^error: /, ""),
   }];
+}
+
+/**
+ * Deno's "The lockfile is out of date" (`--frozen`: a learner's file may not add a package to the
+ * project, nor rewrite its deno.lock), as the import that caused it, at its line; or, when the
+ * file does not name the package, the project's own lockfile to renew.
+ */
+export function lockfileRefusal(text: string, path: string): Diagnostic | undefined {
+  if (!/lockfile is out of date/i.test(text)) return undefined;
+  // deno-lint-ignore no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
+  const added = /\+\s*"((?:npm|jsr):[^"]+|https?:[^"]+)"/.exec(plain)?.[1];
+  let source = "";
+  try {
+    source = Deno.readTextFileSync(path);
+  } catch { /* unreadable: the project is blamed */ }
+  const name = added?.replace(/^(npm|jsr):/, "").replace(/@[^@/]*$/, "");
+  const at = name ? source.split("\n").findIndex((l) => l.includes(name)) : -1;
+  if (at < 0) {
+    return {
+      file: path,
+      line: 0,
+      column: 0,
+      code: "error",
+      message: "the project's deno.lock is out of date: run deno install in the project once",
+    };
+  }
+  return {
+    file: path,
+    line: at + 1,
+    column: source.split("\n")[at].indexOf(name!) + 1,
+    code: "error",
+    message: `the file imports ${added}, which the project does not have: a learner's file ` +
+      "imports only from the project (its packages are not added for it)",
+  };
 }
 
 /** `deno check`'s messages: `TS2339 [ERROR]: …` or `error: SyntaxError: …`, then `at URL:L:C`. */
@@ -256,6 +293,13 @@ export async function importLearnerFile(path: string): Promise<LearnerFile> {
   } catch (e) {
     const refused = refusal(e, url, path);
     if (refused) throw refused;
+    const lock = lockfileRefusal(e instanceof Error ? e.message : String(e), path);
+    if (lock) {
+      throw new LearnerFileError(
+        `${lock.line > 0 ? `${formatLocation(lock)}: ` : ""}${lock.message}`,
+        "load",
+      );
+    }
     const at = errorLocation(e, url);
     const syntax = e instanceof Error && /SyntaxError/.test(`${e.name} ${e.message}`);
     const message = firstLine(e).replace(/^(TypeError: )?SyntaxError: /, "");
