@@ -12,6 +12,8 @@ import {
   GRAPH_MARKS,
   type GraphVerdicts,
   snapshotGraph,
+  toPNG,
+  verdictsFromComparison,
   writeCharts,
 } from "../viz/mod.ts";
 import { groupedView, groupVerdicts, groupViews } from "../viz/graph_groups.ts";
@@ -83,6 +85,28 @@ Deno.test("a block's colour is its nodes' mean |grad|, its verdict the worst of 
   for (const p of ["h.2.ln_1", "h.2.attn", "h.2.mlp", "h.1", "h.3"]) assert.ok(names.includes(p));
   assert.equal(groupVerdicts(verdicts, snap, open).firstDivergent, "h.2.mlp");
   assert.ok(groupViews(snap).includes("h.2.attn.c_attn"));
+});
+
+Deno.test("a wrong rule inside a block: the block ringed, the rule named in the picture, within 1,800 px", async () => {
+  const { graph, loss } = transformerGraph();
+  const gelu = graph.nodes.find((n) => n.op?.name === "gelu" && n.scope[0] === "h.2")!;
+  graph.override(gelu, ({ g }) => g); // forgot the local derivative
+  const grads = graph.backward(loss);
+  const verdicts = {
+    ...verdictsFromComparison(graph.compare(loss)),
+    hint: "gelu's rule forgets the local derivative",
+  };
+  const spec = gradientFlowGraphSpec(snapshotGraph(graph, grads), { verdicts });
+  const ring = await markItems(spec, GRAPH_MARKS.firstDivergent);
+  assert.deepEqual(ring.map((r) => r.datum!.name), ["h.2"]);
+  // The blamed rule lies inside h.2: no edge out of it is marked, the rule is named.
+  assert.deepEqual(await markItems(spec, GRAPH_MARKS.suspectEdges), []);
+  const subtitle = (spec as { title: { subtitle: string[] } }).title.subtitle.join(" ")
+    .replace(/\s+/g, " ");
+  assert.match(subtitle, /rule of h\.2 \(block of \d+ nodes\): gelu \(gelu\) in it/);
+  assert.match(subtitle, /hint: gelu's rule forgets the local derivative/);
+  const png = await toPNG(spec);
+  assert.ok(png.width <= 1800 && png.height <= 1800, `${png.width} × ${png.height} px`);
 });
 
 Deno.test("the lecture's exercise-1 graph is not grouped: one view, every node drawn", async () => {

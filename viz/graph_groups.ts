@@ -203,8 +203,8 @@ export function groupVerdicts(
     };
   });
   const first = verdicts.firstDivergent && itemOfName.get(verdicts.firstDivergent);
-  const blame = [...new Set((verdicts.blame ?? []).map((b) => itemOfName.get(b) ?? b))]
-    .filter((b) => b !== first);
+  // The blamed rule may lie inside the first divergent block itself: that block is named then.
+  const blame = [...new Set((verdicts.blame ?? []).map((b) => itemOfName.get(b) ?? b))];
   const hint = verdicts.hint ??
     (verdicts.firstDivergent ? verdicts.nodes[verdicts.firstDivergent]?.detail : undefined);
   return {

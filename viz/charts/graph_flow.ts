@@ -73,6 +73,9 @@ const BLOCK_SHAPE = "M-1.3,-0.7 L1.3,-0.7 L1.3,0.7 L-1.3,0.7 Z";
 const BLOCK_SIZE = 2 * NODE_SIZE;
 /** Clear of a ring (15 px and its stroke): a ringed node's label starts, and its glyph sits. */
 const RING_CLEAR = 18;
+/** A block's ring (radius 22 px, round its box) and what keeps clear of it. */
+const BLOCK_RING_SIZE = Math.round(Math.PI * 22 * 22);
+const BLOCK_RING_CLEAR = 25;
 
 /**
  * The useful range of log10 mean |grad|, in half decades: over the nodes whose gradient is
@@ -198,11 +201,16 @@ function viewRows(
     snap.nodes.map((n) => {
       const row = nodeRow(n, layout, range, verdicts, culprits);
       const block = g !== undefined && g.members[n.id].length > 1;
+      // A block's ring is wider, as its box is: clear of it the label and the glyph.
+      const clear = block ? BLOCK_RING_CLEAR : RING_CLEAR;
       return {
         ...row,
         block,
         shape: block ? BLOCK_SHAPE : row.shape,
         size: block ? BLOCK_SIZE : NODE_SIZE,
+        ringSize: block ? BLOCK_RING_SIZE : RING_SIZE,
+        clear,
+        ly: row.ringed ? row.y + clear : row.ly,
       };
     }),
     (r) => g?.expand[r.id] ?? view,
@@ -212,34 +220,38 @@ function viewRows(
       .map((r) => ({
         ...r,
         // Outside the ring, where there is one, so that the ring never hides the glyph.
-        bx: r.x + (r.ringed ? RING_CLEAR : RADIUS + 5),
-        by: r.y - (r.ringed ? RING_CLEAR : RADIUS + 3),
+        bx: r.x + (r.ringed ? r.clear : RADIUS + 5),
+        by: r.y - (r.ringed ? r.clear : RADIUS + 3),
         glyph: STATUS_GLYPHS[r.status!],
         glyphColour: OKABE_ITO[r.status!],
       }))
     : [];
   // An open block: a frame round its nodes in each band they lie in; a click on it closes it.
-  const frames = (g?.open ?? []).flatMap((o) => {
+  const frames = (g?.open ?? []).flatMap((o, depth) => {
     const bands = new Map<number, { x: number; y: number }[]>();
     for (const i of o.items) {
       const p = layout.nodes[i];
       bands.set(p.band, [...(bands.get(p.band) ?? []), p]);
     }
-    const half = layout.columnWidth / 2 - 4;
-    return [...bands.values()].map((ps, k) => ({
+    // A block open inside another is inset in it.
+    const half = layout.columnWidth / 2 - 4 - 3 * depth;
+    const before = g!.open.slice(0, depth).reduce((w, p) => w + (p.path.length + 3) * 5.8, 0);
+    return [...bands.values()].map((ps) => ({
       view,
       expand: o.parent,
       x: Math.min(...ps.map((p) => p.x)) - half,
       x2: Math.max(...ps.map((p) => p.x)) + half,
-      y: Math.min(...ps.map((p) => p.y)) - 26,
-      y2: Math.max(...ps.map((p) => p.y)) + 40,
-      label: k === 0 ? `${o.path} (open: click here to close)` : o.path,
+      y: Math.min(...ps.map((p) => p.y)) - 26 + 3 * depth,
+      y2: Math.max(...ps.map((p) => p.y)) + 40 - 3 * depth,
+      // Its name after the names of the blocks it lies in, where their frames start with its.
+      tx: Math.min(...ps.map((p) => p.x)) - half + before,
+      label: `${o.path} ▾`,
     }));
   });
   return {
     nodes,
-    edges: tag(edgeRows(snap, layout, first?.id)),
-    arrows: tag(arrowRows(snap, layout, first?.id)),
+    edges: tag(edgeRows(snap, layout, first?.id, culprits)),
+    arrows: tag(arrowRows(snap, layout, first?.id, culprits)),
     badges,
     firstRows: first ? nodes.filter((r) => r.id === first.id) : [],
     culpritRows: nodes.filter((r) => culprits.includes(r.id)),
@@ -247,6 +259,7 @@ function viewRows(
     first,
     culprits: culprits.map((id) => snap.nodes[id]),
     verdicts,
+    snap,
     width: layout.width,
     height: layout.height,
   };
@@ -303,13 +316,23 @@ export function gradientFlowGraphSpec(
   ];
   const labelFont = { fontSize: 10, baseline: "top" as const, align: "center" as const };
 
-  const subtitle = subtitleOf(snap, range, verdicts, first, culpritNames, W);
+  // Of what the first view draws: a rounding-noise node inside a closed block is not named.
+  const subtitle = subtitleOf(
+    drawing.top.snap,
+    range,
+    verdicts,
+    first,
+    culpritNames,
+    W,
+    snap,
+    options.verdicts?.blame,
+  );
   if (drawing.grouped) {
     subtitle.push(
       ...wrapText(
-        "grouped by module: each block (a wide box) is drawn as one node, coloured by its " +
-          "nodes' mean |grad| and marked with its worst verdict; in report.html a click on a " +
-          "block opens it in place, a double-click closes every block",
+        "grouped by module: a wide box is a block of nodes, coloured by their mean |grad|, " +
+          "marked with their worst verdict; in report.html a click opens a block (▾), a click " +
+          "on its frame or a double-click closes it",
         Math.floor(W / 6.4),
       ),
     );
@@ -333,7 +356,7 @@ export function gradientFlowGraphSpec(
             fontSize: 9.5,
             color: "#5e4b8b",
           },
-          encoding: { x, y, text: { field: "label" } },
+          encoding: { x: { ...x, field: "tx" }, y, text: { field: "label" } },
         },
       ],
     },
@@ -387,12 +410,11 @@ export function gradientFlowGraphSpec(
         type: "point" as const,
         shape: "circle",
         filled: false,
-        size: RING_SIZE,
         strokeWidth: 3,
         color: OKABE_ITO.differs,
         opacity: 1,
       },
-      encoding: { x, y },
+      encoding: { x, y, size: { field: "ringSize", type: "quantitative" as const, scale: null } },
     },
     {
       name: GRAPH_MARKS.culprits,
@@ -401,13 +423,12 @@ export function gradientFlowGraphSpec(
         type: "point" as const,
         shape: "circle",
         filled: false,
-        size: RING_SIZE,
         strokeWidth: 2,
         strokeDash: [4, 3],
         color: OKABE_ITO.differs,
         opacity: 1,
       },
-      encoding: { x, y },
+      encoding: { x, y, size: { field: "ringSize", type: "quantitative" as const, scale: null } },
     },
     {
       name: GRAPH_MARKS.nodesWithGrad,
@@ -556,6 +577,8 @@ function subtitleOf(
   first: SnapshotNode | undefined,
   culprits: SnapshotNode[],
   width: number,
+  full: GraphSnapshot = snap,
+  blame?: readonly string[],
 ): string[] {
   if (!snap.hasGradients) {
     return [
@@ -578,7 +601,16 @@ function subtitleOf(
     const against = verdicts.against ?? "hand-written vs automatic";
     lines.push(`${against}: ${verdictCounts(verdicts)}`);
     if (first) {
-      const rules = culprits.map((c) => `${c.text} (${c.op ?? c.kind})`).join(", ");
+      // A blamed rule drawn inside a closed block is named as well as its block.
+      const named = new Map(full.nodes.map((n) => [n.name, n]));
+      const rules = culprits.map((c) => {
+        const inside = (blame ?? []).map((b) => named.get(b)).filter((n) =>
+          n !== undefined && c.op?.startsWith("block of") && n.scope.includes(c.name)
+        ).map((n) => `${n!.text} (${n!.op ?? n!.kind})`);
+        return `${c.text} (${c.op ?? c.kind})${
+          inside.length ? `: ${inside.join(", ")} in it` : ""
+        }`;
+      }).join(", ");
       const v = verdicts.nodes[first.name];
       const by = v?.maxdiff !== undefined && Number.isFinite(v.maxdiff)
         ? ` (${v.status}, max |difference| ${fmt(v.maxdiff)})`
@@ -658,13 +690,21 @@ function nodeRow(
   };
 }
 
-/** One row per waypoint per edge; `suspect`: the edges from the first divergent node. */
-function edgeRows(snap: GraphSnapshot, layout: GraphLayout, first: number | undefined) {
+/**
+ * One row per waypoint per edge; `suspect`: the edges from the first divergent node into the
+ * nodes whose rules made its gradient.
+ */
+function edgeRows(
+  snap: GraphSnapshot,
+  layout: GraphLayout,
+  first: number | undefined,
+  culprits: readonly number[],
+) {
   return layout.edges.flatMap((route, k) => {
     const e = snap.edges[k];
     const a = snap.nodes[e.from], b = snap.nodes[e.to];
     const tip = `${a.text} → ${b.text} (input ${e.input})`;
-    const suspect = first !== undefined && e.from === first;
+    const suspect = first !== undefined && e.from === first && culprits.includes(e.to);
     return route.points.map((p, order) => ({
       edge: k,
       order,
@@ -678,14 +718,20 @@ function edgeRows(snap: GraphSnapshot, layout: GraphLayout, first: number | unde
 }
 
 /** An arrowhead at the end of each edge, on the target's outline, pointing along the edge. */
-function arrowRows(snap: GraphSnapshot, layout: GraphLayout, first: number | undefined) {
+function arrowRows(
+  snap: GraphSnapshot,
+  layout: GraphLayout,
+  first: number | undefined,
+  culprits: readonly number[],
+) {
   return layout.edges.map((route, k) => {
     const p = route.points;
     const end = p[p.length - 1], prev = p[p.length - 2];
     const dx = end.x - prev.x, dy = end.y - prev.y, len = Math.hypot(dx, dy) || 1;
     // On the target's outline: a block's box is wider than a node.
     const back = snap.nodes[route.to].op?.startsWith("block of") ? 22 : RADIUS + 4;
-    const suspect = first !== undefined && snap.edges[k].from === first;
+    const suspect = first !== undefined && snap.edges[k].from === first &&
+      culprits.includes(snap.edges[k].to);
     return {
       x: end.x - (dx / len) * back,
       y: end.y - (dy / len) * back,
