@@ -399,3 +399,62 @@ Deno.test("a package the project does not have is refused: node_modules and deno
   assert.equal(await Deno.readTextFile(new URL("../deno.lock", import.meta.url)), lock);
   await assert.rejects(Deno.stat(new URL("../node_modules/left-pad", import.meta.url)));
 });
+
+Deno.test("ninja train --json: the learner's prints stay off stdout; Ctrl-C to the terminal's group: one line, 130", async () => {
+  const path = await learner(
+    ex4(
+      `console.log("loaded");`,
+      `h: {
+    hpreact: ({ dh, h }) => {
+      console.log("a rule ran");
+      return t.mul(t.oneMinusSquare(h), dh);
+    },
+  },`,
+    ),
+    "case-train-print",
+    "fused_backward.ts",
+  );
+  const args = ["train", path, "--no-check", "--data", DATA, "--hidden", "8", "--json"];
+  const o = await runCommand("ninja", [...args, "--steps", "5", "--eval-every", "0"], LIMITS);
+  assert.equal(o.code, 0, o.stderr.join("\n"));
+  const lines = o.stdout.trim().split("\n");
+  for (const line of lines) JSON.parse(line); // every line of stdout is a JSON record
+  assert.equal(JSON.parse(lines.at(-1)!).type, "done");
+  assert.ok(o.stderr.includes("loaded") && o.stderr.includes("a rule ran"), o.stderr.join("\n"));
+  // Ctrl-C in a terminal reaches the whole process group: the command and its child alike.
+  const group = new Deno.Command("setsid", {
+    args: [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "-A",
+      commandPath("ninja"),
+      ...args,
+      "--steps",
+      "5000000",
+      "--eval-every",
+      "50",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = group.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/"type":"eval"/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  Deno.kill(-group.pid, "SIGINT");
+  while (!(await reader.read()).done) { /* drain */ }
+  const status = await group.status;
+  const err = new TextDecoder().decode(await new Response(group.stderr).arrayBuffer());
+  assert.equal(status.code, 130, err);
+  const said = err.split("\n").filter((l) => l !== "" && l !== "a rule ran" && l !== "loaded");
+  assert.equal(said.length, 1, err);
+  assert.match(
+    said[0],
+    /^error: ninja train stopped by Ctrl-C after step \d+ of 5000000; ninja train saves nothing$/,
+  );
+});
