@@ -9,6 +9,7 @@ export {
   lectureNames,
   loadNames,
   type LoadNamesOptions,
+  redactUrl,
   sha256Hex,
 } from "./data/load.ts";
 export {

@@ -17,6 +17,12 @@ export interface LoadNamesOptions {
   /** Longest pause in a download's body, in milliseconds (default 30 s, or NINJAGRAD_HTTP_IDLE_MS). */
   idleMs?: number;
   /**
+   * Longest a whole download may take, in milliseconds (default 10 minutes, or
+   * NINJAGRAD_HTTP_DEADLINE_MS): a server that sends a byte now and then never pauses long enough
+   * for `idleMs`, and would otherwise never end.
+   */
+  deadlineMs?: number;
+  /**
    * The largest names list read, from a file or a download, in bytes (default 256 MiB, or
    * NINJAGRAD_MAX_NAMES_BYTES): a list of two million names is about 15 MB.
    */
@@ -28,6 +34,7 @@ function limits(opts: LoadNamesOptions) {
   return {
     timeoutMs: opts.timeoutMs ?? envNumber("NINJAGRAD_HTTP_TIMEOUT_MS") ?? 30_000,
     idleMs: opts.idleMs ?? envNumber("NINJAGRAD_HTTP_IDLE_MS") ?? 30_000,
+    deadlineMs: opts.deadlineMs ?? envNumber("NINJAGRAD_HTTP_DEADLINE_MS") ?? 600_000,
     maxBytes: opts.maxBytes ?? envNumber("NINJAGRAD_MAX_NAMES_BYTES") ?? 256 * 2 ** 20,
   };
 }
@@ -74,6 +81,31 @@ export async function loadNames(
   const path = /^file:/i.test(text) ? fileURLToPath(text) : text;
   return parseNames(await readNamesFile(path, limits(opts).maxBytes), `names file ${path}`);
 }
+
+/**
+ * A URL as it may be shown and stored: without a user and password (`user:pass@`), and with the
+ * value of every query parameter that names a secret (token, key, signature, password…) replaced
+ * by `REDACTED`, so that a checkpoint, a chart's header or a message never holds a credential.
+ * Anything that is not an http(s) URL is returned as it is.
+ */
+export function redactUrl(source: string): string {
+  if (!/^https?:\/\//i.test(source)) return source;
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return source.replace(/\/\/[^/@]*@/, "//");
+  }
+  url.username = "";
+  url.password = "";
+  for (const key of [...url.searchParams.keys()]) {
+    if (SECRET.test(key)) url.searchParams.set(key, "REDACTED");
+  }
+  return url.href;
+}
+
+/** Query parameters that carry credentials (access_token, api_key, X-Amz-Signature, sig…). */
+const SECRET = /token|key|secret|sig|pass|auth|credential|session|code/i;
 
 /** The lecture's names.txt (makemore's file): its SHA-256, as the lecture states it. */
 export const LECTURE_NAMES_SHA256 =
@@ -213,54 +245,85 @@ async function loadUrl(
   const cachedBytes = await Deno.readFile(cached).catch(() => undefined);
   if (cachedBytes) {
     try {
-      return parseNames(cachedBytes, `names downloaded from ${url} (cached at ${cached})`);
+      return parseNames(
+        cachedBytes,
+        `names downloaded from ${redactUrl(url)} (cached at ${cached})`,
+      );
     } catch (err) {
       if (!(err instanceof NinjagradError)) throw err;
       await Deno.remove(cached).catch(() => {});
     }
   }
-  const { bytes, contentType } = await download(url, lim);
-  const names = parseNames(bytes, `names downloaded from ${url}`, contentType);
   let tmp: string | undefined;
   try {
-    await Deno.mkdir(cacheDir, { recursive: true });
-    tmp = await Deno.makeTempFile({ dir: cacheDir, prefix: ".download-" });
-    await Deno.writeFile(tmp, bytes);
+    try {
+      await Deno.mkdir(cacheDir, { recursive: true });
+      tmp = await Deno.makeTempFile({ dir: cacheDir, prefix: ".download-" });
+    } catch (err) {
+      throw new NinjagradError(
+        `could not cache ${redactUrl(url)} in ${cacheDir} (${
+          oneLine(err)
+        }): make that directory writable`,
+      );
+    }
+    // Written to the disk as it comes, never held: memory stays flat whatever the body does.
+    const { contentType } = await download(url, lim, tmp);
+    const names = parseNames(
+      await Deno.readFile(tmp),
+      `names downloaded from ${redactUrl(url)}`,
+      contentType,
+    );
     await Deno.rename(tmp, cached); // rename is atomic: readers see the whole file or none
     tmp = undefined;
+    return names;
   } catch (err) {
+    if (err instanceof NinjagradError) throw err;
     throw new NinjagradError(
-      `could not cache ${url} in ${cacheDir} (${oneLine(err)}): make that directory writable`,
+      `could not cache ${redactUrl(url)} in ${cacheDir} (${
+        oneLine(err)
+      }): make that directory writable`,
     );
   } finally {
     if (tmp !== undefined) await Deno.remove(tmp).catch(() => {});
   }
-  return names;
 }
 
 /**
- * The body of `url`, within the limits: the server must answer within `timeoutMs`, never pause
- * longer than `idleMs` in the body, and send at most `maxBytes`.
+ * Streams the body of `url` into the file `into`, within the limits: the server must answer
+ * within `timeoutMs`, never pause longer than `idleMs` in the body, send at most `maxBytes` (as
+ * decompressed: what is counted is what would be kept) and be done within `deadlineMs`.
  */
 async function download(
   url: string,
-  { timeoutMs, idleMs, maxBytes }: ReturnType<typeof limits>,
-): Promise<{ bytes: Uint8Array; contentType?: string }> {
-  const what = `could not download names from ${url}`;
+  { timeoutMs, idleMs, maxBytes, deadlineMs }: ReturnType<typeof limits>,
+  into: string,
+): Promise<{ contentType?: string }> {
+  const what = `could not download names from ${redactUrl(url)}`;
   const abort = new AbortController();
-  let timer = setTimeout(() => abort.abort(), timeoutMs);
+  let why: string | undefined;
+  const stop = (reason: string) => {
+    why ??= reason;
+    abort.abort();
+  };
+  const deadline = setTimeout(
+    () => stop(`it took longer than the ${seconds(deadlineMs)} a download may take`),
+    deadlineMs,
+  );
+  let timer = setTimeout(() => stop(`no answer within ${seconds(timeoutMs)}`), timeoutMs);
   let response: Response;
   try {
     response = await fetch(url, { signal: abort.signal });
   } catch (err) {
     clearTimeout(timer);
-    const why = abort.signal.aborted ? `no answer within ${seconds(timeoutMs)}` : fetchReason(err);
+    clearTimeout(deadline);
     throw new NinjagradError(
-      `${what} (${why}): check the URL and the network, or download the file and pass its path`,
+      `${what} (${why ?? fetchReason(err)}): check the URL and the network, or download the file ` +
+        "and pass its path",
     );
   }
   clearTimeout(timer);
   if (!response.ok) {
+    clearTimeout(deadline);
     await response.body?.cancel();
     throw new NinjagradError(
       `${what}: HTTP ${response.status} ${response.statusText}; ` +
@@ -269,49 +332,51 @@ async function download(
   }
   const contentType = response.headers.get("content-type") ?? undefined;
   const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (declared > maxBytes) {
+  if (declared > maxBytes && !response.headers.has("content-encoding")) {
+    clearTimeout(deadline);
     await response.body?.cancel();
-    throw tooLarge(url, `announces ${declared.toLocaleString("en")} bytes`, maxBytes);
+    throw tooLarge(redactUrl(url), `announces ${declared.toLocaleString("en")} bytes`, maxBytes);
   }
   let got = 0;
-  const idle = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => abort.abort(), idleMs);
-  };
-  try {
-    idle();
-    const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    const counted = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, out) {
-          got += chunk.length;
-          idle();
-          out.enqueue(chunk);
-        },
-      }),
+  const reader = (response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }))
+    .getReader();
+  /** The body stopped coming: a stall, the deadline, or a broken connection. */
+  const stopped = (err: unknown) =>
+    new NinjagradError(
+      `${what}: the download stopped after ${got.toLocaleString("en")} bytes (${
+        why ?? `the connection broke: ${fetchReason(err)}`
+      }); nothing was cached: try again, or download the file and pass its path`,
     );
-    const bytes = await readCapped(
-      counted,
-      maxBytes,
-      () =>
-        tooLarge(
-          `the download of ${url}`,
+  try {
+    // A write that fails (a full disk) is not the server's fault: loadUrl names the cache.
+    using file = await Deno.open(into, { write: true, truncate: true });
+    for (;;) {
+      clearTimeout(timer);
+      timer = setTimeout(() => stop(`it stalled for ${seconds(idleMs)}`), idleMs);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        throw stopped(err);
+      }
+      if (chunk.done) break;
+      got += chunk.value.length;
+      if (got > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(
+          `the download of ${redactUrl(url)}`,
           `ran past ${maxBytes.toLocaleString("en")} bytes`,
           maxBytes,
-        ),
-    );
-    return { bytes, contentType };
-  } catch (err) {
-    if (err instanceof NinjagradError) throw err;
-    const why = abort.signal.aborted
-      ? `it stalled for ${seconds(idleMs)}`
-      : `the connection broke: ${fetchReason(err)}`;
-    throw new NinjagradError(
-      `${what}: the download stopped after ${got.toLocaleString("en")} bytes (${why}); ` +
-        "nothing was cached: try again, or download the file and pass its path",
-    );
+        );
+      }
+      const bytes = chunk.value;
+      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+    }
+    return { contentType };
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadline);
+    reader.releaseLock();
   }
 }
 

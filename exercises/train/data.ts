@@ -5,6 +5,7 @@ import {
   type Examples,
   LECTURE_NAMES_SOURCE,
   loadNames,
+  redactUrl,
   sha256Hex,
   splitWords,
 } from "../data.ts";
@@ -81,10 +82,12 @@ export async function loadTrainData(
     }
     check(chars.size + 1, examples);
   }
-  const data = prepareData(words, block, source ?? LECTURE_NAMES_SOURCE);
+  // Shown and stored without credentials (a URL's user:pass@ or token): see redactUrl.
+  const shown = source === undefined ? undefined : redactUrl(source);
+  const data = prepareData(words, block, shown ?? LECTURE_NAMES_SOURCE);
   const sha256 = await sha256Hex(words.join("\n"));
   return {
     ...data,
-    fingerprint: { ...(source ? { path: source } : {}), names: words.length, sha256 },
+    fingerprint: { ...(shown ? { path: shown } : {}), names: words.length, sha256 },
   };
 }
