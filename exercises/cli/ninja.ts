@@ -146,8 +146,13 @@ async function init(args: string[]): Promise<void> {
   );
 }
 
+/** The failures already shown (a type-check's, met again as the sandbox's reason not to run). */
+const shown = new WeakSet<LearnerFileError>();
+
 /** A learner file's failure, shown: the compiler's messages at their lines, or one JSON document. */
 function showFailure(e: LearnerFileError, path: string, json: boolean, exercise?: number): void {
+  if (shown.has(e)) return;
+  shown.add(e);
   if (json) {
     console.log(JSON.stringify({
       file: path,
@@ -199,15 +204,16 @@ async function check(args: string[]): Promise<void> {
   const path = userPath(positionals[0]);
   const options = setupOptionsFromFlags(values);
   const chartDir = typeof values.charts === "string" ? userPath(values.charts) : undefined;
-  await vet(path, values["no-check"] !== true, json);
   // The names are read here: the sandboxed child may read neither the user's files nor the net.
   const words = options.data === undefined ? undefined : await loadNames(options.data);
   let report: CheckReport;
   try {
+    // The child starts (and loads the project) while the file is type-checked.
     const answer = await runSandboxed(
       { mode: "check", path, options: { ...options, ...(words ? { words } : {}) } },
       sandboxLimits(),
       { print: learnerPrint },
+      vet(path, values["no-check"] !== true, json),
     );
     report = decodeReport(answer.report);
   } catch (e) {
@@ -302,7 +308,6 @@ async function trainCommand(args: string[]): Promise<void> {
   }
   const json = values.json === true, quiet = values.quiet === true;
   const path = userPath(positionals[0]);
-  await vet(path, values["no-check"] !== true, json);
   // train.ts's flags, read by train.ts itself (imported here only: it loads the charts).
   const config = configFromFlags(values);
   const source = values.data === undefined ? undefined : userPath(values.data as string);
@@ -352,6 +357,7 @@ async function trainCommand(args: string[]): Promise<void> {
       { mode: "train", path, config, ...(words ? { words } : {}), ...(source ? { source } : {}) },
       sandboxLimits({ runMs: Infinity, memoryMiB }),
       { print: learnerPrint, event: onEvent },
+      vet(path, values["no-check"] !== true, json), // while the child loads the project
     );
   } catch (e) {
     // Ctrl-C, SIGTERM, SIGHUP: the child was stopped at once (it saves nothing), in one line.

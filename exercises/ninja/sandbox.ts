@@ -147,6 +147,7 @@ export async function runSandboxed(
   request: Unsent<SandboxRequest>,
   limits: SandboxLimits,
   handlers: SandboxHandlers = {},
+  ready: Promise<unknown> = Promise.resolve(),
 ): Promise<SandboxAnswer> {
   const path = request.path;
   const nonce = crypto.randomUUID();
@@ -173,8 +174,9 @@ export async function runSandboxed(
   const started = performance.now();
   const fileUrl = pathToFileURL(path).href;
   let errSoFar = "";
-  let phase: { at: "start" | "load" | "run" | "rule"; since: number; rule?: string } = {
-    at: "start",
+  // "wait": the child loads the project's modules while `ready` (the type-check) runs.
+  let phase: { at: "wait" | "start" | "load" | "run" | "rule"; since: number; rule?: string } = {
+    at: "wait",
     since: started,
   };
   let runSince = started;
@@ -224,7 +226,10 @@ export async function runSandboxed(
         `${rule} ran for more than ${s(limits.ruleMs)}: stopped${at ? ` at ${at}` : ""} ` +
         "(an endless loop?); a rule returns its gradient in milliseconds"
       );
-    } else if (phase.at !== "start" && phase.at !== "load" && now - runSince > limits.runMs) {
+    } else if (
+      phase.at !== "wait" && phase.at !== "start" && phase.at !== "load" &&
+      now - runSince > limits.runMs
+    ) {
       halt((at) =>
         `the check of ${path} took more than ${s(limits.runMs)}: stopped${at ? ` at ${at}` : ""}`
       );
@@ -238,15 +243,31 @@ export async function runSandboxed(
       );
     }
   }, 50);
-  const writer = child.stdin.getWriter();
-  const wrote = writer.write(new TextEncoder().encode(JSON.stringify({ ...request, nonce })))
-    .then(() => writer.close()).catch(() => {});
   const errText = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       if (errSoFar.length < 65536) errSoFar += chunk;
     }
     return errSoFar;
   })();
+  const writer = child.stdin.getWriter();
+  // The request now; the end of stdin, which lets the child import the file, once `ready`.
+  const wrote = writer.write(new TextEncoder().encode(JSON.stringify({ ...request, nonce })))
+    .catch(() => {});
+  try {
+    await ready;
+  } catch (e) {
+    stop("timeout", "not started");
+    clearInterval(watch);
+    for (const remove of listeners) remove();
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await errText;
+    throw e;
+  }
+  await wrote;
+  await writer.close().catch(() => {});
+  phase = { at: "start", since: performance.now() };
+  runSince = phase.since;
   const onFrame = (frame: Frame) => {
     const now = performance.now();
     if (frame.t === "mark") {
