@@ -234,6 +234,11 @@ Deno.test("reshape: sizes taken from the input follow it; -1 infers; a fixed siz
   g.set(x, Tensor.zeros([8, 16, 4], "float64"));
   assert.deepEqual([byB.shape, inferred.shape, heads.shape], [[8, 64], [8, 64], [8, 16, 2, 2]]);
   assert.deepEqual(fixed.shape, [8, 16, 4]);
+  // The issue's own: view(x, [32, 1024]) of (32, 16, 64) failed on a last batch of 10.
+  const acts = g.input("acts", Tensor.zeros([32, 16, 64], "float64"));
+  const flat = reshape(acts, [32, 1024]);
+  g.set(acts, Tensor.zeros([10, 16, 64], "float64"));
+  assert.deepEqual(flat.shape, [10, 1024]);
   const seq = g.input("seq", Tensor.zeros([1, 3, 4], "float64"));
   const split = reshape(seq, [1, 3, 2, 2]);
   g.set(seq, Tensor.zeros([1, 5, 4], "float64"));
