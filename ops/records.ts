@@ -14,6 +14,6 @@ export { layerNorm } from "./norm.ts";
 export { crossEntropyAny, mseLoss } from "./loss.ts";
 export { dropout } from "./dropout.ts";
 export { expand, maskedFill, roll, tril, triu } from "./movement.ts";
-export { argmax, gather, topkIndices } from "./search.ts";
+export { arangeLike, argmax, gather, topkIndices } from "./search.ts";
 export { multinomial } from "./sample.ts";
 export { detach } from "./grad.ts";

@@ -85,3 +85,17 @@ export const gather = atomic<"x" | "index", { axis: number }, GatherSaved>({
   },
   vjp: { x: ({ g, inputs: { x }, saved }) => k.untake(g, saved.from, x.shape) },
 });
+
+/** torch.arange(x.size(axis)): 0, 1, …, n − 1 as int32, n read off x on every run; no gradient. */
+export const arangeLike = atomic<"x", { axis: number }>({
+  name: "arange",
+  inputs: ["x"],
+  nondiff: ["x"],
+  dtype: "int32",
+  shape: ({ x }, { axis }) => [x[normAxis(axis, x)]],
+  forward: (_inputs, out) => {
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = i;
+  },
+  vjp: {},
+});

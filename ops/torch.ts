@@ -131,6 +131,14 @@ export function arange(graph: Graph, start: number, end?: number, step = 1): Nod
 }
 
 /**
+ * torch.arange(x.size(dim)) as a node that follows x: positions 0..n−1 (int32) for a batch of
+ * sequences `idx` (B, T) are `arangeLike(idx, 1)`, and they grow with T when idx's shape changes
+ * (sampling one more token, a longer evaluation batch), where `arange(graph, T)` is fixed.
+ */
+export const arangeLike = (x: Node, dim = -1): Node =>
+  apply(search.arangeLike, { x }, { axis: axisIn("arangeLike", x, dim) });
+
+/**
  * torch.argmax(x, dim, keepdim): int32 indices of the largest element along `dim` (of the
  * flattened x for null, the default), the first at a tie. No gradient.
  */

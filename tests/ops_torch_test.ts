@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   add,
   arange,
+  arangeLike,
   argmax,
   chunk,
   crossEntropy,
@@ -196,6 +197,13 @@ Deno.test("arange: int32 for integers, the graph's dtype for fractions", () => {
   assert.equal(f.value.dtype, "float32");
   assert.deepEqual(values(f.value), [0, 0.25, 0.5, 0.75]);
   assert.deepEqual(values(arange(g, 3, 0, -1).value), [3, 2, 1]);
+  // arangeLike follows its input's shape when it changes
+  const idx = g.input("idx", Tensor.zeros([2, 3], "int32"));
+  const pos = arangeLike(idx, 1);
+  assert.equal(pos.value.dtype, "int32");
+  assert.deepEqual(values(pos.value), [0, 1, 2]);
+  g.set(idx, Tensor.zeros([2, 5], "int32"));
+  assert.deepEqual(values(pos.value), [0, 1, 2, 3, 4]);
 });
 
 Deno.test("multinomial: seeded draws repeat, follow the weights, and never repeat without replacement", () => {
