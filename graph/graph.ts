@@ -690,6 +690,13 @@ function shapeError(node: Node, e: unknown): unknown {
       : [`${x.name} is ${formatShape(x.current.shape)} now, ${formatShape(built[i])} when built`]
   );
   if (changed.length === 0) return e;
+  // An input that kept its shape may be what holds a size fixed at build time (an expand to B).
+  const kept = node.inputs.flatMap((x, i) =>
+    x.kind === "op" && sameShape(x.current.shape, built[i])
+      ? [`${x.name} is ${formatShape(built[i])} as built`]
+      : []
+  );
+  changed.push(...kept);
   const hint = node.op?.name === "view"
     ? ` (write an axis whose size changes as -1, or give the input's own size for it)`
     : "";

@@ -28,6 +28,7 @@ import {
   transpose,
 } from "../mod.ts";
 import { assertGradcheck, indices, rng, sameValues, uniform } from "./helpers.ts";
+import { gruGraph, transformerGraph } from "./fixtures/makemore_models.ts";
 
 const VOCAB = 27, BLOCK = 4, EMBD = 8, HIDDEN = 16;
 
@@ -288,4 +289,36 @@ Deno.test("inputs whose shapes disagree: the error names the composite op that c
   // Both at once, as run does, fit.
   m.g.run({ Xb: indices(r, [10, BLOCK], VOCAB), Yb: indices(r, [10], VOCAB) });
   assert.deepEqual(m.logits.shape, [10, VOCAB]);
+});
+
+Deno.test("makemore's Transformer, built for a batch of 4, runs a batch of 3 as if built for it", () => {
+  const four = transformerGraph(4, 7), three = transformerGraph(3, 7);
+  // The other graph's weights and tokens, given by label: parameters are written in place.
+  four.graph.batch(() => {
+    for (const node of three.graph.nodes) {
+      if (node.kind !== "op" && node.label !== undefined) four.graph.set(node.label, node.value);
+    }
+  });
+  assert.deepEqual(four.graph.node("idx").shape, [3, 16]);
+  assert.ok(sameValues(four.loss.value, three.loss.value), "loss");
+  const got = four.graph.backward(four.loss);
+  for (const node of three.graph.nodes.filter((n) => n.kind === "param")) {
+    assert.ok(sameValues(got.get(node.label!), three.grads.get(node)), `d${node.label}`);
+  }
+});
+
+Deno.test("a size read off another node as a number stays fixed: the error names the node holding it", () => {
+  // makemore's GRU expands its start state to [B, -1], B read from idx.shape when built.
+  const { graph } = gruGraph(4, 7);
+  const idx = graph.node("idx");
+  const two = Tensor.zeros([2, 16], "int32");
+  assert.throws(() => graph.run({ idx: two, targets: two }), (e) => {
+    assert.ok(e instanceof NinjagradError);
+    assert.match(
+      e.message,
+      /^setting idx to \(2, 16\), targets to \(2, 16\): concat#\d+ \(concat\): .*view#\d+ is \(2, 64\) now, \(4, 64\) when built, expand#\d+ is \(4, 64\) as built; the graph keeps its previous values/,
+    );
+    return true;
+  });
+  assert.deepEqual(idx.shape, [4, 16]);
 });
