@@ -57,8 +57,20 @@ function argmaxRows(logits: Tensor): Tensor {
 }
 
 /** `(p − onehot(at)) · dloss / divisor`, the cross-entropy formula with its parts swappable. */
-function ce(v: Values, p: Tensor, at: Tensor | number, divisor: number, dloss = true): Tensor {
-  return t.mul(t.sub(p, at), dloss ? t.div(tensor(v, "dloss"), divisor) : 1 / divisor);
+function ce(
+  v: Values,
+  p: Tensor,
+  at: Tensor | number,
+  divisor: number,
+  dloss = true,
+  times: Tensor | number = 1,
+): Tensor {
+  const scale = dloss
+    ? t.div(tensor(v, "dloss"), divisor)
+    : typeof times === "number"
+    ? times / divisor
+    : t.div(times, divisor);
+  return t.mul(t.sub(p, at), scale);
 }
 
 const classes = (v: Values) => tensor(v, "probs").shape[1];
@@ -98,6 +110,23 @@ const CROSS_ENTROPY: Mutant[] = [
       "(softmax − onehot) / n",
     compute: (v) =>
       t.mul(t.sub(t.div(tensor(v, "probs"), batch(v)), target(v)), tensor(v, "dloss")),
+  },
+  {
+    id: "dprobs-for-dlogits",
+    kind: "operand",
+    says: () =>
+      "is dprobs, −1/(n·probs) at each row's target, not dlogits: carry it on through the " +
+      "softmax to the logits, which gives (softmax − onehot) / n",
+    compute: (v) =>
+      t.mul(t.div(t.neg(target(v)), t.mul(tensor(v, "probs"), batch(v))), tensor(v, "dloss")),
+  },
+  {
+    id: "loss-for-dloss",
+    kind: "operand",
+    says: () =>
+      "multiplies by the loss where the chain rule has its gradient dloss: " +
+      "(softmax − onehot) / n · dloss",
+    compute: (v) => ce(v, tensor(v, "probs"), target(v), batch(v), false, tensor(v, "loss")),
   },
   {
     id: "no-dloss",
@@ -190,7 +219,7 @@ interface BnChange {
   overN?: false;
   direct?: "no n" | "none";
   mean?: "no sum" | "axis 1" | "none" | "plus";
-  variance?: "no sum" | "axis 1" | "none" | "plus" | "n" | "inverted";
+  variance?: "no sum" | "axis 1" | "none" | "plus" | "n" | "inverted" | "over n-1";
   outer?: "bndiff";
   inner?: "bndiff";
 }
@@ -214,7 +243,13 @@ function bn(v: Values, c: BnChange): Tensor {
     inner = c.mean === "plus" ? t.add(inner, m) : t.sub(inner, m);
   }
   if (c.variance !== "none") {
-    const bessel = c.variance === "n" ? 1 : c.variance === "inverted" ? (n - 1) / n : n / (n - 1);
+    const bessel = c.variance === "n"
+      ? 1
+      : c.variance === "inverted"
+      ? (n - 1) / n
+      : c.variance === "over n-1"
+      ? 1 / (n - 1)
+      : n / (n - 1);
     const outer = c.outer === "bndiff" ? bndiff : bnraw;
     const within = c.inner === "bndiff" ? bndiff : bnraw;
     const part = t.mul(bessel, t.mul(outer, reduce(t.mul(g, within), c.variance)));
@@ -318,6 +353,12 @@ const BATCHNORM: Mutant[] = [
     { variance: "inverted" },
   ),
   bnMutant(
+    "variance-over-n-1",
+    "factor",
+    `${VARIANCE_PART} has 1/(n-1) where the formula has n/(n-1)`,
+    { variance: "over n-1" },
+  ),
+  bnMutant(
     "both-axis-1",
     "axis",
     "sums over axis 1 (along each row) where the formula sums over axis 0 (over the batch, " +
@@ -358,6 +399,23 @@ const insteadOf = (
 });
 
 const forwardForGradient = (x: string) => `the forward value ${x}`;
+
+/** A sum over the wrong axis of a value broadcast along the other one. */
+const wrongAxis = (
+  id: string,
+  input: string,
+  axis: number,
+  formula: string,
+  compute: (v: Values) => Tensor,
+): Mutant => ({
+  id,
+  kind: "axis",
+  says: (v) =>
+    `sums over axis ${axis} where ${input} ${`(${
+      tensor(v, input).shape.join(", ")
+    })`} was broadcast along axis ${1 - axis}: ${formula}`,
+  compute,
+});
 
 const MEAN_NOT_SUM = (id: string, grad: string, formula: string): Mutant => ({
   id,
@@ -419,6 +477,14 @@ const EMBEDDING: Mutant[] = [
     compute: (v) => scatter(v, (k) => k * blockOf(v)),
   },
   {
+    id: "forward-for-gradient",
+    kind: "operand",
+    says: () =>
+      "adds the forward value emb where the formula adds its gradient demb: " +
+      "dC[Xb[k, j]] += demb[k, j]",
+    compute: (v) => scatter({ ...v, demb: tensor(v, "emb") }, (k, j) => k * blockOf(v) + j),
+  },
+  {
     id: "first-letter-only",
     kind: "operand",
     says: () =>
@@ -454,6 +520,8 @@ const LINEAR: Record<string, Mutant[]> = {
       (v) => t.matmul(tensor(v, "logits"), tensor(v, "W2"), timesT),
     ),
   ],
+  // Not dlogits.sum(1): each row of dlogits sums to zero, so that sum is rounding noise, which no
+  // catalogue can match.
   "logits.b2": [
     insteadOf(
       "forward-for-gradient",
@@ -483,6 +551,13 @@ const LINEAR: Record<string, Mutant[]> = {
     ),
   ],
   "hprebn.b1": [
+    wrongAxis(
+      "axis-1",
+      "b1",
+      1,
+      "db1 = dhprebn.sum(0)",
+      (v) => t.sum(tensor(v, "dhprebn"), drop(1)),
+    ),
     insteadOf(
       "forward-for-gradient",
       forwardForGradient("hprebn"),
@@ -500,6 +575,12 @@ const LINEAR: Record<string, Mutant[]> = {
       (v) => t.mul(t.sub(1, t.mul(tensor(v, "hpreact"), tensor(v, "hpreact"))), tensor(v, "dh")),
     ),
     {
+      id: "tanh-of-h",
+      kind: "operand",
+      says: () => "takes tanh of h, which already is tanh(hpreact): dhpreact = (1.0 - h**2) * dh",
+      compute: (v) => t.mul(t.sub(1, t.pow(t.tanh(tensor(v, "h")), 2)), tensor(v, "dh")),
+    },
+    {
       id: "no-square",
       kind: "operand",
       says: () => "has 1 − h where tanh' is 1 − h²: dhpreact = (1.0 - h**2) * dh",
@@ -507,6 +588,13 @@ const LINEAR: Record<string, Mutant[]> = {
     },
   ],
   "hpreact.bngain": [
+    wrongAxis(
+      "axis-1",
+      "bngain",
+      1,
+      "dbngain = (bnraw * dhpreact).sum(0, keepdim=True)",
+      (v) => t.sum(t.mul(tensor(v, "bnraw"), tensor(v, "dhpreact")), keep(1)),
+    ),
     insteadOf(
       "bndiff-for-bnraw",
       "bndiff",
@@ -529,7 +617,16 @@ const LINEAR: Record<string, Mutant[]> = {
       (v) => t.sum(t.mul(tensor(v, "hpreact"), tensor(v, "dhpreact")), keep(0)),
     ),
   ],
-  "hpreact.bnbias": [MEAN_NOT_SUM("mean-not-sum", "dhpreact", "dbnbias = dhpreact.sum(0)")],
+  "hpreact.bnbias": [
+    wrongAxis(
+      "axis-1",
+      "bnbias",
+      1,
+      "dbnbias = dhpreact.sum(0, keepdim=True)",
+      (v) => t.sum(tensor(v, "dhpreact"), keep(1)),
+    ),
+    MEAN_NOT_SUM("mean-not-sum", "dhpreact", "dbnbias = dhpreact.sum(0)"),
+  ],
   "bnvar.bndiff2": [{
     id: "bessel-forgotten",
     kind: "factor",
@@ -547,23 +644,6 @@ const LINEAR: Record<string, Mutant[]> = {
     compute: (v) => t.mul(onehot(v, tensor(v, "Yb")), tensor(v, "dlogit_maxes")),
   }],
 };
-
-/** A sum over the wrong axis of a value broadcast along the other one. */
-const wrongAxis = (
-  id: string,
-  input: string,
-  axis: number,
-  formula: string,
-  compute: (v: Values) => Tensor,
-): Mutant => ({
-  id,
-  kind: "axis",
-  says: (v) =>
-    `sums over axis ${axis} where ${input} ${`(${
-      tensor(v, input).shape.join(", ")
-    })`} was broadcast along axis ${1 - axis}: ${formula}`,
-  compute,
-});
 
 /** Exercise 1's rules, line by line: the slips the lecture's learners make most. */
 const EX1: Record<string, Mutant[]> = {
