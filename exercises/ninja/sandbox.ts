@@ -68,6 +68,9 @@ export class SandboxStopped extends LearnerFileError {
   }
 }
 
+/** The longest line kept of the child's output: a report is far shorter. */
+const MAX_LINE = 8 * 1024 * 1024;
+
 /** A request before its nonce is added. */
 export type Unsent<T> = T extends unknown ? Omit<T, "nonce"> : never;
 
@@ -299,6 +302,15 @@ export async function runSandboxed(
     const lines = pending.split("\n");
     pending = lines.pop()!;
     for (const line of lines) if (line !== "") onLine(line);
+    // Output without a line break that outgrows any frame is the learner's: shown cut short, so
+    // that a file printing without end cannot fill this process's memory.
+    const at = pending.indexOf(`${nonce} `);
+    if (pending.length > MAX_LINE && (at < 0 || pending.length - at > MAX_LINE)) {
+      handlers.print?.(
+        `${pending.slice(0, 200)}… (${pending.length} characters without a line break, cut)`,
+      );
+      pending = "";
+    }
   }
   if (pending !== "") onLine(pending);
   const status = await child.status;
