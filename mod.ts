@@ -59,7 +59,7 @@ export type {
 } from "./ops/fit.ts";
 export { seededRandom } from "./ops/kernels/random.ts";
 export { generate } from "./ops/generate.ts";
-export type { Module, Parameter } from "./ops/module.ts";
+export type { Module, Parameter, StateDictOptions } from "./ops/module.ts";
 export type { GenerateOptions } from "./ops/generate.ts";
 export {
   decodeSafetensors,
@@ -67,5 +67,5 @@ export {
   loadSafetensors,
   saveSafetensors,
 } from "./ops/safetensors.ts";
-export type { NamedTensors } from "./ops/safetensors.ts";
+export type { NamedTensors, SafetensorsOptions } from "./ops/safetensors.ts";
 export type { Random } from "./ops/kernels/random.ts";

@@ -40,6 +40,9 @@ function uniform(shape: Shape, random: Random, bound: number): Tensor {
   return t;
 }
 
+/** The names torch.nn's norm layers give the lecture's gamma and beta. */
+const NORM_NAMES = { gamma: { name: "weight" }, beta: { name: "bias" } };
+
 /** What every lecture layer is: a module of one input node and one output node. */
 export abstract class Layer extends Module {
   /** Builds the layer's nodes on `x`, in x's graph, and returns the output node. */
@@ -105,6 +108,11 @@ export class Linear extends Layer {
     return this.values.weight;
   }
 
+  /** torch.nn.Linear keeps its weight as (fanOut, fanIn). */
+  protected override torchLayout(): Record<string, { transpose: boolean }> {
+    return { weight: { transpose: true } };
+  }
+
   /** The bias (fanOut,), if the layer has one. */
   get bias(): Tensor | undefined {
     return this.values.bias;
@@ -168,6 +176,11 @@ export class BatchNorm1d extends Layer {
     this.values.beta = Tensor.zeros([dim], "float64");
     this.runningMean = Tensor.zeros([dim], "float64");
     this.runningVar = Tensor.full([dim], 1, "float64");
+  }
+
+  /** torch.nn.BatchNorm1d names gamma and beta `weight` and `bias`. */
+  protected override torchLayout(): Record<string, { name: string }> {
+    return NORM_NAMES;
   }
 
   /** The running statistics under PyTorch's names, saved with the parameters. */
@@ -349,6 +362,11 @@ export class LayerNorm extends Layer {
   /** The layer as a person wrote it, for messages. */
   override describe(): string {
     return `LayerNorm(${this.dim})`;
+  }
+
+  /** torch.nn.LayerNorm names gamma and beta `weight` and `bias`. */
+  protected override torchLayout(): Record<string, { name: string }> {
+    return NORM_NAMES;
   }
 
   /** Normalises each row of x's last axis. */

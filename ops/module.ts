@@ -8,7 +8,7 @@
  * `forward` names its children before it runs.
  */
 import { NinjagradError } from "./kernels/errors.ts";
-import type { Tensor } from "./kernels/tensor.ts";
+import { Tensor } from "./kernels/tensor.ts";
 import type { Graph } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
 
@@ -18,6 +18,29 @@ export function freshLabel(graph: Graph, base: string): string {
   let k = 2;
   while (graph.has(`${base}_${k}`)) k++;
   return `${base}_${k}`;
+}
+
+/** Options of `stateDict` and `loadStateDict`. */
+export interface StateDictOptions {
+  /**
+   * "ninjagrad" (the default): the module's own names and layouts; "torch": torch.nn's, so that
+   * PyTorch's `load_state_dict` takes the tensors of a model written as its PyTorch twin.
+   */
+  layout?: "ninjagrad" | "torch";
+}
+
+/** One tensor of a state dict: its name, the module's tensor, and whether it is transposed. */
+interface StateEntry {
+  name: string;
+  tensor: Tensor;
+  transpose: boolean;
+}
+
+/** A 2-D tensor's transpose, as a new tensor. */
+function transposed(t: Tensor): Tensor {
+  const [r, c] = t.shape, out = Tensor.zeros([c, r], t.dtype), s = t.data, o = out.data;
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) o[j * r + i] = s[i * c + j];
+  return out;
 }
 
 /** `name` under `prefix`: `prefix.name`, or `name` at the top. */
@@ -186,54 +209,56 @@ export abstract class Module {
   /**
    * Every tensor the module holds under its dotted name, PyTorch's state_dict: the parameters'
    * current values, and buffers (BatchNorm1d's `running_mean`, `running_var`). Read from the
-   * module, so a module never built into a graph has its initial values here.
+   * module, so a module never built into a graph has its initial values here. With
+   * `{ layout: "torch" }`, the names and layouts of torch.nn's layers instead of the lecture's:
+   * norm layers' `gamma`/`beta` as `weight`/`bias`, Linear's weight transposed to
+   * (out_features, in_features) (a copy; the others are the module's own tensors).
    */
-  stateDict(): Map<string, Tensor> {
-    this.nameChildren();
-    const out = new Map<string, Tensor>(), seen = new Set<Tensor>();
-    const visit = (m: Module, prefix: string | undefined) => {
-      const own: [string, Tensor][] = [
-        ...Object.entries(m.values),
-        ...m.ownParameters().map(([k, p]): [string, Tensor] => [k, p.value]),
-        ...m.buffers(),
-      ];
-      for (const [key, t] of own) if (!seen.has(t)) seen.add(t), out.set(under(prefix, key), t);
-      for (const [key, child] of m.children()) visit(child, under(prefix, key));
-    };
-    visit(this, undefined);
+  stateDict(options: StateDictOptions = {}): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const { name, tensor, transpose } of this.entries(options)) {
+      out.set(name, transpose ? transposed(tensor) : tensor);
+    }
     return out;
   }
 
   /**
-   * Copies `state` (names as `stateDict()` gives them) into the module's tensors in place, so
-   * every graph built from it sees the new values (call `graph.recompute()` on each). Refuses,
+   * Copies `state` (names and layout as `stateDict(options)` gives them) into the module's tensors
+   * in place; every graph built from the module recomputes what depends on them. Refuses,
    * naming it, a missing or unexpected name or a shape that differs, and changes nothing then.
    */
-  loadStateDict(state: ReadonlyMap<string, Tensor>): void {
-    const mine = this.stateDict();
-    for (const [name, t] of mine) {
+  loadStateDict(state: ReadonlyMap<string, Tensor>, options: StateDictOptions = {}): void {
+    const mine = this.entries(options), names = new Set(mine.map((e) => e.name));
+    for (const { name, tensor, transpose } of mine) {
       const src = state.get(name);
       if (src === undefined) {
         throw new NinjagradError(`loadStateDict: "${name}" is missing from the state given`);
       }
-      if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
+      const want = transpose ? [...tensor.shape].reverse() : tensor.shape;
+      if (src.shape.length !== want.length || src.shape.some((d, i) => d !== want[i])) {
         throw new NinjagradError(
           `loadStateDict: "${name}" is (${src.shape.join(", ")}) in the state but (${
-            t.shape.join(", ")
-          }) in the model`,
+            want.join(", ")
+          }) in the model${options.layout === "torch" ? " (PyTorch's layout)" : ""}`,
         );
       }
     }
     for (const name of state.keys()) {
-      if (!mine.has(name)) {
+      if (!names.has(name)) {
         throw new NinjagradError(
           `loadStateDict: the state has "${name}", which the model does not (it has ${
-            [...mine.keys()].slice(0, 8).join(", ")
-          }${mine.size > 8 ? ", …" : ""})`,
+            [...names].slice(0, 8).join(", ")
+          }${names.size > 8 ? ", …" : ""})`,
         );
       }
     }
-    for (const [name, t] of mine) t.data.set(state.get(name)!.data);
+    const copy = () => {
+      for (const { name, tensor, transpose } of mine) {
+        const src = state.get(name)!;
+        tensor.data.set((transpose ? transposed(src) : src).data);
+      }
+    };
+    copy();
     // Every graph built from the module recomputes what depends on the new values.
     const leaves = new Map<Graph, Node[]>();
     const visit = (m: Module) => {
@@ -251,7 +276,47 @@ export abstract class Module {
     for (const [graph, nodes] of leaves) graph.batch(() => nodes.forEach((n) => graph.changed(n)));
     // A training-mode BatchNorm1d's forward, just run again, moved its running statistics: the
     // loaded ones are written once more (the parameters are unchanged by it).
-    for (const [name, t] of mine) t.data.set(state.get(name)!.data);
+    copy();
+  }
+
+  /** Every tensor under its dotted name in `layout`, each once, and whether it is transposed. */
+  private entries({ layout = "ninjagrad" }: StateDictOptions): StateEntry[] {
+    if (layout !== "ninjagrad" && layout !== "torch") {
+      throw new NinjagradError(
+        `a state dict's layout is "ninjagrad" or "torch", got ${String(layout)}`,
+      );
+    }
+    this.nameChildren();
+    const out: StateEntry[] = [], seen = new Set<Tensor>();
+    const visit = (m: Module, prefix: string | undefined) => {
+      const torch = layout === "torch" ? m.torchLayout() : {};
+      const own: [string, Tensor][] = [
+        ...Object.entries(m.values),
+        ...m.ownParameters().map(([k, p]): [string, Tensor] => [k, p.value]),
+        ...m.buffers(),
+      ];
+      for (const [key, tensor] of own) {
+        if (seen.has(tensor)) continue;
+        seen.add(tensor);
+        const as = torch[key];
+        out.push({
+          name: under(prefix, as?.name ?? key),
+          tensor,
+          transpose: as?.transpose ?? false,
+        });
+      }
+      for (const [key, child] of m.children()) visit(child, under(prefix, key));
+    };
+    visit(this, undefined);
+    return out;
+  }
+
+  /**
+   * How the module's own tensors are named and laid out in torch.nn's counterpart, where they
+   * differ from the lecture's: `{ gamma: { name: "weight" } }`, `{ weight: { transpose: true } }`.
+   */
+  protected torchLayout(): Readonly<Record<string, { name?: string; transpose?: boolean }>> {
+    return {};
   }
 
   /** Tensors the module keeps that are not parameters (running statistics), by name. */

@@ -7,7 +7,7 @@
  */
 import { NinjagradError } from "./kernels/errors.ts";
 import { type DType, formatShape, sizeOf, Tensor } from "./kernels/tensor.ts";
-import type { Module } from "./module.ts";
+import type { Module, StateDictOptions } from "./module.ts";
 
 const CODES: Record<DType, string> = { float32: "F32", float64: "F64", int32: "I32" };
 const DTYPES: Record<string, DType> = { F32: "float32", F64: "float64", I32: "int32" };
@@ -119,15 +119,26 @@ export function decodeSafetensors(
 }
 
 /**
+/** Options of {@link saveSafetensors} and {@link loadSafetensors}. */
+export interface SafetensorsOptions extends StateDictOptions {
+  /** Strings stored in the header's `__metadata__` (saving only). */
+  metadata?: Readonly<Record<string, string>>;
+}
+
+/**
  * Writes a model's `stateDict()` (or any named tensors) to `path` in the safetensors format,
  * through a temporary file renamed into place, so a failed write leaves the old file whole.
+ * `{ layout: "torch" }` writes torch.nn's names and layouts (see `stateDict`).
  */
 export async function saveSafetensors(
   path: string,
   tensors: Module | NamedTensors,
-  metadata?: Readonly<Record<string, string>>,
+  options: SafetensorsOptions = {},
 ): Promise<void> {
-  const named = "stateDict" in tensors ? (tensors as Module).stateDict() : tensors as NamedTensors;
+  const { metadata, layout } = options;
+  const named = "stateDict" in tensors
+    ? (tensors as Module).stateDict({ layout })
+    : tensors as NamedTensors;
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     await Deno.writeFile(tmp, encodeSafetensors(named, metadata), { createNew: true });
@@ -141,9 +152,14 @@ export async function saveSafetensors(
 
 /**
  * Reads the tensors of a safetensors file; with `model`, loads them into it in place
- * (`loadStateDict`: every name must match, with its shape) and returns them too.
+ * (`loadStateDict`: every name must match, with its shape; `{ layout: "torch" }` for a file of
+ * torch.nn's names and layouts) and returns them too.
  */
-export async function loadSafetensors(path: string, model?: Module): Promise<Map<string, Tensor>> {
+export async function loadSafetensors(
+  path: string,
+  model?: Module,
+  options: StateDictOptions = {},
+): Promise<Map<string, Tensor>> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -151,6 +167,6 @@ export async function loadSafetensors(path: string, model?: Module): Promise<Map
     throw new NinjagradError(`cannot read ${path}: ${(e as Error).message}`);
   }
   const { tensors } = decodeSafetensors(bytes, path);
-  model?.loadStateDict(tensors);
+  model?.loadStateDict(tensors, options);
   return tensors;
 }

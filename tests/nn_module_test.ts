@@ -238,3 +238,35 @@ Deno.test("a parameter shared by two modules appears once, under its first name"
   untied.forward(g.input("idx2", Tensor.from([1, 2], "int32")));
   assert.deepEqual(untied.namedParameters().map(([n]) => n), ["a.logits", "b.logits"]);
 });
+
+Deno.test("stateDict in PyTorch's layout: norm layers' weight/bias, Linear's weight transposed, loaded back", () => {
+  const make = (seed: number) =>
+    new nn.Sequential([
+      new nn.Linear(2, 3, { random: seededRandom(seed) }),
+      new nn.LayerNorm(3),
+      new nn.BatchNorm1d(3),
+    ]);
+  const a = make(1);
+  const torch = a.stateDict({ layout: "torch" });
+  assert.deepEqual([...torch.keys()], [
+    "0.weight",
+    "0.bias",
+    "1.weight",
+    "1.bias",
+    "2.weight",
+    "2.bias",
+    "2.running_mean",
+    "2.running_var",
+  ]);
+  assert.deepEqual(torch.get("0.weight")!.shape, [3, 2]);
+  const w = a.stateDict().get("0.weight")!;
+  assert.equal(torch.get("0.weight")!.get(2, 1), w.get(1, 2));
+  const b = make(2);
+  b.loadStateDict(torch, { layout: "torch" });
+  assert.deepEqual(values(b.stateDict().get("0.weight")), values(w));
+  assert.throws(() => b.loadStateDict(torch), /"0.weight" is \(3, 2\) in the state but \(2, 3\)/);
+  assert.throws(
+    () => b.loadStateDict(a.stateDict(), { layout: "torch" }),
+    /"0.weight" is \(2, 3\) in the state but \(3, 2\) in the model \(PyTorch.s layout\)/,
+  );
+});
