@@ -164,6 +164,8 @@ export class BatchNorm1d extends Layer {
   runningMean: Tensor;
   /** The running variance (dim,), as runningMean. */
   runningVar: Tensor;
+  /** How many training forwards moved the running statistics (PyTorch's num_batches_tracked). */
+  readonly numBatchesTracked: Tensor = Tensor.zeros([], "int32");
   private statsBound = false;
 
   /** A layer over `dim` features. */
@@ -181,6 +183,11 @@ export class BatchNorm1d extends Layer {
   /** torch.nn.BatchNorm1d names gamma and beta `weight` and `bias`. */
   protected override torchLayout(): Record<string, { name: string }> {
     return NORM_NAMES;
+  }
+
+  /** torch.nn.BatchNorm1d also counts its training batches. */
+  protected override torchBuffers(): [string, Tensor][] {
+    return [["num_batches_tracked", this.numBatchesTracked]];
   }
 
   /** The running statistics under PyTorch's names, saved with the parameters. */
@@ -245,6 +252,7 @@ export class BatchNorm1d extends Layer {
 
   /** running = (1 − momentum)·running + momentum·batch, as the lecture's `torch.no_grad()` block. */
   private track({ bnmeani, bnvar }: Record<string, Tensor>): void {
+    this.numBatchesTracked.data[0]++;
     const m = this.momentum, mean = this.runningMean.data, v = this.runningVar.data;
     for (let i = 0; i < this.dim; i++) {
       mean[i] = (1 - m) * mean[i] + m * bnmeani.data[i];

@@ -294,6 +294,7 @@ export abstract class Module {
         ...Object.entries(m.values),
         ...m.ownParameters().map(([k, p]): [string, Tensor] => [k, p.value]),
         ...m.buffers(),
+        ...(layout === "torch" ? m.torchBuffers() : []),
       ];
       for (const [key, tensor] of own) {
         if (seen.has(tensor)) continue;
@@ -309,6 +310,11 @@ export abstract class Module {
     };
     visit(this, undefined);
     return out;
+  }
+
+  /** Tensors torch.nn's counterpart keeps beside the module's own (BatchNorm's batch count). */
+  protected torchBuffers(): [string, Tensor][] {
+    return [];
   }
 
   /**

@@ -87,16 +87,16 @@ export function decodeSafetensors(
       continue;
     }
     const { dtype: code, shape, data_offsets: offsets } = (entry ?? {}) as Record<string, unknown>;
-    const dtype = DTYPES[String(code)];
+    const dtype = code === "I64" ? "int32" : DTYPES[String(code)];
     if (dtype === undefined) {
-      throw bad(`"${name}" has dtype ${String(code)} (F32, F64 and I32 are read)`);
+      throw bad(`"${name}" has dtype ${String(code)} (F32, F64, I32 and I64 are read)`);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw bad(`"${name}" has no valid shape`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2) throw bad(`"${name}" has no data_offsets`);
     const [begin, end] = offsets as number[];
-    const size = sizeOf(shape), width = WIDTH[dtype];
+    const size = sizeOf(shape), width = code === "I64" ? 8 : WIDTH[dtype];
     if (
       !(Number.isInteger(begin) && begin >= 0 && end === begin + size * width && end <= data.length)
     ) {
@@ -112,7 +112,15 @@ export function decodeSafetensors(
     if (dtype === "float32") { for (let i = 0; i < size; i++) d[i] = dv.getFloat32(4 * i, true); }
     else if (dtype === "float64") {
       for (let i = 0; i < size; i++) d[i] = dv.getFloat64(8 * i, true);
-    } else for (let i = 0; i < size; i++) d[i] = dv.getInt32(4 * i, true);
+    } else if (code === "I32") { for (let i = 0; i < size; i++) d[i] = dv.getInt32(4 * i, true); }
+    else {
+      // PyTorch's int64 (a BatchNorm's num_batches_tracked, token ids): int32 when it fits.
+      for (let i = 0; i < size; i++) {
+        const v = Number(dv.getBigInt64(8 * i, true));
+        if (v !== (v | 0)) throw bad(`"${name}" holds ${v}, beyond int32`);
+        d[i] = v;
+      }
+    }
     tensors.set(name, t);
   }
   return { tensors, metadata };

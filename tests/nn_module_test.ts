@@ -257,6 +257,7 @@ Deno.test("stateDict in PyTorch's layout: norm layers' weight/bias, Linear's wei
     "2.bias",
     "2.running_mean",
     "2.running_var",
+    "2.num_batches_tracked",
   ]);
   assert.deepEqual(torch.get("0.weight")!.shape, [3, 2]);
   const w = a.stateDict().get("0.weight")!;

@@ -67,6 +67,22 @@ Deno.test("safetensors: the format's bytes, and a round trip of every dtype", ()
   }
 });
 
+Deno.test("safetensors: PyTorch's int64 (num_batches_tracked) is read as int32 when it fits", () => {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ n: { dtype: "I64", shape: [2], data_offsets: [0, 16] } }).padEnd(48),
+  );
+  const bytes = new Uint8Array(8 + header.length + 16), view = new DataView(bytes.buffer);
+  view.setBigUint64(0, BigInt(header.length), true);
+  bytes.set(header, 8);
+  view.setBigInt64(8 + header.length, 7n, true);
+  view.setBigInt64(16 + header.length, -3n, true);
+  const n = decodeSafetensors(bytes).tensors.get("n")!;
+  assert.equal(n.dtype, "int32");
+  assert.deepEqual(values(n), [7, -3]);
+  view.setBigInt64(16 + header.length, 1n << 40n, true);
+  assert.throws(() => decodeSafetensors(bytes), /"n" holds 1099511627776, beyond int32/);
+});
+
 Deno.test("safetensors: broken files are refused in one line", () => {
   const good = encodeSafetensors([["w", Tensor.from([1, 2], "float32")]]);
   const cut = good.subarray(0, good.length - 1);
