@@ -21,7 +21,10 @@ export interface GenerateOptions {
   topK?: number;
   /** Sample (default true) or take the most likely token. */
   doSample?: boolean;
-  /** The longest context the model takes (default: the model's `blockSize`, else unbounded). */
+  /**
+   * The longest context the model takes (default: the model's `getBlockSize()` or `blockSize`,
+   * as makemore's models have, else unbounded).
+   */
   blockSize?: number;
   /** Seeds the draws (default 0), unless `generator` is given. */
   seed?: number;
@@ -82,8 +85,9 @@ export function generate(
   options: GenerateOptions = {},
 ): Tensor {
   const { temperature = 1, topK, doSample = true, dtype = "float32" } = options;
-  const blockSize = options.blockSize ??
-    (model as unknown as { blockSize?: number }).blockSize ?? Infinity;
+  // makemore's models answer get_block_size(); a property will do too.
+  const m = model as unknown as { blockSize?: number; getBlockSize?: () => number };
+  const blockSize = options.blockSize ?? m.getBlockSize?.() ?? m.blockSize ?? Infinity;
   const random = options.generator ?? seededRandom(options.seed ?? 0);
   if (idx.dtype !== "int32" || idx.shape.length !== 2) {
     throw new NinjagradError(

@@ -176,6 +176,14 @@ Deno.test("generate: makemore's, greedy, sampled, top-k, temperature, block size
   }
   generate(new Spy(chain(5, 10)), idx, 4, { blockSize: 2, doSample: false });
   assert.deepEqual(seen, [1, 2]);
+  class Sized extends Spy {
+    getBlockSize(): number {
+      return 3;
+    }
+  }
+  seen.length = 0;
+  generate(new Sized(chain(5, 10)), idx, 4, { doSample: false });
+  assert.deepEqual(seen, [1, 2, 3]);
   assert.throws(
     () => generate(model, Tensor.from([0, 1], "int32"), 2),
     /int32 token indices \(batch, time\)/,
