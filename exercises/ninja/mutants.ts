@@ -481,7 +481,7 @@ const EMBEDDING: Mutant[] = [
     kind: "operand",
     says: () =>
       "adds the forward value emb where the formula adds its gradient demb: " +
-      "dC[Xb[k, j]] += demb[k, j]",
+      "dC[Xb[k, j]] takes demb[k, j]",
     compute: (v) => scatter({ ...v, demb: tensor(v, "emb") }, (k, j) => k * blockOf(v) + j),
   },
   {
@@ -489,7 +489,7 @@ const EMBEDDING: Mutant[] = [
     kind: "operand",
     says: () =>
       "adds every demb[k, j] into the row of the context's first letter, dC[Xb[k, 0]], where " +
-      "each goes to its own letter's row: dC[Xb[k, j]] += demb[k, j]",
+      "each goes to its own letter's row: dC[Xb[k, j]] takes demb[k, j]",
     compute: (v) => scatter(v, (k, j) => k * blockOf(v) + j, false, (k) => k * blockOf(v)),
   },
 ];
@@ -749,7 +749,7 @@ const EX1: Record<string, Mutant[]> = {
   "bndiff2.bndiff": [{
     id: "no-bndiff",
     kind: "terms",
-    says: () => "has 2 where the power rule gives 2 * bndiff: dbndiff += (2 * bndiff) * dbndiff2",
+    says: () => "has 2 where the power rule gives 2 * bndiff: (2 * bndiff) * dbndiff2",
     compute: (v) => t.mul(2, tensor(v, "dbndiff2")),
   }],
   "bndiff.bnmeani": [wrongAxis(
@@ -764,7 +764,7 @@ const EX1: Record<string, Mutant[]> = {
     kind: "factor",
     says: () =>
       "divides by n − 1 where bnmeani divides by n (the mean; only bnvar has n − 1): " +
-      "dhprebn += 1/n * dbnmeani",
+      "1/n * dbnmeani, spread down each column",
     compute: (v) =>
       t.expand(t.div(tensor(v, "dbnmeani"), batch(v) - 1), tensor(v, "hprebn").shape, 0),
   }],
