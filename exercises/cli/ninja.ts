@@ -69,7 +69,9 @@ ${([1, 2, 3, 4] as const).map((n) => `    --exercise ${n}  DIR/${EXERCISES[n].fi
 
 const CHECK_HELP = `deno task ninja check FILE [flags]
   Type-checks FILE (deno check), runs its rules on one minibatch and compares every gradient
-  with the engine's. Exit 0 once every node is ok, 1 otherwise.
+  with the engine's. Exit 0 once every node is ok, 1 otherwise. FILE runs in a child process
+  that may read it and the project only, 10 s a rule, 30 s to load, 120 s in all, 1 GiB of heap
+  (NINJAGRAD_SANDBOX_RULE_MS, _LOAD_MS, _RUN_MS, _MIB); what it prints goes to stderr.
   --data PATH|URL  names, one per line (default: the lecture's names.txt)
   --dtype T        float32 or float64 (float32)
   --seed N         seeds the parameters and the minibatch
@@ -96,7 +98,8 @@ const TRAIN_HELP = `deno task ninja train FILE [flags]
   names and the rule counters. The lecture's own numbers: --rng torch (train ≈ 2.07, val ≈ 2.11).
   Takes deno task train's flags --steps, --batch, --hidden, --embd, --block, --lr,
   --lr-decay-at, --seed, --rng, --data, --dtype, --eval-every, --detect-anomaly, --json and
-  --quiet (see deno task train --help), and --no-check (skip the type-check).`;
+  --quiet (see deno task train --help), and --no-check (skip the type-check). FILE runs in a
+  child process as in ninja check (no limit on the whole run); nothing is saved.`;
 
 /** The lecture's split losses after 200,000 steps, to compare with. */
 const LECTURE_LOSSES = "the lecture reports train 2.0705, val 2.1099 after 200,000 steps";
