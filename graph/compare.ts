@@ -18,6 +18,7 @@ import { nodeText } from "./describe.ts";
 import type { Graph } from "./graph.ts";
 import type { Node } from "./node.ts";
 import { automaticRule } from "./rules.ts";
+import { seededRandom } from "../ops/kernels/random.ts";
 import { formatShape, sameShape, type Shape, Tensor } from "../ops/kernels/tensor.ts";
 
 /** Options of `graph.compare`. */
@@ -37,6 +38,13 @@ export interface CompareOptions {
   labels?: readonly string[];
   /** The upstream gradient of the loss (default ones of its shape). */
   seed?: Tensor;
+  /**
+   * Random upstream gradients each hand-written rule is also judged on (default 2; 0: none).
+   * A rule is linear in its upstream gradient, so it must agree on any: this judges a rule whose
+   * true gradient is zero. Rules are probed from their own node where no hand-written rule of a
+   * node after it feeds it (such a rule may read what that one was given).
+   */
+  probes?: number;
 }
 
 /** One row of the comparison: one node's hand-written gradient against the automatic one. */
@@ -73,6 +81,11 @@ export interface ComparisonRow {
   overridden: boolean;
   /** What went wrong in the rule feeding this gradient (threw, wrong shape, not finite). */
   error?: string;
+  /**
+   * The hand-written rule that gives this gradient agrees on the true upstream gradient but not
+   * on a random one (a probe): which rule, and by how much.
+   */
+  probe?: { blame: Blame; maxdiff: number; tolerance: number };
 }
 
 /** The hand-written rule that made the first divergent gradient: the rule to check first. */
@@ -153,6 +166,12 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
   if (!options.labels) nodes.sort((x, y) => y.id - x.id);
   const noise = roundingNoise(graph, loss, seed, auto, nodes);
   const eps = EPSILON[graph.dtype];
+  const probed = probeRules(
+    graph,
+    auto,
+    options.probes ?? 2,
+    allclose ? { rtol, atol } : undefined,
+  );
   const rows = nodes.map((node): ComparisonRow => {
     const a = auto.get(node), m = mine.get(node);
     if (!a || !m) {
@@ -167,7 +186,8 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
     const tolerance = allclose ? atol + rtol * scale : ROUNDING_FACTOR * (rounding + eps * scale);
     const d = failure?.shape ? undefined : diff(m, a, allclose ? rtol : 0, allclose ? atol : 0);
     const maxdiff = d ? d.maxdiff : NaN;
-    const approximate = d !== undefined && !failure &&
+    const probe = probed.get(node);
+    const approximate = d !== undefined && !failure && !probe &&
       (allclose ? d.allclose : maxdiff <= tolerance);
     return {
       name: node.name,
@@ -184,6 +204,7 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
       shapeGot,
       overridden: node.override !== undefined,
       error: failure?.message,
+      ...(probe ? { probe } : {}),
     };
   });
   const backwardOrder = [...rows].sort((x, y) => y.node.id - x.node.id);
@@ -193,6 +214,8 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
     ? []
     : failure
     ? [blameOf(failure.node, failure.input)]
+    : firstDivergent.probe && firstDivergent.maxdiff <= firstDivergent.tolerance
+    ? [firstDivergent.probe.blame]
     : culprits(graph, firstDivergent, auto);
   return {
     rows,
@@ -229,6 +252,66 @@ function roundingNoise(
   }
   return out;
 }
+
+/**
+ * Judges hand-written rules on random upstream gradients: from each node with a hand-written
+ * rule that no hand-written rule after it feeds, a backward pass of its own seeded with a random
+ * tensor (as large as its true gradient), automatic and hand-written, compared at its inputs
+ * within their rounding. Returns the inputs whose gradient differs there, with the rule.
+ */
+function probeRules(
+  graph: Graph,
+  auto: Gradients,
+  probes: number,
+  allclose: { rtol: number; atol: number } | undefined,
+): Map<Node, ProbeFailure> {
+  const out = new Map<Node, ProbeFailure>();
+  if (!(probes > 0)) return out;
+  const fed = new Set<Node>(); // nodes a hand-written rule of a later node sends gradient to
+  for (const c of graph.nodes) {
+    if (!c.override || !auto.get(c)) continue;
+    c.op!.inputs.forEach((name, j) => {
+      if (c.override![name]) fed.add(c.inputs[j]);
+    });
+  }
+  const eps = EPSILON[graph.dtype];
+  for (const root of graph.nodes) {
+    const g = auto.get(root);
+    if (!root.override || !g || fed.has(root)) continue;
+    const size = largest(g) || 1;
+    const random = seededRandom(0x9e3779b9 ^ root.id);
+    for (let k = 0; k < probes; k++) {
+      const p = Tensor.zeros(root.shape, graph.dtype);
+      for (let i = 0; i < p.size; i++) p.data[i] = size * (2 * random() - 1);
+      const a = graph.backward(root, { overrides: false, notify: false, seed: p });
+      const m = graph.backward(root, {
+        overrides: true,
+        notify: false,
+        seed: p,
+        onRuleError: (f) => f.automatic(), // reported by the pass on the true gradient
+      });
+      const inputs = root.inputs.filter((x, j) => root.override![root.op!.inputs[j]]);
+      const noise = roundingNoise(graph, root, p, a, inputs);
+      root.op!.inputs.forEach((name, j) => {
+        const x = root.inputs[j], ax = a.get(x), mx = m.get(x);
+        if (!root.override![name] || !ax || !mx || out.has(x) || !sameShape(ax.shape, mx.shape)) {
+          return;
+        }
+        const scale = largest(ax);
+        const tolerance = allclose
+          ? allclose.atol + allclose.rtol * scale
+          : ROUNDING_FACTOR * ((noise.get(x) ?? 0) + eps * scale);
+        const d = diff(mx, ax, allclose?.rtol ?? 0, allclose?.atol ?? 0);
+        if (!(allclose ? d.allclose : d.maxdiff <= tolerance)) {
+          out.set(x, { blame: blameOf(root, name), maxdiff: d.maxdiff, tolerance });
+        }
+      });
+    }
+  }
+  return out;
+}
+
+type ProbeFailure = NonNullable<ComparisonRow["probe"]>;
 
 /**
  * The nodes whose gradient from `loss` is zero in exact arithmetic: the automatic gradient, run
@@ -326,7 +409,13 @@ export function formatComparison(cmp: Comparison): string {
       bool(r.approximate)
     } | maxdiff: ${formatDiff(r.maxdiff).padEnd(8)} | rel ${
       formatDiff(r.relerr).padEnd(8)
-    } | shape: ${shape}${r.zeroInTruth ? " | zero in truth" : ""}`;
+    } | shape: ${shape}${r.zeroInTruth ? " | zero in truth" : ""}${
+      r.probe
+        ? ` | on a random upstream gradient, ${rowTitle(r.probe.blame)}'s rule is ${
+          formatDiff(r.probe.maxdiff)
+        } off`
+        : ""
+    }`;
   });
   lines.push(
     cmp.judged === "allclose"

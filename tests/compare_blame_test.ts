@@ -120,3 +120,27 @@ Deno.test("a small real gradient (logits at mean |grad| 1e-4 under a large one) 
   assert.deepEqual(snap.nodes.filter((n) => n.roundingNoise).map((n) => n.name), []);
   assert.deepEqual(graph.compare(loss).rows.filter((r) => r.zeroInTruth).map((r) => r.name), []);
 });
+
+Deno.test("a flipped rule on a gradient that is zero in truth is caught by a random upstream", () => {
+  // z = x + b, centred = z − mean(z): b's true gradient is zero, so a sign flip in its rule
+  // changes nothing on the true gradient; fed a random upstream gradient, the flip shows.
+  const graph = new Graph({ dtype: "float64" });
+  const x = graph.param("x", Tensor.from([0.3, -1.7, 2.9, 0.1], "float64"));
+  const b = graph.param("b", Tensor.from([0.7], "float64"));
+  const w = graph.param("w", Tensor.from([0.5, -1, 2, 0.25], "float64"));
+  const z = add(x, b).named("z");
+  const loss = sum(mul(sub(z, mean(z, 0, true)), w)).named("loss");
+  graph.override(z, {
+    a: ({ g }) => g,
+    b: ({ g }) => t.neg(t.sumTo(g, [1])),
+  });
+  const cmp = graph.compare(loss);
+  const table = formatComparison(cmp);
+  const row = cmp.rows.find((r) => r.name === "b")!;
+  assert.ok(row.zeroInTruth && row.maxdiff <= row.tolerance, table); // the true gradient agrees
+  assert.equal(row.approximate, false, table);
+  assert.deepEqual(summary(cmp), { first: "b", firstText: "b", blame: ["z.b"] });
+  assert.match(table, /on a random upstream gradient, z's rule is .* off/);
+  // Without probes, nothing can tell.
+  assert.equal(graph.compare(loss, { probes: 0 }).firstDivergent, undefined);
+});

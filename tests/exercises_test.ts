@@ -130,9 +130,13 @@ Deno.test("deno task exercise 1 --json: exit 0, last line has 26 exact rows in t
       "exact",
       "approximate",
       "maxdiff",
+      "relerr",
+      "tolerance",
+      "zeroInTruth",
       "shapeMatch",
     ]);
     assert.ok(row.exact && row.shapeMatch && row.maxdiff === 0, JSON.stringify(row));
+    assert.equal(row.zeroInTruth, row.name === "logit_maxes" || row.name === "b1", row.name);
   }
 });
 

@@ -155,7 +155,7 @@ Deno.test("the notebook runs top to bottom, blank and with the reference rules",
         "13 gradients: 13 ok, 0 wrong, 0 not written",
       ]);
       assert.match(cmp[3], /^C +ok +exact$/m);
-      assert.match(cmp[4], /^logits +ok +maxdiff \d\.\de-9$/m);
+      assert.match(cmp[4], /^logits +ok +maxdiff \d\.\de-9 \(relative \d\.\de-\d\)$/m);
       const all = filled.cells.map(shown).join("\n");
       assert.match(all, /32,033 names/);
       assert.match(all, /train 182,625 {2}val 22,655 {2}test 22,866 examples/);
