@@ -290,7 +290,7 @@ function probeRules(
         seed: p,
         onRuleError: (f) => f.automatic(), // reported by the pass on the true gradient
       });
-      const inputs = root.inputs.filter((x, j) => root.override![root.op!.inputs[j]]);
+      const inputs = root.inputs.filter((_x, j) => root.override![root.op!.inputs[j]]);
       const noise = roundingNoise(graph, root, p, a, inputs);
       root.op!.inputs.forEach((name, j) => {
         const x = root.inputs[j], ax = a.get(x), mx = m.get(x);
