@@ -192,6 +192,9 @@ Deno.test("a FIFO, /dev/zero and a huge file are refused up front, without readi
     assertOneLine(o, says);
     assert.ok(performance.now() - t0 < 20_000);
   }
+  // Deno's --allow-read list cannot hold a comma: refused in one line, not a crash.
+  const comma = await learner(ex1(), "case,comma");
+  assertOneLine(await check(comma), /has a comma in its path, .*rename the folder$/);
   const huge = at("huge.ts");
   await Deno.writeTextFile(huge, "//" + "x".repeat(2 * 1024 * 1024));
   assertOneLine(await check(huge), /is 2\.0 MiB, over the 1 MiB a file of rules may have/);

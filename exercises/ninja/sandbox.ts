@@ -87,9 +87,17 @@ export interface SandboxAnswer {
   report?: unknown;
 }
 
-/** Deno's `--allow-read` list: a comma inside a path is written twice. */
+/** Deno's `--allow-read` list, which has no way to write a comma inside a path. */
 function allowList(paths: string[]): string {
-  return paths.map((p) => p.replaceAll(",", ",,")).join(",");
+  const comma = paths.find((p) => p.includes(","));
+  if (comma !== undefined) {
+    throw new LearnerFileError(
+      `${comma} has a comma in its path, which Deno's list of readable paths cannot hold, so ` +
+        "the file cannot be run sandboxed: move it, or rename the folder",
+      "missing",
+    );
+  }
+  return paths.join(",");
 }
 
 /** The 1-based line and column of `rules.<line>.<input>` in the learner's text, if written out. */
@@ -152,8 +160,10 @@ export async function runSandboxed(
   handlers: SandboxHandlers = {},
   ready: Promise<unknown> = Promise.resolve(),
 ): Promise<SandboxAnswer> {
+  ready.catch(() => {}); // awaited below; a refusal before then must not leave it unhandled
   const path = request.path;
   const nonce = crypto.randomUUID();
+  const readable = allowList([path, ROOT]);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -164,7 +174,7 @@ export async function runSandboxed(
       "--frozen", // a learner's import may neither add a package nor rewrite deno.lock
       "--config",
       CONFIG,
-      `--allow-read=${allowList([path, ROOT])}`,
+      `--allow-read=${readable}`,
       `--v8-flags=--max-old-space-size=${Math.round(limits.memoryMiB)}`,
       CHILD,
     ],
