@@ -10,6 +10,7 @@ import { Node, type NodeKind, type Observable, type Subgraph } from "./node.ts";
 import {
   type FloatDType,
   formatShape,
+  leafEpoch,
   sameShape,
   type Shape,
   Tensor,
@@ -79,6 +80,8 @@ export class Graph {
   hold = 0;
   /** @internal A composite's private subgraph: its parent keeps it up to date. */
   inner = false;
+  /** `leafEpoch()` when the leaves' versions were last recorded or found unchanged. */
+  private epoch = -1;
 
   /** An empty graph of `dtype` (default float32), anomaly detection off unless asked for. */
   constructor(options: { dtype?: FloatDType; detectAnomaly?: boolean } = {}) {
@@ -263,6 +266,7 @@ export class Graph {
       } else {
         if (!sameShape(next.shape, old.shape)) this.undo.push([leaf, old]);
         leaf.current = next;
+        Tensor.heldByLeaf(next);
       }
     }
     this.changed(leaf);
@@ -402,15 +406,20 @@ export class Graph {
   private record(): void {
     const leaves = this.leaves;
     for (let i = 0; i < leaves.length; i++) leaves[i].seen = leaves[i].current.version;
+    this.epoch = leafEpoch();
   }
 
   /** Marks the leaves whose tensors were written since `record` as changed. */
   private scan(): void {
+    const epoch = leafEpoch();
+    if (epoch === this.epoch) return;
     const leaves = this.leaves;
+    let stale = false;
     for (let i = 0; i < leaves.length; i++) {
       const leaf = leaves[i];
-      if (leaf.current.version !== leaf.seen) this.markDirty(leaf);
+      if (leaf.current.version !== leaf.seen) this.markDirty(leaf), stale = true;
     }
+    if (!stale) this.epoch = epoch;
   }
 
   /** Engine events: forward per node, backward per rule, override changes, anomalies. */
@@ -455,6 +464,7 @@ export class Graph {
     node.scope = this.openScopes;
     this.nodes.push(node);
     this.leaves.push(node);
+    if (!this.inner) Tensor.heldByLeaf(t);
     if (label !== undefined) this.relabel(node, label);
     return node;
   }
@@ -583,6 +593,7 @@ export class Graph {
     const dtype = op.dtype ?? this.dtype;
     if (!sameShape(shape, node.current.shape) || node.current.dtype !== dtype) {
       node.current = Tensor.owned(shape, dtype);
+      Tensor.own(node.current, this);
     }
     node.inputs.forEach((x, i) => (known[i] = x.current.shape));
   }
@@ -627,6 +638,7 @@ export class Graph {
           throw shapeError(node, e);
         }
         node.current = sub.out.current;
+        Tensor.own(node.current, this);
         node.saved = labelledValues(sub.graph, node.saved as Record<string, Tensor> | undefined);
         sub.evaluatedWith = evaluatedWith(node);
         if (sub.labelled) {

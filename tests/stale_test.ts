@@ -180,3 +180,22 @@ Deno.test("reading and updating parameters in a training loop recomputes nothing
   }
   sub.unsubscribe();
 });
+
+Deno.test("a node's value kept from an earlier read is brought up to date when its data is read", () => {
+  const { x, W, b } = start("kept value");
+  const n = net(x, W, b);
+  const h = n.h.value, out = n.out.value; // tensors, kept
+  const forwards: Node[] = [];
+  const sub = n.g.events$.subscribe((e: EngineEvent) =>
+    e.type === "forward" && forwards.push(e.node)
+  );
+  x.data[2] = -3;
+  const want = fresh(x, W, b);
+  let sum = 0;
+  for (let i = 0; i < h.size; i++) sum += h.data[i]; // one recompute, not one per element
+  assert.equal(forwards.length, 3, `${forwards.length} forwards`);
+  assert.ok(sameValues(h, want.h.value), "the kept h is stale");
+  assert.equal(out.data[0], want.out.value.data[0], "the kept out is stale");
+  assert.ok(Math.abs(sum - want.out.value.data[0]) < 1e-12);
+  sub.unsubscribe();
+});

@@ -81,8 +81,8 @@ export function pick(x: Tensor, idx: Tensor, out?: Tensor): Tensor {
 /** The backward of `pick`: `g[i]` at `(i, idx[i])`, zeros elsewhere. */
 export function unpick(g: Tensor, idx: Tensor, shape: Shape): Tensor {
   const res = Tensor.zeros(shape, g.dtype);
-  const c = shape[1];
-  for (let i = 0; i < shape[0]; i++) res.data[i * c + idx.data[i]] = g.data[i];
+  const c = shape[1], out = res.data, at = idx.data, gd = g.data;
+  for (let i = 0; i < shape[0]; i++) out[i * c + at[i]] = gd[i];
   return res;
 }
 

@@ -26,6 +26,8 @@ export function transpose2d(x: Tensor, out?: Tensor): Tensor {
   }
   const [r, c] = x.shape;
   const res = target(out, [c, r], x);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) res.data[j * r + i] = x.data[i * c + j];
+  // Each read of `data` counts a possible write (tensor.ts): read it once, not per element.
+  const to = res.data, from = x.data;
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) to[j * r + i] = from[i * c + j];
   return res;
 }

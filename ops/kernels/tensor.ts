@@ -167,6 +167,25 @@ export function overwritten(shape: Shape, dtype: DType): Tensor {
 }
 
 /**
+ * Reads of `data` (and `touch`es) of tensors that a graph's leaf holds, across every graph: a
+ * graph that saw the same count before has nothing to look for, as no leaf can have changed.
+ */
+let leafWrites = 0;
+
+/** @internal See `leafWrites`. */
+export function leafEpoch(): number {
+  return leafWrites;
+}
+
+/** @internal A graph, as the tensors that are its nodes' values see it. */
+export interface TensorOwner {
+  /** Above zero while the graph computes: then its values are being made, not read. */
+  readonly hold: number;
+  /** Recomputes what edited leaves made stale. */
+  refresh(): void;
+}
+
+/**
  * A contiguous row-major tensor.
  *
  * Every read of `data` counts as a possible write (`version` goes up): a graph whose leaf holds
@@ -190,6 +209,10 @@ export class Tensor {
   #root: Tensor;
   /** Times `data` was handed out or `touch` called (on the root; views share it). */
   #writes = 0;
+  /** The graph whose node holds this tensor as its value, brought up to date before a read. */
+  #owner: TensorOwner | undefined = undefined;
+  /** Whether some graph's leaf holds this tensor (on the root; views share it). */
+  #leaf = false;
 
   /** Wraps `data` (not copied) as a tensor of `shape`; throws when the sizes differ. */
   constructor(data: TensorData, shape: Shape) {
@@ -212,8 +235,23 @@ export class Tensor {
 
   /** The elements, row-major. Each read counts as a possible write (see the class comment). */
   get data(): TensorData {
-    this.#root.#writes++;
+    const root = this.#root;
+    root.#writes++;
+    if (root.#leaf) leafWrites++;
+    // A node's value kept from an earlier `.value` is recomputed first, as `.value` would be.
+    const owner = this.#owner;
+    if (owner !== undefined && owner.hold === 0) owner.refresh();
     return this.raw;
+  }
+
+  /** @internal Makes `t` a node's value in `owner`: reading its `data` brings `owner` up to date. */
+  static own(t: Tensor, owner: TensorOwner): void {
+    t.#owner = owner;
+  }
+
+  /** @internal Says that a graph's leaf holds `t` (see `leafEpoch`). */
+  static heldByLeaf(t: Tensor): void {
+    t.#root.#leaf = true;
   }
 
   /**
@@ -229,7 +267,9 @@ export class Tensor {
    * graph whose leaf holds this tensor recomputes before it next hands out a value.
    */
   touch(): void {
-    this.#root.#writes++;
+    const root = this.#root;
+    root.#writes++;
+    if (root.#leaf) leafWrites++;
   }
 
   /** Number of elements. */
