@@ -34,6 +34,7 @@ import { decodeReport } from "../ninja/sandbox_wire.ts";
 import type { WrittenCharts } from "../../viz/export.ts";
 import { initLearnerFile } from "../ninja/init.ts";
 import type { CheckEvent, EndEvent } from "../ninja/sandbox_train.ts";
+import { RECHECK_EVERY } from "../ninja/train.ts";
 import type { DoneEvent, TrainEvent } from "../train/events.ts";
 import { checkRunSize, runSize } from "../train/limits.ts";
 import { sizesOf } from "../train/run.ts";
@@ -94,7 +95,8 @@ const TRAIN_FLAGS: FlagSpec = {
 
 const TRAIN_HELP = `deno task ninja train FILE [flags]
   Trains the lecture's net with FILE's exercise-4 rules on every node (no automatic rule runs),
-  once they agree with the engine's on the run's first minibatch; prints the split losses, 20
+  once they agree with the engine's on the run's first two minibatches (checked again every
+  10,000 steps, the run stopped with the check's table if they stop); prints the split losses, 20
   names and the rule counters. The lecture's own numbers: --rng torch (train ≈ 2.07, val ≈ 2.11).
   Takes deno task train's flags --steps, --batch, --hidden, --embd, --block, --lr,
   --lr-decay-at, --seed, --rng, --data, --dtype, --eval-every, --detect-anomaly, --json and
@@ -336,8 +338,9 @@ async function trainCommand(args: string[]): Promise<void> {
         }));
       } else if (!quiet) {
         say(
-          `${startLine(config, data)}, with your rules from ${path} (on the run's first ` +
-            `minibatch, all ${check.nodes.length} gradients agree with the engine's)`,
+          `${startLine(config, data)}, with your rules from ${path} (on the run's first two ` +
+            `minibatches, all ${check.nodes.length} gradients agree with the engine's; checked ` +
+            `again every ${RECHECK_EVERY.toLocaleString("en")} steps)`,
         );
       }
       reporter = json
