@@ -130,6 +130,13 @@ export function compareRatioSpec(
       run: name,
     }))
   );
+  // A parameter no run measured a change of (it never changed) gets no empty panel.
+  for (const p of [...params]) {
+    if (!rows.some((r) => r.param === p)) {
+      params.splice(params.indexOf(p), 1);
+      skipped.push(p);
+    }
+  }
   return {
     $schema: SCHEMA,
     title: {
@@ -138,7 +145,7 @@ export function compareRatioSpec(
         "std(Δparam) / std(param) of each sampled update, a panel per parameter; " +
         "shaded: half a decade either side of 1e-3",
         ...(skipped.length
-          ? [`not drawn: ${skipped.join(", ")} — rounding noise in every run`]
+          ? [`not drawn: ${skipped.join(", ")} — rounding noise or no change in every run`]
           : []),
       ],
     },
