@@ -141,6 +141,10 @@ Deno.test("a flipped rule on a gradient that is zero in truth is caught by a ran
   assert.equal(row.approximate, false, table);
   assert.deepEqual(summary(cmp), { first: "b", firstText: "b", blame: ["z.b"] });
   assert.match(table, /on a random upstream gradient, z's rule is .* off/);
+  assert.match(
+    verdictsFromComparison(cmp).nodes["b"].detail ?? "",
+    /^agrees on the true gradient \(zero in truth: rounding noise\), but fed a random upstream gradient, the rule of z is .* off$/,
+  );
   // Without probes, nothing can tell.
   assert.equal(graph.compare(loss, { probes: 0 }).firstDivergent, undefined);
 });

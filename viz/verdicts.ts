@@ -74,10 +74,15 @@ export function verdictsFromComparison(cmp: Comparison): GraphVerdicts {
       : r.exact
       ? "exact"
       : "approximate";
+    const probe = r.probe && r.maxdiff <= r.tolerance ? r.probe : undefined;
     const detail = r.error
       ? r.error
       : !r.shapeMatch
       ? `wrong shape: got ${formatShape(r.shapeGot)}, want ${formatShape(r.shape)}`
+      : probe
+      ? `agrees on the true gradient${r.zeroInTruth ? " (zero in truth: rounding noise)" : ""}, ` +
+        `but fed a random upstream gradient, the rule of ${probe.blame.name} is ` +
+        `${fmt(probe.maxdiff)} off`
       : r.exact
       ? "bit-exact"
       : `max |difference| ${fmt(r.maxdiff)} (relative ${fmt(r.relerr)}), ${
