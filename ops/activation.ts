@@ -42,7 +42,7 @@ export const gelu = atomic<"x", GeluAttrs>({
   shape: same,
   forward: ({ x }, out, { approximate }) => void k.gelu(x, out, approximate),
   vjp: {
-    x: ({ g, inputs: { x }, attrs: { approximate } }) =>
-      k.geluBackward(g, x, undefined, approximate),
+    x: ({ g, out, inputs: { x }, attrs: { approximate } }) =>
+      k.geluBackward(g, x, undefined, approximate, out),
   },
 });

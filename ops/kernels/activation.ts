@@ -127,9 +127,12 @@ export function expSeries(x: number): number {
  */
 export function phi32(x: number): number {
   const z = Math.abs(x) * SQRT1_2, t = 1 / (1 + 0.5 * z);
-  const a = (-(z * z) - 1.26551223) + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-                t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-                                t * (-0.82215223 + t * 0.17087277))))))));
+  // P(t) by Estrin's scheme, as kernels.wat: four short chains of operations, not one long one.
+  const t2 = t * t, t4 = t2 * t2;
+  const p = (((1.00002368 + 0.37409196 * t) + t2 * (0.09678418 + -0.18628806 * t)) +
+    t4 * ((0.27886807 + -1.13520398 * t) + t2 * (1.48851587 + -0.82215223 * t))) +
+    (t4 * t4) * 0.17087277;
+  const a = (-(z * z) - 1.26551223) + t * p;
   const h = 0.5 * (t * expSeries(a < -708 ? -708 : a));
   return x < 0 ? h : 1 - h;
 }
@@ -178,12 +181,15 @@ export function gelu(x: Tensor, out?: Tensor, approximate: "none" | "tanh" = "no
 /**
  * g · gelu'(x), gelu's rule: Φ(x) + x·φ(x) for the exact form (φ the normal density); for the
  * tanh form, with s = (1 + tanh u)/2 = 1/(1 + e^(−2u)), s + x·2s(1 − s)·√(2/π)·(1 + 3·0.044715x²).
+ * `y`, the forward's output, spares float32's exact form an erfc: Φ(x) = y/x (0.5 where
+ * |x| ≤ 1e-30), on WebAssembly SIMD (computed from x when `y` is not given).
  */
 export function geluBackward(
   g: Tensor,
   x: Tensor,
   res?: Tensor,
   approximate: "none" | "tanh" = "none",
+  y?: Tensor,
 ): Tensor {
   checkSame("geluBackward", g, x);
   const r = target(res, g.shape, g);
@@ -212,10 +218,13 @@ export function geluBackward(
     return r;
   }
   if (fast && gd instanceof Float32Array && s instanceof Float32Array) {
-    if (geluBackwardF32(gd, s, o)) return r;
+    const out = y !== undefined && sameShape(y.shape, x.shape) && y.data instanceof Float32Array
+      ? y.data
+      : gelu(x, undefined, "none").data as Float32Array;
+    if (geluBackwardF32(gd, s, out, o)) return r;
     for (let i = 0; i < o.length; i++) {
-      const v = s[i], m = -0.5 * v * v;
-      o[i] = gd[i] * (phi32(v) + v * (expSeries(m < -708 ? -708 : m) * INV_SQRT_2PI));
+      const v = s[i], m = -0.5 * v * v, phi = Math.abs(v) > 1e-30 ? out[i] / v : 0.5;
+      o[i] = gd[i] * (phi + v * (expSeries(m < -708 ? -708 : m) * INV_SQRT_2PI));
     }
     return r;
   }

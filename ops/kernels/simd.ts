@@ -233,17 +233,23 @@ export function geluF32(x: Float32Array, out: Float32Array): boolean {
 }
 
 /**
- * o = g·(Φ(x) + x·φ(x)), the exact gelu's rule, for float32 arrays of one length, two at a
- * time: an odd length reads one value past the end of g and x (its result dropped: the output
- * then goes through the scratch).
+ * o = g·(y/x + x·φ(x)), the exact gelu's rule with Φ read off its output y = x·Φ(x) (see
+ * kernels.wat), for float32 arrays of one length, two at a time: an odd length reads one value
+ * past the end of g, x and y (its result dropped: the output then goes through the scratch).
  */
-export function geluBackwardF32(g: Float32Array, x: Float32Array, o: TensorData): boolean {
+export function geluBackwardF32(
+  g: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  o: TensorData,
+): boolean {
   const n = g.length, padded = (n + 1) & -2;
-  const xAt = after(0, padded), oAt = after(xAt, padded);
+  const xAt = after(0, padded), yAt = after(xAt, padded), oAt = after(yAt, padded);
   const s = mem.scratch(oAt + padded * 4);
   if (s < 0) return false;
-  const at = output(o, s + oAt, padded === n, g, x);
-  gelu_backward(input(g, s), input(x, s + xAt), at, padded / 2);
+  // In place only when y, too, lies apart from o (output() checks g and x).
+  const at = output(o, s + oAt, padded === n && aside(o, y), g, x);
+  gelu_backward(input(g, s), input(x, s + xAt), input(y, s + yAt), at, padded / 2);
   finish(o, at);
   return true;
 }
