@@ -278,84 +278,88 @@ Deno.test("an unsampled step costs the collector O(1): it never reads the live m
   assert.ok(reads > 0, "the last step is sampled, and reads it");
 });
 
-Deno.test("update:data under AdamW is the measured change of the parameters, not lr · grad", async () => {
-  const g = new Graph({ dtype: "float64" });
-  const random = seededRandom(7);
-  const x = g.input(
-    "x",
-    Tensor.from(
-      Array.from({ length: 16 }, () => Array.from({ length: 4 }, () => random() * 2 - 1)),
-      "float64",
-    ),
-  );
-  const y = g.input("y", Tensor.from(Array.from({ length: 16 }, () => [random()]), "float64"));
-  const model = new nn.Sequential([
-    new nn.Linear(4, 8, { random }),
-    new nn.Tanh(),
-    new nn.Linear(8, 1, { random }),
-  ]);
-  const loss = mseLoss(model.forward(x), y).named("loss");
-  const optimizer = new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.1 });
-  const evaluate = () => ({ train: loss.value.item(), val: loss.value.item() });
-  const collector = new TraceCollector({ every: 5 });
-  // Beside the collector: every step's parameters, as the step found them (before its update).
-  const seen = new Map<number, Map<string, Float64Array>>();
-  const sgd = new Map<number, Map<string, number>>();
-  let final: Map<string, Float64Array> | undefined;
-  await new Promise<void>((resolve, reject) =>
-    fit({ loss, optimizer, steps: 21, evaluate }).subscribe({
-      next: (e) => {
-        collector.next(e);
-        if (e.type !== "step") return;
-        const ps = Object.entries(e.model.params);
-        seen.set(e.step, new Map(ps.map(([n, p]) => [n, Float64Array.from(p.value.data)])));
-        sgd.set(
-          e.step,
-          new Map(ps.map(([n, p]) => [
-            n,
-            e.lr * sd(e.model.grads.get(p)!.data) /
-            sd(p.value.data),
-          ])),
-        );
-      },
-      error: reject,
-      complete: () => {
-        final = new Map(model.parameters().map((p) => [p.name, Float64Array.from(p.value.data)]));
-        resolve();
-      },
-    })
-  );
-  const trace = collector.trace();
-  const sampled = [...new Set(trace.samples.map((s) => s.step))];
-  assert.deepEqual(sampled, [1, 6, 11, 16, 21]);
-  let differs = 0;
-  for (const s of trace.samples) {
-    const before = seen.get(s.step)!.get(s.name)!;
-    // The step's update: what the next step found, or (the last) what the run ended with.
-    const after = s.step === 21 ? final!.get(s.name)! : seen.get(s.step + 1)!.get(s.name)!;
-    const measured = sd(after.map((v, k) => v - before[k])) / sd(before);
-    if (sd(before) === 0) { // a bias that starts at zero: no ratio to a zero spread
-      assert.equal(s.updateRatio, null);
-      continue;
-    }
-    assert.ok(s.updateRatio !== null, `${s.name} at ${s.step}: not measured`);
-    assert.ok(
-      Math.abs(10 ** s.updateRatio - measured) < 1e-9 * measured,
-      `${s.name} at ${s.step}: ${10 ** s.updateRatio} vs measured ${measured}`,
+for (const which of ["AdamW", "SGD with momentum 0.9"] as const) {
+  Deno.test(`update:data under ${which} is the measured change of the parameters, not lr · grad`, async () => {
+    const g = new Graph({ dtype: "float64" });
+    const random = seededRandom(7);
+    const x = g.input(
+      "x",
+      Tensor.from(
+        Array.from({ length: 16 }, () => Array.from({ length: 4 }, () => random() * 2 - 1)),
+        "float64",
+      ),
     );
-    // AdamW's step is not lr · grad: the old formula would have drawn something else.
-    if (Math.abs(Math.log10(sgd.get(s.step)!.get(s.name)! / measured)) > 0.3) differs++;
-  }
-  assert.ok(differs > trace.samples.length / 2, `only ${differs} samples differ from lr · grad`);
-  // The chart draws the measured ratio.
-  const rows = [
-    ...dataset(updateRatioSpec(trace, { noise: [] }), "ratio_matrices"),
-    ...dataset(updateRatioSpec(trace, { noise: [] }), "ratio_vectors"),
-  ];
-  const w = trace.samples.find((s) => s.step === 11 && s.name === trace.samples[0].name)!;
-  const row = rows.find((r) => r.step === 11 && r.param === w.name)!;
-  assert.equal(row.ratio, 10 ** w.updateRatio!);
-});
+    const y = g.input("y", Tensor.from(Array.from({ length: 16 }, () => [random()]), "float64"));
+    const model = new nn.Sequential([
+      new nn.Linear(4, 8, { random }),
+      new nn.Tanh(),
+      new nn.Linear(8, 1, { random }),
+    ]);
+    const loss = mseLoss(model.forward(x), y).named("loss");
+    const optimizer = which === "AdamW"
+      ? new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.1 })
+      : new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+    const evaluate = () => ({ train: loss.value.item(), val: loss.value.item() });
+    const collector = new TraceCollector({ every: 5 });
+    // Beside the collector: every step's parameters, as the step found them (before its update).
+    const seen = new Map<number, Map<string, Float64Array>>();
+    const sgd = new Map<number, Map<string, number>>();
+    let final: Map<string, Float64Array> | undefined;
+    await new Promise<void>((resolve, reject) =>
+      fit({ loss, optimizer, steps: 21, evaluate }).subscribe({
+        next: (e) => {
+          collector.next(e);
+          if (e.type !== "step") return;
+          const ps = Object.entries(e.model.params);
+          seen.set(e.step, new Map(ps.map(([n, p]) => [n, Float64Array.from(p.value.data)])));
+          sgd.set(
+            e.step,
+            new Map(ps.map(([n, p]) => [
+              n,
+              e.lr * sd(e.model.grads.get(p)!.data) /
+              sd(p.value.data),
+            ])),
+          );
+        },
+        error: reject,
+        complete: () => {
+          final = new Map(model.parameters().map((p) => [p.name, Float64Array.from(p.value.data)]));
+          resolve();
+        },
+      })
+    );
+    const trace = collector.trace();
+    const sampled = [...new Set(trace.samples.map((s) => s.step))];
+    assert.deepEqual(sampled, [1, 6, 11, 16, 21]);
+    let differs = 0;
+    for (const s of trace.samples) {
+      const before = seen.get(s.step)!.get(s.name)!;
+      // The step's update: what the next step found, or (the last) what the run ended with.
+      const after = s.step === 21 ? final!.get(s.name)! : seen.get(s.step + 1)!.get(s.name)!;
+      const measured = sd(after.map((v, k) => v - before[k])) / sd(before);
+      if (sd(before) === 0) { // a bias that starts at zero: no ratio to a zero spread
+        assert.equal(s.updateRatio, null);
+        continue;
+      }
+      assert.ok(s.updateRatio !== null, `${s.name} at ${s.step}: not measured`);
+      assert.ok(
+        Math.abs(10 ** s.updateRatio - measured) < 1e-9 * measured,
+        `${s.name} at ${s.step}: ${10 ** s.updateRatio} vs measured ${measured}`,
+      );
+      // AdamW's step is not lr · grad: the old formula would have drawn something else.
+      if (Math.abs(Math.log10(sgd.get(s.step)!.get(s.name)! / measured)) > 0.3) differs++;
+    }
+    assert.ok(differs > trace.samples.length / 2, `only ${differs} samples differ from lr · grad`);
+    // The chart draws the measured ratio.
+    const rows = [
+      ...dataset(updateRatioSpec(trace, { noise: [] }), "ratio_matrices"),
+      ...dataset(updateRatioSpec(trace, { noise: [] }), "ratio_vectors"),
+    ];
+    const w = trace.samples.find((s) => s.step === 11 && s.name === trace.samples[0].name)!;
+    const row = rows.find((r) => r.step === 11 && r.param === w.name)!;
+    assert.equal(row.ratio, 10 ** w.updateRatio!);
+  });
+}
 
 Deno.test("histograms over time beside the last step's, the lecture's overlay, a log count axis", async () => {
   const { trace } = traced(400, 20);
