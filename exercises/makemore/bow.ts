@@ -1,0 +1,96 @@
+/**
+ * makemore.py's BoW: token and position embeddings, a causal bag of words (the mean of the
+ * preceding positions' features), an MLP, and a linear decoder. Open it beside makemore.py's
+ * `class CausalBoW`, `class BoWBlock` and `class BoW`.
+ */
+import {
+  add,
+  arangeLike,
+  crossEntropy,
+  maskedFill,
+  matmul,
+  nn,
+  type Node,
+  softmax,
+  tanh,
+  Tensor,
+} from "../../mod.ts";
+import { futureMask, type ModelConfig, type Random } from "./config.ts";
+
+/** Causal bag of words: averages the preceding elements (an attention with equal weights). */
+export class CausalBoW extends nn.Module {
+  forward(x: Node): Node {
+    const T = x.shape[1];
+    // The weighted average of all preceding token features: zeros, the future masked, softmax.
+    const zeros = x.graph.constant(Tensor.zeros([T, T], x.graph.dtype));
+    const att = softmax(maskedFill(zeros, futureMask(x, T), -Infinity), -1);
+    return matmul(att, x); // (T, T) x (B, T, C) -> (B, T, C)
+  }
+}
+
+/** The BoW's MLP: c_fc, tanh, c_proj. */
+export class BoWMLP extends nn.Module {
+  c_fc: nn.Linear;
+  c_proj: nn.Linear;
+
+  constructor(config: ModelConfig, random: Random) {
+    super();
+    this.c_fc = new nn.Linear(config.nEmbd, config.nEmbd2, { init: "pytorch", random });
+    this.c_proj = new nn.Linear(config.nEmbd2, config.nEmbd, { init: "pytorch", random });
+  }
+
+  forward(x: Node): Node {
+    return this.c_proj.forward(tanh(this.c_fc.forward(x)));
+  }
+}
+
+/** Collects BoW features and adds an MLP. */
+export class BoWBlock extends nn.Module {
+  cbow: CausalBoW;
+  mlp: BoWMLP;
+
+  constructor(config: ModelConfig, random: Random) {
+    super();
+    this.cbow = new CausalBoW();
+    this.mlp = new BoWMLP(config, random);
+  }
+
+  forward(x: Node): Node {
+    x = add(x, this.cbow.forward(x));
+    return add(x, this.mlp.forward(x));
+  }
+}
+
+/** Bag-of-words language model. */
+export class BoW extends nn.Module {
+  readonly blockSize: number;
+  readonly vocabSize: number;
+  wte: nn.Embedding;
+  wpe: nn.Embedding;
+  context_block: BoWBlock;
+  lm_head: nn.Linear;
+
+  constructor(config: ModelConfig, random: Random) {
+    super();
+    this.blockSize = config.blockSize;
+    this.vocabSize = config.vocabSize;
+    this.wte = new nn.Embedding(config.vocabSize, config.nEmbd, { random }); // token embedding
+    this.wpe = new nn.Embedding(config.blockSize, config.nEmbd, { random }); // position embedding
+    this.context_block = new BoWBlock(config, random);
+    this.lm_head = new nn.Linear(config.nEmbd, this.vocabSize, { init: "pytorch", random });
+  }
+
+  getBlockSize(): number {
+    return this.blockSize;
+  }
+
+  forward(idx: Node, targets?: Node): [Node, Node | undefined] {
+    const pos = arangeLike(idx, 1); // (t,)
+    const tokEmb = this.wte.forward(idx); // (b, t, n_embd)
+    const posEmb = this.wpe.forward(pos); // (t, n_embd)
+    const x = this.context_block.forward(add(tokEmb, posEmb));
+    const logits = this.lm_head.forward(x);
+    const loss = targets && crossEntropy(logits, targets, { ignoreIndex: -1 });
+    return [logits, loss];
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * makemore.py's training loop on the public API: minibatches drawn with replacement from the
+ * training words, AdamW (betas 0.9 and 0.99, eps 1e-8, weight decay on every parameter), and
+ * makemore's evaluation: the mean loss of 11 shuffled batches of 100 words (its `max_batches=10`
+ * stops after batch index 10) of each split. At the end the loss is measured over the whole
+ * splits, as the mean over every target that is not −1.
+ *
+ * One graph per batch size, sharing the model's parameters: the training graph (batch 32), an
+ * evaluation graph for batches of 100, and one per other size (a last, smaller batch), built
+ * under noGrad. The RNNs expand their start state to the batch size and unroll T steps, so a
+ * graph per size serves every model alike.
+ */
+import { type Gradients, Graph, type Node, noGrad, optim, type Tensor } from "../../mod.ts";
+import type { CharDataset } from "./data.ts";
+import { randperm } from "./data.ts";
+import type { Random } from "./config.ts";
+import type { MakemoreModel } from "./models.ts";
+
+/** How the model is trained. */
+export interface TrainOptions {
+  /** Words per training minibatch (default 32). */
+  batchSize: number;
+  /** AdamW's learning rate (default 5e-4). */
+  learningRate: number;
+  /** AdamW's decoupled weight decay (default 0.01). */
+  weightDecay: number;
+}
+
+/** A model's loss on inputs of one batch size. */
+interface Built {
+  graph: Graph;
+  X: Node;
+  Y: Node;
+  loss: Node;
+}
+
+/** Words evaluated at once when a whole split is measured. */
+const CHUNK = 500;
+
+/** Trains and evaluates a makemore model. */
+export class Trainer {
+  readonly optimizer: optim.AdamW;
+  /** The training graph's loss, X and Y. */
+  readonly train: Built;
+  /** The parameters by dotted name, in the training graph. */
+  readonly params: Record<string, Node>;
+  private readonly evalGraphs = new Map<number, Built>();
+
+  constructor(
+    readonly model: MakemoreModel,
+    readonly trainSet: CharDataset,
+    readonly testSet: CharDataset,
+    readonly options: TrainOptions,
+    /** Draws the minibatches and the evaluation's shuffles. */
+    readonly random: Random,
+  ) {
+    this.train = this.build(options.batchSize, true);
+    const params = model.parameters(this.train.graph);
+    this.params = Object.fromEntries(params.map((p) => [p.name, p]));
+    this.optimizer = new optim.AdamW(params, {
+      lr: options.learningRate,
+      weightDecay: options.weightDecay,
+      betas: [0.9, 0.99],
+      eps: 1e-8,
+    });
+  }
+
+  /** The loss graph of `batch` words (a first batch of the training words sets its inputs). */
+  private build(batch: number, grad: boolean): Built {
+    const graph = new Graph({ dtype: "float32" });
+    const { X: x, Y: y } = this.trainSet.rows(Array.from({ length: batch }, (_, i) => i));
+    const X = graph.input("X", x), Y = graph.input("Y", y);
+    const forward = () => this.model.forward(X, Y) as [Node, Node];
+    const [, loss] = grad ? forward() : noGrad(forward);
+    return { graph, X, Y, loss };
+  }
+
+  /** One optimisation step on a fresh minibatch; its loss and gradients. */
+  step(): { loss: number; grads: Gradients } {
+    const n = this.trainSet.length, B = this.options.batchSize;
+    const picks = Array.from({ length: B }, () => Math.floor(this.random() * n));
+    const { graph, loss } = this.train;
+    graph.run(this.trainSet.rows(picks));
+    const value = loss.value.data[0];
+    const grads = graph.backward(loss, { reuse: true });
+    this.optimizer.step(grads);
+    return { loss: value, grads };
+  }
+
+  /** The loss on `rows` of `dataset`, in the evaluation graph of their number. */
+  private lossOn(dataset: CharDataset, rows: number[]): { loss: number; targets: number } {
+    let b = this.evalGraphs.get(rows.length);
+    if (b === undefined) this.evalGraphs.set(rows.length, b = this.build(rows.length, false));
+    const feeds = dataset.rows(rows);
+    b.graph.run(feeds);
+    return { loss: b.loss.value.data[0], targets: countTargets(feeds.Y) };
+  }
+
+  /**
+   * makemore's evaluate(model, dataset, batch_size=100, max_batches=10): the mean of the losses
+   * of shuffled batches, up to and including batch index `maxBatches`.
+   */
+  evaluate(dataset: CharDataset, batchSize = 100, maxBatches = 10): number {
+    const order = randperm(dataset.length, this.random), losses: number[] = [];
+    for (let i = 0; i * batchSize < order.length; i++) {
+      losses.push(this.lossOn(dataset, order.slice(i * batchSize, (i + 1) * batchSize)).loss);
+      if (i >= maxBatches) break;
+    }
+    return losses.reduce((a, b) => a + b, 0) / losses.length;
+  }
+
+  /** The loss over the whole split: the mean over every target that is not −1. */
+  wholeLoss(dataset: CharDataset): number {
+    let sum = 0, count = 0;
+    for (let from = 0; from < dataset.length; from += CHUNK) {
+      const rows = Array.from(
+        { length: Math.min(CHUNK, dataset.length - from) },
+        (_, i) => from + i,
+      );
+      const { loss, targets } = this.lossOn(dataset, rows);
+      sum += loss * targets;
+      count += targets;
+    }
+    return sum / count;
+  }
+}
+
+/** The targets that count (not −1). */
+function countTargets(Y: Tensor): number {
+  let n = 0;
+  for (let i = 0; i < Y.size; i++) if (Y.data[i] !== -1) n++;
+  return n;
+}

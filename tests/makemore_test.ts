@@ -1,0 +1,113 @@
+/**
+ * `deno task makemore`: every model type trains for a few steps on a small configuration and
+ * prints its JSON lines; makemore's split; --sample-only from the saved model; bad flags.
+ */
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { seededRandom } from "../mod.ts";
+import { createDatasets, testSetSize, wordsOf } from "../exercises/makemore/data.ts";
+import { MODEL_TYPES } from "../exercises/makemore/models.ts";
+import { lectureNames, runCommand, scratchDir, tempNamesFile } from "./helpers.ts";
+
+const SMALL = [
+  "--n-layer",
+  "1",
+  "--n-head",
+  "2",
+  "--n-embd",
+  "8",
+  "--n-embd2",
+  "8",
+  "--batch-size",
+  "4",
+];
+const names = await lectureNames(200);
+const input = await tempNamesFile(names);
+const dir = await scratchDir("makemore_test");
+const lines = (stdout: string) =>
+  stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+
+Deno.test("makemore's split: 10% of the words as the test split, at most 1,000; a partition", () => {
+  assertEquals([testSetSize(32033), testSetSize(200), testSetSize(19)], [1000, 20, 1]);
+  const words = wordsOf(" anna\r\nbob\n\n" + names.slice(2).join("\n") + "\n");
+  assertEquals(words.length, 200);
+  const { train, test } = createDatasets(words, seededRandom(1));
+  assertEquals([train.length, test.length], [180, 20]);
+  assertEquals([...train.words, ...test.words].sort(), [...words].sort());
+  // Rows as makemore's CharDataset: x = [0, word], y = [word, 0, −1…].
+  const { X, Y } = train.rows([train.words.indexOf("anna")]);
+  const T = train.outputLength(), a = train.stoi.get("a")!, n = train.stoi.get("n")!;
+  assertEquals([...X.data.slice(0, 6)], [0, a, n, n, a, 0]);
+  assertEquals([...Y.data.slice(0, 6)], [a, n, n, a, 0, -1]);
+  assertEquals(Y.data[T - 1], -1);
+});
+
+for (const type of MODEL_TYPES) {
+  Deno.test(`makemore --type ${type}: 3 steps, an evaluation at step 2, the whole splits last`, async () => {
+    const out = await runCommand("makemore", [
+      ...["--type", type, "-i", input, "-o", dir(type), "--max-steps", "3", "--eval-every", "2"],
+      ...[...SMALL, "--json"],
+    ]);
+    assertEquals(out.code, 0, out.stderr.join("\n"));
+    const records = lines(out.stdout);
+    const [start] = records, done = records[records.length - 1];
+    assertEquals(start.event, "start");
+    assertEquals([start.type, start.train_words, start.test_words], [type, 180, 20]);
+    assertEquals(records.filter((r) => r.event === "step").map((r) => r.step), [0]);
+    const evals = records.filter((r) => r.event === "eval");
+    assertEquals(evals.map((r) => r.step), [2]);
+    assertEquals(done.event, "done");
+    assertEquals(done.step, 3);
+    for (const r of [...evals, done]) {
+      for (const k of ["train_loss", "test_loss"]) {
+        const v = r[k] as number;
+        // Untrained, the loss is near ln 27 ≈ 3.30 (the bigram's zero table: exactly).
+        assert(v > 2.5 && v < 4.5, `${type} ${k} ${v}`);
+      }
+    }
+    if (type === "bigram") assert(Math.abs((done.test_loss as number) - Math.log(27)) < 0.01);
+  });
+}
+
+Deno.test("makemore --sample-only: 50 samples of the model saved by a run", async () => {
+  const out = await runCommand("makemore", [
+    ...["--type", "gru", "-i", input, "-o", dir("gru"), "--sample-only", "--json", ...SMALL],
+  ]);
+  assertEquals(out.code, 0, out.stderr.join("\n"));
+  const [samples] = lines(out.stdout);
+  assertEquals(samples.event, "samples");
+  const count = ["train", "test", "new"].reduce((n, k) => n + (samples[k] as string[]).length, 0);
+  assertEquals(count, 50);
+  // Another type's file is refused in one line, naming the type it holds.
+  const wrong = await runCommand("makemore", [
+    ...["--type", "rnn", "-i", input, "-o", dir("gru"), "--sample-only", ...SMALL],
+  ]);
+  assertEquals(wrong.code, 1);
+  assertEquals(wrong.stderr.length, 1);
+  assertMatch(wrong.stderr[0], /holds a model with type gru, not rnn: give --type gru/);
+  const none = await runCommand("makemore", ["-o", dir("nothing"), "--sample-only"]);
+  assertEquals(none.code, 1);
+  assertMatch(none.stderr[0], /no saved model at .*model\.safetensors: train one first/);
+});
+
+Deno.test("makemore: bad flags are one-line usage errors (exit 2); --help", async () => {
+  for (
+    const [args, message] of [
+      [["--type", "lstm"], /--type must be one of bigram, mlp, rnn, gru, bow, transformer/],
+      [["--typ", "mlp"], /unknown flag --typ; did you mean --type\?/],
+      [["--max-steps", "ten"], /--max-steps must be a number/],
+      [["--n-embd", "10", "--n-head", "4"], /--n-embd 10 must be a multiple of --n-head 4/],
+    ] as const
+  ) {
+    const out = await runCommand("makemore", args);
+    assertEquals(out.code, 2, args.join(" "));
+    assertEquals(out.stderr.length, 1);
+    assertMatch(out.stderr[0], message);
+  }
+  const help = await runCommand("makemore", ["--help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /--type T +bigram\|mlp\|rnn\|gru\|bow\|transformer/);
+});
