@@ -188,10 +188,11 @@ export interface TensorOwner {
 /**
  * A contiguous row-major tensor.
  *
- * Every read of `data` counts as a possible write (`version` goes up): a graph whose leaf holds
- * this tensor compares versions before it hands out a value, and recomputes what an edit like
+ * Once a graph's leaf holds it, every read of `data` counts as a possible write (`version` goes
+ * up): the graph compares versions before it hands out a value, and recomputes what an edit like
  * `t.data[i] = v` made stale. A write through a reference to the array kept from before, or
- * through the array given to the constructor, is not seen: call `touch()` after one.
+ * through the array given to the constructor, is not seen: call `touch()` after one. A node's
+ * value brings its graph up to date before `data` is handed out.
  */
 export class Tensor {
   /**
@@ -207,7 +208,7 @@ export class Tensor {
   #view: Tensor | undefined;
   /** The tensor whose counter this one's writes go to: itself, or the one a view was made of. */
   #root: Tensor;
-  /** Times `data` was handed out or `touch` called (on the root; views share it). */
+  /** Times `data` was handed out while a leaf held it, or `touch` called (on the root). */
   #writes = 0;
   /** The graph whose node holds this tensor as its value, brought up to date before a read. */
   #owner: TensorOwner | undefined = undefined;
@@ -236,8 +237,9 @@ export class Tensor {
   /** The elements, row-major. Each read counts as a possible write (see the class comment). */
   get data(): TensorData {
     const root = this.#root;
-    root.#writes++;
-    if (root.#leaf) leafWrites++;
+    // Only a leaf's tensor can go stale behind a graph: the others count nothing (no store in
+    // the kernels' hot loops).
+    if (root.#leaf) root.#writes++, leafWrites++;
     // A node's value kept from an earlier `.value` is recomputed first, as `.value` would be.
     const owner = this.#owner;
     if (owner !== undefined && owner.hold === 0) owner.refresh();
@@ -255,8 +257,9 @@ export class Tensor {
   }
 
   /**
-   * How many times the elements may have been written: `data` handed out, or `touch` called.
-   * Views made by `reshape` share the count of the tensor they were made of.
+   * How many times the elements may have been written since a graph's leaf first held the
+   * tensor (`data` handed out), or `touch` called. Views made by `reshape` share the count of
+   * the tensor they were made of.
    */
   get version(): number {
     return this.#root.#writes;
