@@ -438,7 +438,7 @@ export class Sequential extends Layer {
   }
 
   /** The children, named by position ("0", "1", …), as PyTorch's. */
-  override children(): [string, Module][] {
+  protected override members(): [string, Module][] {
     return this.layers.map((layer, i) => [String(i), layer]);
   }
 

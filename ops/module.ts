@@ -43,6 +43,27 @@ function transposed(t: Tensor): Tensor {
   return out;
 }
 
+/** Whether `v` is an object literal (`{ wte, h }`), not an instance of a class. */
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * The modules and parameters among an object's properties, by name, looking into arrays (`h.0`)
+ * and object literals (`transformer.wte`) a few levels down, as PyTorch's containers nest.
+ */
+function inContainers(owner: object): [string, Module | Parameter][] {
+  const out: [string, Module | Parameter][] = [];
+  const walk = (key: string, v: unknown, depth: number) => {
+    if (v instanceof Module || v instanceof Parameter) out.push([key, v]);
+    else if (depth < 4 && Array.isArray(v)) v.forEach((m, i) => walk(`${key}.${i}`, m, depth + 1));
+    else if (depth < 4 && isPlain(v)) {
+      for (const [k, m] of Object.entries(v)) walk(`${key}.${k}`, m, depth + 1);
+    }
+  };
+  for (const [key, v] of Object.entries(owner)) walk(key, v, 0);
+  return out;
+}
+
 /** `name` under `prefix`: `prefix.name`, or `name` at the top. */
 const under = (prefix: string | undefined, name: string) =>
   prefix === undefined ? name : `${prefix}.${name}`;
@@ -139,33 +160,36 @@ export abstract class Module {
   abstract forward(...args: any[]): any;
 
   /**
-   * The direct submodules by name: each property holding a module, and each array of modules
-   * as `name.0`, `name.1`, … (PyTorch's ModuleList), in the order they were assigned.
+   * The direct submodules by name: each property holding a module, each array of modules as
+   * `name.0`, `name.1`, … (PyTorch's ModuleList) and each plain object of modules as
+   * `name.key` (PyTorch's ModuleDict: makemore's `transformer.wte`), in the order assigned.
    */
   children(): [string, Module][] {
-    const out: [string, Module][] = [];
-    for (const [key, v] of Object.entries(this)) {
-      if (v instanceof Module) out.push([key, v]);
-      else if (Array.isArray(v)) {
-        v.forEach((m, i) => m instanceof Module && out.push([`${key}.${i}`, m]));
-      }
-    }
-    return out;
+    return this.members().filter((m): m is [string, Module] => m[1] instanceof Module);
   }
 
-  /** The module's `nn.Parameter` properties by name, in the order they were assigned. */
+  /** The module's own `nn.Parameter` properties by name, in the order assigned. */
   private ownParameters(): [string, Parameter][] {
     const out: [string, Parameter][] = [];
     for (const [key, v] of Object.entries(this)) if (v instanceof Parameter) out.push([key, v]);
     return out;
   }
 
+  /**
+   * The submodules, and the parameters held in arrays or object literals (PyTorch's
+   * ParameterList and ParameterDict, which are submodules there), in the order assigned: where
+   * their parameters come in PyTorch's `named_parameters()`, after the module's own.
+   */
+  protected members(): [string, Module | Parameter][] {
+    return inContainers(this).filter(([key, m]) => m instanceof Module || key.includes("."));
+  }
+
   /** Gives each child and parameter its dotted name under this module's. */
   private nameChildren(): void {
     for (const [key, p] of this.ownParameters()) p.name = under(this.name, key);
-    for (const [key, child] of this.children()) {
-      child.name = under(this.name, key);
-      child.key = key;
+    for (const [key, m] of this.members()) {
+      m.name = under(this.name, key);
+      if (m instanceof Module) m.key = key;
     }
   }
 
@@ -185,7 +209,7 @@ export abstract class Module {
         for (const key of Object.keys(m.values)) own.push([key, nodes?.[key]]);
       }
       for (const [key, p] of m.ownParameters()) own.push([key, g && p.node(g)]);
-      for (const [key, node] of own) {
+      const add = (key: string, node: Node | undefined) => {
         if (node === undefined) {
           throw new NinjagradError(
             `${m.describe()} has no parameters in ${
@@ -194,8 +218,12 @@ export abstract class Module {
           );
         }
         if (!seen.has(node)) seen.add(node), out.push([under(prefix, key), node]);
+      };
+      for (const [key, node] of own) add(key, node);
+      for (const [key, member] of m.members()) {
+        if (member instanceof Module) visit(member, under(prefix, key));
+        else add(key, g && member.node(g));
       }
-      for (const [key, child] of m.children()) visit(child, under(prefix, key));
     };
     visit(this, undefined);
     return out;
@@ -265,7 +293,8 @@ export abstract class Module {
       for (const [graph, nodes] of m.bound) {
         leaves.set(graph, [...(leaves.get(graph) ?? []), ...Object.values(nodes)]);
       }
-      for (const [, p] of m.ownParameters()) {
+      for (const [, p] of [...m.ownParameters(), ...m.members()]) {
+        if (p instanceof Module) continue;
         for (const [graph, node] of p.graphs()) {
           leaves.set(graph, [...(leaves.get(graph) ?? []), node]);
         }
@@ -296,8 +325,8 @@ export abstract class Module {
         ...m.buffers(),
         ...(layout === "torch" ? m.torchBuffers() : []),
       ];
-      for (const [key, tensor] of own) {
-        if (seen.has(tensor)) continue;
+      const add = (key: string, tensor: Tensor) => {
+        if (seen.has(tensor)) return;
         seen.add(tensor);
         const as = torch[key];
         out.push({
@@ -305,8 +334,12 @@ export abstract class Module {
           tensor,
           transpose: as?.transpose ?? false,
         });
+      };
+      for (const [key, tensor] of own) add(key, tensor);
+      for (const [key, member] of m.members()) {
+        if (member instanceof Module) visit(member, under(prefix, key));
+        else add(key, member.value);
       }
-      for (const [key, child] of m.children()) visit(child, under(prefix, key));
     };
     visit(this, undefined);
     return out;

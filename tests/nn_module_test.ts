@@ -271,3 +271,32 @@ Deno.test("stateDict in PyTorch's layout: norm layers' weight/bias, Linear's wei
     /"0.weight" is \(2, 3\) in the state but \(3, 2\) in the model \(PyTorch.s layout\)/,
   );
 });
+
+Deno.test("plain objects and arrays of modules are ModuleDicts and ModuleLists, as makemore's", () => {
+  class Makemore extends nn.Module {
+    transformer = {
+      wte: new nn.Embedding(5, 4, { random: seededRandom(1) }),
+      h: [new Block(), new Block()],
+    };
+    heads = { main: new nn.Parameter(Tensor.zeros([4], "float64")) };
+    forward(idx: Node): Node {
+      let x = this.transformer.wte.forward(idx);
+      for (const block of this.transformer.h) x = block.forward(x);
+      return add(x, this.heads.main.in(idx.graph));
+    }
+  }
+  const g = new Graph();
+  const m = new Makemore();
+  m.forward(g.input("idx", Tensor.from([[0, 1]], "int32")));
+  // PyTorch's order: a ParameterDict is a submodule, so heads.main comes where it was assigned
+  assert.deepEqual(m.namedParameters().map(([n]) => n), [
+    "transformer.wte.weight",
+    ...BLOCK_NAMES.map((n) => `transformer.h.0.${n}`),
+    ...BLOCK_NAMES.map((n) => `transformer.h.1.${n}`),
+    "heads.main",
+  ]);
+  assert.deepEqual([...m.stateDict().keys()], m.namedParameters().map(([n]) => n));
+  for (const [name, node] of m.namedParameters()) assert.equal(node.label, name);
+  m.eval();
+  assert.equal(m.transformer.h[1].attn.training, false);
+});
