@@ -461,3 +461,18 @@ Deno.test("ninja train --json: the learner's prints stay off stdout; Ctrl-C to t
     /^error: ninja train stopped by Ctrl-C after step \d+ of 5000000; ninja train saves nothing$/,
   );
 });
+
+Deno.test("a child whose inspector cannot listen runs again without it: the check still answers", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const path = await learner(ex1());
+    const o = await runCommand("ninja", ["check", path, "--no-check"], {
+      NINJAGRAD_SANDBOX_INSPECT: `127.0.0.1:${taken.addr.port}`,
+    });
+    assert.equal(o.code, 0, o.stderr.join("\n"));
+    assert.equal(o.stderr.length, 0, o.stderr.join("\n"));
+    assert.match(o.stdout, /26 gradients: 26 ok, 0 wrong, 0 not written/);
+  } finally {
+    taken.close();
+  }
+});

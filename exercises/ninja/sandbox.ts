@@ -68,6 +68,12 @@ export class SandboxStopped extends LearnerFileError {
   }
 }
 
+/** Where the child's inspector listens: NINJAGRAD_SANDBOX_INSPECT, "off", or any free port. */
+function inspectorAddress(): string | null {
+  const set = Deno.env.get("NINJAGRAD_SANDBOX_INSPECT");
+  return set === "off" ? null : set || "127.0.0.1:0";
+}
+
 /** The longest line kept of the child's output: a report is far shorter. */
 const MAX_LINE = 8 * 1024 * 1024;
 
@@ -159,6 +165,7 @@ export async function runSandboxed(
   limits: SandboxLimits,
   handlers: SandboxHandlers = {},
   ready: Promise<unknown> = Promise.resolve(),
+  inspect: string | null = inspectorAddress(),
 ): Promise<SandboxAnswer> {
   ready.catch(() => {}); // awaited below; a refusal before then must not leave it unhandled
   const path = request.path;
@@ -169,7 +176,7 @@ export async function runSandboxed(
       "run",
       "--no-prompt",
       // Only so that a stuck child can be paused to say where: see sandbox_pause.ts.
-      "--inspect=127.0.0.1:0",
+      ...(inspect ? [`--inspect=${inspect}`] : []),
       "--cached-only",
       "--frozen", // a learner's import may neither add a package nor rewrite deno.lock
       "--config",
@@ -281,7 +288,9 @@ export async function runSandboxed(
   await writer.close().catch(() => {});
   phase = { at: "start", since: performance.now() };
   runSince = phase.since;
+  let framed = false;
   const onFrame = (frame: Frame) => {
+    framed = true;
     const now = performance.now();
     if (frame.t === "mark") {
       phase = { at: frame.at, since: now };
@@ -328,6 +337,11 @@ export async function runSandboxed(
   for (const remove of listeners) remove();
   await wrote;
   const stderr = await errText;
+  // A machine where the inspector cannot listen (no loopback, a port taken): run without it;
+  // only the line of a stopped loop is lost.
+  if (inspect && !framed && !stopped && /Failed to start inspector/.test(stderr)) {
+    return await runSandboxed(request, limits, handlers, ready, null);
+  }
   const fail = (kind: LoadFailure, message: string, diagnostics = failure?.diagnostics ?? []) =>
     new LearnerFileError(message, kind, diagnostics);
   // The terminal's Ctrl-C reaches the child too, which may end before this process hears it.
