@@ -183,7 +183,11 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
     const shapeGot = failure?.shape ?? m.shape;
     const shapeMatch = sameShape(shapeGot, node.shape) && sameShape(m.shape, a.shape);
     const scale = largest(a), rounding = noise.get(node) ?? 0;
-    const tolerance = allclose ? atol + rtol * scale : ROUNDING_FACTOR * (rounding + eps * scale);
+    const zeroInTruth = scale === 0 || rounding > NOISE_FRACTION * scale;
+    // A gradient that is all noise is itself a sample of its rounding: its size counts too.
+    const tolerance = allclose
+      ? atol + rtol * scale
+      : ROUNDING_FACTOR * (zeroInTruth ? Math.max(rounding, scale) : rounding + eps * scale);
     const d = failure?.shape ? undefined : diff(m, a, allclose ? rtol : 0, allclose ? atol : 0);
     const maxdiff = d ? d.maxdiff : NaN;
     const probe = probed.get(node);
@@ -199,7 +203,7 @@ export function compare(graph: Graph, loss: Node, options: CompareOptions = {}):
       maxdiff,
       relerr: scale > 0 ? maxdiff / scale : maxdiff === 0 ? 0 : Infinity,
       tolerance,
-      zeroInTruth: scale === 0 || rounding > NOISE_FRACTION * scale,
+      zeroInTruth,
       shapeMatch,
       shapeGot,
       overridden: node.override !== undefined,
