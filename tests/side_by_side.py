@@ -9,18 +9,23 @@ Scale cases (--cases scale), as exercises/bench/scale.ts builds them:
   chain N: sum(tanh(a @ b)) for a, b N x N float32, forward and backward (dA, dB).
   mlp 512x1024: x (512, 1024) -> linear -> tanh -> linear -> tanh -> linear to 10 -> cross-entropy,
     forward, backward and SGD.
+Makemore cases (--cases makemore [--models transformer,gru,mlp]): makemore-TYPE, one training step
+  of makemore.py's model TYPE at its default sizes (n_layer 4, n_head 4, n_embd 64, n_embd2 64,
+  batch 32, words padded to 16 with -1 targets), written here in plain torch as the engine's
+  exercises/makemore/ writes them: a minibatch drawn, forward, backward, AdamW (betas 0.9, 0.99).
 
 The first line printed describes the PyTorch and the BLAS it loaded (torch.__config__.show(), the
 BLAS library mapped into this process and what OpenBLAS says of itself); then one JSON line per
 case: {"case": "ex4-step", "msPerStep": ..., "wallMsPerStep": ...}, msPerStep being the median CPU
 time per step (see exercises/bench/timing.ts).
-Usage: python3 tests/side_by_side.py NAMES_FILE [--threads T] [--cases lecture|scale|none]
+Usage: python3 tests/side_by_side.py NAMES_FILE [--threads T] [--cases lecture|scale|makemore|none]
   [--sizes 64,128] [--steps N] [--repeats R]
 Run it with OPENBLAS_NUM_THREADS=T as well: torch.set_num_threads does not reach OpenBLAS.
 """
 
 import ctypes
 import json
+import math
 import random
 import re
 import sys
@@ -204,6 +209,113 @@ def mlp_stepper(batch=512, hidden=1024, classes=10):
     return step
 
 
+def names_rows(path):
+    """makemore's encoding: x = [0, word, 0...], y = [word, 0, -1...], 16 wide for the names."""
+    words = [w.strip() for w in open(path).read().splitlines() if w.strip()]
+    chars = sorted(set("".join(words)))
+    stoi = {c: i + 1 for i, c in enumerate(chars)}
+    T = max(len(w) for w in words) + 1
+    X = torch.zeros(len(words), T, dtype=torch.long)
+    Y = torch.full((len(words), T), -1, dtype=torch.long)
+    for i, w in enumerate(words):
+        ix = torch.tensor([stoi[c] for c in w], dtype=torch.long)
+        X[i, 1:1 + len(w)] = ix
+        Y[i, :len(w)] = ix
+        Y[i, len(w)] = 0
+    return X, Y, len(chars) + 1, T
+
+
+class LM(torch.nn.Module):
+    """The makemore models, one class: `kind` picks the forward (sizes as makemore's defaults)."""
+
+    def __init__(self, kind, vocab, T, n_layer=4, n_head=4, n_embd=64, n_embd2=64):
+        super().__init__()
+        nn = torch.nn
+        self.kind, self.T, self.vocab, self.n_head = kind, T, vocab, n_head
+        if kind == "bigram":
+            self.table = nn.Parameter(torch.zeros(vocab, vocab))
+        elif kind == "mlp":
+            self.wte = nn.Embedding(vocab + 1, n_embd)
+            self.net = nn.Sequential(nn.Linear(T * n_embd, n_embd2), nn.Tanh(), nn.Linear(n_embd2, vocab))
+        elif kind in ("rnn", "gru"):
+            self.start = nn.Parameter(torch.zeros(1, n_embd2))
+            self.wte = nn.Embedding(vocab, n_embd)
+            gates = 1 if kind == "rnn" else 3
+            self.gates = nn.ModuleList(nn.Linear(n_embd + n_embd2, n_embd2) for _ in range(gates))
+            self.head = nn.Linear(n_embd2, vocab)
+        elif kind == "bow":
+            self.wte, self.wpe = nn.Embedding(vocab, n_embd), nn.Embedding(T, n_embd)
+            self.fc, self.proj = nn.Linear(n_embd, n_embd2), nn.Linear(n_embd2, n_embd)
+            self.head = nn.Linear(n_embd, vocab)
+        else:
+            self.wte, self.wpe = nn.Embedding(vocab, n_embd), nn.Embedding(T, n_embd)
+            self.blocks = nn.ModuleList(nn.ModuleDict(dict(
+                ln1=nn.LayerNorm(n_embd), qkv=nn.Linear(n_embd, 3 * n_embd), o=nn.Linear(n_embd, n_embd),
+                ln2=nn.LayerNorm(n_embd), fc=nn.Linear(n_embd, 4 * n_embd), proj=nn.Linear(4 * n_embd, n_embd),
+            )) for _ in range(n_layer))
+            self.lnf, self.head = nn.LayerNorm(n_embd), nn.Linear(n_embd, vocab, bias=False)
+        self.register_buffer("future", torch.triu(torch.ones(T, T, dtype=torch.bool), 1))
+
+    def forward(self, idx):
+        B, T = idx.shape
+        if self.kind == "bigram":
+            return self.table[idx]
+        if self.kind == "mlp":
+            embs = []
+            for _ in range(self.T):
+                embs.append(self.wte(idx))
+                idx = torch.roll(idx, 1, 1)
+                idx[:, 0] = self.vocab
+            return self.net(torch.cat(embs, -1))
+        if self.kind in ("rnn", "gru"):
+            emb, h, hs = self.wte(idx), self.start.expand(B, -1), []
+            for t in range(T):
+                x = emb[:, t, :]
+                xh = torch.cat([x, h], 1)
+                if self.kind == "rnn":
+                    h = torch.tanh(self.gates[0](xh))
+                else:
+                    z, r = torch.sigmoid(self.gates[0](xh)), torch.sigmoid(self.gates[1](xh))
+                    hbar = torch.tanh(self.gates[2](torch.cat([x, r * h], 1)))
+                    h = (1 - z) * h + z * hbar
+                hs.append(h)
+            return self.head(torch.stack(hs, 1))
+        x = self.wte(idx) + self.wpe(torch.arange(T))
+        mask = self.future[:T, :T]
+        if self.kind == "bow":
+            att = F.softmax(torch.zeros(B, T, T).masked_fill(mask, float("-inf")), -1)
+            x = x + att @ x
+            return self.head(x + self.proj(torch.tanh(self.fc(x))))
+        for b in self.blocks:
+            C = x.size(-1)
+            q, k, v = b.qkv(b.ln1(x)).split(C, 2)
+            q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = F.softmax(att.masked_fill(mask, float("-inf")), -1)
+            x = x + b.o((att @ v).transpose(1, 2).contiguous().view(B, T, C))
+            h = b.fc(b.ln2(x))
+            h = 0.5 * h * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * torch.pow(h, 3.0))))
+            x = x + b.proj(h)
+        return self.head(self.lnf(x))
+
+
+def makemore_stepper(kind, X, Y, vocab, T, batch=32):
+    torch.manual_seed(3407)
+    model = LM(kind, vocab, T)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
+
+    def step():
+        ix = torch.randint(0, X.shape[0], (batch,))
+        logits = model(X[ix])
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), Y[ix].view(-1), ignore_index=-1)
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def time_case(step, repeats, steps=None, warmup_s=1.5, repeat_s=0.4):
     """Median over repeats of CPU time per step (as exercises/bench/timing.ts), and of wall time.
     With `steps` unset, warms up for about warmup_s (at most 5000 calls) and sizes each repeat
@@ -278,6 +390,11 @@ def main():
         sizes = [int(s) for s in opt("--sizes", "64,128,256,512,1024").split(",")]
         cases = tuple((f"chain {n}", lambda n=n: chain_stepper(n), None) for n in sizes)
         cases += (("mlp 512x1024", mlp_stepper, None),)
+    elif which == "makemore":
+        X, Y, vocab, T = names_rows(path)
+        kinds = opt("--models", "bigram,mlp,rnn,gru,bow,transformer").split(",")
+        cases = tuple((f"makemore-{k}", lambda k=k: makemore_stepper(k, X, Y, vocab, T), None)
+                      for k in kinds)
     for name, make, n in cases:
         cpu, wall, times = time_case(make(), repeats, n)
         line = {"case": name, "msPerStep": cpu, "wallMsPerStep": wall, "repeats": times}

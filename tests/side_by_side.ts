@@ -1,6 +1,7 @@
 /**
  * `deno run -A tests/side_by_side.ts [--json] [--rounds K] [--steps N] [--repeats R]
- *   [--sizes 64,128,256,512,1024] [--threads 1,2] [--no-scale] [--no-lecture]`
+ *   [--sizes 64,128,256,512,1024] [--threads 1,2] [--no-scale] [--no-lecture] [--no-makemore]
+ *   [--models bigram,mlp,rnn,gru,bow,transformer]`
  *
  * The engine against PyTorch in one run, in turns (K rounds of PyTorch, then the engine), each
  * side in a process of its own started with the same environment: OPENBLAS_CORETYPE and
@@ -13,7 +14,9 @@
  * writes it (dC by a Python loop over the batch) and vectorised (index_add_); ex1-step (the
  * atomic forward and backward) against loss.backward(). Then at each thread count: the n × n
  * chain `sum(tanh(a @ b))` forward and backward, and the batch-512 MLP's training step
- * (exercises/bench/scale.ts). Ratios are PyTorch's median time over the engine's: CPU time on
+ * (exercises/bench/scale.ts). Then, at one thread, each makemore model's training step
+ * (`--models`, default all six; exercises/bench/makemore.ts against side_by_side.py's torch twin
+ * at makemore's default sizes, AdamW included). Ratios are PyTorch's median time over the engine's: CPU time on
  * one thread, wall time on more (CPU time counts every thread, spinning ones too).
  *
  * With gcc at hand, the lecture's round also races tests/bench/ex4_step.c, the same step in plain
@@ -29,6 +32,7 @@ import { NinjagradError, UsageError } from "../ops/kernels/errors.ts";
 import { numberFlag, parseFlags, runMain } from "../exercises/cli/main.ts";
 import { NAMES_PATH, ROOT } from "../exercises/bench/timing.ts";
 import { join } from "node:path";
+import { MODEL_TYPES } from "../exercises/makemore/models.ts";
 
 const PYTHON = "/usr/bin/python3";
 const UNSET = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
@@ -149,6 +153,8 @@ async function main(): Promise<void> {
     threads: { type: "string" },
     "no-scale": { type: "boolean" },
     "no-lecture": { type: "boolean" },
+    "no-makemore": { type: "boolean" },
+    models: { type: "string" },
   });
   const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
   const steps = numberFlag("steps", str(values.steps), 400, { min: 1, integer: true });
@@ -189,6 +195,23 @@ async function main(): Promise<void> {
         pairs: cases.map((c) => [c, c]),
       });
     }
+  }
+
+  if (!values["no-makemore"]) {
+    const models = str(values.models) ?? MODEL_TYPES.join(",");
+    const bad = models.split(",").find((m) => !(MODEL_TYPES as readonly string[]).includes(m));
+    if (bad !== undefined) {
+      throw new UsageError(
+        `--models takes ${MODEL_TYPES.join(", ")} (commas between), got "${bad}"`,
+      );
+    }
+    configs.push({
+      name: "makemore, 1 thread",
+      threads: 1,
+      torchArgs: ["--cases", "makemore", "--models", models],
+      engineArgs: ["--makemore", models],
+      pairs: models.split(",").map((m) => [`makemore-${m.trim()}`, `makemore-${m.trim()}`]),
+    });
   }
 
   // The header: which BLAS each side uses.

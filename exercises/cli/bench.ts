@@ -21,6 +21,8 @@ import { nativeBlas, setBlasThreads, whyNoBlas } from "../../ops/kernels/blas.ts
 import { time, timeFor, type Timing, trainingData } from "../bench/timing.ts";
 import { ex1Workload, ex4Workload } from "../bench/workloads.ts";
 import { CHAIN_SIZES, chainWorkload, mlpWorkload, type ScaleWorkload } from "../bench/scale.ts";
+import { MAKEMORE_CASES, makemoreWorkload } from "../bench/makemore.ts";
+import type { ModelType } from "../makemore/models.ts";
 
 /** A timed case and the matrix-product paths its steps took (products per step, by path). */
 export type BenchTiming = Timing & { paths: string; gflops?: number };
@@ -75,6 +77,32 @@ export function runScale(opts: { sizes: readonly number[]; repeats: number }): B
     const r = paths(calls, () => timeFor(w.name, step, { repeats: opts.repeats }));
     return { ...r, gflops: w.flops / r.wallMsPerStep / 1e6 };
   });
+}
+
+/**
+ * The makemore cases (`--makemore [TYPES]`): each model's training step (exercises/bench/
+ * makemore.ts), warmed up for about 1.5 s and timed in repeats of about 0.4 s.
+ */
+export function runMakemore(opts: { types: readonly ModelType[]; repeats: number }): BenchTiming[] {
+  return opts.types.map((type) => {
+    const [step, calls] = counted(makemoreWorkload(type).step);
+    return paths(calls, () => timeFor(`makemore-${type}`, step, { repeats: opts.repeats }));
+  });
+}
+
+/** `--makemore bigram,gru`: model types, each one of MAKEMORE_CASES (empty or "all": every one). */
+function typesFlag(value: string | undefined): ModelType[] {
+  if (value === undefined || value === "" || value === "all") return [...MAKEMORE_CASES];
+  const types = value.split(",").map((s) => s.trim());
+  const bad = types.find((t) => !(MAKEMORE_CASES as readonly string[]).includes(t));
+  if (bad !== undefined) {
+    throw new UsageError(
+      `--makemore takes model types separated by commas (${
+        MAKEMORE_CASES.join(", ")
+      }), got "${bad}"`,
+    );
+  }
+  return types as ModelType[];
 }
 
 function kernelCases(dtype: FloatDType, steps: number, repeats: number): Timing[] {
@@ -162,7 +190,8 @@ const USAGE = `deno task bench [flags]: ms per step of the lecture's two workloa
   --no-kernels     skip the kernels' timings
   --scale          the n × n chain and the batch-512 MLP, with GFLOP/s
   --sizes A,B,…    the chain's sizes (with --scale)
-  --threads T      the BLAS's threads (with --scale)`;
+  --threads T      the BLAS's threads (with --scale or --makemore)
+  --makemore TYPES the makemore models' training steps instead (all, or e.g. transformer,gru,mlp)`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags("bench", Deno.args, {
@@ -175,6 +204,7 @@ async function main(): Promise<void> {
     scale: { type: "boolean" },
     sizes: { type: "string" },
     threads: { type: "string" },
+    makemore: { type: "string" },
   }, USAGE);
   const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
   const dtype = choiceFlag("dtype", str(values.dtype), ["float32", "float64"] as const, "float32");
@@ -205,7 +235,9 @@ async function main(): Promise<void> {
       blasMin: t.BLAS_MIN,
     }));
   } else console.log(pathLine());
-  const timings = values.scale
+  const timings = values.makemore !== undefined
+    ? runMakemore({ types: typesFlag(str(values.makemore)), repeats })
+    : values.scale
     ? runScale({ sizes: sizesFlag(str(values.sizes)), repeats })
     : runBench({ dtype, steps, repeats, kernels: !values["no-kernels"] });
   for (const r of timings) print(r, values.json === true, values.scale ? "float32" : dtype);
