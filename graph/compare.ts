@@ -123,7 +123,7 @@ export const ROUNDING_FACTOR = 16;
  * Above this fraction of the gradient's largest entry, the change a scaled seed makes means the
  * gradient is rounding noise. A real gradient changes by a few roundings (1e-7 in float32).
  */
-const NOISE_FRACTION = 0.01;
+export const NOISE_FRACTION = 0.01;
 
 /** Machine epsilon of each float dtype. */
 export const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
