@@ -5,7 +5,8 @@
  * the test loss is the best so far; prints samples. `--json` prints one JSON object a line.
  */
 import { join } from "node:path";
-import { loadSafetensors, saveSafetensors, seededRandom } from "../../mod.ts";
+import { loadSafetensors, saveSafetensors } from "../../ops/safetensors.ts";
+import { seededRandom } from "../../ops/kernels/random.ts";
 import { NinjagradError, UsageError } from "../../ops/kernels/errors.ts";
 import { lectureNames } from "../data/load.ts";
 import { DEFAULT_SIZES, type ModelConfig } from "../makemore/config.ts";

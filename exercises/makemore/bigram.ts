@@ -2,7 +2,10 @@
  * makemore.py's Bigram: a (vocab, vocab) table of logits, the row of the previous character
  * giving the next one's. Open it beside makemore.py's `class Bigram`.
  */
-import { crossEntropy, embedding, nn, type Node, Tensor } from "../../mod.ts";
+import * as nn from "../../ops/layers.ts";
+import { crossEntropy, embedding } from "../../ops/build.ts";
+import { type Node } from "../../graph/node.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { ModelConfig } from "./config.ts";
 
 /** Bigram language model: a lookup table of logits for the next character. */

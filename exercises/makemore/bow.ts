@@ -3,18 +3,11 @@
  * preceding positions' features), an MLP, and a linear decoder. Open it beside makemore.py's
  * `class CausalBoW`, `class BoWBlock` and `class BoW`.
  */
-import {
-  add,
-  arangeLike,
-  crossEntropy,
-  maskedFill,
-  matmul,
-  nn,
-  type Node,
-  softmax,
-  tanh,
-  Tensor,
-} from "../../mod.ts";
+import * as nn from "../../ops/layers.ts";
+import { add, crossEntropy, matmul, softmax, tanh } from "../../ops/build.ts";
+import { arangeLike, maskedFill } from "../../ops/torch.ts";
+import { type Node } from "../../graph/node.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import { futureMask, type ModelConfig, type Random } from "./config.ts";
 
 /** Causal bag of words: averages the preceding elements (an attention with equal weights). */

@@ -2,7 +2,8 @@
  * makemore.py's ModelConfig: the sizes every model reads (block_size and vocab_size come from the
  * dataset; the rest from the command line, with makemore's defaults).
  */
-import { type Node, Tensor } from "../../mod.ts";
+import { type Node } from "../../graph/node.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 
 /** The sizes of a model, as makemore's ModelConfig. */
 export interface ModelConfig {

@@ -4,7 +4,7 @@
  * loss where the word is over), and the split: min(1,000, 10%) test words, the rest for training,
  * after a seeded shuffle (makemore's torch.randperm).
  */
-import { Tensor } from "../../mod.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { Random } from "./config.ts";
 
 /** A split of words, encoded as makemore's CharDataset. */

@@ -2,7 +2,11 @@
  * makemore.py's MLP (Bengio et al. 2003): the embeddings of the previous block_size tokens,
  * concatenated, through a tanh hidden layer. Open it beside makemore.py's `class MLP`.
  */
-import { concat, crossEntropy, expand, nn, type Node, slice, Tensor } from "../../mod.ts";
+import * as nn from "../../ops/layers.ts";
+import { concat, crossEntropy, slice } from "../../ops/build.ts";
+import { expand } from "../../ops/torch.ts";
+import { type Node } from "../../graph/node.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { ModelConfig, Random } from "./config.ts";
 
 /** MLP language model. */

@@ -1,5 +1,5 @@
 /** The makemore models by `--type`, as makemore.py's `if args.type == ...` chain. */
-import type { nn } from "../../mod.ts";
+import type * as nn from "../../ops/layers.ts";
 import { Bigram } from "./bigram.ts";
 import { BoW } from "./bow.ts";
 import type { ModelConfig, Random } from "./config.ts";

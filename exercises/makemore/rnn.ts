@@ -3,22 +3,22 @@
  * The cell runs once per time step, from a learned start state. Open it beside makemore.py's
  * `class RNNCell`, `class GRUCell` and `class RNN`.
  */
+import * as nn from "../../ops/layers.ts";
 import {
   add,
   concat,
   crossEntropy,
-  expand,
   mul,
-  nn,
-  type Node,
   reshape,
   sigmoid,
   slice,
   stack,
   sub,
   tanh,
-  Tensor,
-} from "../../mod.ts";
+} from "../../ops/build.ts";
+import { expand } from "../../ops/torch.ts";
+import { type Node } from "../../graph/node.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { ModelConfig, Random } from "./config.ts";
 
 /** torch.cat([a, b], dim=1). */

@@ -2,7 +2,8 @@
  * makemore.py's print_samples: words generated from the 0 (start) token, cut at the first 0
  * (stop), and sorted into those in the training split, those in the test split, and new ones.
  */
-import { generate, Tensor } from "../../mod.ts";
+import { generate } from "../../ops/generate.ts";
+import { Tensor } from "../../ops/kernels/tensor.ts";
 import type { CharDataset } from "./data.ts";
 import type { MakemoreModel } from "./models.ts";
 

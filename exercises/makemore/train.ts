@@ -10,7 +10,12 @@
  * under noGrad. The RNNs expand their start state to the batch size and unroll T steps, so a
  * graph per size serves every model alike.
  */
-import { type Gradients, Graph, type Node, noGrad, optim, type Tensor } from "../../mod.ts";
+import * as optim from "../../ops/optim.ts";
+import { type Gradients } from "../../graph/backward.ts";
+import { Graph } from "../../graph/graph.ts";
+import { type Node } from "../../graph/node.ts";
+import { noGrad } from "../../ops/build.ts";
+import { type Tensor } from "../../ops/kernels/tensor.ts";
 import type { CharDataset } from "./data.ts";
 import { randperm } from "./data.ts";
 import type { Random } from "./config.ts";

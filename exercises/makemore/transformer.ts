@@ -3,21 +3,19 @@
  * blocks of causal self-attention and an MLP with NewGELU, a final LayerNorm and a linear head.
  * Open it beside makemore.py's `class CausalSelfAttention`, `class Block` and `class Transformer`.
  */
+import * as nn from "../../ops/layers.ts";
 import {
   add,
-  arangeLike,
   crossEntropy,
   gelu,
-  maskedFill,
   matmul,
   mul,
-  nn,
-  type Node,
   reshape,
   softmax,
-  split,
   transpose,
-} from "../../mod.ts";
+} from "../../ops/build.ts";
+import { arangeLike, maskedFill, split } from "../../ops/torch.ts";
+import { type Node } from "../../graph/node.ts";
 import { futureMask, type ModelConfig, type Random } from "./config.ts";
 
 /** Multi-head masked self-attention with a projection at the end. */
