@@ -8,39 +8,13 @@ import type { CheckReport, CheckSession } from "../ninja/check.ts";
 import { graphCharts } from "../../viz/chart_sets.ts";
 import { writeCharts, type WrittenCharts } from "../../viz/export.ts";
 import type { ReportFact } from "../../viz/report.ts";
-import {
-  type GraphVerdicts,
-  type NodeVerdict,
-  verdictCounts,
-  type VerdictStatus,
-} from "../../viz/verdicts.ts";
+import { verdictCounts } from "../../viz/verdicts.ts";
+import { verdictsFromCheck } from "./check_verdicts.ts";
+
+export { verdictsFromCheck };
 
 /** The rows each one-step exercise is about, marked in the comparison chart. */
 const FOCUS: Readonly<Record<number, readonly string[]>> = { 2: ["logits"], 3: ["hprebn"] };
-
-/** A check report as the charts' verdicts: ok → exact or approximate, wrong → differs. */
-export function verdictsFromCheck(report: CheckReport): GraphVerdicts {
-  const nodes: Record<string, NodeVerdict> = {};
-  for (const n of report.nodes) {
-    const status: VerdictStatus = n.status === "wrong"
-      ? "differs"
-      : n.status === "not written"
-      ? "not written"
-      : n.exact
-      ? "exact"
-      : "approximate";
-    nodes[n.name] = {
-      status,
-      ...(Number.isFinite(n.maxdiff) ? { maxdiff: n.maxdiff } : {}),
-      detail: n.detail,
-    };
-  }
-  return {
-    nodes,
-    firstDivergent: report.firstWrong?.name,
-    against: "your rules vs the engine's",
-  };
-}
 
 /**
  * Writes the charts of a check into `dir`: the graph is coloured by the true gradient (the

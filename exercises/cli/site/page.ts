@@ -1,0 +1,222 @@
+/// <reference lib="dom" />
+/**
+ * The workbench page: an editor per exercise (the file `ninja init` writes), kept in
+ * localStorage; **Check** sends it to a Worker that runs `ninja check`'s judging, and shows the
+ * verdict table, the report's text and the verdict graph. A Worker that stays in one rule past
+ * the time limit is ended, and the page says which rule it was in.
+ * @module
+ */
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  defaultKeymap,
+  drawSelection,
+  EditorState,
+  EditorView,
+  forEachDiagnostic,
+  highlightActiveLine,
+  history,
+  historyKeymap,
+  indentWithTab,
+  javascript,
+  keymap,
+  lineNumbers,
+  type LintDiagnostic,
+  lintGutter,
+  setDiagnostics,
+  syntaxHighlighting,
+} from "./editor_deps.ts";
+import type { Reply, Request } from "./protocol.ts";
+
+declare const vegaEmbed: (el: HTMLElement, spec: unknown, opts: object) => Promise<unknown>;
+
+const params = new URLSearchParams(location.search);
+/** How long one rule may run before the Worker is ended (`?rulelimit=ms` shortens it in tests). */
+const RULE_LIMIT_MS = Number(params.get("rulelimit")) || 5000;
+/** How long a whole check may take (it builds the exercise's graph on the first one). */
+const CHECK_LIMIT_MS = 60_000;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const templates: Record<string, string> = await (await fetch("./templates.json")).json();
+let exercise = Number(localStorage.getItem("ninjagrad.exercise")) || 2;
+const key = (n: number) => `ninjagrad.exercise${n}.ts`;
+const sourceOf = (n: number) => localStorage.getItem(key(n)) ?? templates[n];
+
+const view = new EditorView({ parent: $("editor") });
+function load(n: number): void {
+  exercise = n;
+  localStorage.setItem("ninjagrad.exercise", String(n));
+  view.setState(EditorState.create({
+    doc: sourceOf(n),
+    extensions: [
+      lineNumbers(),
+      history(),
+      drawSelection(),
+      highlightActiveLine(),
+      bracketMatching(),
+      syntaxHighlighting(defaultHighlightStyle),
+      javascript({ typescript: true }),
+      lintGutter(),
+      keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+      EditorView.updateListener.of((u) => {
+        if (u.docChanged) localStorage.setItem(key(exercise), u.state.doc.toString());
+      }),
+    ],
+  }));
+  for (const b of document.querySelectorAll<HTMLButtonElement>("#exercises button")) {
+    b.setAttribute("aria-pressed", String(Number(b.dataset.n) === n));
+  }
+  $("file").textContent = `exercise${n}.ts`;
+  clear();
+}
+
+function clear(): void {
+  $("status").textContent = "";
+  $("status").className = "";
+  $("verdicts").replaceChildren();
+  $("report").textContent = "";
+  $("graph").replaceChildren();
+}
+
+function status(text: string, kind: "ok" | "wrong" | "busy" | "fail"): void {
+  $("status").textContent = text;
+  $("status").className = kind;
+}
+
+/** Marks problems in the editor at their lines. */
+function mark(problems: { line: number; column: number; message: string }[]): void {
+  const doc = view.state.doc;
+  const diagnostics: LintDiagnostic[] = problems.filter((p) => p.line >= 1 && p.line <= doc.lines)
+    .map((p) => {
+      const line = doc.line(p.line);
+      const from = Math.min(line.from + Math.max(0, p.column - 1), line.to);
+      return { from, to: line.to, severity: "error", message: p.message };
+    });
+  view.dispatch(setDiagnostics(view.state, diagnostics));
+}
+
+const GLYPH: Record<string, string> = { ok: "✓", wrong: "✗", "not written": "·" };
+
+function showReport(reply: Extract<Reply, { t: "report" }>): void {
+  const { data } = reply;
+  const rows = data.nodes.map((v) => {
+    const tr = document.createElement("tr");
+    tr.className = v.status.replace(" ", "-");
+    for (const text of [GLYPH[v.status], v.name, v.status, v.detail]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    return tr;
+  });
+  $("verdicts").replaceChildren(...rows);
+  $("report").textContent = reply.text;
+  const lines = data.nodes.filter((v) => v.location).map((v) => ({
+    line: v.location!.line,
+    column: v.location!.column,
+    message: `${v.name}: ${v.detail}`,
+  }));
+  mark(lines);
+  const wrong = data.counts.wrong, missing = data.counts["not written"];
+  status(
+    wrong ? `✗ ${wrong} wrong` : missing ? `${missing} not written yet` : "✓ every gradient agrees",
+    wrong ? "wrong" : missing ? "busy" : "ok",
+  );
+  vegaEmbed($("graph"), reply.graph, { actions: false, renderer: "svg" }).catch((e) => {
+    $("graph").textContent = `the verdict graph could not be drawn: ${e}`;
+  });
+}
+
+let worker: Worker | undefined;
+function freshWorker(): Worker {
+  return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+}
+
+/** Runs the check in the Worker; ends it when a rule or the whole check runs too long. */
+function check(): void {
+  clear();
+  mark([]);
+  worker ??= freshWorker();
+  const w = worker;
+  const started = performance.now();
+  let rule: string | null = null, ruleStarted = 0;
+  const buttons = document.querySelectorAll<HTMLButtonElement>(".run");
+  buttons.forEach((b) => b.disabled = true);
+  status("checking…", "busy");
+  const done = () => {
+    clearInterval(timer);
+    w.onmessage = null;
+    w.onerror = null;
+    buttons.forEach((b) => b.disabled = false);
+  };
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const stuck = rule !== null && now - ruleStarted > RULE_LIMIT_MS;
+    if (!stuck && now - started < CHECK_LIMIT_MS) return;
+    w.terminate();
+    worker = undefined;
+    done();
+    status(
+      stuck
+        ? `✗ stopped: your rule for ${rule} ran for more than ${RULE_LIMIT_MS / 1000} s ` +
+          "(an endless loop?); fix it and check again"
+        : `✗ stopped: the check ran for more than ${CHECK_LIMIT_MS / 1000} s`,
+      "fail",
+    );
+  }, 100);
+  w.onmessage = (e: MessageEvent<Reply>) => {
+    const reply = e.data;
+    if (reply.t === "rule") {
+      rule = reply.rule;
+      ruleStarted = performance.now();
+      return;
+    }
+    done();
+    if (reply.t === "report") showReport(reply);
+    else {
+      status(`✗ ${reply.message}`, "fail");
+      mark(reply.diagnostics);
+    }
+  };
+  w.onerror = (e) => {
+    e.preventDefault();
+    w.terminate();
+    worker = undefined;
+    done();
+    status(`✗ the page's Worker failed: ${e.message}`, "fail");
+  };
+  w.postMessage({ t: "check", exercise, source: view.state.doc.toString() } satisfies Request);
+}
+
+function download(): void {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([view.state.doc.toString()], { type: "text/plain" }));
+  a.download = `exercise${exercise}.ts`;
+  a.click();
+  URL.revokeObjectURL(a.href);
+}
+
+function reset(): void {
+  if (!confirm(`Put exercise ${exercise}'s template back? Your rules for it will be lost.`)) return;
+  localStorage.removeItem(key(exercise));
+  load(exercise);
+}
+
+for (const b of document.querySelectorAll<HTMLButtonElement>("#exercises button")) {
+  b.onclick = () => load(Number(b.dataset.n));
+}
+$("check").onclick = check;
+$("download").onclick = download;
+$("reset").onclick = reset;
+load(exercise);
+/** The lines the editor marks as wrong now, and their messages. */
+function marked(): { line: number; message: string }[] {
+  const out: { line: number; message: string }[] = [];
+  forEachDiagnostic(view.state, (d, from) => {
+    out.push({ line: view.state.doc.lineAt(from).number, message: d.message });
+  });
+  return out;
+}
+
+/** For tests and the console: the editor's view, what it marks, and Check. */
+(globalThis as unknown as { site: object }).site = { view, check, marked };
