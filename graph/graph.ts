@@ -8,6 +8,8 @@ import type { FusedBuffers } from "../ops/kernels/fused.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { Node, type NodeKind, type Observable, type Subgraph } from "./node.ts";
 import {
+  beginCompute,
+  endCompute,
   type FloatDType,
   formatShape,
   leafEpoch,
@@ -222,11 +224,11 @@ export class Graph {
       const known = node.cache.shapes;
       for (let i = 0; i < nodes.length; i++) known[i] = nodes[i].current.shape;
     }
-    this.hold++;
+    this.begin();
     try {
       this.evaluate(node);
     } finally {
-      this.hold--;
+      this.end();
     }
     for (const x of nodes) if (x.kind !== "op") x.seen = x.current.version;
     node.cache.built = nodes.map((x) => x.current.shape);
@@ -370,12 +372,12 @@ export class Graph {
   backward(loss: NodeRef, options: BackwardOptions = {}): Gradients {
     const node = this.node(loss);
     this.refresh();
-    this.hold++;
+    this.begin();
     let grads: Gradients;
     try {
       grads = backward(this, node, options);
     } finally {
-      this.settle();
+      this.end();
     }
     if (options.notify !== false) this.notifyGradients(grads);
     return grads;
@@ -385,21 +387,28 @@ export class Graph {
   compare(loss: NodeRef, options: CompareOptions = {}): Comparison {
     const node = this.node(loss);
     this.refresh();
-    this.hold++;
+    this.begin();
     try {
       return compare(this, node, options);
     } finally {
-      this.settle();
+      this.end();
     }
   }
 
   /**
-   * Ends a computation begun with `hold++`: the kernels read the leaves through `data`, which
-   * counts as a write, so their versions are taken as read again.
+   * A computation begins (a propagation, a backward pass, a comparison): values read meanwhile
+   * are the engine's own, and its kernels' reads of the leaves' `data` count no write (a rule
+   * that wrote into a leaf would not be seen; rules return new tensors).
    */
-  private settle(): void {
+  private begin(): void {
+    this.hold++;
+    beginCompute();
+  }
+
+  /** The computation `begin` began ends. */
+  private end(): void {
+    endCompute();
     this.hold--;
-    if (!this.inner) this.record();
   }
 
   /** Takes every leaf's version as the one the graph's values were computed from. */
@@ -534,7 +543,7 @@ export class Graph {
     if (!this.inner) this.scan();
     const first = this.firstDirty;
     if (first === Infinity) return;
-    this.hold++;
+    this.begin();
     this.firstDirty = Infinity;
     const nodes = this.nodes;
     this.growDirty(nodes.length);
@@ -556,7 +565,7 @@ export class Graph {
       }
     } finally {
       dirty.fill(0, first, nodes.length);
-      this.hold--;
+      this.end();
     }
     if (!this.inner) this.record();
     // Observers hear only after every node is recomputed: nobody sees old and new values mixed.

@@ -177,6 +177,22 @@ export function leafEpoch(): number {
   return leafWrites;
 }
 
+/**
+ * How many graph computations (a propagation, a backward pass) are running: their kernels only
+ * read the leaves, so their reads of `data` count nothing, and no leaf looks edited after one.
+ */
+let computing = 0;
+
+/** @internal A graph's computation begins (see `computing`). */
+export function beginCompute(): void {
+  computing++;
+}
+
+/** @internal A graph's computation ends. */
+export function endCompute(): void {
+  computing--;
+}
+
 /** @internal A graph, as the tensors that are its nodes' values see it. */
 export interface TensorOwner {
   /** Above zero while the graph computes: then its values are being made, not read. */
@@ -239,7 +255,7 @@ export class Tensor {
     const root = this.#root;
     // Only a leaf's tensor can go stale behind a graph: the others count nothing (no store in
     // the kernels' hot loops).
-    if (root.#leaf) root.#writes++, leafWrites++;
+    if (root.#leaf && computing === 0) root.#writes++, leafWrites++;
     // A node's value kept from an earlier `.value` is recomputed first, as `.value` would be.
     const owner = this.#owner;
     if (owner !== undefined && owner.hold === 0) owner.refresh();
