@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { buildSite, serveSite } from "../exercises/cli/site.ts";
+import { buildSite, type BuiltSite, serveSite } from "../exercises/cli/site.ts";
+import { EXERCISES } from "../exercises/ninja/exercises.ts";
+import { ROOT } from "./helpers.ts";
 import { loadLearner } from "../exercises/cli/site/learner.ts";
 import { checkOn, prepareCheck } from "../exercises/ninja/check.ts";
 import { formatCheck } from "../exercises/ninja/report.ts";
@@ -48,9 +50,66 @@ async function checkAndWait(page: Page): Promise<string> {
   return await page.textContent("#status") ?? "";
 }
 
+/** One build for every test of this file (a build takes a few seconds). */
+let site: Promise<{ dir: string; built: BuiltSite }> | undefined;
+function built(): Promise<{ dir: string; built: BuiltSite }> {
+  return site ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ninjagrad-site-" });
+    if (Deno.env.get("NINJAGRAD_KEEP_SITE")) console.log(`site kept in ${dir}`);
+    else globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    return { dir, built: await buildSite(dir) };
+  })();
+}
+
+/** The reference rules of exercise `n` as a learner's file for the page (imports from mod.ts). */
+async function referenceFile(n: number): Promise<string> {
+  const files = n === 4 ? ["ex2.ts", "ex3.ts", "ex4_lines.ts"] : [`ex${n}.ts`];
+  const bodies = await Promise.all(
+    files.map(async (f) =>
+      (await Deno.readTextFile(join(ROOT, "exercises/rules", f)))
+        .replace(/^import .*;$/gm, "")
+        .replace(/^export const (ex\dRules)/m, "const $1")
+    ),
+  );
+  return [
+    'import { kernels as t, Tensor } from "file:///path/to/ninjagrad/mod.ts";',
+    ...bodies,
+    `export const exercise = ${n};`,
+    `export const rules = ex${n}Rules;`,
+    "",
+  ].join("\n");
+}
+
+/** `text` with its rule for `line.input` negated: a planted sign flip. */
+function flipped(text: string, line: string, input: string): string {
+  return text +
+    `const right = rules.${line}.${input};\nrules.${line}.${input} = (c) => t.neg(right(c));\n`;
+}
+
+/** A headless Chromium on a page of the site that records requests to another origin. */
+async function open(url: string) {
+  assert.ok(
+    await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false),
+    `no Chromium at ${CHROMIUM}`,
+  );
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const offsite: string[] = [], problems: string[] = [];
+  await page.route("**/*", (route) => {
+    const u = new URL(route.request().url());
+    if (u.origin === new URL(url).origin) return route.continue();
+    offsite.push(u.href);
+    return route.abort();
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  return { browser, page, offsite, problems };
+}
+
 Deno.test("site: the page checks exercise 2 in the browser as ninja check does", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ninjagrad-site-" });
-  const built = await buildSite(dir);
+  const { dir, built: made } = await built();
   const { url, server } = serveSite(dir);
   assert.ok(
     await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false),
@@ -129,11 +188,43 @@ Deno.test("site: the page checks exercise 2 in the browser as ninja check does",
 
     assert.deepEqual(offsite, [], "requests to another origin");
     assert.deepEqual(problems, []);
-    assert.ok(built.files.every((f) => f.bytes > 0));
+    assert.ok(made.files.every((f) => f.bytes > 0));
   } finally {
     await browser.close();
     await server.shutdown();
-    if (!Deno.env.get("NINJAGRAD_KEEP_SITE")) await Deno.remove(dir, { recursive: true });
-    else console.log(`site kept in ${dir}`);
+  }
+});
+
+Deno.test("site: exercises 1, 3 and 4 check in the page: the reference rules ✓, a sign flip ✗", async () => {
+  const { dir } = await built();
+  const { url, server } = serveSite(dir);
+  const { browser, page, offsite, problems } = await open(url);
+  try {
+    await page.goto(url);
+    for (const n of [1, 3, 4] as const) {
+      await page.click(`#exercises button[data-n='${n}']`);
+      await page.waitForFunction(
+        `document.querySelector('#file').textContent === 'exercise${n}.ts'`,
+      );
+      const right = await referenceFile(n);
+      await typeInto(page, right);
+      assert.match(await checkAndWait(page), /^✓ every gradient agrees/, `exercise ${n}`);
+      await page.waitForSelector("#graph svg");
+      await page.screenshot({ path: join(dir, `ex${n}_ok.png`) });
+      const [line, { inputs }] = Object.entries(EXERCISES[n].lines)[0];
+      const wrong = flipped(right, line, inputs[0]);
+      await typeInto(page, wrong);
+      assert.match(await checkAndWait(page), /^✗ 1 wrong/, `exercise ${n}, ${line}.${inputs[0]}`);
+      const expected = formatCheck(checkOn(await prepareCheck(n), loadLearner(wrong, n).rules));
+      assert.match(expected, /−1 × the right gradient/);
+      assert.equal(await page.textContent("#report"), expected, `exercise ${n}`);
+      await page.waitForSelector("#graph svg");
+      await page.screenshot({ path: join(dir, `ex${n}_wrong.png`) });
+    }
+    assert.deepEqual(offsite, []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await server.shutdown();
   }
 });
