@@ -8,6 +8,10 @@ export function softmax(x: Tensor, axis: number, log: boolean, out?: Tensor): Te
   const res = target(out, x.shape, x);
   const [outer, n, inner] = splitAt(x.shape, axis);
   const s = x.data, o = res.data;
+  if (inner === 1) {
+    lastAxis(s, o, outer, n, log);
+    return res;
+  }
   for (let i = 0; i < outer; i++) {
     for (let j = 0; j < inner; j++) {
       const at = (k: number) => (i * n + k) * inner + j;
@@ -20,4 +24,35 @@ export function softmax(x: Tensor, axis: number, log: boolean, out?: Tensor): Te
     }
   }
   return res;
+}
+
+/** exp(x − max) of one row, in double, reused between rows. */
+let scratch = new Float64Array(64);
+
+/**
+ * Softmax over contiguous rows (the last axis, as attention's): the same numbers as the general
+ * loop (each exp taken once, in double, then divided by the row's sum), without its index
+ * closure and second exp.
+ */
+function lastAxis(
+  s: Tensor["data"],
+  o: Tensor["data"],
+  outer: number,
+  n: number,
+  log: boolean,
+): void {
+  if (scratch.length < n) scratch = new Float64Array(n);
+  const e = scratch;
+  for (let i = 0, base = 0; i < outer; i++, base += n) {
+    let m = -Infinity;
+    for (let k = 0; k < n; k++) m = Math.max(m, s[base + k]);
+    let z = 0;
+    for (let k = 0; k < n; k++) z += e[k] = Math.exp(s[base + k] - m);
+    if (log) {
+      const logz = Math.log(z);
+      for (let k = 0; k < n; k++) o[base + k] = s[base + k] - m - logz;
+    } else {
+      for (let k = 0; k < n; k++) o[base + k] = e[k] / z;
+    }
+  }
 }
