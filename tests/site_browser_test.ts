@@ -228,3 +228,47 @@ Deno.test("site: exercises 1, 3 and 4 check in the page: the reference rules ✓
     await server.shutdown();
   }
 });
+
+Deno.test("site: exercise 4 trains in the page with the reference rules, its charts drawn", async () => {
+  const { dir } = await built();
+  const { url, server } = serveSite(dir);
+  const { browser, page, offsite, problems } = await open(url);
+  try {
+    await page.goto(url);
+    await page.click("#exercises button[data-n='4']");
+    await page.waitForFunction("document.querySelector('#file').textContent === 'exercise4.ts'");
+    await typeInto(page, await referenceFile(4));
+    await page.click("#train");
+    // Drawn while it runs: a loss chart before the run's end.
+    await page.waitForFunction(
+      "document.querySelector('#chart-loss svg') && /^training: step/.test(document.querySelector('#status').textContent)",
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.waitForFunction(
+      "!document.querySelector('#train').disabled",
+      undefined,
+      { timeout: 180_000 },
+    );
+    const said = await page.textContent("#status") ?? "";
+    const m =
+      /^✓ trained 4,000 steps with your rules: val (\d\.\d+), train (\d\.\d+), (\d+\.\d+) ms a step$/
+        .exec(said);
+    assert.ok(m, said);
+    assert.ok(Number(m[1]) < 2.4, `validation loss ${m[1]}`);
+    console.log(`in the page: ${said}`);
+    for (const chart of ["loss", "update_ratio", "activations"]) {
+      assert.ok(await page.$(`#chart-${chart} svg`), `the ${chart} chart`);
+    }
+    assert.match(
+      await page.textContent("#samples") ?? "",
+      /^names sampled from your net: (\w+, ){19}\w+$/,
+    );
+    await page.screenshot({ path: join(dir, "ex4_trained.png"), fullPage: true });
+    assert.deepEqual(offsite, []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+});

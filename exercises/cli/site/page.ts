@@ -35,6 +35,10 @@ const params = new URLSearchParams(location.search);
 const RULE_LIMIT_MS = Number(params.get("rulelimit")) || 5000;
 /** How long a whole check may take (it builds the exercise's graph on the first one). */
 const CHECK_LIMIT_MS = 60_000;
+/** How long a training run may go without a word (it sends its charts twice a second). */
+const STALL_MS = 10_000;
+/** Steps of a training run in the page (`?steps=N`): 4,000 bring the loss under 2.4. */
+const TRAIN_STEPS = Number(params.get("steps")) || 4000;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const templates: Record<string, string> = await (await fetch("./templates.json")).json();
@@ -67,6 +71,7 @@ function load(n: number): void {
     b.setAttribute("aria-pressed", String(Number(b.dataset.n) === n));
   }
   $("file").textContent = `exercise${n}.ts`;
+  $("train").hidden = n !== 4;
   clear();
 }
 
@@ -76,6 +81,8 @@ function clear(): void {
   $("verdicts").replaceChildren();
   $("report").textContent = "";
   $("graph").replaceChildren();
+  $("charts").replaceChildren();
+  $("samples").textContent = "";
 }
 
 function status(text: string, kind: "ok" | "wrong" | "busy" | "fail"): void {
@@ -132,60 +139,116 @@ function freshWorker(): Worker {
   return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 }
 
-/** Runs the check in the Worker; ends it when a rule or the whole check runs too long. */
-function check(): void {
+/** Draws the training charts, each in its place (made on first use), replacing the last. */
+function drawCharts(charts: { name: string; spec: unknown }[]): void {
+  for (const { name, spec } of charts) {
+    let el = document.getElementById(`chart-${name}`);
+    if (!el) {
+      el = document.createElement("div");
+      el.id = `chart-${name}`;
+      el.className = "chart";
+      $("charts").append(el);
+    }
+    const place = el;
+    vegaEmbed(place, spec, { actions: false, renderer: "svg" }).catch((e) => {
+      place.textContent = `the chart could not be drawn: ${e}`;
+    });
+  }
+}
+
+/**
+ * Sends `request` to the Worker and shows what comes back. The Worker is ended when a rule runs
+ * past the limit (the page names it), when a check runs past its own, or when a training run
+ * sends nothing for as long.
+ */
+function run(request: Request): void {
   clear();
   mark([]);
   worker ??= freshWorker();
   const w = worker;
   const started = performance.now();
-  let rule: string | null = null, ruleStarted = 0;
+  let rule: string | null = null, ruleStarted = 0, heard = started, training = false;
   const buttons = document.querySelectorAll<HTMLButtonElement>(".run");
   buttons.forEach((b) => b.disabled = true);
-  status("checking…", "busy");
+  status(request.t === "check" ? "checking…" : "checking, then training…", "busy");
   const done = () => {
     clearInterval(timer);
     w.onmessage = null;
     w.onerror = null;
     buttons.forEach((b) => b.disabled = false);
   };
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const stuck = rule !== null && now - ruleStarted > RULE_LIMIT_MS;
-    if (!stuck && now - started < CHECK_LIMIT_MS) return;
+  const stop = (text: string) => {
     w.terminate();
     worker = undefined;
     done();
-    status(
-      stuck
-        ? `✗ stopped: your rule for ${rule} ran for more than ${RULE_LIMIT_MS / 1000} s ` +
-          "(an endless loop?); fix it and check again"
-        : `✗ stopped: the check ran for more than ${CHECK_LIMIT_MS / 1000} s`,
-      "fail",
-    );
+    status(text, "fail");
+  };
+  const timer = setInterval(() => {
+    const now = performance.now();
+    if (rule !== null && now - ruleStarted > RULE_LIMIT_MS) {
+      stop(
+        `✗ stopped: your rule for ${rule} ran for more than ${RULE_LIMIT_MS / 1000} s ` +
+          "(an endless loop?); fix it and check again",
+      );
+    } else if (training && now - heard > STALL_MS) {
+      stop(`✗ stopped: a training step ran for more than ${STALL_MS / 1000} s`);
+    } else if (!training && now - started > CHECK_LIMIT_MS) {
+      stop(`✗ stopped: the check ran for more than ${CHECK_LIMIT_MS / 1000} s`);
+    }
   }, 100);
   w.onmessage = (e: MessageEvent<Reply>) => {
     const reply = e.data;
+    heard = performance.now();
     if (reply.t === "rule") {
       rule = reply.rule;
-      ruleStarted = performance.now();
+      ruleStarted = heard;
+      return;
+    }
+    if (reply.t === "report") {
+      showReport(reply);
+      const ok = reply.data.counts.ok === reply.data.nodes.length;
+      if (request.t === "check" || !ok) return done();
+      training = true;
+      status("✓ every gradient agrees: training…", "busy");
+      return;
+    }
+    if (reply.t === "progress") {
+      status(
+        `training: step ${reply.step.toLocaleString("en")} of ` +
+          `${reply.totalSteps.toLocaleString("en")}, loss ${reply.loss.toFixed(4)}`,
+        "busy",
+      );
+      drawCharts(reply.charts);
       return;
     }
     done();
-    if (reply.t === "report") showReport(reply);
-    else {
-      status(`✗ ${reply.message}`, "fail");
-      mark(reply.diagnostics);
+    if (reply.t === "trained") {
+      drawCharts(reply.charts);
+      status(
+        `✓ trained ${reply.step.toLocaleString("en")} steps with your rules: val ` +
+          `${reply.val.toFixed(4)}, train ${reply.train.toFixed(4)}, ` +
+          `${reply.msPerStep.toFixed(2)} ms a step`,
+        "ok",
+      );
+      $("samples").textContent = `names sampled from your net: ${reply.samples.join(", ")}`;
+      return;
     }
+    status(`✗ ${reply.message}`, "fail");
+    mark(reply.diagnostics);
   };
   w.onerror = (e) => {
     e.preventDefault();
-    w.terminate();
-    worker = undefined;
-    done();
-    status(`✗ the page's Worker failed: ${e.message}`, "fail");
+    stop(`✗ the page's Worker failed: ${e.message}`);
   };
-  w.postMessage({ t: "check", exercise, source: view.state.doc.toString() } satisfies Request);
+  w.postMessage(request);
+}
+
+function check(): void {
+  run({ t: "check", exercise, source: view.state.doc.toString() });
+}
+
+function train(): void {
+  run({ t: "train", source: view.state.doc.toString(), steps: TRAIN_STEPS });
 }
 
 function download(): void {
@@ -206,6 +269,7 @@ for (const b of document.querySelectorAll<HTMLButtonElement>("#exercises button"
   b.onclick = () => load(Number(b.dataset.n));
 }
 $("check").onclick = check;
+$("train").onclick = train;
 $("download").onclick = download;
 $("reset").onclick = reset;
 load(exercise);
@@ -219,4 +283,4 @@ function marked(): { line: number; message: string }[] {
 }
 
 /** For tests and the console: the editor's view, what it marks, and Check. */
-(globalThis as unknown as { site: object }).site = { view, check, marked };
+(globalThis as unknown as { site: object }).site = { view, check, train, marked };

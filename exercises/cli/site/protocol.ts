@@ -8,8 +8,10 @@ import type { Diagnostic, LoadFailure } from "../../ninja/source.ts";
 import type { reportData } from "../../ninja/report.ts";
 import type { VegaLiteSpec } from "../../../viz/spec.ts";
 
-/** What the page asks of the Worker. */
-export type Request = { t: "check"; exercise: number; source: string };
+/** What the page asks of the Worker: a check, or (exercise 4) a training run of `steps`. */
+export type Request =
+  | { t: "check"; exercise: number; source: string }
+  | { t: "train"; source: string; steps: number };
 
 /** What the Worker answers. */
 export type Reply =
@@ -21,6 +23,24 @@ export type Reply =
     text: string;
     data: ReturnType<typeof reportData>;
     graph: VegaLiteSpec;
+  }
+  /** Training: the run so far, as the charts `--charts` draws (loss, update:data, histograms). */
+  | {
+    t: "progress";
+    step: number;
+    totalSteps: number;
+    loss: number;
+    charts: { name: string; spec: VegaLiteSpec }[];
+  }
+  /** Training is over: the last evaluation, the step time, and names sampled from the net. */
+  | {
+    t: "trained";
+    step: number;
+    train: number;
+    val: number;
+    msPerStep: number;
+    samples: string[];
+    charts: { name: string; spec: VegaLiteSpec }[];
   }
   /** The file cannot be checked: one line, and each problem at its line. */
   | { t: "fail"; kind: LoadFailure; message: string; diagnostics: Diagnostic[] };

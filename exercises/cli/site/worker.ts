@@ -14,7 +14,18 @@ import { snapshotGraph } from "../../../viz/snapshot.ts";
 import { gradientFlowGraphSpec } from "../../../viz/charts/graph_flow.ts";
 import { verdictsFromCheck } from "../check_verdicts.ts";
 import { loadLearner } from "./learner.ts";
+import { checkBeforeTraining, doneOf, trainWithLearnerRules } from "../../ninja/train.ts";
+import { DEFAULT_CONFIG, type TrainConfig } from "../../train/config.ts";
+import { prepareData, type TrainData } from "../../train/data.ts";
+import { LECTURE_NAMES_SOURCE, lectureNames } from "../../data.ts";
+import { sampleNames, samplingRandom } from "../../train/sample.ts";
+import { share } from "../../../graph/deps.ts";
+import { TraceCollector } from "../../../viz/trace.ts";
+import { lossSpec } from "../../../viz/charts/loss.ts";
+import { noiseParams, updateRatioSpec } from "../../../viz/charts/training.ts";
+import { histogramsSpec } from "../../../viz/charts/histograms.ts";
 import type { Reply, Request } from "./protocol.ts";
+import type { VegaLiteSpec } from "../../../viz/spec.ts";
 
 const post = (reply: Reply) => (globalThis as unknown as Worker).postMessage(reply);
 const sessions = new Map<ExerciseNumber, Promise<CheckSession>>();
@@ -42,7 +53,8 @@ function marked(n: ExerciseNumber, rules: unknown): object {
   return out;
 }
 
-async function check(n: ExerciseNumber, source: string): Promise<void> {
+/** Checks the file as `ninja check` does; the report, which the page has been sent. */
+async function check(n: ExerciseNumber, source: string): Promise<boolean> {
   const file = loadLearner(source, n);
   if (file.exercise !== n) {
     throw new LearnerFileError(
@@ -61,12 +73,83 @@ async function check(n: ExerciseNumber, source: string): Promise<void> {
     verdicts: verdictsFromCheck(report),
   });
   post({ t: "report", text: formatCheck(report), data: reportData(report), graph: spec });
+  return report.counts.ok === report.nodes.length;
+}
+
+/** How often the page gets the charts of a run (they are drawn anew each time). */
+const CHART_EVERY_MS = 500;
+
+/** The training charts of the trace so far: loss, update:data, activations' histograms. */
+function chartsOf(collector: TraceCollector): { name: string; spec: VegaLiteSpec }[] {
+  const trace = collector.trace();
+  const charts = [{ name: "loss", spec: lossSpec(trace) }];
+  if (trace.samples.length) {
+    charts.push({
+      name: "update_ratio",
+      spec: updateRatioSpec(trace, { noise: noiseParams(trace) }),
+    });
+  }
+  const h = trace.histograms;
+  if (h) {
+    charts.push({
+      name: "activations",
+      spec: histogramsSpec(h.activations, `activations at step ${h.step}`),
+    });
+  }
+  return charts;
+}
+
+let data: TrainData | undefined;
+
+/**
+ * \`ninja train\` in the page: the check first (the page's, with each rule named as it runs, then
+ * the run's own on its first minibatches), then the lecture's net trained with the learner's
+ * rules on every node, the charts sent as it goes, and names sampled at the end.
+ */
+async function trainOn(source: string, steps: number): Promise<void> {
+  if (!(await check(4, source))) return;
+  const rules = loadLearner(source, 4).rules;
+  const config: TrainConfig = { ...DEFAULT_CONFIG, steps, evalEvery: Math.max(1, steps / 4) };
+  data ??= prepareData(lectureNames(), config.block, LECTURE_NAMES_SOURCE);
+  const first = checkBeforeTraining(rules, config, data, "file:///exercise4.ts");
+  if (first.firstWrong || first.nextToWrite) {
+    throw new LearnerFileError(formatCheck(first), "rules");
+  }
+  const collector = new TraceCollector({ every: 10, histogramsEvery: Math.max(1, steps / 8) });
+  const run$ = trainWithLearnerRules(rules, config, data, { file: "file:///exercise4.ts" })
+    .pipe(share());
+  let sent = performance.now();
+  const seen = run$.subscribe((e) => {
+    if (e.type === "done") return;
+    collector.next(e);
+    if (e.type !== "step" || performance.now() - sent < CHART_EVERY_MS) return;
+    post({
+      t: "progress",
+      step: e.step,
+      totalSteps: e.totalSteps,
+      loss: e.loss,
+      charts: chartsOf(collector),
+    });
+    sent = performance.now();
+  });
+  const done = await doneOf(run$);
+  seen.unsubscribe();
+  post({
+    t: "trained",
+    step: done.step,
+    train: done.train,
+    val: done.val,
+    msPerStep: done.msPerStep,
+    samples: sampleNames(done.model, 20, samplingRandom(config.seed)),
+    charts: chartsOf(collector),
+  });
 }
 
 globalThis.addEventListener("message", async (e: Event) => {
   const request = (e as MessageEvent<Request>).data;
   try {
-    await check(request.exercise as ExerciseNumber, request.source);
+    if (request.t === "check") await check(request.exercise as ExerciseNumber, request.source);
+    else await trainOn(request.source, request.steps);
   } catch (err) {
     const known = err instanceof LearnerFileError ? err : new LearnerFileError(
       err instanceof NinjagradError || err instanceof Error ? err.message : String(err),
