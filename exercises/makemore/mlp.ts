@@ -35,21 +35,17 @@ export class MLP extends nn.Module {
 
   forward(idx: Node, targets?: Node): [Node, Node | undefined] {
     // makemore rolls idx right by one position block_size times, writing <BLANK> into the
-    // columns that come free, and embeds each. Here the indices are an int32 input, so the
-    // rows are rolled after the lookup instead: the k-th is the embedding of k blanks followed
-    // by the first T − k tokens. Same rows, same gradients (the blank's row gets the blanks').
-    const [B, T] = idx.shape, C = this.wte.dim;
+    // column that comes free, and embeds each. Here the indices are an int32 input, so the
+    // rows are shifted after one lookup instead: block_size − 1 blank rows before the word's,
+    // and the k-th embedding is the window of T rows that ends k rows before the end. Same rows,
+    // same gradients (the blank's row gets the blanks').
+    const [B, T] = idx.shape, C = this.wte.dim, pad = this.blockSize - 1;
     const tokEmb = this.wte.forward(idx); // (b, t, n_embd)
     const blankIdx = idx.graph.constant(Tensor.from([[this.vocabSize]], "int32"));
-    const blank = this.wte.forward(blankIdx); // (1, 1, n_embd)
-    const embs: Node[] = [tokEmb];
-    for (let k = 1; k < this.blockSize; k++) {
-      if (k >= T) {
-        embs.push(expand(blank, [B, T, C]));
-        continue;
-      }
-      embs.push(concat([expand(blank, [B, k, C]), slice(tokEmb, 1, 0, T - k)], 1));
-    }
+    const blanks = expand(this.wte.forward(blankIdx), [B, pad, C]); // (b, block_size − 1, n_embd)
+    const padded = concat([blanks, tokEmb], 1); // (b, block_size − 1 + t, n_embd)
+    const embs: Node[] = [];
+    for (let k = 0; k < this.blockSize; k++) embs.push(slice(padded, 1, pad - k, pad - k + T));
     // Concat all of the embeddings together and pass through the MLP.
     const x = concat(embs, -1); // (b, t, n_embd * block_size)
     const logits = this.mlp.forward(x);

@@ -77,10 +77,7 @@ export function takeColumns(
 ): Tensor {
   const res = target(out, shape, src);
   const s = src.data, o = res.data;
-  for (let r = 0; r < outer; r++) {
-    const a = r * total + from, b = r * width;
-    for (let j = 0; j < width; j++) o[b + j] = s[a + j];
-  }
+  for (let r = 0; r < outer; r++) copyRun(s, r * total + from, o, r * width, width);
   return res;
 }
 
@@ -104,10 +101,7 @@ export function putColumns(
     );
   }
   const s = part.data, o = dst.data;
-  for (let r = 0; r < outer; r++) {
-    const a = r * width, b = r * total + from;
-    for (let j = 0; j < width; j++) o[b + j] = s[a + j];
-  }
+  for (let r = 0; r < outer; r++) copyRun(s, r * width, o, r * total + from, width);
 }
 
 /** A slice's backward: zeros of `shape` with `g` written into columns [from, from + width). */
@@ -122,4 +116,23 @@ export function placeColumns(
   const res = Tensor.zeros(shape, g.dtype);
   putColumns(g, res, outer, total, from, width);
   return res;
+}
+
+/**
+ * o[b …] = s[a …], `n` elements: a long run through `set` (a memory copy), a short one unrolled by
+ * four (a plain loop of a few elements costs more in its bookkeeping than in its copies).
+ */
+function copyRun(s: Tensor["data"], a: number, o: Tensor["data"], b: number, n: number): void {
+  if (n >= 256) {
+    o.set(s.subarray(a, a + n), b);
+    return;
+  }
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    o[b + j] = s[a + j];
+    o[b + j + 1] = s[a + j + 1];
+    o[b + j + 2] = s[a + j + 2];
+    o[b + j + 3] = s[a + j + 3];
+  }
+  for (; j < n; j++) o[b + j] = s[a + j];
 }
