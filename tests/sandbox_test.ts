@@ -16,6 +16,9 @@ import {
   runCommand,
   scratchDir,
 } from "./helpers.ts";
+import { ruleLocation } from "../exercises/ninja/sandbox.ts";
+import { decodeFrame, encodeFrame } from "../exercises/ninja/sandbox_wire.ts";
+import { lockfileRefusal } from "../exercises/ninja/source.ts";
 
 const at = await scratchDir("ninjagrad-sandbox-");
 const REPO = new URL("../", import.meta.url).href;
@@ -475,4 +478,31 @@ Deno.test("a child whose inspector cannot listen runs again without it: the chec
   } finally {
     taken.close();
   }
+});
+
+Deno.test("the wire keeps NaN and Infinity, and a rule is found in the file's text", () => {
+  const frame = decodeFrame(
+    encodeFrame({ t: "event", event: { maxdiff: NaN, big: Infinity, small: -Infinity, x: 1 } }),
+  );
+  assert.deepEqual(frame, {
+    t: "event",
+    event: { maxdiff: NaN, big: Infinity, small: -Infinity, x: 1 },
+  });
+  const text = `export const rules = {
+  h: { hpreact: ({ dh }) => dh },
+  "logits": {
+    h: (c) => c.g,
+    W2: function (c) { return c.g; },
+  },
+};`;
+  assert.deepEqual(ruleLocation(text, "h", "hpreact"), { line: 2, column: 8 });
+  assert.deepEqual(ruleLocation(text, "logits", "h"), { line: 4, column: 5 });
+  assert.deepEqual(ruleLocation(text, "logits", "W2"), { line: 5, column: 5 });
+  assert.equal(ruleLocation(text, "emb", "C"), undefined);
+  // A package the file does not name: the project's lockfile is blamed, not the learner.
+  const stale = lockfileRefusal(
+    'error: The lockfile is out of date\n+ "npm:rxjs@9.0.0"',
+    at("x.ts"),
+  );
+  assert.match(stale!.message, /the project's deno\.lock is out of date/);
 });
