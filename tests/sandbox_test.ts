@@ -178,6 +178,17 @@ Deno.test("reads outside the project, writes, subprocesses, net, env and FFI are
   );
   await Deno.writeTextFile(secret, "mine");
   assertOneLine(await check(beside), /needs read access to/);
+  // Nor can it import one: the rules live in the learner's one file.
+  await Deno.writeTextFile(at("case-beside/helper.ts"), "export const two = 2;\n");
+  const importer = await learner(
+    ex1(`import { two } from "./helper.ts";\nvoid two;`),
+    "case-beside",
+    "importer.ts",
+  );
+  assertOneLine(
+    await check(importer),
+    new RegExp(`^error: ${importer}:4:21: refused: the file imports ".*helper\\.ts", outside the`),
+  );
 });
 
 Deno.test("a FIFO, /dev/zero and a huge file are refused up front, without reading them", async () => {

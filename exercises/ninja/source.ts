@@ -369,13 +369,23 @@ export const SANDBOX_ALLOWS = "a learner's file may read itself and the project,
  * to …, run again with --allow-write", advice a learner must not follow), in one line.
  */
 export function refusal(e: unknown, url: string, path: string): LearnerFileError | undefined {
-  if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
-    return undefined;
-  }
+  const denied = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+  // An import the sandbox may not read fails as a TypeError with Deno's permission message.
+  const imported = e instanceof TypeError &&
+    /^Requires read access to (".*?"), run again/.exec(e.message)?.[1];
+  if (!denied && !imported) return undefined;
   const at = errorLocation(e, url);
+  const where = at ? formatLocation(at) : path;
+  if (imported) {
+    return new LearnerFileError(
+      `${where}: refused: the file imports ${imported}, outside the project; ${SANDBOX_ALLOWS}. ` +
+        "Keep your code in this one file",
+      "load",
+    );
+  }
   const what = /^Requires (.*?)(?:, run again with|$)/.exec(firstLine(e).replace(/^\w+: /, ""));
   return new LearnerFileError(
-    `${at ? formatLocation(at) : path}: refused: the file ${
+    `${where}: refused: the file ${
       what ? `needs ${what[1]}` : `tried ${firstLine(e)}`
     }; ${SANDBOX_ALLOWS}. Remove that line`,
     "load",
