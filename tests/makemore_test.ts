@@ -93,6 +93,21 @@ Deno.test("makemore --sample-only: 50 samples of the model saved by a run", asyn
   assertMatch(none.stderr[0], /no saved model at .*model\.safetensors: train one first/);
 });
 
+Deno.test("makemore --resume: starts from the saved model, not from fresh weights", async () => {
+  const args = ["--type", "bow", "-i", input, "--max-steps", "1", "--json", ...SMALL];
+  const first = lines((await runCommand("makemore", [...args, "-o", dir("bow")])).stdout);
+  const resumed = await runCommand("makemore", [...args, "-o", dir("bow"), "--resume"]);
+  assertEquals(resumed.code, 0, resumed.stderr.join("\n"));
+  const again = lines(resumed.stdout);
+  assertEquals(again[0].resumed, true);
+  // The saved model is the best of the earlier runs, trained: its first loss is not the fresh one.
+  const loss = (rs: Record<string, unknown>[]) => rs.find((r) => r.event === "step")!.loss;
+  assert(loss(again) !== loss(first), `${loss(again)} ${loss(first)}`);
+  const none = await runCommand("makemore", [...args, "-o", dir("none"), "--resume"]);
+  assertEquals(none.code, 1);
+  assertEquals(none.stderr.length, 1);
+});
+
 Deno.test("makemore: bad flags are one-line usage errors (exit 2); --help", async () => {
   for (
     const [args, message] of [
