@@ -272,3 +272,51 @@ Deno.test("site: exercise 4 trains in the page with the reference rules, its cha
     await server.shutdown();
   }
 });
+
+/**
+ * The page's training step against `deno task bench`'s WebAssembly path on this machine, in one
+ * run: the bench's exercise-4 step timed in the page's Worker, and `NINJAGRAD_BLAS=off deno task
+ * bench` in a process beside it, each twice, interleaved; wall-clock medians (a page has no CPU
+ * clock). A timing on a shared machine: run with NINJAGRAD_SITE_BENCH=1.
+ */
+Deno.test({
+  name: "site: the page's training step is within 1.5× of deno task bench's WebAssembly step",
+  ignore: !Deno.env.get("NINJAGRAD_SITE_BENCH"),
+  fn: async () => {
+    const { dir } = await built();
+    const { url, server } = serveSite(dir);
+    const { browser, page } = await open(url);
+    try {
+      await page.goto(url);
+      await page.waitForSelector(".cm-content");
+      const page_: number[] = [], cli: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["task", "--quiet", "bench", "--no-kernels", "--json", "--steps", "500"],
+          env: { NINJAGRAD_BLAS: "off" },
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+        const line = new TextDecoder().decode(out.stdout).split("\n")
+          .find((l) => l.includes('"ex4-step"'));
+        assert.ok(line, "the bench's ex4 step");
+        const timed = JSON.parse(line);
+        assert.equal(timed.paths, "wasm 6");
+        cli.push(timed.wallMsPerStep);
+        const repeats = await page.evaluate("site.bench(500, 7, 30000)") as number[];
+        page_.push([...repeats].sort((a, b) => a - b)[3]);
+      }
+      const [p, c] = [Math.min(...page_), Math.min(...cli)];
+      console.log(
+        `ex4 step, wall ms: page ${page_.map((x) => x.toFixed(4)).join(", ")}; ` +
+          `deno task bench (NINJAGRAD_BLAS=off) ${cli.map((x) => x.toFixed(4)).join(", ")}; ` +
+          `ratio ${(p / c).toFixed(2)}`,
+      );
+      assert.ok(p <= 1.5 * c, `the page's step ${p} ms against the bench's ${c} ms`);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+    }
+  },
+});

@@ -233,6 +233,7 @@ function run(request: Request): void {
       $("samples").textContent = `names sampled from your net: ${reply.samples.join(", ")}`;
       return;
     }
+    if (reply.t !== "fail") return;
     status(`✗ ${reply.message}`, "fail");
     mark(reply.diagnostics);
   };
@@ -273,6 +274,22 @@ $("train").onclick = train;
 $("download").onclick = download;
 $("reset").onclick = reset;
 load(exercise);
+/**
+ * Times `deno task bench`'s exercise-4 step in a Worker of its own: each repeat's wall-clock ms
+ * per step (from the console: `await site.bench()`).
+ */
+function bench(steps = 500, repeats = 5, warmup = 3000): Promise<number[]> {
+  const w = freshWorker();
+  return new Promise((resolve, reject) => {
+    w.onmessage = (e: MessageEvent<Reply>) => {
+      w.terminate();
+      if (e.data.t === "bench") resolve(e.data.wallMsPerStep);
+      else reject(new Error(e.data.t === "fail" ? e.data.message : e.data.t));
+    };
+    w.postMessage({ t: "bench", steps, repeats, warmup } satisfies Request);
+  });
+}
+
 /** The lines the editor marks as wrong now, and their messages. */
 function marked(): { line: number; message: string }[] {
   const out: { line: number; message: string }[] = [];
@@ -283,4 +300,4 @@ function marked(): { line: number; message: string }[] {
 }
 
 /** For tests and the console: the editor's view, what it marks, and Check. */
-(globalThis as unknown as { site: object }).site = { view, check, train, marked };
+(globalThis as unknown as { site: object }).site = { view, check, train, marked, bench };

@@ -11,7 +11,9 @@ import type { VegaLiteSpec } from "../../../viz/spec.ts";
 /** What the page asks of the Worker: a check, or (exercise 4) a training run of `steps`. */
 export type Request =
   | { t: "check"; exercise: number; source: string }
-  | { t: "train"; source: string; steps: number };
+  | { t: "train"; source: string; steps: number }
+  /** `deno task bench`'s exercise-4 step, timed here: `repeats` runs of `steps` after a warm-up. */
+  | { t: "bench"; steps: number; repeats: number; warmup: number };
 
 /** What the Worker answers. */
 export type Reply =
@@ -42,5 +44,7 @@ export type Reply =
     samples: string[];
     charts: { name: string; spec: VegaLiteSpec }[];
   }
+  /** The bench's timing: each repeat's wall-clock ms per step. */
+  | { t: "bench"; wallMsPerStep: number[] }
   /** The file cannot be checked: one line, and each problem at its line. */
   | { t: "fail"; kind: LoadFailure; message: string; diagnostics: Diagnostic[] };

@@ -24,6 +24,7 @@ import { TraceCollector } from "../../../viz/trace.ts";
 import { lossSpec } from "../../../viz/charts/loss.ts";
 import { noiseParams, updateRatioSpec } from "../../../viz/charts/training.ts";
 import { histogramsSpec } from "../../../viz/charts/histograms.ts";
+import { ex4Workload } from "../../bench/workloads.ts";
 import type { Reply, Request } from "./protocol.ts";
 import type { VegaLiteSpec } from "../../../viz/spec.ts";
 
@@ -145,11 +146,29 @@ async function trainOn(source: string, steps: number): Promise<void> {
   });
 }
 
+/**
+ * `deno task bench`'s exercise-4 training step (exercises/bench/workloads.ts), timed in the page
+ * by the wall clock (a page has no CPU clock), to compare with the command line's.
+ */
+function bench(steps: number, repeats: number, warmup: number): void {
+  data ??= prepareData(lectureNames(), 3, LECTURE_NAMES_SOURCE);
+  const work = ex4Workload(data);
+  for (let i = 0; i < warmup; i++) work.step();
+  const wall: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) work.step();
+    wall.push((performance.now() - t0) / steps);
+  }
+  post({ t: "bench", wallMsPerStep: wall });
+}
+
 globalThis.addEventListener("message", async (e: Event) => {
   const request = (e as MessageEvent<Request>).data;
   try {
     if (request.t === "check") await check(request.exercise as ExerciseNumber, request.source);
-    else await trainOn(request.source, request.steps);
+    else if (request.t === "train") await trainOn(request.source, request.steps);
+    else bench(request.steps, request.repeats, request.warmup);
   } catch (err) {
     const known = err instanceof LearnerFileError ? err : new LearnerFileError(
       err instanceof NinjagradError || err instanceof Error ? err.message : String(err),
