@@ -24,6 +24,7 @@ const at = await scratchDir("ninjagrad-sandbox-");
 const REPO = new URL("../", import.meta.url).href;
 const DATA = at("names.txt");
 await Deno.writeTextFile(DATA, (await lectureNames(200)).join("\n") + "\n");
+const linux = Deno.build.os === "linux";
 const LIMITS = {
   NINJAGRAD_SANDBOX_RULE_MS: "1500",
   NINJAGRAD_SANDBOX_LOAD_MS: "10000",
@@ -391,6 +392,12 @@ Deno.test("SIGTERM during a check whose rule loops: the child is stopped with it
     child = Number(new TextDecoder().decode(ps.stdout).trim().split("\n")[0]) || undefined;
   }
   assert.ok(child, "no child process");
+  // Should this process die outright (SIGKILL), the kernel still stops a looping child: its
+  // CPU seconds are limited to twice the time limits (30 s load + 120 s in all) and 5 s more.
+  if (linux && (await Deno.stat("/usr/bin/prlimit").catch(() => undefined))) {
+    const limits = await Deno.readTextFile(`/proc/${child}/limits`);
+    assert.match(limits, /^Max cpu time\s+305\s+310\s+seconds/m);
+  }
   await new Promise((r) => setTimeout(r, 3000));
   parent.kill("SIGTERM");
   const out = await parent.output();

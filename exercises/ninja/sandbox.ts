@@ -74,6 +74,25 @@ function inspectorAddress(): string | null {
   return set === "off" ? null : set || "127.0.0.1:0";
 }
 
+/** util-linux's prlimit: runs a command (in its own process, no fork) under resource limits. */
+const PRLIMIT = "/usr/bin/prlimit";
+
+/**
+ * The child's CPU seconds (RLIMIT_CPU), where prlimit is there and the run has a time limit: if
+ * this process is killed outright (SIGKILL) while the child loops, nothing stops the child but
+ * the kernel. Twice the time limits (V8's helper threads add CPU time), and a margin.
+ */
+function cpuLimit(limits: SandboxLimits): number | undefined {
+  const seconds = (limits.loadMs + limits.runMs) / 1000;
+  if (!Number.isFinite(seconds) || Deno.build.os !== "linux") return undefined;
+  try {
+    if (!Deno.statSync(PRLIMIT).isFile) return undefined;
+  } catch {
+    return undefined;
+  }
+  return Math.ceil(2 * seconds) + 5;
+}
+
 /** The longest line kept of the child's output: a report is far shorter. */
 const MAX_LINE = 8 * 1024 * 1024;
 
@@ -171,8 +190,10 @@ export async function runSandboxed(
   const path = request.path;
   const nonce = crypto.randomUUID();
   const readable = allowList([path, ROOT]);
-  const child = new Deno.Command(Deno.execPath(), {
+  const cpu = cpuLimit(limits);
+  const child = new Deno.Command(cpu ? PRLIMIT : Deno.execPath(), {
     args: [
+      ...(cpu ? [`--cpu=${cpu}:${cpu + 5}`, Deno.execPath()] : []),
       "run",
       "--no-prompt",
       // Only so that a stuck child can be paused to say where: see sandbox_pause.ts.
@@ -370,6 +391,10 @@ export async function runSandboxed(
       `${path}: its top-level await never settles, so the file never finishes loading; ` +
         "remove that await",
     );
+  }
+  if (status.signal === "SIGXCPU") {
+    // Only reached if the timers above did not stop it first.
+    throw fail("timeout", `${path} used more than ${cpu} s of CPU time: stopped`);
   }
   const why = deathLine(stderr);
   const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
