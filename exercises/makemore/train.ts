@@ -80,16 +80,38 @@ export class Trainer {
     return { graph, X, Y, loss };
   }
 
-  /** One optimisation step on a fresh minibatch; its loss and gradients. */
+  /** The gradients whose update is still to be applied (with the next minibatch). */
+  private pending: Gradients | undefined;
+
+  /**
+   * One optimisation step on a fresh minibatch; its loss and gradients. The update is applied
+   * with the next step's minibatch, in one propagation of the graph (as `fit` does): applied at
+   * once, it would recompute the whole forward pass on the old minibatch for nothing. `flush`
+   * applies it now.
+   */
   step(): { loss: number; grads: Gradients } {
     const n = this.trainSet.length, B = this.options.batchSize;
     const picks = Array.from({ length: B }, () => Math.floor(this.random() * n));
-    const { graph, loss } = this.train;
-    graph.run(this.trainSet.rows(picks));
+    const { graph, loss, X, Y } = this.train;
+    const feeds = this.trainSet.rows(picks);
+    graph.batch(() => {
+      if (this.pending) this.optimizer.step(this.pending);
+      graph.set(X, feeds.X);
+      graph.set(Y, feeds.Y);
+    });
+    this.pending = undefined;
     const value = loss.value.data[0];
     const grads = graph.backward(loss, { reuse: true });
-    this.optimizer.step(grads);
+    this.pending = grads;
     return { loss: value, grads };
+  }
+
+  /** Applies the last step's update (before the model is evaluated, saved or sampled). */
+  flush(): void {
+    if (this.pending === undefined) return;
+    const grads = this.pending;
+    this.pending = undefined;
+    this.optimizer.step(grads);
   }
 
   /** The loss on `rows` of `dataset`, in the evaluation graph of their number. */
@@ -106,6 +128,7 @@ export class Trainer {
    * of shuffled batches, up to and including batch index `maxBatches`.
    */
   evaluate(dataset: CharDataset, batchSize = 100, maxBatches = 10): number {
+    this.flush();
     const order = randperm(dataset.length, this.random), losses: number[] = [];
     for (let i = 0; i * batchSize < order.length; i++) {
       losses.push(this.lossOn(dataset, order.slice(i * batchSize, (i + 1) * batchSize)).loss);
@@ -116,6 +139,7 @@ export class Trainer {
 
   /** The loss over the whole split: the mean over every target that is not −1. */
   wholeLoss(dataset: CharDataset): number {
+    this.flush();
     let sum = 0, count = 0;
     for (let from = 0; from < dataset.length; from += CHUNK) {
       const rows = Array.from(
