@@ -155,6 +155,24 @@ Deno.test("site: the page checks exercise 2 in the browser as ninja check does",
     );
     await page.screenshot({ path: join(dir, "ex2_wrong.png") });
 
+    // Downloaded for this clone, the file gets the same verdict from `ninja check` itself.
+    await page.fill("#clone", ROOT);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    assert.equal(download.suggestedFilename(), "exercise2.ts");
+    const saved = join(dir, "exercise2.ts");
+    await download.saveAs(saved);
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(ROOT, "exercises/cli/ninja.ts"), "check", saved],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const printed = new TextDecoder().decode(cli.stdout);
+    assert.equal(cli.code, 1, printed + new TextDecoder().decode(cli.stderr));
+    for (const line of expected.split("\n")) {
+      assert.ok(printed.includes(line), `${line}\nin\n${printed}`);
+    }
+
     // A rule that throws: marked in the editor at its line.
     const throwing = withRule(template, "logits: ({ probs }) =>\n      t.mull(probs, 2),");
     await typeInto(page, throwing);
@@ -185,6 +203,11 @@ Deno.test("site: the page checks exercise 2 in the browser as ninja check does",
     // A fresh Worker checks the next file.
     await typeInto(page, withRule(template, CORRECT));
     assert.match(await checkAndWait(page), /^✓/);
+
+    // Reset, once confirmed, puts the template back.
+    page.once("dialog", (d) => d.accept());
+    await page.click("#reset");
+    assert.equal(await page.evaluate("site.view.state.doc.toString()"), template);
 
     assert.deepEqual(offsite, [], "requests to another origin");
     assert.deepEqual(problems, []);

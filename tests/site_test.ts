@@ -11,6 +11,7 @@ import { checkOn, prepareCheck } from "../exercises/ninja/check.ts";
 import { LearnerFileError } from "../exercises/ninja/source.ts";
 import { main, TEMPLATE_REPO } from "../exercises/cli/site.ts";
 import { UsageError } from "../ops/kernels/errors.ts";
+import { forClone } from "../exercises/cli/site/clone.ts";
 
 const template = learnerTemplate(2, TEMPLATE_REPO);
 const BLANK = 'logits: () => notWritten("dlogits"),';
@@ -44,4 +45,13 @@ Deno.test("site command: usage errors name what was wrong", async () => {
   await assert.rejects(() => main(["publish"]), UsageError);
   await assert.rejects(() => main(["serve", "--port", "http"]), /--port must be a whole number/);
   await assert.rejects(() => main(["build", "--port", "80"]), /--port goes with deno task serve/);
+});
+
+Deno.test("site download: the imports point into the clone given, the rest unchanged", () => {
+  const text = learnerTemplate(2, TEMPLATE_REPO);
+  const moved = forClone(text, "/home/me/my clone/");
+  assert.match(moved, /from "file:\/\/\/home\/me\/my%20clone\/mod\.ts";/);
+  assert.match(moved, /from "file:\/\/\/home\/me\/my%20clone\/exercises\/ninja\/api\.ts";/);
+  assert.equal(moved.replaceAll("file:///home/me/my%20clone/", "file:///path/to/ninjagrad/"), text);
+  assert.equal(forClone(text, "  "), text);
 });

@@ -27,6 +27,7 @@ import {
   syntaxHighlighting,
 } from "./editor_deps.ts";
 import type { Reply, Request } from "./protocol.ts";
+import { forClone } from "./clone.ts";
 
 declare const vegaEmbed: (el: HTMLElement, spec: unknown, opts: object) => Promise<unknown>;
 
@@ -253,8 +254,10 @@ function train(): void {
 }
 
 function download(): void {
+  localStorage.setItem("ninjagrad.clone", $<HTMLInputElement>("clone").value);
+  const text = forClone(view.state.doc.toString(), $<HTMLInputElement>("clone").value);
   const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([view.state.doc.toString()], { type: "text/plain" }));
+  a.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
   a.download = `exercise${exercise}.ts`;
   a.click();
   URL.revokeObjectURL(a.href);
@@ -272,6 +275,7 @@ for (const b of document.querySelectorAll<HTMLButtonElement>("#exercises button"
 $("check").onclick = check;
 $("train").onclick = train;
 $("download").onclick = download;
+$<HTMLInputElement>("clone").value = localStorage.getItem("ninjagrad.clone") ?? "";
 $("reset").onclick = reset;
 load(exercise);
 /**
