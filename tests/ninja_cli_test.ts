@@ -240,7 +240,7 @@ Deno.test("ninja train trains with the learner's rules only: 0 automatic rules r
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /with your rules from .*fused_backward.ts \(on the run's first two minibatches, all 13 gradients agree with the engine's; checked again every 10,000 steps\)/,
+    /with your rules from .*fused_backward.ts \(on the run's first two minibatches, all 13 gradients agree with the engine's; checked again at steps 100, 300, 1,000, 3,000 and every 10,000\)/,
   );
   assert.match(r.stdout, /^train \d\.\d{4} {2}val \d\.\d{4}/m);
   assert.match(r.stdout, /rules run: 2,600 hand-written \(yours\), 0 automatic$/m);

@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { checkOn, prepareCheck } from "../exercises/ninja/check.ts";
 import { loadLearnerFile } from "../exercises/ninja/source.ts";
-import { doneOf, RulesDisagree, trainWithLearnerRules } from "../exercises/ninja/train.ts";
+import {
+  doneOf,
+  isRecheckStep,
+  RECHECK_EVERY,
+  RulesDisagree,
+  trainWithLearnerRules,
+} from "../exercises/ninja/train.ts";
 import { DEFAULT_CONFIG } from "../exercises/train/config.ts";
 import { prepareData } from "../exercises/train/data.ts";
 import { lectureNames, runScript } from "./helpers.ts";
@@ -70,6 +76,25 @@ Deno.test("ninja train refuses a one-hot built once at its gate", async () => {
   assert.equal(r.code, 1);
   assert.match(r.stdout, /logits +wrong +right on the first minibatch, wrong on a second/);
   assert.match(r.stderr, /trains only on rules that agree with the engine's.*fix logits first/);
+});
+
+Deno.test("ninja train (the command) stops at step 100 when a rule goes stale at step 25", async () => {
+  // Cached from the 30th call on: the gate's two minibatches call it 6 times, then a step once.
+  const path = await cachedOneHotFile(30);
+  const r = await ninja("train", path, "--steps", "400", "--eval-every", "0", "--no-check");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: at step 100, your rules no longer agree with the engine's/m);
+  assert.match(r.stderr, /fix logits first/);
+  assert.match(r.stderr, /^logits +wrong /m); // the check's table
+  assert.match(r.stderr, /^b1 +ok /m);
+});
+
+Deno.test("isRecheckStep: 100, 300, 1,000, 3,000, then every 10,000", () => {
+  const steps = Array.from({ length: 40_000 }, (_, i) => i + 1).filter((s) =>
+    isRecheckStep(s, RECHECK_EVERY)
+  );
+  assert.deepEqual(steps, [100, 300, 1000, 3000, 10_000, 20_000, 30_000, 40_000]);
+  assert.equal(isRecheckStep(10_000, 0), false);
 });
 
 Deno.test("ninja train's re-check stops a run whose rule goes stale, with the check's table", async () => {

@@ -95,8 +95,9 @@ const TRAIN_FLAGS: FlagSpec = {
 
 const TRAIN_HELP = `deno task ninja train FILE [flags]
   Trains the lecture's net with FILE's exercise-4 rules on every node (no automatic rule runs),
-  once they agree with the engine's on the run's first two minibatches (checked again every
-  10,000 steps, the run stopped with the check's table if they stop); prints the split losses, 20
+  once they agree with the engine's on the run's first two minibatches (checked again at steps
+  100, 300, 1,000, 3,000 and every 10,000, the run stopped with the check's table if they stop
+  agreeing); prints the split losses, 20
   names and the rule counters. The lecture's own numbers: --rng torch (train ≈ 2.07, val ≈ 2.11).
   Takes deno task train's flags --steps, --batch, --hidden, --embd, --block, --lr,
   --lr-decay-at, --seed, --rng, --data, --dtype, --eval-every, --detect-anomaly, --json and
@@ -340,7 +341,9 @@ async function trainCommand(args: string[]): Promise<void> {
         say(
           `${startLine(config, data)}, with your rules from ${path} (on the run's first two ` +
             `minibatches, all ${check.nodes.length} gradients agree with the engine's; checked ` +
-            `again every ${RECHECK_EVERY.toLocaleString("en")} steps)`,
+            `again at steps 100, 300, 1,000, 3,000 and every ${
+              RECHECK_EVERY.toLocaleString("en")
+            })`,
         );
       }
       reporter = json
