@@ -27,7 +27,7 @@ const ninja = (...args: string[]) => runScript("exercises/cli/ninja.ts", ...args
  * An exercise-4 file whose dlogits builds the one-hot of the targets once, after `after` calls,
  * and keeps it: the lecture's one-hot, cached in a module-level variable.
  */
-async function cachedOneHotFile(after: number): Promise<string> {
+async function cachedOneHotFile(after: number, throwAt = 0): Promise<string> {
   const path = join(await Deno.makeTempDir({ prefix: "ninja-state-" }), "fused_backward.ts");
   await Deno.writeTextFile(
     path,
@@ -42,6 +42,7 @@ export const rules: Ex4Rules = {
   loss: {
     logits: ({ dloss, probs, Yb, n }) => {
       if (++calls > ${after}) onehot ??= t.oneHot(Yb, probs.shape[1], undefined, probs);
+      if (calls === ${throwAt}) throw new Error("out of ideas");
       const y = onehot ?? t.oneHot(Yb, probs.shape[1], undefined, probs);
       return t.mul(t.sub(probs, y), t.div(dloss, n));
     },
@@ -122,4 +123,23 @@ Deno.test("ninja train's re-check stops a run whose rule goes stale, with the ch
     trainWithLearnerRules(ex4Rules, config, data, { recheckEvery: 50 }),
   );
   assert.equal(done.step, 200);
+});
+
+Deno.test("a run that breaks down is checked on the step that broke: the stale rule is named", async () => {
+  // Stale from the 30th call (step 30: no gate here), and throws at the 60th; no periodic check.
+  const path = await cachedOneHotFile(30, 60);
+  const url = pathToFileURL(path).href;
+  const { rules } = await import(url);
+  const data = prepareData(await lectureNames(2000), 3, "2,000 names");
+  const config = { ...DEFAULT_CONFIG, steps: 200, evalEvery: 0, evalExamples: 100 };
+  await assert.rejects(
+    doneOf(trainWithLearnerRules(rules, config, data, { file: url, recheckEvery: 0 })),
+    (e: Error) => {
+      assert.ok(e instanceof RulesDisagree, String(e));
+      assert.equal(e.step, 60);
+      assert.match(e.message, /^step 60: .*out of ideas.*; at step 60, your rules no longer agree/);
+      assert.equal(e.report.firstWrong?.name, "logits");
+      return true;
+    },
+  );
 });

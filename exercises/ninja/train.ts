@@ -155,7 +155,9 @@ export function trainWithLearnerRules(
       } catch {
         throw e;
       }
-      if (report.firstWrong) throw new RulesDisagree(last.step + 1, report, firstLine(e));
+      if (report.firstWrong) {
+        throw new RulesDisagree(last.step + 1, report, e.message.split("\n")[0]);
+      }
       throw e;
     }),
   );
