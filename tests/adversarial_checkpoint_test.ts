@@ -8,7 +8,13 @@
 import assert from "node:assert/strict";
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from "../exercises/checkpoint.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
-import { type CommandOutcome, lectureNames, runCommand, scratchDir } from "./helpers.ts";
+import {
+  assertOneLine,
+  type CommandOutcome,
+  lectureNames,
+  runCommand,
+  scratchDir,
+} from "./helpers.ts";
 
 const at = await scratchDir("ninjagrad-ckpt-adv-");
 const DATA = at("names.txt");
@@ -19,14 +25,6 @@ const made = await runCommand("train", [
 ]);
 assert.equal(made.code, 0, made.stderr.join("\n"));
 const goodText = await Deno.readTextFile(GOOD);
-
-function assertOneLine(o: CommandOutcome, code: number, says: RegExp): void {
-  const shown = o.stderr.join("\n");
-  assert.equal(o.code, code, shown);
-  assert.equal(o.stderr.length, 1, `not one line: ${shown}`);
-  assert.match(o.stderr[0], /^error: /);
-  assert.match(o.stderr[0], says);
-}
 
 /** Writes `text` as checkpoint `name`, resumes it to step 40, and returns the outcome. */
 async function resume(name: string, text: string): Promise<CommandOutcome> {

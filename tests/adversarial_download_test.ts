@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { redactUrl } from "../exercises/data.ts";
 import { hostileServer } from "./fixtures/hostile_server.ts";
-import { type CommandOutcome, commandPath, runCommand, scratchDir } from "./helpers.ts";
+import {
+  assertOneLine,
+  type CommandOutcome,
+  commandPath,
+  runCommand,
+  scratchDir,
+} from "./helpers.ts";
 
 const at = await scratchDir("ninjagrad-download-");
 const server = hostileServer();
@@ -20,14 +26,6 @@ const haveTime = await Deno.stat(TIME).then(() => true, () => false);
 
 function test(name: string, fn: () => Promise<void>, ignore = false): void {
   Deno.test({ name, fn, ignore, sanitizeOps: false, sanitizeResources: false });
-}
-
-function assertOneLine(o: CommandOutcome, code: number, says: RegExp): void {
-  const shown = o.stderr.join("\n");
-  assert.equal(o.code, code, shown);
-  assert.equal(o.stderr.length, 1, `not one line: ${shown}`);
-  assert.match(o.stderr[0], /^error: /);
-  assert.match(o.stderr[0], says);
 }
 
 /** Runs train on `--data URL` under /usr/bin/time: its outcome and peak resident memory. */

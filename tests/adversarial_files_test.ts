@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { loadCheckpoint } from "../exercises/checkpoint.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { writeCharts } from "../viz/export.ts";
-import { type CommandOutcome, lectureNames, runCommand, scratchDir } from "./helpers.ts";
+import { assertOneLine, lectureNames, runCommand, scratchDir } from "./helpers.ts";
 
 const at = await scratchDir("ninjagrad-files-");
 const DATA = at("names.txt");
@@ -16,14 +16,6 @@ await Deno.writeTextFile(DATA, (await lectureNames(100)).join("\n") + "\n");
 const RUN = ["--data", DATA, "--hidden", "8", "--steps", "5", "--quiet"];
 const linux = Deno.build.os === "linux";
 const MINE = "a user's own file: keep me\n";
-
-function assertOneLine(o: CommandOutcome, code: number, says: RegExp): void {
-  const shown = o.stderr.join("\n");
-  assert.equal(o.code, code, shown);
-  assert.equal(o.stderr.length, 1, `not one line: ${shown}`);
-  assert.match(o.stderr[0], /^error: /);
-  assert.match(o.stderr[0], says);
-}
 
 Deno.test("a .FILE.lock that is a symbolic link to a user's file: refused, the file unchanged", async () => {
   const mine = at("precious.txt"), save = at("a.ckpt");

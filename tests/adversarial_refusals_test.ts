@@ -13,9 +13,11 @@ import { DEFAULT_CONFIG } from "../exercises/train/config.ts";
 import { checkRunSize, runSize } from "../exercises/train/limits.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import {
+  assertOneLine,
   type CommandOutcome,
   commandPath,
   lectureNames,
+  outcomeOf,
   runCommand,
   scratchDir,
 } from "./helpers.ts";
@@ -24,14 +26,6 @@ const at = await scratchDir("ninjagrad-refusals-");
 const DATA = at("names.txt");
 await Deno.writeTextFile(DATA, (await lectureNames(300)).join("\n") + "\n");
 const linux = Deno.build.os === "linux";
-
-function assertOneLine(o: CommandOutcome, code: number, says: RegExp): void {
-  const shown = o.stderr.join("\n");
-  assert.equal(o.code, code, shown);
-  assert.equal(o.stderr.length, 1, `not one line: ${shown}`);
-  assert.match(o.stderr[0], /^error: /);
-  assert.match(o.stderr[0], says);
-}
 
 /** Runs `deno run -A SCRIPT ARGS` under `ulimit -f BLOCKS` (1 KiB blocks), as a shell would. */
 async function underLimit(blocks: number, script: string, args: string[]): Promise<CommandOutcome> {
@@ -42,12 +36,7 @@ async function underLimit(blocks: number, script: string, args: string[]): Promi
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: text(out.stdout),
-    stderr: text(out.stderr).split("\n").filter((l) => l.trim() !== ""),
-  };
+  return outcomeOf(out);
 }
 
 /** Files the project made beside `file`: temp, probe and lock files. */

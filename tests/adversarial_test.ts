@@ -16,6 +16,7 @@ import { checkRunSize } from "../exercises/train/limits.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import { hostileServer } from "./fixtures/hostile_server.ts";
 import {
+  assertOneLine,
   type CommandOutcome,
   commandPath,
   lectureNames,
@@ -32,15 +33,6 @@ const TINY = ["--data", DATA, "--hidden", "8"];
 /** A run far too long to finish; its learning rate never drops, evaluations every 50 steps. */
 const LONG = [...TINY, "--steps", "5000000", "--lr-decay-at", "5000000", "--eval-every", "50"];
 const linux = Deno.build.os === "linux";
-
-/** Asserts an outcome: exit code, exactly one line on stderr matching `says`, no stack. */
-function assertOneLine(o: CommandOutcome, code: number, says: RegExp, what: string): void {
-  const shown = `${what}\n${o.stderr.join("\n")}`;
-  assert.equal(o.code, code, shown);
-  assert.equal(o.stderr.length, 1, `not one line: ${shown}`);
-  assert.ok(o.stderr[0].startsWith("error: "), shown);
-  assert.match(o.stderr[0], says);
-}
 
 /** A started long run: its evaluations as they come, its stderr, and the process. */
 function startLong(args: string[]) {

@@ -161,12 +161,30 @@ export async function runCommand(
     env: { NO_COLOR: "1", ...env },
     signal: AbortSignal.timeout(60_000),
   }).output();
+  return outcomeOf(out);
+}
+
+/** A finished process's outcome, its stderr as non-blank lines. */
+export function outcomeOf(out: Deno.CommandOutput): CommandOutcome {
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return {
     code: out.code,
     stdout: text(out.stdout),
     stderr: text(out.stderr).split("\n").filter((l) => l.trim() !== ""),
   };
+}
+
+/**
+ * Asserts a refusal: exit `code`, exactly one line on stderr, an `error: ` matching `says`, and no
+ * stack trace. `what` says which case failed.
+ */
+export function assertOneLine(o: CommandOutcome, code: number, says: RegExp, what = ""): void {
+  const shown = `${what ? what + "\n" : ""}${o.stderr.join("\n")}`;
+  assert.equal(o.code, code, shown);
+  assert.equal(o.stderr.length, 1, `not one line:\n${shown}`);
+  assert.match(o.stderr[0], /^error: /);
+  assert.match(o.stderr[0], says);
+  assert.doesNotMatch(shown, /Uncaught|^\s+at /m);
 }
 
 /**

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  assertOneLine,
   type CommandOutcome,
   commandPath,
   lectureNames,
@@ -75,14 +76,9 @@ function check(path: string, ...args: string[]): Promise<CommandOutcome> {
   return runCommand("ninja", ["check", path, "--no-check", ...args], LIMITS);
 }
 
-/** Exit code 1, and exactly one line on stderr, an error matching `says`, with no stack. */
-function assertOneLine(o: CommandOutcome, says: RegExp, code = 1): void {
-  const shown = o.stderr.join("\n");
-  assert.equal(o.code, code, shown);
-  assert.equal(o.stderr.length, 1, `not one line:\n${shown}`);
-  assert.match(o.stderr[0], /^error: /);
-  assert.match(o.stderr[0], says);
-  assert.doesNotMatch(shown, /Uncaught|^\s+at /m);
+/** Exit code 1 (unless given), and exactly one line on stderr, an error matching `says`. */
+function assertRefused(o: CommandOutcome, says: RegExp, code = 1): void {
+  assertOneLine(o, code, says);
 }
 
 Deno.test("an endless loop in a rule is stopped at the rule limit, naming the rule and its line", async () => {
@@ -97,7 +93,7 @@ Deno.test("an endless loop in a rule is stopped at the rule limit, naming the ru
   const t0 = performance.now();
   const o = await check(path);
   const seconds = (performance.now() - t0) / 1000;
-  assertOneLine(
+  assertRefused(
     o,
     new RegExp(
       `^error: the rule h\\.hpreact \\(dhpreact\\) at ${path}:8:5 ran for more than 1\\.5 s: ` +
@@ -116,7 +112,7 @@ Deno.test("an endless loop at load is stopped at the load limit, naming the file
     NINJAGRAD_SANDBOX_LOAD_MS: "3000",
   });
   const seconds = (performance.now() - t0) / 1000;
-  assertOneLine(
+  assertRefused(
     o,
     new RegExp(`^error: ${path}:4:1: the file did not finish loading within 3 s: stopped on this`),
   );
@@ -126,7 +122,7 @@ Deno.test("an endless loop at load is stopped at the load limit, naming the file
 
 Deno.test("Deno.exit(0) in the file, or in a rule, fails the check: never a faked pass", async () => {
   const top = await learner(ex1("Deno.exit(0);"));
-  assertOneLine(
+  assertRefused(
     await check(top),
     new RegExp(`^error: ${top}:4:6: the file called Deno.exit\\(0\\): .*remove that call$`),
   );
@@ -134,10 +130,10 @@ Deno.test("Deno.exit(0) in the file, or in a rule, fails the check: never a fake
   assert.equal(json.code, 1);
   assert.equal(JSON.parse(json.stdout).error.kind, "exit");
   const inRule = await learner(ex1("", "h: { hpreact: () => Deno.exit(0) },"));
-  assertOneLine(await check(inRule), /:7:28: the file called Deno\.exit\(0\)/);
+  assertRefused(await check(inRule), /:7:28: the file called Deno\.exit\(0\)/);
   // A file that takes the report's way out (stdout closed) has no report: a failure too.
   const closed = await learner(ex1("Deno.stdout.close();"));
-  assertOneLine(await check(closed), /ended the check without a report \(exit code 3\)/);
+  assertRefused(await check(closed), /ended the check without a report \(exit code 3\)/);
 });
 
 Deno.test("reads outside the project, writes, subprocesses, net, env and FFI are refused", async () => {
@@ -157,7 +153,7 @@ Deno.test("reads outside the project, writes, subprocesses, net, env and FFI are
   for (const [line, says] of cases) {
     const path = await learner(ex1(line));
     const o = await check(path);
-    assertOneLine(o, says);
+    assertRefused(o, says);
     assert.match(o.stderr[0], new RegExp(`^error: ${path}:4:\\d+: refused: .*no writes, network`));
   }
   await assert.rejects(Deno.stat(target), Deno.errors.NotFound);
@@ -178,7 +174,7 @@ Deno.test("reads outside the project, writes, subprocesses, net, env and FFI are
     "case-beside",
   );
   await Deno.writeTextFile(secret, "mine");
-  assertOneLine(await check(beside), /needs read access to/);
+  assertRefused(await check(beside), /needs read access to/);
   // Nor can it import one: the rules live in the learner's one file.
   await Deno.writeTextFile(at("case-beside/helper.ts"), "export const two = 2;\n");
   const importer = await learner(
@@ -186,7 +182,7 @@ Deno.test("reads outside the project, writes, subprocesses, net, env and FFI are
     "case-beside",
     "importer.ts",
   );
-  assertOneLine(
+  assertRefused(
     await check(importer),
     new RegExp(`^error: ${importer}:4:21: refused: the file imports ".*helper\\.ts", outside the`),
   );
@@ -204,15 +200,15 @@ Deno.test("a FIFO, /dev/zero and a huge file are refused up front, without readi
   ) {
     const t0 = performance.now();
     const o = await runCommand("ninja", ["check", path], LIMITS); // with the type-check
-    assertOneLine(o, says);
+    assertRefused(o, says);
     assert.ok(performance.now() - t0 < 20_000);
   }
   // Deno's --allow-read list cannot hold a comma: refused in one line, not a crash.
   const comma = await learner(ex1(), "case,comma");
-  assertOneLine(await check(comma), /has a comma in its path, .*rename the folder$/);
+  assertRefused(await check(comma), /has a comma in its path, .*rename the folder$/);
   const huge = at("huge.ts");
   await Deno.writeTextFile(huge, "//" + "x".repeat(2 * 1024 * 1024));
-  assertOneLine(await check(huge), /is 2\.0 MiB, over the 1 MiB a file of rules may have/);
+  assertRefused(await check(huge), /is 2\.0 MiB, over the 1 MiB a file of rules may have/);
 });
 
 Deno.test("a proxy whose trap throws, and a top-level await that never settles: one line", async () => {
@@ -226,11 +222,11 @@ Deno.test("a proxy whose trap throws, and a top-level await that never settles: 
 export const unused = {`,
     ),
   );
-  assertOneLine(await check(proxy), new RegExp(`^error: ${proxy}:7:21: trap!`));
+  assertRefused(await check(proxy), new RegExp(`^error: ${proxy}:7:21: trap!`));
   const never = await learner(ex1("await new Promise(() => {});"));
-  assertOneLine(await check(never), /its top-level await never settles/);
+  assertRefused(await check(never), /its top-level await never settles/);
   const slow = await learner(ex1("await new Promise((r) => setTimeout(r, 1e9));"));
-  assertOneLine(
+  assertRefused(
     await runCommand("ninja", ["check", slow, "--no-check"], { NINJAGRAD_SANDBOX_LOAD_MS: "3000" }),
     /did not finish loading within 3 s: stopped \(an endless loop at its top level, or an await/,
   );
@@ -255,7 +251,7 @@ Deno.test("--charts into a folder that cannot be written: the report, then one l
   const path = await learner(ex1());
   const blocked = join(await learner("", "case-charts", "a-file"), "charts");
   const o = await check(path, "--charts", blocked);
-  assertOneLine(o, /cannot write charts to .*the check's report is above, the charts are not/);
+  assertRefused(o, /cannot write charts to .*the check's report is above, the charts are not/);
   assert.match(o.stdout, /26 gradients: 26 ok, 0 wrong, 0 not written/);
   const json = await check(path, "--json", "--charts", blocked);
   assert.equal(json.code, 1);
@@ -287,7 +283,7 @@ Deno.test("memory is capped: the V8 heap and typed arrays alike, with one line",
   const heap = await learner(
     ex1("const keep: number[][] = []; while (true) keep.push(new Array(1e6).fill(1.5));"),
   );
-  assertOneLine(
+  assertRefused(
     await runCommand("ninja", ["check", heap, "--no-check"], { NINJAGRAD_SANDBOX_MIB: "128" }),
     /ran out of the 128 MiB of memory the check allows: stopped|used more than 512 MiB/,
   );
@@ -297,7 +293,7 @@ Deno.test("memory is capped: the V8 heap and typed arrays alike, with one line",
       `h: { hpreact: () => { const keep = []; while (true) keep.push(new Float64Array(1e7).fill(1)); } },`,
     ),
   );
-  assertOneLine(
+  assertRefused(
     await runCommand("ninja", ["check", typed, "--no-check"], { NINJAGRAD_SANDBOX_MIB: "128" }),
     /used more than 512 MiB of memory in the rule h\.hpreact \(dhpreact\) at .*: stopped/,
   );
@@ -322,7 +318,7 @@ Deno.test("ninja train: a rule that loops mid-run is stopped and named; SIGTERM 
     ["train", path, "--no-check", "--data", DATA, "--hidden", "8", "--steps", "20"],
     LIMITS,
   );
-  assertOneLine(
+  assertRefused(
     o,
     /the rule h\.hpreact \(dhpreact\) at .*fused_backward\.ts:9:5 ran for more than 1\.5 s: stopped at .*fused_backward\.ts:10:\d+ /,
   );
@@ -332,7 +328,7 @@ Deno.test("ninja train: a rule that loops mid-run is stopped and named; SIGTERM 
     "fused_backward.ts",
   );
   const exited = await runCommand("ninja", ["train", exits, "--no-check", "--data", DATA], LIMITS);
-  assertOneLine(exited, /the file called Deno\.exit\(0\)/);
+  assertRefused(exited, /the file called Deno\.exit\(0\)/);
   // A long run, stopped by SIGTERM once it has started: one line, exit 143.
   const ok = await learner(ex4(), "case-train-ok", "fused_backward.ts");
   const child = new Deno.Command(Deno.execPath(), {
