@@ -136,6 +136,8 @@ function showReport(reply: Extract<Reply, { t: "report" }>): void {
 }
 
 let worker: Worker | undefined;
+/** The steps at which a run's charts were drawn while it went on (for tests). */
+const drawnAt: number[] = [];
 function freshWorker(): Worker {
   return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 }
@@ -151,7 +153,9 @@ function drawCharts(charts: { name: string; spec: unknown }[]): void {
       $("charts").append(el);
     }
     const place = el;
-    vegaEmbed(place, spec, { actions: false, renderer: "svg" }).catch((e) => {
+    // Canvas: thousands of loss points redrawn twice a second cost SVG far more CPU, which the
+    // Worker's training shares on a small machine.
+    vegaEmbed(place, spec, { actions: false, renderer: "canvas" }).catch((e) => {
       place.textContent = `the chart could not be drawn: ${e}`;
     });
   }
@@ -214,6 +218,7 @@ function run(request: Request): void {
       return;
     }
     if (reply.t === "progress") {
+      drawnAt.push(reply.step);
       status(
         `training: step ${reply.step.toLocaleString("en")} of ` +
           `${reply.totalSteps.toLocaleString("en")}, loss ${reply.loss.toFixed(4)}`,
@@ -304,4 +309,4 @@ function marked(): { line: number; message: string }[] {
 }
 
 /** For tests and the console: the editor's view, what it marks, and Check. */
-(globalThis as unknown as { site: object }).site = { view, check, train, marked, bench };
+(globalThis as unknown as { site: object }).site = { view, check, train, marked, bench, drawnAt };
