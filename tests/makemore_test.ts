@@ -10,6 +10,7 @@ import {
 import { seededRandom } from "../mod.ts";
 import { createDatasets, testSetSize, wordsOf } from "../exercises/makemore/data.ts";
 import { MODEL_TYPES } from "../exercises/makemore/models.ts";
+import { makemoreWorkload } from "../exercises/bench/makemore.ts";
 import { lectureNames, runCommand, scratchDir, tempNamesFile } from "./helpers.ts";
 
 const SMALL = [
@@ -125,4 +126,19 @@ Deno.test("makemore: bad flags are one-line usage errors (exit 2); --help", asyn
   const help = await runCommand("makemore", ["--help"]);
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /--type T +bigram\|mlp\|rnn\|gru\|bow\|transformer/);
+});
+
+Deno.test("bench --makemore: each model's training step, as timed; a type it lacks is refused", async () => {
+  for (const type of MODEL_TYPES) {
+    const w = makemoreWorkload(type);
+    w.step();
+    const first = w.loss();
+    for (let i = 0; i < 3; i++) w.step();
+    // Fresh weights on makemore's default sizes: near ln 27; four AdamW steps later, still finite.
+    assert(first > 3 && first < 4, `${type} ${first}`);
+    assert(Number.isFinite(w.loss()), `${type} ${w.loss()}`);
+  }
+  const bad = await runCommand("bench", ["--makemore", "lstm"]);
+  assertEquals(bad.code, 2);
+  assertMatch(bad.stderr[0], /--makemore takes model types separated by commas .*got "lstm"/);
 });
