@@ -9,7 +9,9 @@ import {
 } from "node:assert/strict";
 import { seededRandom } from "../mod.ts";
 import { createDatasets, testSetSize, wordsOf } from "../exercises/makemore/data.ts";
-import { MODEL_TYPES } from "../exercises/makemore/models.ts";
+import { createModel, MODEL_TYPES } from "../exercises/makemore/models.ts";
+import { Graph } from "../graph/graph.ts";
+import { Tensor } from "../ops/kernels/tensor.ts";
 import { makemoreWorkload } from "../exercises/bench/makemore.ts";
 import { lectureNames, runCommand, scratchDir, tempNamesFile } from "./helpers.ts";
 
@@ -126,6 +128,39 @@ Deno.test("makemore: bad flags are one-line usage errors (exit 2); --help", asyn
   const help = await runCommand("makemore", ["--help"]);
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /--type T +bigram\|mlp\|rnn\|gru\|bow\|transformer/);
+});
+
+Deno.test("makemore's models carry makemore.py's parameter names", () => {
+  const config = { blockSize: 16, vocabSize: 27, nLayer: 2, nEmbd: 8, nEmbd2: 8, nHead: 2 };
+  const names = (type: typeof MODEL_TYPES[number]) => {
+    const model = createModel(type, config, seededRandom(1));
+    const graph = new Graph();
+    const zeros = Tensor.zeros([2, 16], "int32");
+    model.forward(graph.input("X", zeros), graph.input("Y", zeros));
+    return model.parameters(graph).map((p) => p.name);
+  };
+  const transformer = names("transformer");
+  assertEquals(transformer.slice(0, 3), [
+    "transformer.wte.weight",
+    "transformer.wpe.weight",
+    "transformer.h.0.ln_1.gamma",
+  ]);
+  assert(transformer.includes("transformer.h.1.attn.c_attn.weight"));
+  assertEquals(transformer.slice(-3), [
+    "transformer.ln_f.gamma",
+    "transformer.ln_f.beta",
+    "lm_head.weight",
+  ]);
+  assertEquals(names("bigram"), ["logits"]);
+  assertEquals(names("gru").slice(0, 3), ["start", "wte.weight", "cell.xh_to_z.weight"]);
+  assertEquals(names("bow")[2], "context_block.mlp.c_fc.weight");
+  assertEquals(names("mlp"), [
+    "wte.weight",
+    "mlp.0.weight",
+    "mlp.0.bias",
+    "mlp.2.weight",
+    "mlp.2.bias",
+  ]);
 });
 
 Deno.test("bench --makemore: each model's training step, as timed; a type it lacks is refused", async () => {

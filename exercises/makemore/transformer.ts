@@ -89,40 +89,22 @@ export class Block extends nn.Module {
   }
 }
 
-/** makemore's `self.transformer` ModuleDict: embeddings, blocks, final LayerNorm. */
-export class TransformerBody extends nn.Module {
-  wte: nn.Embedding;
-  wpe: nn.Embedding;
-  h: Block[];
-  ln_f: nn.LayerNorm;
-
-  constructor(config: ModelConfig, random: Random) {
-    super();
-    this.wte = new nn.Embedding(config.vocabSize, config.nEmbd, { random });
-    this.wpe = new nn.Embedding(config.blockSize, config.nEmbd, { random });
-    this.h = Array.from({ length: config.nLayer }, () => new Block(config, random));
-    this.ln_f = new nn.LayerNorm(config.nEmbd);
-  }
-
-  /** The tokens' features after the blocks and the last LayerNorm: (b, t, n_embd). */
-  forward(idx: Node): Node {
-    const pos = arangeLike(idx, 1); // (t,)
-    let x = add(this.wte.forward(idx), this.wpe.forward(pos)); // (b, t, n_embd) + (t, n_embd)
-    for (const block of this.h) x = block.forward(x);
-    return this.ln_f.forward(x);
-  }
-}
-
 /** Transformer language model, as seen in GPT-2. */
 export class Transformer extends nn.Module {
   readonly blockSize: number;
-  transformer: TransformerBody;
+  transformer: { wte: nn.Embedding; wpe: nn.Embedding; h: Block[]; ln_f: nn.LayerNorm };
   lm_head: nn.Linear;
 
   constructor(config: ModelConfig, random: Random) {
     super();
     this.blockSize = config.blockSize;
-    this.transformer = new TransformerBody(config, random);
+    // makemore's nn.ModuleDict: an object literal of modules (named transformer.wte, …).
+    this.transformer = {
+      wte: new nn.Embedding(config.vocabSize, config.nEmbd, { random }),
+      wpe: new nn.Embedding(config.blockSize, config.nEmbd, { random }),
+      h: Array.from({ length: config.nLayer }, () => new Block(config, random)),
+      ln_f: new nn.LayerNorm(config.nEmbd),
+    };
     this.lm_head = new nn.Linear(config.nEmbd, config.vocabSize, {
       bias: false,
       init: "pytorch",
@@ -139,9 +121,13 @@ export class Transformer extends nn.Module {
     if (t > this.blockSize) {
       throw new Error(`cannot forward a sequence of length ${t}, block size is ${this.blockSize}`);
     }
-    // makemore's Transformer.forward runs the ModuleDict's parts in turn; here they are one
-    // forward, so that the parts get their dotted names (transformer.h.0.attn.c_attn.weight).
-    const logits = this.lm_head.forward(this.transformer.forward(idx));
+    const { wte, wpe, h, ln_f } = this.transformer;
+    const pos = arangeLike(idx, 1); // (t,)
+    const tokEmb = wte.forward(idx); // token embeddings of shape (b, t, n_embd)
+    const posEmb = wpe.forward(pos); // position embeddings of shape (t, n_embd)
+    let x = add(tokEmb, posEmb);
+    for (const block of h) x = block.forward(x);
+    const logits = this.lm_head.forward(ln_f.forward(x));
     const loss = targets && crossEntropy(logits, targets, { ignoreIndex: -1 });
     return [logits, loss];
   }
