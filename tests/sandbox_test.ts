@@ -403,6 +403,56 @@ Deno.test("SIGTERM during a check whose rule loops: the child is stopped with it
   await assert.rejects(Deno.stat(`/proc/${child}`), Deno.errors.NotFound);
 });
 
+Deno.test("ninja train killed outright (SIGKILL): its sandboxed child dies with it", {
+  ignore: !linux,
+}, async () => {
+  // A rule that starts looping a few hundred steps in, under a rule limit far longer than the
+  // test: once the parent is gone, nothing writes to the child or reads what it writes.
+  const loops = await learner(
+    ex4(
+      "let calls = 0;",
+      `h: {
+    hpreact: ({ dh, h }) => {
+      if (++calls === 400) while (true) {}
+      return t.mul(t.oneMinusSquare(h), dh);
+    },
+  },`,
+    ),
+    "case-train-kill",
+    "fused_backward.ts",
+  );
+  const args = ["train", loops, "--no-check", "--data", DATA, "--hidden", "8", "--steps", "5000"];
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", commandPath("ninja"), ...args, "--eval-every", "50", "--json"],
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1", NINJAGRAD_SANDBOX_RULE_MS: "600000" },
+  }).spawn();
+  const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/"type":"eval"/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // well past the 400th call: the rule loops
+  const ps = await new Deno.Command("pgrep", { args: ["-P", String(parent.pid)] }).output();
+  const child = Number(new TextDecoder().decode(ps.stdout).trim().split("\n")[0]);
+  assert.ok(child > 0, "no child process");
+  // Training has no overall time limit: without the parent-death signal the child would loop on.
+  parent.kill("SIGKILL");
+  await parent.status;
+  reader.releaseLock();
+  await parent.stdout.cancel().catch(() => {});
+  let alive = true;
+  for (let i = 0; i < 50 && alive; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const stat = await Deno.readTextFile(`/proc/${child}/stat`).catch(() => "");
+    alive = stat !== "" && !/^\d+ \(.*\) Z/.test(stat); // gone, or a zombie not yet reaped
+  }
+  assert.equal(alive, false, `the child ${child} still runs after its parent was killed`);
+});
+
 Deno.test("a package the project does not have is refused: node_modules and deno.lock untouched", async () => {
   const lock = await Deno.readTextFile(new URL("../deno.lock", import.meta.url));
   const path = await learner(ex1(`import "npm:left-pad@1.3.0";`));

@@ -74,23 +74,45 @@ function inspectorAddress(): string | null {
   return set === "off" ? null : set || "127.0.0.1:0";
 }
 
+/** Whether util-linux's `tool` is there to run (Linux only). */
+function haveTool(tool: string): boolean {
+  if (Deno.build.os !== "linux") return false;
+  try {
+    return Deno.statSync(tool).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** util-linux's prlimit: runs a command (in its own process, no fork) under resource limits. */
 const PRLIMIT = "/usr/bin/prlimit";
+/** util-linux's setpriv: runs a command with the parent-death signal set (PR_SET_PDEATHSIG). */
+const SETPRIV = "/usr/bin/setpriv";
 
 /**
- * The child's CPU seconds (RLIMIT_CPU), where prlimit is there and the run has a time limit: if
- * this process is killed outright (SIGKILL) while the child loops, nothing stops the child but
- * the kernel. Twice the time limits (V8's helper threads add CPU time), and a margin.
+ * The child's CPU seconds (RLIMIT_CPU), where prlimit is there and the run has a time limit:
+ * twice the time limits (V8's helper threads add CPU time), and a margin.
  */
 function cpuLimit(limits: SandboxLimits): number | undefined {
   const seconds = (limits.loadMs + limits.runMs) / 1000;
-  if (!Number.isFinite(seconds) || Deno.build.os !== "linux") return undefined;
-  try {
-    if (!Deno.statSync(PRLIMIT).isFile) return undefined;
-  } catch {
-    return undefined;
-  }
+  if (!Number.isFinite(seconds) || !haveTool(PRLIMIT)) return undefined;
   return Math.ceil(2 * seconds) + 5;
+}
+
+/**
+ * The command line that starts the child's deno, on Linux under util-linux's tools: if this
+ * process is killed outright (SIGKILL) while the child loops, nothing of ours is left to stop it,
+ * so the kernel does. setpriv has the child killed when this process dies (training too, which has
+ * no overall time limit); prlimit caps a check's CPU time as well. Each execs the next, so the
+ * child is still one process.
+ */
+function launcher(limits: SandboxLimits): string[] {
+  const cpu = cpuLimit(limits);
+  return [
+    ...(cpu ? [PRLIMIT, `--cpu=${cpu}:${cpu + 5}`, "--"] : []),
+    ...(haveTool(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--"] : []),
+    Deno.execPath(),
+  ];
 }
 
 /** The longest line kept of the child's output: a report is far shorter. */
@@ -190,10 +212,10 @@ export async function runSandboxed(
   const path = request.path;
   const nonce = crypto.randomUUID();
   const readable = allowList([path, ROOT]);
-  const cpu = cpuLimit(limits);
-  const child = new Deno.Command(cpu ? PRLIMIT : Deno.execPath(), {
+  const [command, ...first] = launcher(limits);
+  const child = new Deno.Command(command, {
     args: [
-      ...(cpu ? [`--cpu=${cpu}:${cpu + 5}`, Deno.execPath()] : []),
+      ...first,
       "run",
       "--no-prompt",
       // Only so that a stuck child can be paused to say where: see sandbox_pause.ts.
@@ -394,7 +416,7 @@ export async function runSandboxed(
   }
   if (status.signal === "SIGXCPU") {
     // Only reached if the timers above did not stop it first.
-    throw fail("timeout", `${path} used more than ${cpu} s of CPU time: stopped`);
+    throw fail("timeout", `${path} used more than ${cpuLimit(limits)} s of CPU time: stopped`);
   }
   const why = deathLine(stderr);
   const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
