@@ -260,7 +260,7 @@ Deno.test("site: exercise 4 trains in the page with the reference rules, its cha
   const { url, server } = serveSite(dir);
   const { browser, page, offsite, problems } = await open(url);
   try {
-    await page.goto(url);
+    await page.goto(`${url}?rulelimit=1500`);
     await page.click("#exercises button[data-n='4']");
     await page.waitForFunction("document.querySelector('#file').textContent === 'exercise4.ts'");
     await typeInto(page, await referenceFile(4));
@@ -288,6 +288,22 @@ Deno.test("site: exercise 4 trains in the page with the reference rules, its cha
       /^names sampled from your net: (\w+, ){19}\w+$/,
     );
     await page.screenshot({ path: join(dir, "ex4_trained.png"), fullPage: true });
+
+    // A rule that passes the check, then loops forever in training: stopped and named.
+    assert.equal(await page.evaluate("crossOriginIsolated"), true);
+    const late = (await referenceFile(4)) +
+      "let calls = 0;\nconst b1 = rules.hprebn.b1;\n" +
+      "rules.hprebn.b1 = (c) => {\n  if (++calls > 300) while (true) {}\n  return b1(c);\n};\n";
+    await typeInto(page, late);
+    await page.click("#train");
+    await page.waitForFunction("!document.querySelector('#train').disabled", undefined, {
+      timeout: 60_000,
+    });
+    assert.match(
+      await page.textContent("#status") ?? "",
+      /^✗ stopped: your rule for hprebn\.b1 ran for more than 1\.5 s while training/,
+    );
+    assert.equal(await page.evaluate("1 + 1"), 2);
     assert.deepEqual(offsite, []);
     assert.deepEqual(problems, []);
   } finally {

@@ -139,7 +139,15 @@ export function serveSite(dir: string, port = 0): { url: string; server: Deno.Ht
     try {
       const body = await Deno.readFile(join(dir, name));
       const type = TYPES[name.split(".").pop()!] ?? "application/octet-stream";
-      return new Response(body, { headers: { "content-type": type } });
+      // Cross-origin isolated: the page may share memory with its Worker, which names a rule
+      // that loops during training (the page works without, naming none there).
+      return new Response(body, {
+        headers: {
+          "content-type": type,
+          "cross-origin-opener-policy": "same-origin",
+          "cross-origin-embedder-policy": "require-corp",
+        },
+      });
     } catch {
       return new Response("not found", { status: 404 });
     }

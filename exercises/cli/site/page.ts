@@ -173,6 +173,11 @@ function run(request: Request): void {
   const w = worker;
   const started = performance.now();
   let rule: string | null = null, ruleStarted = 0, heard = started, training = false;
+  // Training's rules, watched through shared memory: the one running, and since when unchanged.
+  let names: string[] = [], seen = "", seenSince = 0;
+  const state = request.t === "train" && request.shared
+    ? new Int32Array(request.shared)
+    : undefined;
   const buttons = document.querySelectorAll<HTMLButtonElement>(".run");
   buttons.forEach((b) => b.disabled = true);
   status(request.t === "check" ? "checking…" : "checking, then training…", "busy");
@@ -190,6 +195,16 @@ function run(request: Request): void {
   };
   const timer = setInterval(() => {
     const now = performance.now();
+    if (state && names.length) {
+      const index = Atomics.load(state, 0), now_ = `${index} ${Atomics.load(state, 1)}`;
+      if (index === 0 || now_ !== seen) [seen, seenSince] = [now_, now];
+      else if (now - seenSince > RULE_LIMIT_MS) {
+        return stop(
+          `✗ stopped: your rule for ${names[index - 1]} ran for more than ` +
+            `${RULE_LIMIT_MS / 1000} s while training (an endless loop?); fix it and train again`,
+        );
+      }
+    }
     if (rule !== null && now - ruleStarted > RULE_LIMIT_MS) {
       stop(
         `✗ stopped: your rule for ${rule} ran for more than ${RULE_LIMIT_MS / 1000} s ` +
@@ -204,6 +219,10 @@ function run(request: Request): void {
   w.onmessage = (e: MessageEvent<Reply>) => {
     const reply = e.data;
     heard = performance.now();
+    if (reply.t === "watch") {
+      names = reply.names;
+      return;
+    }
     if (reply.t === "rule") {
       rule = reply.rule;
       ruleStarted = heard;
@@ -255,7 +274,9 @@ function check(): void {
 }
 
 function train(): void {
-  run({ t: "train", source: view.state.doc.toString(), steps: TRAIN_STEPS });
+  // Shared memory only where the page is cross-origin isolated (deno task serve's headers).
+  const shared = globalThis.crossOriginIsolated ? new SharedArrayBuffer(8) : undefined;
+  run({ t: "train", source: view.state.doc.toString(), steps: TRAIN_STEPS, shared });
 }
 
 function download(): void {

@@ -11,7 +11,11 @@ import type { VegaLiteSpec } from "../../../viz/spec.ts";
 /** What the page asks of the Worker: a check, or (exercise 4) a training run of `steps`. */
 export type Request =
   | { t: "check"; exercise: number; source: string }
-  | { t: "train"; source: string; steps: number }
+  /**
+   * `shared` (where the page is cross-origin isolated): 8 bytes in which the Worker says which
+   * rule runs during training (see `watch`).
+   */
+  | { t: "train"; source: string; steps: number; shared?: SharedArrayBuffer }
   /** `deno task bench`'s exercise-4 step, timed here: `repeats` runs of `steps` after a warm-up. */
   | { t: "bench"; steps: number; repeats: number; warmup: number };
 
@@ -26,6 +30,8 @@ export type Reply =
     data: ReturnType<typeof reportData>;
     graph: VegaLiteSpec;
   }
+  /** Training starts; while rule i (from 1) runs, `shared[0]` is i, and `shared[1]` counts calls. */
+  | { t: "watch"; names: string[] }
   /** Training: the run so far, as the charts `--charts` draws (loss, update:data, histograms). */
   | {
     t: "progress";

@@ -103,13 +103,52 @@ function chartsOf(collector: TraceCollector): { name: string; spec: VegaLiteSpec
 let data: TrainData | undefined;
 
 /**
- * \`ninja train\` in the page: the check first (the page's, with each rule named as it runs, then
+ * Exercise 4's rules, each storing its number (from 1) in `state[0]` while it runs and counting
+ * its calls in `state[1]`, memory the page reads: training calls thousands of rules a second, too
+ * many for a message each (`ninja train`'s sandbox watches its rules the same way).
+ */
+function watched(rules: unknown, state: Int32Array): { rules: object; names: string[] } {
+  const spec = EXERCISES[4];
+  const table = completeRules(spec, rules);
+  const names: string[] = [];
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [line, { inputs }] of Object.entries(spec.lines)) {
+    out[line] = {};
+    for (const input of inputs) {
+      const rule = ruleIn(table, line, input)!;
+      const index = names.push(`${line}.${input}`);
+      out[line][input] = function (this: unknown, ctx: unknown) {
+        Atomics.store(state, 0, index);
+        Atomics.add(state, 1, 1);
+        try {
+          return rule.call(this, ctx as never);
+        } finally {
+          Atomics.store(state, 0, 0);
+        }
+      };
+    }
+  }
+  return { rules: out, names };
+}
+
+/**
+ * `ninja train` in the page: the check first (the page's, with each rule named as it runs, then
  * the run's own on its first minibatches), then the lecture's net trained with the learner's
  * rules on every node, the charts sent as it goes, and names sampled at the end.
  */
-async function trainOn(source: string, steps: number): Promise<void> {
+async function trainOn(
+  source: string,
+  steps: number,
+  shared: SharedArrayBuffer | undefined,
+): Promise<void> {
   if (!(await check(4, source))) return;
-  const rules = loadLearner(source, 4).rules;
+  const learners = loadLearner(source, 4).rules;
+  let rules = learners;
+  if (shared) {
+    const w = watched(learners, new Int32Array(shared));
+    post({ t: "watch", names: w.names });
+    rules = w.rules;
+  }
   const config: TrainConfig = { ...DEFAULT_CONFIG, steps, evalEvery: Math.max(1, steps / 4) };
   data ??= prepareData(lectureNames(), config.block, LECTURE_NAMES_SOURCE);
   const first = checkBeforeTraining(rules, config, data, "file:///exercise4.ts");
@@ -167,7 +206,7 @@ globalThis.addEventListener("message", async (e: Event) => {
   const request = (e as MessageEvent<Request>).data;
   try {
     if (request.t === "check") await check(request.exercise as ExerciseNumber, request.source);
-    else if (request.t === "train") await trainOn(request.source, request.steps);
+    else if (request.t === "train") await trainOn(request.source, request.steps, request.shared);
     else bench(request.steps, request.repeats, request.warmup);
   } catch (err) {
     const known = err instanceof LearnerFileError ? err : new LearnerFileError(
