@@ -44,7 +44,18 @@ Deno.test("the Transformer and the 16-step GRU render within 1,800 × 1,800 px, 
         GRAPH_MARKS.labels,
       )).map((l) => l.datum!.text as string);
     const t = await labels(0);
-    for (const name of ["wte", "wpe", "h.0", "h.1", "h.2", "h.3", "ln_f", "lm_head"]) {
+    for (
+      const name of [
+        "transformer.wte",
+        "transformer.wpe",
+        "transformer.h.0",
+        "transformer.h.1",
+        "transformer.h.2",
+        "transformer.h.3",
+        "transformer.ln_f",
+        "lm_head",
+      ]
+    ) {
       assert.ok(t.includes(name), `${name} in ${t.join(", ")}`);
     }
     assert.ok(t.length < 20, `${t.length} nodes drawn`);
@@ -60,7 +71,7 @@ Deno.test("a block's colour is its nodes' mean |grad|, its verdict the worst of 
   const { graph, grads } = transformerGraph();
   const snap = snapshotGraph(graph, grads);
   const top = groupedView(snap, "");
-  const i = top.snap.nodes.findIndex((n) => n.name === "h.2");
+  const i = top.snap.nodes.findIndex((n) => n.name === "transformer.h.2");
   const inner = top.members[i].map((id) => snap.nodes[id]).filter((n) => n.grad);
   const count = inner.reduce((s, n) => s + n.grad!.count, 0);
   const mean = inner.reduce((s, n) => s + n.grad!.meanAbs * n.grad!.count, 0) / count;
@@ -76,20 +87,28 @@ Deno.test("a block's colour is its nodes' mean |grad|, its verdict the worst of 
     hint: "a factor 2",
   };
   const v = groupVerdicts(verdicts, snap, top);
-  assert.equal(v.firstDivergent, "h.2");
-  assert.equal(v.nodes["h.2"].status, "differs");
-  assert.equal(v.nodes["h.1"].status, "exact");
+  assert.equal(v.firstDivergent, "transformer.h.2");
+  assert.equal(v.nodes["transformer.h.2"].status, "differs");
+  assert.equal(v.nodes["transformer.h.1"].status, "exact");
   // Opened, the block shows its sub-blocks, and the wrong node inside the one that holds it.
-  const open = groupedView(snap, "h.2");
+  const open = groupedView(snap, "transformer.h.2");
   const names = open.snap.nodes.map((n) => n.name);
-  for (const p of ["h.2.ln_1", "h.2.attn", "h.2.mlp", "h.1", "h.3"]) assert.ok(names.includes(p));
-  assert.equal(groupVerdicts(verdicts, snap, open).firstDivergent, "h.2.mlp");
-  assert.ok(groupViews(snap).includes("h.2.attn.c_attn"));
+  for (
+    const p of [
+      "transformer.h.2.ln_1",
+      "transformer.h.2.attn",
+      "transformer.h.2.mlp",
+      "transformer.h.1",
+      "transformer.h.3",
+    ]
+  ) assert.ok(names.includes(p));
+  assert.equal(groupVerdicts(verdicts, snap, open).firstDivergent, "transformer.h.2.mlp");
+  assert.ok(groupViews(snap).includes("transformer.h.2.attn.c_attn"));
 });
 
 Deno.test("a wrong rule inside a block: the block ringed, the rule named in the picture, within 1,800 px", async () => {
   const { graph, loss } = transformerGraph();
-  const gelu = graph.nodes.find((n) => n.op?.name === "gelu" && n.scope[0] === "h.2")!;
+  const gelu = graph.nodes.find((n) => n.op?.name === "gelu" && n.scope[0] === "transformer.h.2")!;
   graph.override(gelu, ({ g }) => g); // forgot the local derivative
   const grads = graph.backward(loss);
   const verdicts = {
@@ -98,12 +117,12 @@ Deno.test("a wrong rule inside a block: the block ringed, the rule named in the 
   };
   const spec = gradientFlowGraphSpec(snapshotGraph(graph, grads), { verdicts });
   const ring = await markItems(spec, GRAPH_MARKS.firstDivergent);
-  assert.deepEqual(ring.map((r) => r.datum!.name), ["h.2"]);
+  assert.deepEqual(ring.map((r) => r.datum!.name), ["transformer.h.2"]);
   // The blamed rule lies inside h.2: no edge out of it is marked, the rule is named.
   assert.deepEqual(await markItems(spec, GRAPH_MARKS.suspectEdges), []);
   const subtitle = (spec as { title: { subtitle: string[] } }).title.subtitle.join(" ")
     .replace(/\s+/g, " ");
-  assert.match(subtitle, /rule of h\.2 \(block of \d+ nodes\): gelu \(gelu\) in it/);
+  assert.match(subtitle, /rule of transformer\.h\.2 \(block of \d+ nodes\): gelu \(gelu\) in it/);
   assert.match(subtitle, /hint: gelu's rule forgets the local derivative/);
   const png = await toPNG(spec);
   assert.ok(png.width <= 1800 && png.height <= 1800, `${png.width} × ${png.height} px`);
@@ -148,8 +167,8 @@ Deno.test("report.html: a click on a block opens it in place, a double-click clo
         return [r.left + r.width / 2, r.top + r.height / 2];
       })()`) as Promise<[number, number]>;
     const before = await labels();
-    assert.ok(before.includes("h.1") && !before.includes("attn"), before.join(", "));
-    const [x, y] = await centre("h.1");
+    assert.ok(before.includes("transformer.h.1") && !before.includes("attn"), before.join(", "));
+    const [x, y] = await centre("transformer.h.1");
     await page.mouse.click(x, y);
     await page.waitForFunction(
       `[...document.querySelectorAll(".${GRAPH_MARKS.labels}_marks text")].some((t) => t.textContent === "attn")`,
@@ -157,14 +176,14 @@ Deno.test("report.html: a click on a block opens it in place, a double-click clo
       { timeout: 10_000 },
     );
     const opened = await labels();
-    for (const name of ["ln_1", "attn", "ln_2", "mlp", "h.0", "h.2"]) {
+    for (const name of ["ln_1", "attn", "ln_2", "mlp", "transformer.h.0", "transformer.h.2"]) {
       assert.ok(opened.includes(name), `${name} in ${opened.join(", ")}`);
     }
-    assert.ok(!opened.includes("h.1"), "the open block is drawn as its parts");
+    assert.ok(!opened.includes("transformer.h.1"), "the open block is drawn as its parts");
     const frame: string[] = await page.evaluate(
       `[...document.querySelectorAll(".${GRAPH_MARKS.frames} text, [class*='open_blocks'] text")].map((t) => t.textContent)`,
     );
-    assert.ok(frame.some((t) => t.startsWith("h.1")), frame.join(", "));
+    assert.ok(frame.some((t) => t.startsWith("transformer.h.1")), frame.join(", "));
     // A block inside opens in turn; a double-click closes everything.
     const [ax, ay] = await centre("attn");
     await page.mouse.click(ax, ay);
@@ -179,7 +198,7 @@ Deno.test("report.html: a click on a block opens it in place, a double-click clo
       return [r.left + 6, r.bottom - 6]; })()`) as [number, number];
     await page.mouse.dblclick(cx, cy);
     await page.waitForFunction(
-      `[...document.querySelectorAll(".${GRAPH_MARKS.labels}_marks text")].some((t) => t.textContent === "h.1")`,
+      `[...document.querySelectorAll(".${GRAPH_MARKS.labels}_marks text")].some((t) => t.textContent === "transformer.h.1")`,
       null,
       { timeout: 10_000 },
     );

@@ -33,8 +33,11 @@ Deno.test("nn modules open a scope per forward under their PyTorch names", () =>
   assert.deepEqual(g.node("0.weight").scope, ["0"]);
   const t = transformerGraph();
   const scopes = new Set(t.graph.nodes.map((n) => n.scope.join(" > ")));
-  assert.ok(scopes.has("h.0 > h.0.attn > h.0.attn.c_attn"), [...scopes].join("\n"));
-  assert.ok(scopes.has("h.3 > h.3.mlp > h.3.mlp.c_proj"));
+  assert.ok(
+    scopes.has("transformer.h.0 > transformer.h.0.attn > transformer.h.0.attn.c_attn"),
+    [...scopes].join("\n"),
+  );
+  assert.ok(scopes.has("transformer.h.3 > transformer.h.3.mlp > transformer.h.3.mlp.c_proj"));
   // The GRU's cell runs once per time step: a scope per call, cell, cell#2, … cell#16.
   const gru = gruGraph();
   const calls = new Set(

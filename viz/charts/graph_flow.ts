@@ -125,8 +125,9 @@ function layoutOf(snap: GraphSnapshot, maxWidth: number | undefined, bundle = fa
   for (const e of snap.edges) inputs[e.to].push(e.from);
   return layoutGraph(
     snap.nodes.map((n) => ({ id: n.id, inputs: inputs[n.id], leaf: n.op === null })),
-    // Grouped, columns are closer and bands wider: a block's name is short (`h.0`, `cell #7`).
-    bundle ? { maxWidth: maxWidth ?? 860, columnWidth: 84, bundle } : { maxWidth },
+    // Grouped, columns are closer, rows lower and bands wider, so that the tallest view of a
+    // model's blocks (a Transformer's attention, opened) still fits 1,800 px with its header.
+    bundle ? { maxWidth: maxWidth ?? 860, columnWidth: 84, rowHeight: 50, bundle } : { maxWidth },
   );
 }
 
