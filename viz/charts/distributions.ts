@@ -29,6 +29,22 @@ export function distributionRows(
   }));
 }
 
+/** A panel's title, as a text layer above its top-left corner (`name`s its data, if given). */
+export function panelTitle(text: string, name?: string) {
+  return {
+    data: { ...(name ? { name } : {}), values: [{ text }] },
+    mark: {
+      type: "text" as const,
+      align: "left" as const,
+      baseline: "bottom" as const,
+      x: 0,
+      y: -6,
+      fontSize: 11.5,
+    },
+    encoding: { text: { field: "text" } },
+  };
+}
+
 /**
  * One layer's panel over time (the dataset `dist_<k>`), `width` × `height`, in `colour`; its
  * x axis spans `planned` steps from `firstStep` when given (the live view's stable axis).
@@ -53,18 +69,7 @@ export function distributionPanel(
   return {
     ...size,
     layer: [
-      {
-        data: { values: [{ text: `${label} over the run: median, ${p[2]}–${p[6]}% band` }] },
-        mark: {
-          type: "text" as const,
-          align: "left" as const,
-          baseline: "bottom" as const,
-          x: 0,
-          y: -6,
-          fontSize: 11.5,
-        },
-        encoding: { text: { field: "text" } },
-      },
+      panelTitle(`${label} over the run: median, ${p[2]}–${p[6]}% band`),
       {
         data: { name: `dist_${k}`, values: rows },
         layer: [

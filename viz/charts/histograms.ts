@@ -11,7 +11,7 @@ import { formatShape } from "../../ops/kernels/tensor.ts";
 import { CONFIG, fmt, SCHEMA, type VegaLiteSpec } from "../spec.ts";
 import { type Histogram, SATURATION_THRESHOLD } from "../stats.ts";
 import type { DistributionSample } from "../trace.ts";
-import { distributionPanel, distributionRows } from "./distributions.ts";
+import { distributionPanel, distributionRows, panelTitle } from "./distributions.ts";
 
 /** Options of `histogramsSpec`. */
 export interface HistogramsOptions {
@@ -135,18 +135,7 @@ export function histogramsSpec(
       width: 520,
       height: 80,
       layer: [
-        {
-          data: { name: `hist_${k}_title`, values: [{ text: histogramTitle(h, same) }] },
-          mark: {
-            type: "text" as const,
-            align: "left" as const,
-            baseline: "bottom" as const,
-            x: 0,
-            y: -6,
-            fontSize: 11.5,
-          },
-          encoding: { text: { field: "text" } },
-        },
+        panelTitle(histogramTitle(h, same), `hist_${k}_title`),
         {
           name: `hist_panel_${k}`,
           data: { name: `hist_${k}`, values: histogramBins(h) },
