@@ -103,7 +103,7 @@ async function open(url: string) {
   const offsite: string[] = [], problems: string[] = [];
   await page.route("**/*", (route) => {
     const u = new URL(route.request().url());
-    if (u.origin === new URL(url).origin) return route.continue();
+    if (u.origin === new URL(url).origin || u.protocol === "blob:") return route.continue();
     offsite.push(u.href);
     return route.abort();
   });
@@ -111,27 +111,36 @@ async function open(url: string) {
   return { browser, page, offsite, problems };
 }
 
-Deno.test("site: the page checks exercise 2 in the browser as ninja check does", async () => {
+/** What a test of the page gets: the built folder, the page, and the address it is served at. */
+interface OnSite {
+  dir: string;
+  made: BuiltSite;
+  url: string;
+  page: Page;
+}
+
+/**
+ * Builds and serves the site, opens it in Chromium and runs `fn`; then (unless `clean` is false)
+ * asserts that the page asked no other origin and raised no error, and closes everything.
+ */
+async function onSite(fn: (site: OnSite) => Promise<void>, clean = true): Promise<void> {
   const { dir, built: made } = await built();
   const { url, server } = serveSite(dir);
-  assert.ok(
-    await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false),
-    `no Chromium at ${CHROMIUM}`,
-  );
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-  });
+  const { browser, page, offsite, problems } = await open(url);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const offsite: string[] = [], problems: string[] = [];
-    await page.route("**/*", (route) => {
-      const u = new URL(route.request().url());
-      if (u.origin === new URL(url).origin || u.protocol === "blob:") return route.continue();
-      offsite.push(u.href);
-      return route.abort();
-    });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await fn({ dir, made, url, page });
+    if (clean) {
+      assert.deepEqual(offsite, [], "requests to another origin");
+      assert.deepEqual(problems, []);
+    }
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+}
+
+Deno.test("site: the page checks exercise 2 in the browser as ninja check does", () =>
+  onSite(async ({ dir, made, url, page }) => {
     await page.goto(`${url}?rulelimit=1500`);
     await page.click("#exercises button[data-n='2']");
     await page.waitForSelector(".cm-content");
@@ -212,20 +221,11 @@ Deno.test("site: the page checks exercise 2 in the browser as ninja check does",
     await page.click("#reset");
     assert.equal(await page.evaluate("site.view.state.doc.toString()"), template);
 
-    assert.deepEqual(offsite, [], "requests to another origin");
-    assert.deepEqual(problems, []);
     assert.ok(made.files.every((f) => f.bytes > 0));
-  } finally {
-    await browser.close();
-    await server.shutdown();
-  }
-});
+  }));
 
-Deno.test("site: exercises 1, 3 and 4 check in the page: the reference rules ✓, a sign flip ✗", async () => {
-  const { dir } = await built();
-  const { url, server } = serveSite(dir);
-  const { browser, page, offsite, problems } = await open(url);
-  try {
+Deno.test("site: exercises 1, 3 and 4 check in the page: the reference rules ✓, a sign flip ✗", () =>
+  onSite(async ({ dir, url, page }) => {
     await page.goto(url);
     for (const n of [1, 3, 4] as const) {
       await page.click(`#exercises button[data-n='${n}']`);
@@ -247,19 +247,10 @@ Deno.test("site: exercises 1, 3 and 4 check in the page: the reference rules ✓
       await page.waitForSelector("#graph svg");
       await page.screenshot({ path: join(dir, `ex${n}_wrong.png`) });
     }
-    assert.deepEqual(offsite, []);
-    assert.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-    await server.shutdown();
-  }
-});
+  }));
 
-Deno.test("site: exercise 4 trains in the page with the reference rules, its charts drawn", async () => {
-  const { dir } = await built();
-  const { url, server } = serveSite(dir);
-  const { browser, page, offsite, problems } = await open(url);
-  try {
+Deno.test("site: exercise 4 trains in the page with the reference rules, its charts drawn", () =>
+  onSite(async ({ dir, url, page }) => {
     await page.goto(`${url}?rulelimit=1500`);
     await page.click("#exercises button[data-n='4']");
     await page.waitForFunction("document.querySelector('#file').textContent === 'exercise4.ts'");
@@ -304,13 +295,7 @@ Deno.test("site: exercise 4 trains in the page with the reference rules, its cha
       /^✗ stopped: your rule for hprebn\.b1 ran for more than 1\.5 s while training/,
     );
     assert.equal(await page.evaluate("1 + 1"), 2);
-    assert.deepEqual(offsite, []);
-    assert.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-    await server.shutdown();
-  }
-});
+  }));
 
 /** Runs `deno ARGS` in the repository with the WebAssembly kernels only; its stdout. */
 async function wasmOnly(...args: string[]): Promise<string> {
@@ -338,10 +323,7 @@ Deno.test({
   name: "site: the page's training step is within 1.5× of the command line's WebAssembly step",
   ignore: !Deno.env.get("NINJAGRAD_SITE_BENCH"),
   fn: async () => {
-    const { dir } = await built();
-    const { url, server } = serveSite(dir);
-    const { browser, page } = await open(url);
-    try {
+    await onSite(async ({ dir, url, page }) => {
       await page.goto(url);
       await page.click("#exercises button[data-n='4']");
       const reference = await referenceFile(4);
@@ -382,9 +364,6 @@ Deno.test({
         console.log(`${p} / ${c}: ${(best(p) / best(c)).toFixed(2)}`);
         assert.ok(best(p) <= 1.5 * best(c), `${p} ${best(p)} ms against ${c} ${best(c)} ms`);
       }
-    } finally {
-      await browser.close();
-      await server.shutdown();
-    }
+    }, false);
   },
 });
