@@ -4,6 +4,7 @@
  */
 import { atomic } from "../graph/op.ts";
 import * as k from "./kernels/activation.ts";
+import type { Tensor } from "./kernels/tensor.ts";
 
 const same = ({ x }: { x: readonly number[] }) => x;
 
@@ -36,13 +37,18 @@ export interface GeluAttrs {
  * density. With approximate "tanh", gelu(x) = x·s, s = (1 + tanh u)/2, u = √(2/π)(x + 0.044715x³);
  * d/dx = s + x·2s(1 − s)·du/dx.
  */
-export const gelu = atomic<"x", GeluAttrs>({
+export const gelu = atomic<"x", GeluAttrs, Tensor | undefined>({
   name: "gelu",
   inputs: ["x"],
   shape: same,
-  forward: ({ x }, out, { approximate }) => void k.gelu(x, out, approximate),
+  // float32's tanh form keeps tanh u for the rule, which would otherwise compute it again.
+  forward: ({ x }, out, { approximate }, prev) => {
+    const t = k.geluKeep(x, approximate, prev);
+    k.gelu(x, out, approximate, t);
+    return t;
+  },
   vjp: {
-    x: ({ g, out, inputs: { x }, attrs: { approximate } }) =>
-      k.geluBackward(g, x, undefined, approximate, out),
+    x: ({ g, out, saved, inputs: { x }, attrs: { approximate } }) =>
+      k.geluBackward(g, x, undefined, approximate, out, saved),
   },
 });

@@ -495,3 +495,56 @@ Deno.test("the checked-in WebAssembly is what its text source assembles to (deno
     assert.ok(await upToDate(name), `${name}.wasm is stale: run deno task wasm`);
   }
 });
+
+Deno.test("float32 permutes that swap two axes copy the general walk's elements, last axis swapped or not", () => {
+  const rand = seeded(22);
+  const cases: [Shape, number[]][] = [
+    [[3, 5, 2, 4], [0, 2, 1, 3]], // attention's heads: (B, T, nh, hs) -> (B, nh, T, hs)
+    [[3, 2, 5, 4], [0, 1, 3, 2]], // kᵀ: the last two axes
+    [[2, 3, 4, 5, 3], [0, 3, 2, 1, 4]], // an axis between the two swapped
+    [[4, 3, 2], [2, 1, 0]],
+    [[6, 7], [1, 0]],
+    [[2, 3, 4], [1, 2, 0]], // not a swap: the general walk itself
+  ];
+  for (const [shape, axes] of cases) {
+    const x = random(shape, "float32", rand);
+    const got = t.permute(x, axes);
+    // float64 data takes the general walk; every float32 value is a double exactly.
+    const want = t.permute(new Tensor(Float64Array.from(x.data), shape), axes);
+    assert.deepEqual(got.shape, want.shape);
+    assert.equal(firstDifference(got, new Tensor(Float32Array.from(want.data), want.shape)), -1);
+  }
+});
+
+Deno.test("float32 softmax along the last axis: each value Math.exp's softmax rounded to float32 (one ulp in near-ties), masked −∞ to 0", () => {
+  const rand = seeded(7);
+  const x = random([64, 16], "float32", rand, 8);
+  for (let r = 0; r < 64; r++) for (let c = r % 16 + 1; c < 16; c++) x.data[r * 16 + c] = -Infinity;
+  const y = t.softmax(x, -1, false);
+  let worst = 0;
+  for (let r = 0; r < 64; r++) {
+    const row = Array.from(x.data.subarray(r * 16, r * 16 + 16));
+    const m = Math.max(...row), e = row.map((v) => Math.exp(v - m));
+    const z = e.reduce((a, b) => a + b, 0);
+    for (let c = 0; c < 16; c++) {
+      const want = Math.fround(e[c] / z), got = y.data[r * 16 + c];
+      if (row[c] === -Infinity) assert.equal(got, 0);
+      worst = Math.max(worst, Math.abs(got - want) / Math.max(want, 1e-30));
+    }
+  }
+  assert.ok(worst <= 2 ** -23, `softmax off by ${worst} relative`);
+});
+
+Deno.test("gelu's tanh form: the rule with the forward's kept tanh u gives the bits of the rule that computes it", () => {
+  const rand = seeded(5);
+  for (const n of [1, 7, 300, 4097]) {
+    const x = random([n], "float32", rand, 6), g = random([n], "float32", rand);
+    const keep = t.geluKeep(x, "tanh", undefined)!;
+    const y = t.gelu(x, undefined, "tanh", keep);
+    assert.equal(firstDifference(y, t.gelu(x, undefined, "tanh")), -1);
+    const kept = t.geluBackward(g, x, undefined, "tanh", y, keep);
+    assert.equal(firstDifference(kept, t.geluBackward(g, x, undefined, "tanh", y)), -1);
+    assert.equal(t.geluKeep(x, "none", undefined), undefined);
+    assert.equal(t.geluKeep(x, "tanh", keep), keep);
+  }
+});

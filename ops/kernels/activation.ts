@@ -5,7 +5,7 @@
  * allocates nothing when given `out`.
  */
 import { NinjagradError } from "./errors.ts";
-import { formatShape, sameShape, type Tensor } from "./tensor.ts";
+import { formatShape, sameShape, Tensor, type TensorData } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { fastExp, tanh32 } from "./fastmath.ts";
 import { geluBackwardF32, geluF32, tanhF32 } from "./simd.ts";
@@ -140,27 +140,56 @@ export function phi32(x: number): number {
 /** √(2/π) and the cubic's coefficient of gelu's tanh form. */
 const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
 
+/** Whether `keep` is a float32 buffer of x's size, distinct from it, for gelu's tanh u. */
+function keepsTanh(keep: Tensor | undefined, x: TensorData): boolean {
+  return keep !== undefined && keep.data instanceof Float32Array && keep.data !== x &&
+    keep.size === x.length;
+}
+
+/**
+ * The buffer in which gelu's float32 tanh form keeps tanh u for its rule (`prev` when it still
+ * fits x); undefined where nothing is kept (the exact form, float64), the rule then computes it.
+ */
+export function geluKeep(
+  x: Tensor,
+  approximate: "none" | "tanh" | undefined,
+  prev: Tensor | undefined,
+): Tensor | undefined {
+  if (approximate !== "tanh" || !(x.data instanceof Float32Array)) return undefined;
+  return prev !== undefined && sameShape(prev.shape, x.shape)
+    ? prev
+    : Tensor.owned(x.shape, "float32");
+}
+
 /**
  * gelu x = x·Φ(x) = x·erfc(−x/√2)/2, the exact form (PyTorch's default); with `tanh`, the
  * approximation x·(1 + tanh u)/2, u = √(2/π)·(x + 0.044715x³), computed as x / (1 + e^(−2u))
  * (the same number, without the cancellation of 1 + tanh u for negative x). Float64 tensors use
  * `erf`'s series and Math.exp (to a double's last digits); float32 ones phi32 on WebAssembly SIMD
  * (kernels.wat's gelu) and the tanh form WebAssembly's tanh, within the bounds
- * tests/ops_activation_test.ts checks over a grid of float32 x.
+ * tests/ops_activation_test.ts checks over a grid of float32 x. Float32's tanh form leaves tanh u
+ * in `keep` when given one of x's size (`geluKeep` makes it), for `geluBackward`'s `t`.
  */
-export function gelu(x: Tensor, out?: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
+export function gelu(
+  x: Tensor,
+  out?: Tensor,
+  approximate: "none" | "tanh" = "none",
+  keep?: Tensor,
+): Tensor {
   const res = target(out, x.shape, x);
   const s = x.data, o = res.data;
   const fast = o instanceof Float32Array;
   if (approximate === "tanh" && fast && s instanceof Float32Array && o !== s) {
-    // u into o, tanh in place on WebAssembly SIMD, then x·(1 + tanh u)/2: as PyTorch's float32
+    // u into t (`keep`, a float32 buffer of x's size, when given: tanh u stays there for the
+    // rule), tanh in place on WebAssembly SIMD, then x·(1 + tanh u)/2: as PyTorch's float32
     // kernel, whose absolute error this shares (1 + tanh u cancels for negative x).
+    const t = keepsTanh(keep, s) ? keep!.data as Float32Array : o;
     for (let i = 0; i < s.length; i++) {
       const v = s[i];
-      o[i] = GELU_C * (v + GELU_A * v * v * v);
+      t[i] = GELU_C * (v + GELU_A * v * v * v);
     }
-    if (!tanhF32(o, o)) { for (let i = 0; i < o.length; i++) o[i] = tanh32(o[i]); }
-    for (let i = 0; i < s.length; i++) o[i] = 0.5 * s[i] * (1 + o[i]);
+    if (!tanhF32(t, t)) { for (let i = 0; i < t.length; i++) t[i] = tanh32(t[i]); }
+    for (let i = 0; i < s.length; i++) o[i] = 0.5 * s[i] * (1 + t[i]);
   } else if (approximate === "tanh") {
     for (let i = 0; i < s.length; i++) {
       const v = s[i], u = GELU_C * (v + GELU_A * v * v * v);
@@ -182,7 +211,8 @@ export function gelu(x: Tensor, out?: Tensor, approximate: "none" | "tanh" = "no
  * g · gelu'(x), gelu's rule: Φ(x) + x·φ(x) for the exact form (φ the normal density); for the
  * tanh form, with s = (1 + tanh u)/2 = 1/(1 + e^(−2u)), s + x·2s(1 − s)·√(2/π)·(1 + 3·0.044715x²).
  * `y`, the forward's output, spares float32's exact form an erfc: Φ(x) = y/x (0.5 where
- * |x| ≤ 1e-30), on WebAssembly SIMD (computed from x when `y` is not given).
+ * |x| ≤ 1e-30), on WebAssembly SIMD (computed from x when `y` is not given); `t`, tanh u as
+ * float32's tanh form kept it (`gelu`'s `keep`), spares that form its tanh.
  */
 export function geluBackward(
   g: Tensor,
@@ -190,6 +220,7 @@ export function geluBackward(
   res?: Tensor,
   approximate: "none" | "tanh" = "none",
   y?: Tensor,
+  t?: Tensor,
 ): Tensor {
   checkSame("geluBackward", g, x);
   const r = target(res, g.shape, g);
@@ -197,14 +228,19 @@ export function geluBackward(
   const fast = o instanceof Float32Array;
   const exp = fast ? fastExp : Math.exp;
   if (approximate === "tanh" && fast && s instanceof Float32Array && o !== s && o !== gd) {
-    // t = tanh u on WebAssembly SIMD, then g·((1 + t)/2 + x(1 − t²)/2·du/dx).
-    for (let i = 0; i < s.length; i++) {
-      const v = s[i];
-      o[i] = GELU_C * (v + GELU_A * v * v * v);
+    // t = tanh u (kept by the forward, or on WebAssembly SIMD here: the same bits), then
+    // g·((1 + t)/2 + x(1 − t²)/2·du/dx).
+    let th = o;
+    if (keepsTanh(t, s)) th = t!.data as Float32Array;
+    else {
+      for (let i = 0; i < s.length; i++) {
+        const v = s[i];
+        o[i] = GELU_C * (v + GELU_A * v * v * v);
+      }
+      if (!tanhF32(o, o)) { for (let i = 0; i < o.length; i++) o[i] = tanh32(o[i]); }
     }
-    if (!tanhF32(o, o)) { for (let i = 0; i < o.length; i++) o[i] = tanh32(o[i]); }
     for (let i = 0; i < o.length; i++) {
-      const v = s[i], t = o[i];
+      const v = s[i], t = th[i];
       o[i] = gd[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * v * v));
     }
     return r;

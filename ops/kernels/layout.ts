@@ -38,6 +38,9 @@ export function permute(x: Tensor, axes: readonly number[], out?: Tensor): Tenso
     if (n === 1) o[0] = s[0];
     return res;
   }
+  if (s instanceof Float32Array && o instanceof Float32Array && swapF32(s, o, x.shape, axes)) {
+    return res;
+  }
   const inStrides = stridesOf(x.shape);
   const strides = axes.map((a) => inStrides[a]); // input stride of each output axis
   const counter = new Array<number>(rank).fill(0);
@@ -53,6 +56,47 @@ export function permute(x: Tensor, axes: readonly number[], out?: Tensor): Tenso
     }
   }
   return res;
+}
+
+/**
+ * `permute` of float32 data when `axes` swaps two axes i < j and keeps the rest (attention's
+ * head transposes): x seen as (pre, nᵢ, mid, nⱼ, post) becomes (pre, nⱼ, mid, nᵢ, post), copied
+ * run by run in plain loops (no per-run counter, and one element type, so V8 keeps the loads
+ * monomorphic). False, having done nothing, for any other permutation.
+ */
+function swapF32(s: Float32Array, o: Float32Array, shape: Shape, axes: readonly number[]): boolean {
+  let i = -1, j = -1;
+  for (let a = 0; a < axes.length; a++) {
+    if (axes[a] === a) continue;
+    if (i < 0) i = a;
+    else if (j < 0) j = a;
+    else return false;
+  }
+  if (j < 0 || axes[i] !== j || axes[j] !== i) return false;
+  let pre = 1, mid = 1, post = 1;
+  for (let a = 0; a < i; a++) pre *= shape[a];
+  for (let a = i + 1; a < j; a++) mid *= shape[a];
+  for (let a = j + 1; a < shape.length; a++) post *= shape[a];
+  const ni = shape[i], nj = shape[j], rowStride = nj * post, block = ni * mid * rowStride;
+  const xStride = mid * rowStride;
+  let at = 0;
+  for (let p = 0; p < pre; p++) {
+    for (let y = 0; y < nj; y++) {
+      for (let m = 0; m < mid; m++) {
+        const first = p * block + m * rowStride + y * post;
+        if (post === 1) {
+          // The last axis swapped: a strided gather.
+          for (let x = 0, from = first; x < ni; x++, from += xStride) o[at++] = s[from];
+          continue;
+        }
+        for (let x = 0, from = first; x < ni; x++, from += xStride) {
+          for (let q = 0; q < post; q++) o[at + q] = s[from + q];
+          at += post;
+        }
+      }
+    }
+  }
+  return true;
 }
 
 /** `[outer, width]`: a shape seen as rows of everything from `axis` on. */

@@ -2,6 +2,7 @@
 import type { Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { splitAt } from "./reduce.ts";
+import { fastExp } from "./fastmath.ts";
 
 /** softmax(x) along `axis`; `log` gives log-softmax. */
 export function softmax(x: Tensor, axis: number, log: boolean, out?: Tensor): Tensor {
@@ -32,7 +33,9 @@ let scratch = new Float64Array(64);
 /**
  * Softmax over contiguous rows (the last axis, as attention's): the same numbers as the general
  * loop (each exp taken once, in double, then divided by the row's sum), without its index
- * closure and second exp.
+ * closure and second exp. A float32 result takes fastmath's exp (Math.exp is a call into C, and
+ * attention's rows are short): its double differs from Math.exp's by under 1e-13 relative, so
+ * the float32 result is the same but in rare near-ties (one unit in the last place).
  */
 function lastAxis(
   s: Tensor["data"],
@@ -42,12 +45,16 @@ function lastAxis(
   log: boolean,
 ): void {
   if (scratch.length < n) scratch = new Float64Array(n);
-  const e = scratch;
+  const e = scratch, exp = o instanceof Float32Array ? fastExp : Math.exp;
   for (let i = 0, base = 0; i < outer; i++, base += n) {
     let m = -Infinity;
     for (let k = 0; k < n; k++) m = Math.max(m, s[base + k]);
     let z = 0;
-    for (let k = 0; k < n; k++) z += e[k] = Math.exp(s[base + k] - m);
+    for (let k = 0; k < n; k++) {
+      // A masked entry (attention's −∞ above the diagonal) is exp(−∞) = 0, without the call.
+      const d = s[base + k] - m;
+      z += e[k] = d === -Infinity ? 0 : exp(d);
+    }
     if (log) {
       const logz = Math.log(z);
       for (let k = 0; k < n; k++) o[base + k] = s[base + k] - m - logz;
