@@ -6,7 +6,7 @@
  * `graph.set` in one `graph.batch` of your own and both land in that same propagation.
  */
 import { NinjagradError } from "./kernels/errors.ts";
-import type { TensorData } from "./kernels/tensor.ts";
+import { Tensor, type TensorData } from "./kernels/tensor.ts";
 import { adamwUpdate, sgdMomentumUpdate } from "./kernels/optim.ts";
 import type { Gradients } from "../graph/backward.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -131,10 +131,13 @@ abstract class Base implements Optimizer {
   /** Updates parameter i's values `p` in place with its gradient `g`. */
   protected abstract update(i: number, p: TensorData, g: TensorData, lr: number): void;
 
-  /** A buffer like parameter i's values, zeros (a momentum or a moment). */
+  /**
+   * A buffer like parameter i's values, zeros (a momentum or a moment), in the kernels' memory
+   * where it is big enough, so that the update's kernel uses it where it lies.
+   */
   protected zerosLike(i: number): TensorData {
-    const d = this.params[i].value.data;
-    return new (d.constructor as new (n: number) => TensorData)(d.length);
+    const { shape, dtype } = this.params[i].value;
+    return Tensor.owned(shape, dtype).data;
   }
 }
 

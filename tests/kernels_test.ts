@@ -12,6 +12,7 @@ import * as nn from "../ops/nn.ts";
 import * as t from "../ops/kernels/mod.ts";
 import { broadcastStrides } from "../ops/kernels/broadcast.ts";
 import { binaryKernel } from "../ops/kernels/elementwise.ts";
+import { adamwUpdate } from "../ops/kernels/optim.ts";
 import { fastExp, fastLog, tanh32 } from "../ops/kernels/fastmath.ts";
 import { MODULES, upToDate } from "../exercises/cli/wasm.ts";
 import { nativeBlas, setBlasThreads } from "../ops/kernels/blas.ts";
@@ -304,6 +305,63 @@ Deno.test("the SGD update p −= lr·g rounds as PyTorch's float32 update (in do
       t.sgdUpdate(p.data, g.data, 0.1);
       const at = firstDifference(p, new Tensor(want, [n]));
       assert.equal(at, -1, `${dtype} n ${n}: ${p.data[at]} vs ${want[at]}`);
+    }
+  }
+});
+
+Deno.test("AdamW's float32 update gives the bits of PyTorch's op-by-op rounding on every length, wherever its arrays lie", () => {
+  // The rounding of torch.optim.AdamW's float32 ops (tests/golden/adamw_float32.json checks it
+  // against PyTorch itself), written out here element by element.
+  const f = Math.fround;
+  const want = (p: number, g: number, m: number, v: number, k: number[]) => {
+    const [dec, b1, a1, b2, a2, bc2, e, step] = k;
+    p = f(p * dec);
+    m = f(f(m * b1) + a1 * g);
+    v = f(f(v * b2) + f(a2 * g) * g);
+    return [f(p + f(f(step * m) / f(f(f(Math.sqrt(v)) / bc2) + e))), m, v];
+  };
+  const rand = seeded(21);
+  const [lr, beta1, beta2, eps, wd] = [3e-3, 0.9, 0.99, 1e-8, 0.01];
+  // Gradients of every size, zeros and values whose squares are subnormal among them.
+  const grad = () => {
+    const r = rand();
+    return r < 0.05
+      ? 0
+      : r < 0.1
+      ? (rand() - 0.5) * 1e-22
+      : (rand() - 0.5) * 10 ** (4 * rand() - 3);
+  };
+  const owned = (n: number) => Tensor.owned([n], "float32").data as Float32Array;
+  const plain = (n: number) => new Float32Array(n);
+  // 40,001: a parameter of ten thousand quads and a tail; 63: below the kernel's minimum.
+  for (const n of [1, 63, 64, 65, 67, 259, 1001, 40_001]) {
+    for (
+      const [where, make] of [["plain", [plain, plain]], ["resident", [owned, owned]], [
+        "mixed",
+        [plain, owned],
+      ]] as const
+    ) {
+      const [a, b] = make;
+      const p = a(n), g = b(n), m = b(n), v = a(n);
+      const ref = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      for (let i = 0; i < n; i++) p[i] = ref[0][i] = rand() * 2 - 1;
+      for (let t = 1; t <= 4; t++) {
+        for (let i = 0; i < n; i++) g[i] = grad();
+        adamwUpdate(p, g, m, v, t, lr, beta1, beta2, eps, wd);
+        const k = [1 - lr * wd, beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(1 - beta2 ** t), eps]
+          .map(f).concat(f(-(lr / (1 - beta1 ** t))));
+        for (let i = 0; i < n; i++) {
+          [ref[0][i], ref[1][i], ref[2][i]] = want(ref[0][i], g[i], ref[1][i], ref[2][i], k);
+        }
+        ([["p", p], ["m", m], ["v", v]] as const).forEach(([name, got], j) => {
+          const at = got.findIndex((x, i) => !Object.is(x, ref[j][i]));
+          assert.equal(
+            at,
+            -1,
+            `${where} n ${n} step ${t}: ${name}[${at}] ${got[at]} vs ${ref[j][at]}`,
+          );
+        });
+      }
     }
   }
 });

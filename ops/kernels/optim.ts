@@ -6,6 +6,10 @@
  * the sum rounded once: the same result but for a rare double rounding.
  */
 import type { TensorData } from "./tensor.ts";
+import { adamwF32 } from "./simd.ts";
+
+/** Float32 parameters of at least this many values are updated on WebAssembly SIMD. */
+const ADAMW_SIMD_MIN = 64;
 
 /**
  * SGD with momentum and weight decay: d = g + wd·p; buf = d on the first step, else
@@ -70,6 +74,10 @@ export function adamwUpdate(
     // denom = (v.sqrt() / √(1 − β2ᵗ)).add_(eps); p.addcdiv_(m, denom, value=−stepSize).
     const f = Math.fround, dec = f(decay), b1 = f(beta1), a1 = f(1 - beta1);
     const b2 = f(beta2), a2 = f(1 - beta2), bc2 = f(bc2Sqrt), e = f(eps), step = f(-stepSize);
+    if (
+      p.length >= ADAMW_SIMD_MIN && g instanceof Float32Array && m instanceof Float32Array &&
+      v instanceof Float32Array && adamwF32(p, g, m, v, [dec, b1, a1, b2, a2, bc2, e, step])
+    ) return;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i];
       p[i] = f(p[i] * dec);

@@ -9,6 +9,7 @@
  *   JavaScript loop does: all four variants give the same bits. `gemmF64` sums in double.
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `rowsumF32` sums long rows in sixteen partial sums, as reduce.ts's rowSums32 does.
+ * - `adamwF32` rounds as optim.ts's JavaScript loop (PyTorch's float32 ops), op by op.
  * - `sgdF32` and `mulOneMinusSquareF32` compute in float32, rounding each operation, as the
  *   JavaScript loops with Math.fround do (and PyTorch's float32 arithmetic).
  * - the elementwise kernels round each result once to float32, as JavaScript's double
@@ -17,6 +18,7 @@
  */
 import type { TensorData } from "./tensor.ts";
 import {
+  adamw,
   all_finite,
   bn_backward,
   bn_forward,
@@ -356,6 +358,48 @@ export function sgdF32(p: Float32Array, g: Float32Array, lr: number): boolean {
   sgd(at, input(g, s + gAt), lr, n);
   finish(p, at);
   return true;
+}
+
+/** AdamW's scalars, each a float32 (see optim.ts's adamwUpdate): dec, β1, 1 − β1, β2, 1 − β2, √(1 − β2ᵗ), eps, −stepSize. */
+export type AdamWScalars = readonly [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/**
+ * AdamW's float32 update of p with gradient g and moments m, v (arrays of one length), in place:
+ * each array is used where it lies when resident, else copied into the scratch (and p, m, v
+ * back). The bits of optim.ts's loop.
+ */
+export function adamwF32(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  k: AdamWScalars,
+): boolean {
+  const n = p.length, gAt = after(0, n), mAt = after(gAt, n), vAt = after(mAt, n);
+  const s = mem.scratch(after(vAt, n));
+  if (s < 0) return false;
+  const pAt = place(p, s), mHere = place(m, s + mAt), vHere = place(v, s + vAt);
+  adamw(pAt, input(g, s + gAt), mHere, vHere, n, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]);
+  finish(p, pAt);
+  finish(m, mHere);
+  finish(v, vHere);
+  return true;
+}
+
+/** Where an array updated in place lies for a kernel: itself when resident, else copied to `at`. */
+function place(x: Float32Array, at: number): number {
+  if (mem.isResident(x)) return x.byteOffset;
+  mem.f32.set(x, at >> 2);
+  return at;
 }
 
 // Fused kernels of the composite ops (fused.ts).

@@ -9,6 +9,7 @@
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   rowsum                sums of long rows, in sixteen partial sums;
 ;;   sgd                   the training loop's update p −= lr·g, in float32 as PyTorch's;
+;;   adamw                 AdamW's update, rounded as PyTorch's float32 ops round;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in float32 as PyTorch's;
 ;;   all_finite            whether every value is finite (the engine's check of each gradient);
@@ -811,6 +812,84 @@
           (f32.mul (local.get $lr) (f32.load (local.get $g)))))
         (local.set $p (i32.add (local.get $p) (i32.const 4)))
         (local.set $g (i32.add (local.get $g) (i32.const 4)))
+        (br $sl))))
+
+  ;; AdamW's update in place, for n float32 values (byte offsets p, g, m, v), rounded as
+  ;; torch.optim.AdamW's float32 ops round (optim.ts's JavaScript loop, the same bits):
+  ;;   p ← f32(p·dec); m ← f32(f32(m·β1) + (1 − β1)·g) (the sum in double, as the fused
+  ;;   multiply-add of add_(g, alpha)); v ← f32(f32(v·β2) + f32((1 − β2)·g)·g) (likewise);
+  ;;   p ← f32(p + f32(f32(step·m) / f32(f32(√v / bc2) + eps))), step = −lr/(1 − β1ᵗ).
+  ;; Four values per iteration (the sums in double two lanes at a time), then one at a time.
+  (func (export "adamw") (param $p i32) (param $g i32) (param $m i32) (param $v i32)
+    (param $n i32) (param $dec f32) (param $b1 f32) (param $a1 f32) (param $b2 f32)
+    (param $a2 f32) (param $bc2 f32) (param $e f32) (param $step f32)
+    (local $end i32) (local $gi v128) (local $mi v128) (local $vi v128) (local $t v128)
+    (local $a1d v128) (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $a1d (f64x2.splat (f64.promote_f32 (local.get $a1))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (block $vd
+      (loop $vl
+        (br_if $vd (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+        (local.set $gi (v128.load (local.get $g)))
+        ;; m: the float32 product, then the sum with (1 − β1)·g in double, rounded once.
+        (local.set $t (f32x4.mul (v128.load (local.get $m)) (f32x4.splat (local.get $b1))))
+        (local.set $mi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.promote_low_f32x4 (local.get $t))
+            (f64x2.mul (local.get $a1d) (f64x2.promote_low_f32x4 (local.get $gi)))))
+          (f32x4.demote_f64x2_zero (f64x2.add
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+              (local.get $t) (local.get $t)))
+            (f64x2.mul (local.get $a1d) (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+                (local.get $gi) (local.get $gi))))))))
+        (v128.store (local.get $m) (local.get $mi))
+        ;; v: f32(v·β2) + f32((1 − β2)·g)·g, the product and sum in double, rounded once.
+        (local.set $vi (f32x4.mul (f32x4.splat (local.get $a2)) (local.get $gi)))
+        (local.set $t (f32x4.mul (v128.load (local.get $v)) (f32x4.splat (local.get $b2))))
+        (local.set $vi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.promote_low_f32x4 (local.get $t))
+            (f64x2.mul (f64x2.promote_low_f32x4 (local.get $vi))
+              (f64x2.promote_low_f32x4 (local.get $gi)))))
+          (f32x4.demote_f64x2_zero (f64x2.add
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+              (local.get $t) (local.get $t)))
+            (f64x2.mul
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+                (local.get $vi) (local.get $vi)))
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+                (local.get $gi) (local.get $gi))))))))
+        (v128.store (local.get $v) (local.get $vi))
+        (v128.store (local.get $p) (f32x4.add
+          (f32x4.mul (v128.load (local.get $p)) (f32x4.splat (local.get $dec)))
+          (f32x4.div (f32x4.mul (f32x4.splat (local.get $step)) (local.get $mi))
+            (f32x4.add (f32x4.div (f32x4.sqrt (local.get $vi)) (f32x4.splat (local.get $bc2)))
+              (f32x4.splat (local.get $e))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $m (i32.add (local.get $m) (i32.const 16)))
+        (local.set $v (i32.add (local.get $v) (i32.const 16)))
+        (br $vl)))
+    (block $sd
+      (loop $sl
+        (br_if $sd (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $gs (f32.load (local.get $g)))
+        (local.set $ms (f32.demote_f64 (f64.add
+          (f64.promote_f32 (f32.mul (f32.load (local.get $m)) (local.get $b1)))
+          (f64.mul (f64.promote_f32 (local.get $a1)) (f64.promote_f32 (local.get $gs))))))
+        (f32.store (local.get $m) (local.get $ms))
+        (local.set $vs (f32.demote_f64 (f64.add
+          (f64.promote_f32 (f32.mul (f32.load (local.get $v)) (local.get $b2)))
+          (f64.mul (f64.promote_f32 (f32.mul (local.get $a2) (local.get $gs)))
+            (f64.promote_f32 (local.get $gs))))))
+        (f32.store (local.get $v) (local.get $vs))
+        (f32.store (local.get $p) (f32.add
+          (f32.mul (f32.load (local.get $p)) (local.get $dec))
+          (f32.div (f32.mul (local.get $step) (local.get $ms))
+            (f32.add (f32.div (f32.sqrt (local.get $vs)) (local.get $bc2)) (local.get $e)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $g (i32.add (local.get $g) (i32.const 4)))
+        (local.set $m (i32.add (local.get $m) (i32.const 4)))
+        (local.set $v (i32.add (local.get $v) (i32.const 4)))
         (br $sl))))
 
   ;; o[j] = Σ over r of x[r][j], for j < width: float32 sums over the rows in order, as the
