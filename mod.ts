@@ -18,6 +18,8 @@ export { NinjagradError, UsageError } from "./ops/kernels/errors.ts";
 export { Graph } from "./graph/graph.ts";
 export type { EngineEvent, NodeRef, Operand, RuleCounts } from "./graph/graph.ts";
 export { Node } from "./graph/node.ts";
+export { Size } from "./graph/size.ts";
+export type { SizeLike, SizeSpec } from "./graph/size.ts";
 export type { NodeKind, Subgraph } from "./graph/node.ts";
 export { Gradients } from "./graph/backward.ts";
 export type { BackwardOptions, RuleFailure } from "./graph/backward.ts";

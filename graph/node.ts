@@ -4,6 +4,9 @@ import type { AnyRule, Op, RuleArgs } from "./op.ts";
 import type { FusedBuffers } from "../ops/kernels/fused.ts";
 import type { Shape, Tensor } from "../ops/kernels/tensor.ts";
 import type { Graph } from "./graph.ts";
+import { NinjagradError } from "../ops/kernels/errors.ts";
+import { formatShape } from "../ops/kernels/tensor.ts";
+import { Size } from "./size.ts";
 
 /**
  * rxjs's Observable, the type of `value$`, `events$` and the other streams.
@@ -149,6 +152,29 @@ export class Node {
   /** The value's shape. */
   get shape(): Shape {
     return this.value.shape;
+  }
+
+  /**
+   * PyTorch's `x.size(dim)`, live: axis `dim` (negative counts from the end) of this node's shape,
+   * read on every run. Give it to `expand`, `reshape` or `slice` in place of a number, and the
+   * op's shape follows this node's: `expand(start, [idx.size(0), -1])` fits any batch. With no
+   * `dim`, one for every axis (`const [B, T] = idx.size()`). Its `value` is the size now.
+   */
+  size(): Size[];
+  /** Axis `dim` of the shape, live (see above). */
+  size(dim: number): Size;
+  /** Either form (see above). */
+  size(dim?: number): Size | Size[] {
+    const r = this.shape.length;
+    if (dim === undefined) return Array.from({ length: r }, (_, i) => new Size(this, i));
+    if (!(Number.isInteger(dim) && dim >= -r && dim < r)) {
+      throw new NinjagradError(
+        `${this.name}.size(${dim}): ${this.name} is ${formatShape(this.shape)}, axes 0..${
+          r - 1
+        } (or -${r}..-1 from the end)`,
+      );
+    }
+    return new Size(this, dim);
   }
 
   /** The label, or the op and id (`tanh#12`) for unlabelled nodes. */

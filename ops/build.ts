@@ -7,6 +7,7 @@ import { formatShape, Tensor } from "./kernels/tensor.ts";
 import type { Operand } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
 import type { Op } from "../graph/op.ts";
+import { liveSizes, type SizeLike } from "../graph/size.ts";
 import * as arithmetic from "./arithmetic.ts";
 import * as unary from "./unary.ts";
 import * as activation from "./activation.ts";
@@ -177,12 +178,18 @@ export function matmul(a: Node, b: Node, transA = false, transB = false): Node {
   return apply(batchedMatmul, { a, b });
 }
 /**
- * The same elements in another shape (`-1` infers an axis). Leading sizes equal to x's own
- * follow x when its shape changes (`reshape(x, [B, -1])` built with B = 32 views a batch of 10
- * as (10, …)); write an axis whose size changes otherwise as `-1`.
+ * The same elements in another shape (`-1` infers an axis). A size may be live, read off a node
+ * on every run (`reshape(xt, [idx.size(0), -1])`); numbers then stay as written. With numbers
+ * only, leading sizes equal to x's own follow x when its shape changes (`reshape(x, [B, -1])`
+ * built with B = 32 views a batch of 10 as (10, …)); write an axis whose size changes otherwise
+ * as `-1`.
  */
-export const reshape = (x: Node, to: readonly number[]): Node =>
-  apply(shape.reshape, { x }, { shape: to, built: x instanceof Node ? x.shape : undefined });
+export function reshape(x: Node, to: readonly SizeLike[]): Node {
+  const { like, specs } = liveSizes("reshape", to);
+  if (like !== undefined) return apply(shape.reshapeSized, { x, like }, { shape: specs });
+  const built = x instanceof Node ? x.shape : undefined;
+  return apply(shape.reshape, { x }, { shape: to as readonly number[], built });
+}
 /**
  * x's elements viewed as `like`'s first `lead` sizes followed by one inferred axis, the sizes
  * read off `like` on every run: rows (B·T, C) back into (B, T, C) as `like`, (B, T, ·), is now.
@@ -246,10 +253,16 @@ export const stack = (nodes: readonly Operand[], axis = 0): Node =>
   apply(layout.stack(nodes.length), numbered("stack", nodes), { axis });
 /**
  * x[..., start:end, ...] along `axis`, with Python's rules: negative indices count from the end,
- * bounds are clipped; `end` defaults to the axis's length.
+ * bounds are clipped; `end` defaults to the axis's length. A bound may be live, read off a node
+ * on every run: makemore's `self.bias[:, :, :T, :T]` is `slice(bias, -1, 0, x.size(1))`.
  */
-export const slice = (x: Node, axis: number, start: number, end: number | null = null): Node =>
-  apply(layout.slice, { x }, { axis, start, end });
+export function slice(x: Node, axis: number, start: SizeLike, end: SizeLike | null = null): Node {
+  const { like, specs: [from, to] } = liveSizes("slice", [start, end]);
+  if (like !== undefined) {
+    return apply(layout.sliceSized, { x, like }, { axis, start: from!, end: to });
+  }
+  return apply(layout.slice, { x }, { axis, start, end });
+}
 /** `table[idx]`: rows of a table by an integer index tensor of any shape. */
 export const embedding = (table: Node, idx: Node): Node =>
   apply(indexing.embedding, { table, idx });

@@ -8,6 +8,7 @@ import type { Rule } from "../graph/op.ts";
 import { NinjagradError } from "./kernels/errors.ts";
 import { formatShape, type Shape } from "./kernels/tensor.ts";
 import * as k from "./kernels/layout.ts";
+import { sizeFrom, type SizeSpec } from "../graph/size.ts";
 
 /** The axis along which concat joins, or at which stack inserts the new one. */
 export interface JoinAttrs {
@@ -158,6 +159,44 @@ export const slice = atomic<"x", SliceAttrs>({
   vjp: {
     x: ({ g, inputs: { x }, attrs }) => {
       const s = sliced(x.shape, attrs);
+      return k.placeColumns(g, x.shape, s.outer, s.total, s.from, s.width);
+    },
+  },
+});
+
+/** slice's attrs with live bounds: a `{ axis }` bound is read off the `like` input per run. */
+export interface SliceSizedAttrs {
+  /** The axis sliced (negative counts from the end). */
+  axis: number;
+  /** The first index kept: a number, or an axis of `like` whose size it is. */
+  start: SizeSpec;
+  /** One past the last index kept, the same way (null: the axis's length). */
+  end: SizeSpec | null;
+}
+
+/** The bounds of a live slice when `like` has shape `like`. */
+const boundsOf = (like: Shape, { axis, start, end }: SliceSizedAttrs): SliceAttrs => ({
+  axis,
+  start: sizeFrom(start, like),
+  end: end === null ? null : sizeFrom(end, like),
+});
+
+/**
+ * `x[..., start:end, ...]` with bounds read off `like` on every run (`mask[:T, :T]` with T =
+ * x.size(1) follows T); `like` gives its shape only, no gradient.
+ */
+export const sliceSized = atomic<"x" | "like", SliceSizedAttrs>({
+  name: "slice",
+  inputs: ["x", "like"],
+  nondiff: ["like"],
+  shape: ({ x, like }, attrs) => sliced(x, boundsOf(like, attrs)).shape,
+  forward: ({ x, like }, out, attrs) => {
+    const s = sliced(x.shape, boundsOf(like.shape, attrs));
+    k.takeColumns(x, s.outer, s.total, s.from, s.width, out.shape, out);
+  },
+  vjp: {
+    x: ({ g, inputs: { x, like }, attrs }) => {
+      const s = sliced(x.shape, boundsOf(like.shape, attrs));
       return k.placeColumns(g, x.shape, s.outer, s.total, s.from, s.width);
     },
   },

@@ -3,12 +3,13 @@
  * input through an index map or a mask, so each rule sends `g` back the same way: expand sums
  * the copies (`untake`), roll moves g back, tril/triu and masked_fill zero what they replaced.
  */
-import { atomic } from "../graph/op.ts";
+import { atomic, type RuleArgs } from "../graph/op.ts";
 import { NinjagradError } from "./kernels/errors.ts";
-import { formatShape, sameShape, type Shape } from "./kernels/tensor.ts";
+import { formatShape, sameShape, type Shape, type Tensor } from "./kernels/tensor.ts";
 import { broadcastIndex } from "./kernels/select.ts";
 import { broadcastsTo } from "./kernels/broadcast.ts";
 import * as k from "./kernels/movement.ts";
+import { sizesFrom, type SizeSpec } from "../graph/size.ts";
 
 /** An index map and the shapes it was made for, kept by a forward for the next run and the rule. */
 interface MapSaved {
@@ -41,17 +42,37 @@ export function expandedShape(x: Shape, sizes: readonly number[]): number[] {
   return out;
 }
 
+/** Copies x into `out`, broadcast, through an index map kept for the next run and the rule. */
+function expandForward({ x }: { x: Tensor }, out: Tensor, _attrs: unknown, prev?: MapSaved) {
+  const saved = mapFor(prev, x.shape, out.shape, () => broadcastIndex(x.shape, out.shape));
+  k.take(x, saved.from, out);
+  return saved;
+}
+
+/** expand's rule: g summed over the copies back into x's shape. */
+const expandRule = ({ g, inputs: { x }, saved }: RuleArgs<"x", unknown, MapSaved>) =>
+  k.untake(g, saved.from, x.shape);
+
 /** x.expand(sizes): a broadcast copy; d/dx sums g over the copies (`sumTo`'s work). */
 export const expand = atomic<"x", { sizes: readonly number[] }, MapSaved>({
   name: "expand",
   inputs: ["x"],
   shape: ({ x }, { sizes }) => expandedShape(x, sizes),
-  forward: ({ x }, out, _attrs, prev) => {
-    const saved = mapFor(prev, x.shape, out.shape, () => broadcastIndex(x.shape, out.shape));
-    k.take(x, saved.from, out);
-    return saved;
-  },
-  vjp: { x: ({ g, inputs: { x }, saved }) => k.untake(g, saved.from, x.shape) },
+  forward: expandForward,
+  vjp: { x: expandRule },
+});
+
+/**
+ * x.expand(sizes) with live sizes (`expand(start, [idx.size(0), -1])`): those given as
+ * `{ axis }` are read off `like` on every run; `like` gives its shape only, no gradient.
+ */
+export const expandSized = atomic<"x" | "like", { sizes: readonly SizeSpec[] }, MapSaved>({
+  name: "expand",
+  inputs: ["x", "like"],
+  nondiff: ["like"],
+  shape: ({ x, like }, { sizes }) => expandedShape(x, sizesFrom(sizes, like)),
+  forward: expandForward,
+  vjp: { x: expandRule },
 });
 
 /** roll's shifts and axes, as torch.roll's; no axes rolls the flattened tensor. */

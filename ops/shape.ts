@@ -2,6 +2,7 @@
 import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
 import { sameShape, type Shape } from "./kernels/tensor.ts";
+import { sizesFrom, type SizeSpec } from "../graph/size.ts";
 
 /** What `reshape` asks for: a shape, and the shape its input had when the node was built. */
 export interface ReshapeAttrs {
@@ -58,6 +59,20 @@ export const reshapeLike = atomic<"x" | "like", ReshapeLikeAttrs>({
   inputs: ["x", "like"],
   nondiff: ["like"],
   shape: ({ x, like }, { lead }) => t.resolveShape(x, [...like.slice(0, lead), -1]),
+  forward: ({ x }, out) => void out.data.set(x.data),
+  vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
+});
+
+/**
+ * The same elements in another shape whose sizes may be live (`reshape(x, [idx.size(0), -1])`):
+ * those given as `{ axis }` are read off `like` on every run; numbers stay as written. `like`
+ * gives its shape only, no gradient.
+ */
+export const reshapeSized = atomic<"x" | "like", { shape: readonly SizeSpec[] }>({
+  name: "view",
+  inputs: ["x", "like"],
+  nondiff: ["like"],
+  shape: ({ x, like }, { shape }) => t.resolveShape(x, sizesFrom(shape, like)),
   forward: ({ x }, out) => void out.data.set(x.data),
   vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
 });

@@ -8,6 +8,7 @@ import { formatShape, Tensor } from "./kernels/tensor.ts";
 import { type Random, seededRandom } from "./kernels/random.ts";
 import type { Graph, Operand } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
+import { liveSizes, type SizeLike } from "../graph/size.ts";
 import { apply, slice } from "./build.ts";
 import * as movement from "./movement.ts";
 import * as search from "./search.ts";
@@ -27,10 +28,15 @@ function axisIn(what: string, x: Node, axis: number): number {
 
 /**
  * x.expand(...sizes): x broadcast to `sizes` (−1 keeps an axis; only axes of size 1 grow; new
- * axes go in front). Its gradient sums over the copies.
+ * axes go in front). A size may be live, read off a node on every run: makemore's
+ * `self.start.expand((b, -1))` is `expand(start, [idx.size(0), -1])` and fits any batch. Its
+ * gradient sums over the copies.
  */
-export const expand = (x: Node, sizes: readonly number[]): Node =>
-  apply(movement.expand, { x }, { sizes: [...sizes] });
+export function expand(x: Node, sizes: readonly SizeLike[]): Node {
+  const { like, specs } = liveSizes("expand", sizes);
+  if (like !== undefined) return apply(movement.expandSized, { x, like }, { sizes: specs });
+  return apply(movement.expand, { x }, { sizes: [...sizes] });
+}
 
 /**
  * torch.roll(x, shifts, dims): elements moved `shifts` places along `dims` (toward higher

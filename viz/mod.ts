@@ -169,6 +169,7 @@ export type { BackwardOptions, Gradients, RuleFailure } from "../graph/backward.
 export type { Blame, CompareOptions, Comparison, ComparisonRow } from "../graph/compare.ts";
 export type { EngineEvent, Graph, NodeRef, Operand, RuleCounts } from "../graph/graph.ts";
 export type { Node, NodeKind, Observable, Subgraph } from "../graph/node.ts";
+export type { Size } from "../graph/size.ts";
 export type { AnyRule, AtomicOp, CompositeOp, Op, Rule, RuleArgs, Rules } from "../graph/op.ts";
 export type { FusedBuffers } from "../ops/kernels/fused.ts";
 export type {
