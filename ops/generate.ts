@@ -1,11 +1,13 @@
 /**
  * makemore's `generate`: extends each row of a batch of token indices one token at a time, from
  * the model's logits at the last position, as makemore.py does (temperature, top-k, sampling
- * or the most likely token). The model runs with no gradient tracked, in a graph per input
- * shape kept for the next calls, every parameter read afresh each step.
+ * or the most likely token). The model runs with no gradient tracked, every parameter read afresh
+ * each step, in one graph kept for the next calls whose shapes follow the input's (the
+ * Transformer, BoW, MLP and Bigram), or a graph per input shape for a model whose graph keeps
+ * one (the RNN's loop over T).
  */
 import { NinjagradError } from "./kernels/errors.ts";
-import { formatShape, Tensor } from "./kernels/tensor.ts";
+import { formatShape, type Shape, Tensor } from "./kernels/tensor.ts";
 import { multinomial, type Random, seededRandom } from "./kernels/random.ts";
 import { Graph } from "../graph/graph.ts";
 import { Node } from "../graph/node.ts";
@@ -34,7 +36,7 @@ export interface GenerateOptions {
   dtype?: FloatDType;
 }
 
-/** A model's graph for one input shape: the input leaf, the logits and the parameters. */
+/** A model's graph: the input leaf, the logits and the parameters. */
 interface Built {
   graph: Graph;
   input: Node;
@@ -42,34 +44,84 @@ interface Built {
   params: Node[];
 }
 
-const built = new WeakMap<Module, Map<string, Built>>();
+/**
+ * A model's graphs of one dtype: the first one built, which takes every input shape while its
+ * logits follow (their batch and time axes those of the input), and a graph per shape for a
+ * model whose graph cannot take a shape (an RNN's loop unrolls the T it was built with).
+ */
+interface Graphs {
+  first: Built;
+  /** Whether `first` took every new shape so far. */
+  follows: boolean;
+  /** Graphs by input shape, `first` under the shape it was built for. */
+  byShape: Map<string, Built>;
+}
 
-/** The model's logits node for inputs of `idx`'s shape, built once per shape and dtype. */
-function logitsFor(model: Module, idx: Tensor, dtype: FloatDType): Built {
-  let byShape = built.get(model);
-  if (byShape === undefined) built.set(model, byShape = new Map());
-  const key = `${dtype} ${idx.shape.join(",")}`;
-  let b = byShape.get(key);
-  if (b === undefined) {
-    const graph = new Graph({ dtype });
-    const input = graph.input("idx", idx);
-    const out = noGrad(() => model.forward(input));
-    const logits = Array.isArray(out) ? out[0] : out;
-    if (!(logits instanceof Node)) {
-      throw new NinjagradError(
-        "generate: the model's forward must return the logits node (or [logits, loss])",
-      );
-    }
-    b = { graph, input, logits, params: model.parameters(graph) };
-    byShape.set(key, b);
-    return b;
+const built = new WeakMap<Module, Map<FloatDType, Graphs>>();
+
+/** The model's graph for inputs of `idx`'s shape. */
+function build(model: Module, idx: Tensor, dtype: FloatDType): Built {
+  const graph = new Graph({ dtype });
+  const input = graph.input("idx", idx);
+  const out = noGrad(() => model.forward(input));
+  const logits = Array.isArray(out) ? out[0] : out;
+  if (!(logits instanceof Node)) {
+    throw new NinjagradError(
+      "generate: the model's forward must return the logits node (or [logits, loss])",
+    );
   }
+  return { graph, input, logits, params: model.parameters(graph) };
+}
+
+/** Gives b's graph `idx` and the parameters' values now. */
+function feed(b: Built, idx: Tensor): void {
   const { graph, input, params } = b;
   graph.batch(() => {
     graph.set(input, idx);
     for (const p of params) graph.changed(p);
   });
+}
+
+/** Whether logits of this shape are the ones for (rows, len) inputs: (rows, len, C) each. */
+const fits = (logits: Shape, rows: number, len: number) =>
+  logits.length === 3 && logits[0] === rows && logits[1] === len;
+
+/**
+ * The model's logits node for inputs of `idx`'s shape: the first graph built, given the new
+ * shape, while its logits follow the input's batch and time; else (a shape error, which leaves
+ * the graph as it was, or logits that kept their T) a graph for this shape, kept for next time.
+ */
+function logitsFor(model: Module, idx: Tensor, dtype: FloatDType): Built {
+  let byDtype = built.get(model);
+  if (byDtype === undefined) built.set(model, byDtype = new Map());
+  const key = idx.shape.join(",");
+  const graphs = byDtype.get(dtype);
+  if (graphs === undefined) {
+    const first = build(model, idx, dtype);
+    byDtype.set(dtype, { first, follows: true, byShape: new Map([[key, first]]) });
+    return first;
+  }
+  const own = graphs.byShape.get(key);
+  if (own !== undefined) return feed(own, idx), own;
+  if (graphs.follows) {
+    try {
+      feed(graphs.first, idx);
+      if (fits(graphs.first.logits.shape, idx.shape[0], idx.shape[1])) return graphs.first;
+    } catch (e) {
+      if (!(e instanceof NinjagradError)) throw e;
+    }
+    graphs.follows = false;
+  }
+  const b = build(model, idx, dtype);
+  graphs.byShape.set(key, b);
   return b;
+}
+
+/** @internal How many graphs `generate` holds for a model (all dtypes): what the tests count. */
+export function graphCount(model: Module): number {
+  let n = 0;
+  for (const graphs of built.get(model)?.values() ?? []) n += graphs.byShape.size;
+  return n;
 }
 
 /**

@@ -76,3 +76,13 @@ Deno.test("the README's one graph trains on batches, evaluates a whole split and
     assert.equal(seq[i], (seq[i - 1] + seq[i - 2] + seq[i - 3]) % 7, `token ${i} of ${seq}`);
   }
 });
+
+Deno.test("the README's live sizes: expand and a mask slice follow idx's batch and length", async () => {
+  const { text, dir } = await runReadmeBlock("sizes");
+  await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(text.trim().split("\n"), [
+    "idx (32,16): h (32,64), mask (16,16)",
+    "idx (10,16): h (10,64), mask (16,16)",
+    "idx (1,3): h (1,64), mask (3,3)",
+  ]);
+});

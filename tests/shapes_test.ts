@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import {
   batchNorm,
+  concat,
   crossEntropy,
   embedding,
+  expand,
   Graph,
   linear,
   matmul,
@@ -21,6 +23,7 @@ import {
   permute,
   reshape,
   reshapeLike,
+  slice,
   softmax,
   sum,
   tanh,
@@ -28,7 +31,7 @@ import {
   transpose,
 } from "../mod.ts";
 import { assertGradcheck, indices, rng, sameValues, uniform } from "./helpers.ts";
-import { gruGraph, transformerGraph } from "./fixtures/makemore_models.ts";
+import { transformerGraph } from "./fixtures/makemore_models.ts";
 
 const VOCAB = 27, BLOCK = 4, EMBD = 8, HIDDEN = 16;
 
@@ -307,18 +310,33 @@ Deno.test("makemore's Transformer, built for a batch of 4, runs a batch of 3 as 
   }
 });
 
-Deno.test("a size read off another node as a number stays fixed: the error names the node holding it", () => {
-  // makemore's GRU expands its start state to [B, -1], B read from idx.shape when built.
-  const { graph } = gruGraph(4, 7);
-  const idx = graph.node("idx");
-  const two = Tensor.zeros([2, 16], "int32");
-  assert.throws(() => graph.run({ idx: two, targets: two }), (e) => {
+Deno.test("a size read off another node as a number stays fixed: the error names the node holding it; idx.size(0) follows", () => {
+  // An RNN's first step: the start state expanded to [B, -1] beside the first token's features.
+  const step = (live: boolean) => {
+    const r = rng("fixed size");
+    const g = new Graph({ dtype: "float64" });
+    const idx = g.input("idx", indices(r, [4, 3], VOCAB));
+    const emb = embedding(g.param("C", uniform(r, [VOCAB, EMBD])), idx);
+    const xt = reshape(slice(emb, 1, 0, 1), [idx.size(0), -1]); // emb[:, 0, :], (B, 8)
+    const B = live ? idx.size(0) : idx.shape[0]; // a Size, or the number 4
+    const h = expand(g.param("start", uniform(r, [1, EMBD])), [B, -1]);
+    const out = sum(tanh(concat([xt, h], 1)));
+    return { g, idx, out };
+  };
+  const fixed = step(false);
+  assert.throws(() => fixed.g.set(fixed.idx, indices(rng("two"), [2, 3], VOCAB)), (e) => {
     assert.ok(e instanceof NinjagradError);
     assert.match(
       e.message,
-      /^setting idx to \(2, 16\), targets to \(2, 16\): concat#\d+ \(concat\): .*view#\d+ is \(2, 64\) now, \(4, 64\) when built, expand#\d+ is \(4, 64\) as built; the graph keeps its previous values/,
+      /^setting idx to \(2, 3\): concat#\d+ \(concat\): .*view#\d+ is \(2, 8\) now, \(4, 8\) when built, expand#\d+ is \(4, 8\) as built; the graph keeps its previous values \(idx \(4, 3\)\)$/,
     );
     return true;
   });
-  assert.deepEqual(idx.shape, [4, 16]);
+  assert.deepEqual(fixed.idx.shape, [4, 3]);
+  const live = step(true);
+  const two = indices(rng("two"), [2, 3], VOCAB);
+  live.g.set(live.idx, two);
+  const want = step(true);
+  want.g.set(want.idx, two.clone());
+  assert.ok(sameValues(live.out.value, want.out.value));
 });

@@ -4,7 +4,7 @@
  * `class CausalBoW`, `class BoWBlock` and `class BoW`.
  */
 import * as nn from "../../ops/layers.ts";
-import { add, crossEntropy, matmul, softmax, tanh } from "../../ops/build.ts";
+import { add, crossEntropy, matmul, slice, softmax, tanh } from "../../ops/build.ts";
 import { arangeLike, maskedFill } from "../../ops/torch.ts";
 import { type Node } from "../../graph/node.ts";
 import { Tensor } from "../../ops/kernels/tensor.ts";
@@ -12,11 +12,20 @@ import { futureMask, type ModelConfig, type Random } from "./config.ts";
 
 /** Causal bag of words: averages the preceding elements (an attention with equal weights). */
 export class CausalBoW extends nn.Module {
+  readonly blockSize: number;
+
+  constructor(config: ModelConfig) {
+    super();
+    this.blockSize = config.blockSize;
+  }
+
   forward(x: Node): Node {
-    const T = x.shape[1];
     // The weighted average of all preceding token features: zeros, the future masked, softmax.
-    const zeros = x.graph.constant(Tensor.zeros([T, T], x.graph.dtype));
-    const att = softmax(maskedFill(zeros, futureMask(x, T), -Infinity), -1);
+    // T = x.size(1) is read on every run: the (T, T) zeros and mask follow it.
+    const T = x.size(1), size = this.blockSize;
+    const full = x.graph.constant(Tensor.zeros([size, size], x.graph.dtype));
+    const zeros = slice(slice(full, 0, 0, T), 1, 0, T);
+    const att = softmax(maskedFill(zeros, futureMask(x, size), -Infinity), -1);
     return matmul(att, x); // (T, T) x (B, T, C) -> (B, T, C)
   }
 }
@@ -44,7 +53,7 @@ export class BoWBlock extends nn.Module {
 
   constructor(config: ModelConfig, random: Random) {
     super();
-    this.cbow = new CausalBoW();
+    this.cbow = new CausalBoW(config);
     this.mlp = new BoWMLP(config, random);
   }
 

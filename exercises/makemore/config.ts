@@ -4,6 +4,7 @@
  */
 import { type Node } from "../../graph/node.ts";
 import { Tensor } from "../../ops/kernels/tensor.ts";
+import { slice } from "../../ops/build.ts";
 
 /** The sizes of a model, as makemore's ModelConfig. */
 export interface ModelConfig {
@@ -28,11 +29,16 @@ export const DEFAULT_SIZES = { nLayer: 4, nEmbd: 64, nEmbd2: 64, nHead: 4 } as c
 export type Random = () => number;
 
 /**
- * The causal mask of a (T, T) attention: 1 above the diagonal (the future, to be masked), as
- * `self.bias[:, :, :T, :T] == 0` in makemore, made once as a constant of x's graph.
+ * The causal mask of x's (T, T) attention, 1 above the diagonal (the future, to be masked), as
+ * makemore's `self.bias[:, :, :T, :T] == 0`: a (block_size, block_size) constant of x's graph,
+ * sliced by T = x.size(1), which is read on every run, so one graph attends over any T up to
+ * block_size (a sampler's growing context). In the graph's float dtype, as the slices give.
  */
-export function futureMask(x: Node, T: number): Node {
-  const future = Tensor.zeros([T, T], "int32");
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) future.data[i * T + j] = 1;
-  return x.graph.constant(future);
+export function futureMask(x: Node, blockSize: number): Node {
+  const future = Tensor.zeros([blockSize, blockSize], x.graph.dtype);
+  for (let i = 0; i < blockSize; i++) {
+    for (let j = i + 1; j < blockSize; j++) future.data[i * blockSize + j] = 1;
+  }
+  const T = x.size(1);
+  return slice(slice(x.graph.constant(future), 0, 0, T), 1, 0, T);
 }

@@ -39,13 +39,15 @@ export class MLP extends nn.Module {
     // rows are shifted after one lookup instead: block_size − 1 blank rows before the word's,
     // and the k-th embedding is the window of T rows that ends k rows before the end. Same rows,
     // same gradients (the blank's row gets the blanks').
-    const [B, T] = idx.shape, C = this.wte.dim, pad = this.blockSize - 1;
+    // B is live, read off idx on every run; the windows end k rows before the end (−k), so
+    // they follow t too: one graph takes any batch and any length.
+    const B = idx.size(0), C = this.wte.dim, pad = this.blockSize - 1;
     const tokEmb = this.wte.forward(idx); // (b, t, n_embd)
     const blankIdx = idx.graph.constant(Tensor.from([[this.vocabSize]], "int32"));
     const blanks = expand(this.wte.forward(blankIdx), [B, pad, C]); // (b, block_size − 1, n_embd)
     const padded = concat([blanks, tokEmb], 1); // (b, block_size − 1 + t, n_embd)
     const embs: Node[] = [];
-    for (let k = 0; k < this.blockSize; k++) embs.push(slice(padded, 1, pad - k, pad - k + T));
+    for (let k = 0; k < this.blockSize; k++) embs.push(slice(padded, 1, pad - k, -k || null));
     // Concat all of the embeddings together and pass through the MLP.
     const x = concat(embs, -1); // (b, t, n_embd * block_size)
     const logits = this.mlp.forward(x);

@@ -94,7 +94,9 @@ export class RNN extends nn.Module {
   }
 
   forward(idx: Node, targets?: Node): [Node, Node | undefined] {
-    const [b, t] = idx.shape;
+    // b is live, read off idx on every run: the graph takes any batch. t is a number, fixed
+    // when the graph is built: the loop below unrolls t steps, as Python's loop runs them.
+    const b = idx.size(0), t = idx.shape[1];
     // Embed all the integers up front and all at once.
     const emb = this.wte.forward(idx); // (b, t, n_embd)
     // Iterate over the inputs and update the RNN state each tick.

@@ -5,10 +5,10 @@
  * stops after batch index 10) of each split. At the end the loss is measured over the whole
  * splits, as the mean over every target that is not −1.
  *
- * One graph per batch size, sharing the model's parameters: the training graph (batch 32), an
- * evaluation graph for batches of 100, and one per other size (a last, smaller batch), built
- * under noGrad. The RNNs expand their start state to the batch size and unroll T steps, so a
- * graph per size serves every model alike.
+ * Two graphs sharing the model's parameters: the training graph (batch 32), and an evaluation
+ * graph built under noGrad that takes every batch size (100, a last smaller one, the whole
+ * splits' chunks of 200): every model reads its batch size off its input on every run
+ * (`idx.size(0)`), the RNNs' start state included.
  */
 import * as optim from "../../ops/optim.ts";
 import { type Gradients } from "../../graph/backward.ts";
@@ -49,7 +49,8 @@ export class Trainer {
   readonly train: Built;
   /** The parameters by dotted name, in the training graph. */
   readonly params: Record<string, Node>;
-  private readonly evalGraphs = new Map<number, Built>();
+  /** The evaluation graph, built at the first evaluation; it follows every batch size. */
+  private evalGraph: Built | undefined;
 
   constructor(
     readonly model: MakemoreModel,
@@ -59,7 +60,9 @@ export class Trainer {
     /** Draws the minibatches and the evaluation's shuffles. */
     readonly random: Random,
   ) {
-    this.train = this.build(options.batchSize, true);
+    // A first batch of the training words sets the training graph's inputs.
+    const first = Array.from({ length: options.batchSize }, (_, i) => i);
+    this.train = this.build(trainSet.rows(first), true);
     const params = model.parameters(this.train.graph);
     this.params = Object.fromEntries(params.map((p) => [p.name, p]));
     this.optimizer = new optim.AdamW(params, {
@@ -70,11 +73,10 @@ export class Trainer {
     });
   }
 
-  /** The loss graph of `batch` words (a first batch of the training words sets its inputs). */
-  private build(batch: number, grad: boolean): Built {
+  /** The loss graph, built on `first` (its inputs' first values). */
+  private build(first: { X: Tensor; Y: Tensor }, grad: boolean): Built {
     const graph = new Graph({ dtype: "float32" });
-    const { X: x, Y: y } = this.trainSet.rows(Array.from({ length: batch }, (_, i) => i));
-    const X = graph.input("X", x), Y = graph.input("Y", y);
+    const X = graph.input("X", first.X), Y = graph.input("Y", first.Y);
     const forward = () => this.model.forward(X, Y) as [Node, Node];
     const [, loss] = grad ? forward() : noGrad(forward);
     return { graph, X, Y, loss };
@@ -114,11 +116,10 @@ export class Trainer {
     this.optimizer.step(grads);
   }
 
-  /** The loss on `rows` of `dataset`, in the evaluation graph of their number. */
+  /** The loss on `rows` of `dataset`, in the evaluation graph. */
   private lossOn(dataset: CharDataset, rows: number[]): { loss: number; targets: number } {
-    let b = this.evalGraphs.get(rows.length);
-    if (b === undefined) this.evalGraphs.set(rows.length, b = this.build(rows.length, false));
     const feeds = dataset.rows(rows);
+    const b = this.evalGraph ??= this.build(feeds, false);
     b.graph.run(feeds);
     return { loss: b.loss.value.data[0], targets: countTargets(feeds.Y) };
   }

@@ -22,6 +22,7 @@ import { futureMask, type ModelConfig, type Random } from "./config.ts";
 export class CausalSelfAttention extends nn.Module {
   readonly nHead: number;
   readonly nEmbd: number;
+  readonly blockSize: number;
   c_attn: nn.Linear;
   c_proj: nn.Linear;
 
@@ -35,6 +36,8 @@ export class CausalSelfAttention extends nn.Module {
     this.c_proj = new nn.Linear(config.nEmbd, config.nEmbd, { init: "pytorch", random });
     this.nHead = config.nHead;
     this.nEmbd = config.nEmbd;
+    // The causal mask's size: forward slices it by the T of each run.
+    this.blockSize = config.blockSize;
   }
 
   forward(x: Node): Node {
@@ -44,7 +47,7 @@ export class CausalSelfAttention extends nn.Module {
     const [q, k, v] = split(this.c_attn.forward(x), this.nEmbd, 2).map(heads);
     // Causal self-attention: (B, nh, T, hs) x (B, nh, hs, T) -> (B, nh, T, T).
     let att = mul(matmul(q, transpose(k, -2, -1)), 1 / Math.sqrt(hs));
-    att = maskedFill(att, futureMask(x, T), -Infinity);
+    att = maskedFill(att, futureMask(x, this.blockSize), -Infinity);
     att = softmax(att, -1);
     const y = matmul(att, v); // (B, nh, T, T) x (B, nh, T, hs) -> (B, nh, T, hs)
     // Re-assemble all head outputs side by side, then project.
