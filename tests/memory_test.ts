@@ -6,7 +6,7 @@
  * used again waits on the collector: tests/bench/steady_memory.ts, run apart.)
  */
 import assert from "node:assert/strict";
-import { type Shape, Tensor } from "../ops/kernels/tensor.ts";
+import { Arena, type Shape, Tensor } from "../ops/kernels/tensor.ts";
 import * as t from "../ops/kernels/mod.ts";
 import { sgdUpdate } from "../ops/kernels/elementwise.ts";
 import { isResident, limitScratch, RESIDENT_MIN, residentF32 } from "../ops/kernels/memory.ts";
@@ -132,6 +132,76 @@ Deno.test("every kernel gives the same bits on tensors in the kernels' memory as
     const want = run("plain", "plain");
     for (const [w, o] of [["resident", "resident"], ["resident", "plain"], ["plain", "resident"]]) {
       sameBits(run(w as Where, o as Where), want, `${name}, operands ${w}, output ${o}`);
+    }
+  }
+});
+
+Deno.test("slice's and concat's row moves give the plain loops' bits wherever their tensors lie; a recycled slice gradient is zero outside its block", () => {
+  // (outer, total, from, width): the MLP's 16 windows of (32, 31, 64) and its (512, 1024) concat,
+  // runs shorter than a quad and tails, a whole row.
+  const layouts = [
+    [32, 31 * 64, 5 * 64, 16 * 64],
+    [512, 1024, 3 * 64, 64],
+    [7, 13, 2, 5],
+    [
+      9,
+      33,
+      30,
+      3,
+    ],
+    [3, 70, 0, 70],
+    [20, 70, 1, 66],
+  ];
+  for (const [outer, total, from, width] of layouts) {
+    const what = `${outer} rows of ${total}, columns ${from}..${from + width}`;
+    for (const w of ["plain", "resident"] as const) {
+      for (const o of ["plain", "resident"] as const) {
+        const src = make([outer, total], w, 40), part = make([outer, width], w, 41);
+        const cols = new Float32Array(outer * width),
+          put = Float32Array.from(make([outer, total], o, 42).data);
+        for (let r = 0; r < outer; r++) {
+          for (let j = 0; j < width; j++) {
+            cols[r * width + j] = src.data[r * total + from + j];
+            put[r * total + from + j] = part.data[r * width + j];
+          }
+        }
+        const got = t.takeColumns(
+          src,
+          outer,
+          total,
+          from,
+          width,
+          [outer, width],
+          output([outer, width], o),
+        );
+        sameBits(got, new Tensor(cols, [outer, width]), `slice, ${what}, ${w} into ${o}`);
+        const dst = make([outer, total], o, 42);
+        t.putColumns(part, dst, outer, total, from, width);
+        sameBits(dst, new Tensor(put, [outer, total]), `concat, ${what}, ${w} into ${o}`);
+      }
+    }
+    // A slice's backward in a reusing pass's arena: the second pass gets the first's buffer
+    // back, resident and holding its values, and must zero every column around the block.
+    const arena = new Arena(), previous = arena.enter();
+    try {
+      for (const seed of [43, 44]) {
+        arena.reset();
+        const g = make([outer, width], "resident", seed);
+        const want = new Float32Array(outer * total);
+        for (let r = 0; r < outer; r++) {
+          for (let j = 0; j < width; j++) want[r * total + from + j] = g.data[r * width + j];
+        }
+        const got = t.placeColumns(g, [outer, total], outer, total, from, width);
+        assert.equal(isResident(got.data), outer * total >= RESIDENT_MIN);
+        sameBits(
+          got,
+          new Tensor(want, [outer, total]),
+          `slice's backward, ${what}, pass ${seed - 42}`,
+        );
+        got.data.fill(7); // what the next pass finds in the recycled buffer
+      }
+    } finally {
+      Arena.leave(previous);
     }
   }
 });

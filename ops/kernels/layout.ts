@@ -4,8 +4,9 @@
  * seen as (outer, width) rows: the axes before the one cut form `outer`, the rest `width`.
  */
 import { NinjagradError } from "./errors.ts";
-import { formatShape, type Shape, sizeOf, stridesOf, Tensor } from "./tensor.ts";
+import { formatShape, overwritten, type Shape, sizeOf, stridesOf, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
+import { copyRowsF32 } from "./simd.ts";
 
 /** Checks that `axes` is a permutation of 0..rank−1 (negative axes count from the end). */
 export function permutation(axes: readonly number[], rank: number): number[] {
@@ -120,8 +121,7 @@ export function takeColumns(
   out?: Tensor,
 ): Tensor {
   const res = target(out, shape, src);
-  const s = src.data, o = res.data;
-  for (let r = 0; r < outer; r++) copyRun(s, r * total + from, o, r * width, width);
+  copyRows(src.data, from, total, res.data, 0, width, outer, width);
   return res;
 }
 
@@ -144,11 +144,13 @@ export function putColumns(
       }`,
     );
   }
-  const s = part.data, o = dst.data;
-  for (let r = 0; r < outer; r++) copyRun(s, r * width, o, r * total + from, width);
+  copyRows(part.data, 0, width, dst.data, from, total, outer, width);
 }
 
-/** A slice's backward: zeros of `shape` with `g` written into columns [from, from + width). */
+/**
+ * A slice's backward: zeros of `shape` with `g` written into columns [from, from + width). Only
+ * the columns around the block are zeroed (a recycled buffer holds the last pass's values).
+ */
 export function placeColumns(
   g: Tensor,
   shape: Shape,
@@ -157,9 +159,37 @@ export function placeColumns(
   from: number,
   width: number,
 ): Tensor {
-  const res = Tensor.zeros(shape, g.dtype);
+  const res = overwritten(shape, g.dtype), o = res.data, rest = total - from - width;
+  if (from + rest > 0) {
+    for (let r = 0, at = 0; r < outer; r++, at += total) {
+      if (from > 0) o.fill(0, at, at + from);
+      if (rest > 0) o.fill(0, at + from + width, at + total);
+    }
+  }
   putColumns(g, res, outer, total, from, width);
   return res;
+}
+
+/**
+ * `rows` runs of `width` values, run r from s[a + r·sStride] into o[b + r·oStride]: where both
+ * lie in the kernels' memory, in one WebAssembly call (a call per run costs more than the copy
+ * of a short run), else run by run.
+ */
+function copyRows(
+  s: Tensor["data"],
+  a: number,
+  sStride: number,
+  o: Tensor["data"],
+  b: number,
+  oStride: number,
+  rows: number,
+  width: number,
+): void {
+  if (
+    s instanceof Float32Array && o instanceof Float32Array &&
+    copyRowsF32(s, a, sStride, o, b, oStride, rows, width)
+  ) return;
+  for (let r = 0; r < rows; r++) copyRun(s, a + r * sStride, o, b + r * oStride, width);
 }
 
 /**

@@ -10,6 +10,7 @@
  * - `tanhF32`, `expF32`, `logF32` compute in double precision, as fastmath.ts does.
  * - `rowsumF32` sums long rows in sixteen partial sums, as reduce.ts's rowSums32 does.
  * - `adamwF32` rounds as optim.ts's JavaScript loop (PyTorch's float32 ops), op by op.
+ * - `copyRowsF32` moves rows of resident tensors, as layout.ts's loops.
  * - `sgdF32` and `mulOneMinusSquareF32` compute in float32, rounding each operation, as the
  *   JavaScript loops with Math.fround do (and PyTorch's float32 arithmetic).
  * - the elementwise kernels round each result once to float32, as JavaScript's double
@@ -25,6 +26,7 @@ import {
   ce_forward,
   colsum,
   colsum_mul,
+  copy_rows,
   ew,
   exp,
   gather_rows,
@@ -400,6 +402,38 @@ function place(x: Float32Array, at: number): number {
   if (mem.isResident(x)) return x.byteOffset;
   mem.f32.set(x, at >> 2);
   return at;
+}
+
+/**
+ * `rows` runs of `width` values, run r from s[from + r·sStride] into o[to + r·oStride], when
+ * both arrays are resident, apart, and every run lies inside its array; false (nothing done)
+ * otherwise, for the caller's loop.
+ */
+export function copyRowsF32(
+  s: Float32Array,
+  from: number,
+  sStride: number,
+  o: Float32Array,
+  to: number,
+  oStride: number,
+  rows: number,
+  width: number,
+): boolean {
+  if (rows === 0 || !mem.isResident(s) || !mem.isResident(o) || overlap(s, o)) return false;
+  const last = rows - 1;
+  if (
+    from < 0 || to < 0 || from + last * sStride + width > s.length ||
+    to + last * oStride + width > o.length
+  ) return false;
+  copy_rows(
+    s.byteOffset + from * 4,
+    sStride * 4,
+    o.byteOffset + to * 4,
+    oStride * 4,
+    rows,
+    width * 4,
+  );
+  return true;
 }
 
 // Fused kernels of the composite ops (fused.ts).

@@ -10,6 +10,7 @@
 ;;   rowsum                sums of long rows, in sixteen partial sums;
 ;;   sgd                   the training loop's update p −= lr·g, in float32 as PyTorch's;
 ;;   adamw                 AdamW's update, rounded as PyTorch's float32 ops round;
+;;   copy_rows             slice's and concat's row moves;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in float32 as PyTorch's;
 ;;   all_finite            whether every value is finite (the engine's check of each gradient);
@@ -891,6 +892,37 @@
         (local.set $m (i32.add (local.get $m) (i32.const 4)))
         (local.set $v (i32.add (local.get $v) (i32.const 4)))
         (br $sl))))
+
+  ;; `rows` runs of `bytes` bytes (a multiple of 4), run r from src + r·sstride to
+  ;; dst + r·dstride (byte offsets and strides; source and destination apart): the row moves of
+  ;; slice and concat (layout.ts). Sixteen bytes at a time, then four.
+  (func (export "copy_rows") (param $src i32) (param $sstride i32) (param $dst i32)
+    (param $dstride i32) (param $rows i32) (param $bytes i32)
+    (local $s i32) (local $d i32) (local $end i32) (local $end16 i32)
+    (block $done
+      (br_if $done (i32.eqz (local.get $rows)))
+      (loop $row
+        (local.set $s (local.get $src))
+        (local.set $d (local.get $dst))
+        (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
+        (local.set $end16 (i32.sub (local.get $end) (i32.const 16)))
+        (block $vd
+          (loop $vl
+            (br_if $vd (i32.gt_s (local.get $d) (local.get $end16)))
+            (v128.store (local.get $d) (v128.load (local.get $s)))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (local.set $s (i32.add (local.get $s) (i32.const 16)))
+            (br $vl)))
+        (block $sd
+          (loop $sl
+            (br_if $sd (i32.ge_u (local.get $d) (local.get $end)))
+            (i32.store (local.get $d) (i32.load (local.get $s)))
+            (local.set $d (i32.add (local.get $d) (i32.const 4)))
+            (local.set $s (i32.add (local.get $s) (i32.const 4)))
+            (br $sl)))
+        (local.set $src (i32.add (local.get $src) (local.get $sstride)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $dstride)))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; o[j] = Σ over r of x[r][j], for j < width: float32 sums over the rows in order, as the
   ;; JavaScript kernels add them (starting from 0). Byte offsets x, o. Sixteen columns at a time
