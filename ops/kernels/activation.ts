@@ -8,7 +8,7 @@ import { NinjagradError } from "./errors.ts";
 import { formatShape, sameShape, Tensor, type TensorData } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { fastExp, tanh32 } from "./fastmath.ts";
-import { geluBackwardF32, geluF32, tanhF32 } from "./simd.ts";
+import { geluBackwardF32, geluF32, geluTanhBackwardF32, tanhF32 } from "./simd.ts";
 
 /** Throws unless `g` and `x` have one shape (a rule's upstream gradient and the value it uses). */
 function checkSame(what: string, g: Tensor, x: Tensor): void {
@@ -231,8 +231,11 @@ export function geluBackward(
     // t = tanh u (kept by the forward, or on WebAssembly SIMD here: the same bits), then
     // g·((1 + t)/2 + x(1 − t²)/2·du/dx).
     let th = o;
-    if (keepsTanh(t, s)) th = t!.data as Float32Array;
-    else {
+    if (keepsTanh(t, s)) {
+      th = t!.data as Float32Array;
+      // The loop below in one WebAssembly pass, the same bits.
+      if (gd instanceof Float32Array && geluTanhBackwardF32(gd, s, th, o)) return r;
+    } else {
       for (let i = 0; i < s.length; i++) {
         const v = s[i];
         o[i] = GELU_C * (v + GELU_A * v * v * v);

@@ -32,6 +32,7 @@ import {
   gather_rows,
   gelu,
   gelu_backward,
+  gelu_tanh_backward,
   gemm32,
   gemm64,
   log,
@@ -255,6 +256,34 @@ export function geluBackwardF32(
   const at = output(o, s + oAt, padded === n && aside(o, y), g, x);
   gelu_backward(input(g, s), input(x, s + xAt), input(y, s + yAt), at, padded / 2);
   finish(o, at);
+  return true;
+}
+
+/** Whether a, b and c live in the memory, no two sharing a byte (no array made per call). */
+function residentApart(a: Float32Array, b: Float32Array, c: Float32Array): boolean {
+  return mem.isResident(a) && mem.isResident(b) && mem.isResident(c) && !overlap(a, b) &&
+    !overlap(a, c) && !overlap(b, c);
+}
+
+/**
+ * The rule of gelu's tanh form with the forward's kept t = tanh u (kernels.wat's
+ * gelu_tanh_backward): o = g·gelu'(x), the bits of activation.ts's loop. Resident arrays of one
+ * even length, apart (`o` may be `g` itself: each value is read before it is written), only
+ * (node values, their kept tanh and a backward pass's gradients are); false otherwise.
+ */
+export function geluTanhBackwardF32(
+  g: Float32Array,
+  x: Float32Array,
+  t: Float32Array,
+  o: Float32Array,
+): boolean {
+  const n = x.length;
+  if (n % 2 !== 0 || g.length !== n || t.length !== n || o.length !== n) return false;
+  if (!residentApart(g, x, t) || !mem.isResident(o) || overlap(o, x) || overlap(o, t)) {
+    return false;
+  }
+  if (o !== g && overlap(o, g)) return false;
+  gelu_tanh_backward(g.byteOffset, x.byteOffset, t.byteOffset, o.byteOffset, n / 2);
   return true;
 }
 

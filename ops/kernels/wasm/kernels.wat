@@ -1253,6 +1253,39 @@
         (local.set $o (i32.add (local.get $o) (i32.const 8)))
         (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
 
+  ;; gelu's tanh form's rule, with t = tanh u as the forward kept it, 2·pairs float32 values
+  ;; (byte offsets): o = g·(0.5·(1 + t) + 0.5·x·(1 − t·t)·√(2/π)·(1 + 3·0.044715·x·x)), in
+  ;; double in that order, rounded once: activation.ts's loop's bits.
+  (func (export "gelu_tanh_backward") (param $g i32) (param $x i32) (param $t i32) (param $o i32)
+    (param $pairs i32)
+    (local $v v128) (local $th v128) (local $c v128) (local $a3 v128) (local $half v128)
+    (local $one v128)
+    (local.set $c (f64x2.splat (f64.const 0.7978845608028654)))
+    (local.set $a3 (f64x2.splat (f64.const 0.134145)))
+    (local.set $half (f64x2.splat (f64.const 0.5)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $pair
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))
+        (local.set $th (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $t))))
+        (v128.store64_lane 0 (local.get $o) (f32x4.demote_f64x2_zero (f64x2.mul
+          (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g)))
+          (f64x2.add
+            (f64x2.mul (local.get $half) (f64x2.add (local.get $one) (local.get $th)))
+            (f64x2.mul
+              (f64x2.mul
+                (f64x2.mul (f64x2.mul (local.get $half) (local.get $v))
+                  (f64x2.sub (local.get $one) (f64x2.mul (local.get $th) (local.get $th))))
+                (local.get $c))
+              (f64x2.add (local.get $one)
+                (f64x2.mul (f64x2.mul (local.get $a3) (local.get $v)) (local.get $v))))))))
+        (local.set $g (i32.add (local.get $g) (i32.const 8)))
+        (local.set $x (i32.add (local.get $x) (i32.const 8)))
+        (local.set $t (i32.add (local.get $t) (i32.const 8)))
+        (local.set $o (i32.add (local.get $o) (i32.const 8)))
+        (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
   ;; dst[i] = ln(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = m·2ᵉ with m in [√½, √2), ln m = 2·atanh(s) with
   ;; s = (m − 1)/(m + 1), |s| < 0.172, by its odd series to s¹⁵ (error below 1e-13), rounded
