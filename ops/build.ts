@@ -53,8 +53,34 @@ export function noGrad<T>(fn: () => T): T {
 /** Whether a `noGrad` scope is open now. */
 export const isGradEnabled = (): boolean => noGradDepth === 0;
 
+/**
+ * The ops that only move elements (by name: concat's and stack's records are made per count):
+ * on int32 nodes alone they give int32 nodes, as torch.cat of long tensors gives a long one,
+ * so that indices can be shifted and padded in the graph (makemore's rolled idx).
+ */
+const MOVES = new Set(["concat", "stack", "slice", "expand", "roll"]);
+/** Each move's int32 copy, made once per op. */
+const asIndices = new WeakMap<Op, Op>();
+
+/** Whether every input of `op` that may carry a gradient is an int32 node. */
+function indicesOnly(op: Op, inputs: Record<string, Operand>): boolean {
+  let any = false;
+  for (const name of op.inputs) {
+    if (op.nondiff.includes(name)) continue;
+    const x = inputs[name];
+    if (!(x instanceof Node) || x.current.dtype !== "int32") return false;
+    any = true;
+  }
+  return any;
+}
+
 /** Applies `op` to named operands in the graph of the first node among them. */
 export function apply(op: Op, inputs: Record<string, Operand>, attrs: unknown = {}): Node {
+  if (op.kind === "atomic" && MOVES.has(op.name) && indicesOnly(op, inputs)) {
+    let ints = asIndices.get(op);
+    if (ints === undefined) asIndices.set(op, ints = { ...op, dtype: "int32" });
+    op = ints;
+  }
   if (noGradDepth > 0 && op.nondiff.length < op.inputs.length) {
     let bare = withoutGrad.get(op);
     if (bare === undefined) withoutGrad.set(op, bare = { ...op, nondiff: op.inputs });

@@ -12,6 +12,7 @@ import { createDatasets, testSetSize, wordsOf } from "../exercises/makemore/data
 import { createModel, MODEL_TYPES } from "../exercises/makemore/models.ts";
 import { Graph } from "../graph/graph.ts";
 import { Tensor } from "../ops/kernels/tensor.ts";
+import { mul, sum } from "../ops/build.ts";
 import { makemoreWorkload } from "../exercises/bench/makemore.ts";
 import { lectureNames, runCommand, scratchDir, tempNamesFile } from "./helpers.ts";
 
@@ -46,6 +47,44 @@ Deno.test("makemore's split: 10% of the words as the test split, at most 1,000; 
   assertEquals([...X.data.slice(0, 6)], [0, a, n, n, a, 0]);
   assertEquals([...Y.data.slice(0, 6)], [a, n, n, a, 0, -1]);
   assertEquals(Y.data[T - 1], -1);
+});
+
+Deno.test("the MLP's x is makemore's: block k holds the embedding of the token k places back (<BLANK> before the word), and wte's gradient sums those blocks", () => {
+  const random = seededRandom(5);
+  const config = { blockSize: 4, vocabSize: 5, nLayer: 1, nEmbd: 3, nEmbd2: 4, nHead: 1 };
+  const model = createModel("mlp", config, random);
+  const graph = new Graph({ dtype: "float64" });
+  const [B, T, C, K] = [3, 4, 3, 4];
+  const tokens = Int32Array.from({ length: B * T }, () => Math.floor(random() * 5));
+  const idx = graph.input("idx", new Tensor(tokens, [B, T]));
+  const [logits] = model.forward(idx);
+  const loss = sum(
+    mul(
+      logits,
+      graph.constant(
+        Tensor.from(Array.from({ length: B * T * 5 }, () => random() - 0.5), "float64", [B, T, 5]),
+      ),
+    ),
+  );
+  const x = graph.nodes.findLast((n) => n.op?.name === "concat")!;
+  assertEquals(x.shape, [B, T, K * C]);
+  const wte = model.parameters(graph).find((p) => p.name === "wte.weight")!;
+  const grads = graph.backward(loss), dx = grads.get(x)!.data, table = wte.value.data;
+  const want = new Float64Array(6 * C), xs = x.value.data;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let k = 0; k < K; k++) {
+        const row = t - k >= 0 ? tokens[b * T + t - k] : config.vocabSize; // <BLANK>
+        for (let c = 0; c < C; c++) {
+          const at = (b * T + t) * K * C + k * C + c;
+          assertEquals(xs[at], table[row * C + c], `x[${b}, ${t}, block ${k}]`);
+          want[row * C + c] += dx[at];
+        }
+      }
+    }
+  }
+  const got = grads.get(wte)!.data;
+  want.forEach((w, i) => assert(Math.abs(got[i] - w) < 1e-12, `d wte[${i}]: ${got[i]} vs ${w}`));
 });
 
 for (const type of MODEL_TYPES) {

@@ -7,11 +7,14 @@ import assert from "node:assert/strict";
 import {
   add,
   concat,
+  embedding,
+  expand,
   Graph,
   matmul,
   mul,
   NinjagradError,
   permute,
+  roll,
   slice,
   stack,
   Tensor,
@@ -65,6 +68,35 @@ Deno.test("slice with Python's bounds: negative, clipped, the default end", () =
   const y = g.param("y", uniform(rand, [4, 5, 3]));
   assertGradcheck(g, slice(y, 1, 1, -1).named("middle"), rand);
   assertGradcheck(g, add(slice(y, 0, 0, 2), slice(y, 0, 2)).named("halves"), rand);
+});
+
+Deno.test("concat, stack, slice, expand and roll of int32 nodes give int32 nodes (indices moved in the graph), taking no gradient", () => {
+  const g = f64();
+  const idx = g.input("idx", Tensor.from([[3, 1, 4], [1, 5, 9]], "int32"));
+  const blank = g.constant(Tensor.from([[7]], "int32"));
+  // makemore's roll of idx with <BLANK> (7) written into the column that comes free.
+  const padded = concat([expand(blank, [idx.size(0), 2]), idx], 1);
+  const rolled = slice(padded, 1, 1, -1);
+  for (
+    const [node, want] of [
+      [padded, [7, 7, 3, 1, 4, 7, 7, 1, 5, 9]],
+      [rolled, [7, 3, 1, 7, 1, 5]],
+      [roll(idx, 1, 1), [4, 3, 1, 9, 1, 5]],
+      [stack([idx, idx], -1), [3, 3, 1, 1, 4, 4, 1, 1, 5, 5, 9, 9]],
+    ] as const
+  ) {
+    assert.equal(node.value.dtype, "int32", node.name);
+    assert.equal(node.requiresGrad, false, node.name);
+    assert.deepEqual(values(node.value), want, node.name);
+  }
+  // An index moved in the graph serves a lookup, which follows the input when it changes.
+  const table = g.param("table", range(16, [8, 2]));
+  const rows = embedding(table, rolled);
+  assert.deepEqual(values(rows.value).slice(0, 4), [14, 15, 6, 7]);
+  g.set("idx", Tensor.from([[2, 1, 4], [1, 5, 9]], "int32"));
+  assert.deepEqual(values(rows.value).slice(0, 4), [14, 15, 4, 5]);
+  // A float node among the inputs keeps the graph's float dtype.
+  assert.equal(concat([idx, g.param("f", range(6, [2, 3]))], 1).value.dtype, "float64");
 });
 
 Deno.test("permute and transpose(x, dim0, dim1) of a 3-D tensor; transpose(x) stays 2-D", () => {

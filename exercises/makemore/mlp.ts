@@ -35,19 +35,18 @@ export class MLP extends nn.Module {
 
   forward(idx: Node, targets?: Node): [Node, Node | undefined] {
     // makemore rolls idx right by one position block_size times, writing <BLANK> into the
-    // column that comes free, and embeds each. Here the indices are an int32 input, so the
-    // rows are shifted after one lookup instead: block_size − 1 blank rows before the word's,
-    // and the k-th embedding is the window of T rows that ends k rows before the end. Same rows,
-    // same gradients (the blank's row gets the blanks').
-    // B is live, read off idx on every run; the windows end k rows before the end (−k), so
-    // they follow t too: one graph takes any batch and any length.
-    const B = idx.size(0), C = this.wte.dim, pad = this.blockSize - 1;
-    const tokEmb = this.wte.forward(idx); // (b, t, n_embd)
-    const blankIdx = idx.graph.constant(Tensor.from([[this.vocabSize]], "int32"));
-    const blanks = expand(this.wte.forward(blankIdx), [B, pad, C]); // (b, block_size − 1, n_embd)
-    const padded = concat([blanks, tokEmb], 1); // (b, block_size − 1 + t, n_embd)
+    // column that comes free, and embeds each. The same indices here, without the loop's
+    // state: idx after block_size − 1 <BLANK> columns, and idx rolled k times is the window of
+    // t columns that ends k before the end. B is live, read off idx on every run, and the
+    // windows end at −k, so they follow t too: one graph takes any batch and any length.
+    const B = idx.size(0), pad = this.blockSize - 1;
+    const blank = idx.graph.constant(Tensor.from([[this.vocabSize]], "int32"));
+    const padded = concat([expand(blank, [B, pad]), idx], 1); // (b, block_size − 1 + t)
     const embs: Node[] = [];
-    for (let k = 0; k < this.blockSize; k++) embs.push(slice(padded, 1, pad - k, -k || null));
+    for (let k = 0; k < this.blockSize; k++) {
+      const rolled = slice(padded, 1, pad - k, -k || null); // idx rolled k times, (b, t)
+      embs.push(this.wte.forward(rolled)); // token embeddings of shape (b, t, n_embd)
+    }
     // Concat all of the embeddings together and pass through the MLP.
     const x = concat(embs, -1); // (b, t, n_embd * block_size)
     const logits = this.mlp.forward(x);
