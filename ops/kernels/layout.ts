@@ -6,7 +6,7 @@
 import { NinjagradError } from "./errors.ts";
 import { formatShape, overwritten, type Shape, sizeOf, stridesOf, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
-import { copyRowsF32 } from "./simd.ts";
+import { copyRowsF32, transposeBlocksF32 } from "./simd.ts";
 
 /** Checks that `axes` is a permutation of 0..rank−1 (negative axes count from the end). */
 export function permutation(axes: readonly number[], rank: number): number[] {
@@ -61,9 +61,10 @@ export function permute(x: Tensor, axes: readonly number[], out?: Tensor): Tenso
 
 /**
  * `permute` of float32 data when `axes` swaps two axes i < j and keeps the rest (attention's
- * head transposes): x seen as (pre, nᵢ, mid, nⱼ, post) becomes (pre, nⱼ, mid, nᵢ, post), copied
- * run by run in plain loops (no per-run counter, and one element type, so V8 keeps the loads
- * monomorphic). False, having done nothing, for any other permutation.
+ * head transposes): x seen as (pre, nᵢ, mid, nⱼ, post) becomes (pre, nⱼ, mid, nᵢ, post), moved
+ * run by run (copyRows: on WebAssembly where both lie in its memory) or, for the last two axes,
+ * matrix by matrix, without the general walk's per-run counter. False, having done nothing, for
+ * any other permutation.
  */
 function swapF32(s: Float32Array, o: Float32Array, shape: Shape, axes: readonly number[]): boolean {
   let i = -1, j = -1;
@@ -79,6 +80,8 @@ function swapF32(s: Float32Array, o: Float32Array, shape: Shape, axes: readonly 
   for (let a = i + 1; a < j; a++) mid *= shape[a];
   for (let a = j + 1; a < shape.length; a++) post *= shape[a];
   const ni = shape[i], nj = shape[j], rowStride = nj * post, block = ni * mid * rowStride;
+  // The last two axes (kᵀ): pre matrices (nᵢ × nⱼ) transposed, on WebAssembly where resident.
+  if (post === 1 && mid === 1 && transposeBlocksF32(s, o, pre, ni, nj)) return true;
   const xStride = mid * rowStride;
   let at = 0;
   for (let p = 0; p < pre; p++) {
@@ -90,10 +93,9 @@ function swapF32(s: Float32Array, o: Float32Array, shape: Shape, axes: readonly 
           for (let x = 0, from = first; x < ni; x++, from += xStride) o[at++] = s[from];
           continue;
         }
-        for (let x = 0, from = first; x < ni; x++, from += xStride) {
-          for (let q = 0; q < post; q++) o[at + q] = s[from + q];
-          at += post;
-        }
+        // nᵢ runs of `post` values, xStride apart in x, one after the other in the output.
+        copyRows(s, first, xStride, o, at, post, ni, post);
+        at += ni * post;
       }
     }
   }

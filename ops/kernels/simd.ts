@@ -465,6 +465,28 @@ export function copyRowsF32(
   return true;
 }
 
+/**
+ * `count` row-major (rows × cols) blocks of s, one after the other, each transposed into the
+ * (cols × rows) block of o at the same offset (kernels.wat's transpose32, a call per block), when
+ * both arrays are resident, apart, and hold the blocks; false (nothing done) otherwise.
+ */
+export function transposeBlocksF32(
+  s: Float32Array,
+  o: Float32Array,
+  count: number,
+  rows: number,
+  cols: number,
+): boolean {
+  const size = rows * cols;
+  if (!mem.isResident(s) || !mem.isResident(o) || overlap(s, o)) return false;
+  if (count * size > s.length || count * size > o.length) return false;
+  for (let b = 0, at = s.byteOffset, to = o.byteOffset; b < count; b++) {
+    transpose32(at, to, cols, rows);
+    at += size * 4, to += size * 4;
+  }
+  return true;
+}
+
 // Fused kernels of the composite ops (fused.ts).
 
 /** The byte offsets of batchnorm's eleven results, handed to bn_forward as a table. */
