@@ -719,7 +719,9 @@ function shapeError(node: Node, e: unknown): unknown {
   );
   changed.push(...kept);
   const hint = node.op?.name === "view"
-    ? ` (write an axis whose size changes as -1, or give the input's own size for it)`
+    ? ` (write an axis whose size changes as -1, or read it off a node: x.size(d))`
+    : node.op?.name === "slice"
+    ? ` (a bound written as a number stays as built: read it off a node, x.size(d), to follow; a loop over an axis unrolls the steps it had when built, so another length needs a graph of its own)`
     : "";
   return new NinjagradError(
     `${node.name} (${node.op?.name}): ${e.message}; ${changed.join(", ")}${hint}`,

@@ -8,7 +8,18 @@
  * length every time.
  */
 import assert from "node:assert/strict";
-import { generate, Graph, NinjagradError, type Node, seededRandom, Tensor } from "../mod.ts";
+import {
+  add,
+  embedding,
+  expand,
+  generate,
+  Graph,
+  NinjagradError,
+  nn,
+  type Node,
+  seededRandom,
+  Tensor,
+} from "../mod.ts";
 import { graphCount } from "../ops/generate.ts";
 import { createModel, type MakemoreModel, type ModelType } from "../exercises/makemore/models.ts";
 import { MAKEMORE } from "./fixtures/makemore_models.ts";
@@ -92,7 +103,7 @@ Deno.test("the RNN's loop over T stays as built: another T is refused, naming th
     assert.ok(e instanceof NinjagradError);
     assert.match(
       e.message,
-      /^setting idx to \(4, 10\), targets to \(4, 10\): slice#\d+ \(slice\): slice \[10:11\] of axis 1 \(length 10\) of \(4, 10, 64\) is empty: keep at least one index; wte\.embedding is \(4, 10, 64\) now, \(4, 16, 64\) when built; the graph keeps its previous values \(idx \(4, 16\), targets \(4, 16\)\)$/,
+      /^setting idx to \(4, 10\), targets to \(4, 10\): slice#\d+ \(slice\): slice \[10:11\] of axis 1 \(length 10\) of \(4, 10, 64\) is empty: keep at least one index; wte\.embedding is \(4, 10, 64\) now, \(4, 16, 64\) when built \(a bound written as a number stays as built: .*, so another length needs a graph of its own\); the graph keeps its previous values \(idx \(4, 16\), targets \(4, 16\)\)$/,
     );
     return true;
   });
@@ -118,7 +129,7 @@ Deno.test("the RNN's loop over T stays as built: another T is refused, naming th
  * drawing for every step.
  */
 function graphPerLength(
-  model: MakemoreModel,
+  model: nn.Module,
   idx: Tensor,
   steps: number,
   seed: number,
@@ -146,4 +157,37 @@ Deno.test("generate: one graph for every length where the model follows, a graph
     generate(model, Tensor.zeros([2, 1], "int32"), 3, { seed: 1 });
     assert.equal(graphCount(model), perLength ? T - 1 + 3 : 1, `${type}'s graphs after (2, 1)`);
   }
+});
+
+/** A bigram table plus a bias expanded to the batch read as a number: a graph per batch size. */
+class FixedBatch extends nn.Module {
+  table: nn.Parameter;
+  constructor() {
+    super();
+    const t = Tensor.zeros([V, V], "float64"), random = seededRandom(2);
+    for (let i = 0; i < t.size; i++) t.data[i] = 3 * random();
+    this.table = new nn.Parameter(t);
+  }
+  forward(idx: Node): Node {
+    const bias = idx.graph.constant(Tensor.zeros([1, 1, V]));
+    return add(embedding(this.table.in(idx.graph), idx), expand(bias, [idx.shape[0], -1, -1]));
+  }
+}
+
+Deno.test("generate: a graph that refuses a new shape (a batch read as a number) gets a graph of its own, the same samples", () => {
+  const model = new FixedBatch();
+  const six = generate(model, Tensor.zeros([6, 1], "int32"), 5, { seed: 3 });
+  assert.equal(graphCount(model), 1, "T grows in the one graph");
+  assert.deepEqual([...six.data], [
+    ...graphPerLength(model, Tensor.zeros([6, 1], "int32"), 5, 3).data,
+  ]);
+  // A batch of 2: the first graph's add refuses (2, ·, 27) + (6, 1, 27) and keeps its values.
+  const two = generate(model, Tensor.zeros([2, 1], "int32"), 5, { seed: 4 });
+  assert.equal(graphCount(model), 1 + 5, "a graph per shape once the first refused one");
+  assert.deepEqual([...two.data], [
+    ...graphPerLength(model, Tensor.zeros([2, 1], "int32"), 5, 4).data,
+  ]);
+  assert.deepEqual([...generate(model, Tensor.zeros([6, 1], "int32"), 5, { seed: 3 }).data], [
+    ...six.data,
+  ]);
 });
