@@ -163,6 +163,14 @@ Deno.test("maskedFill, tril, triu: values, and gradients only where x was kept",
   const { rand, g: h, xb } = withBias("masks", [2, 4, 4]);
   const m = h.input("m", indices(rand, [4, 1], 2));
   assertGradcheck(h, maskedFill(xb, m, 0.5), rand);
+  // A mask of x's trailing axes (attention's (T, T)), with and without a leading 1: no index map.
+  for (const shape of [[4, 4], [1, 4, 4]]) {
+    const tm = h.input(`m${shape.length}`, indices(rand, shape, 2));
+    const filled = maskedFill(xb, tm, 0.5);
+    const mv = tm.value.data, xv = xb.value.data;
+    assert.deepEqual(values(filled.value), Array.from(xv, (v, i) => (mv[i % 16] ? 0.5 : v)));
+    assertGradcheck(h, filled, rand);
+  }
   assertGradcheck(h, tril(xb), rand);
   assertGradcheck(h, triu(xb, -1), rand);
 });

@@ -89,13 +89,39 @@ export function maskedFill(
   out: Tensor,
 ): void {
   const s = x.data, m = mask.data, o = out.data;
+  if (repeats(mask, x)) {
+    for (let base = 0, w = m.length; base < s.length; base += w) {
+      for (let j = 0; j < w; j++) o[base + j] = m[j] !== 0 ? value : s[base + j];
+    }
+    return;
+  }
   for (let i = 0; i < s.length; i++) o[i] = m[maskAt[i]] !== 0 ? value : s[i];
+}
+
+/**
+ * Whether the mask is x's trailing axes (leading 1s aside), so that it repeats every
+ * mask.size elements of x (attention's (T, T) mask under (B, nh)): loops need no index map.
+ */
+function repeats(mask: Tensor, x: Tensor): boolean {
+  const ms = mask.shape, xs = x.shape;
+  let lead = 0;
+  while (lead < ms.length && ms[lead] === 1) lead++;
+  const rest = ms.length - lead;
+  if (rest > xs.length || mask.size === 0) return false;
+  for (let i = 1; i <= rest; i++) if (ms[ms.length - i] !== xs[xs.length - i]) return false;
+  return true;
 }
 
 /** g where the mask is 0, else 0: masked_fill's rule for x. */
 export function maskedFillBackward(g: Tensor, mask: Tensor, maskAt: Int32Array): Tensor {
   const res = overwritten(g.shape, g.dtype);
   const s = g.data, m = mask.data, o = res.data;
+  if (repeats(mask, g)) {
+    for (let base = 0, w = m.length; base < s.length; base += w) {
+      for (let j = 0; j < w; j++) o[base + j] = m[j] !== 0 ? 0 : s[base + j];
+    }
+    return res;
+  }
   for (let i = 0; i < s.length; i++) o[i] = m[maskAt[i]] !== 0 ? 0 : s[i];
   return res;
 }
