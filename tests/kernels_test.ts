@@ -267,27 +267,34 @@ Deno.test("NINJAGRAD_BLAS=off: no native BLAS, and the bench says so", async () 
 Deno.test("float32 row sums: in order below 256 values, sixteen partial sums from 256 on", () => {
   const rand = seeded(10);
   const f = Math.fround;
-  for (const width of [7, 255, 256, 257, 271, 1024, 5003]) {
-    for (const rows of [1, 3]) {
-      const x = random([rows, width], "float32", rand, 100);
-      const got = t.sum(x, { axis: 1, keepdim: false });
-      for (let r = 0; r < rows; r++) {
-        const row = x.data.subarray(r * width, (r + 1) * width);
-        let want = 0;
-        if (width < 256) { for (const v of row) want = f(want + v); }
-        else {
-          // Partial k mod 16 takes value k; pairs of partials, then pairs of pairs; the tail.
-          const s = new Array(16).fill(0), blocks = width - (width % 16);
-          for (let k = 0; k < blocks; k++) s[k % 16] = f(s[k % 16] + row[k]);
-          const v = [0, 1, 2, 3].map((j) => f(f(s[j] + s[4 + j]) + f(s[8 + j] + s[12 + j])));
-          want = f(f(v[0] + v[1]) + f(v[2] + v[3]));
-          for (let k = blocks; k < width; k++) want = f(want + row[k]);
-        }
-        assert.ok(
-          Object.is(got.data[r], want),
-          `row ${r} of ${rows}×${width}: ${got.data[r]} vs ${want}`,
-        );
+  // Short rows, many of them (WebAssembly from 256 values in all: four rows at a time, quads of
+  // each row then its last width mod 4 values, the rows left over one by one), and long ones.
+  const shapes: [number, number][] = [];
+  for (const width of [1, 3, 4, 7, 16, 64, 255]) {
+    for (const rows of [1, 3, 4, 70, 515]) shapes.push([rows, width]);
+  }
+  for (const width of [256, 257, 271, 1024, 5003]) {
+    for (const rows of [1, 3]) shapes.push([rows, width]);
+  }
+  for (const [rows, width] of shapes) {
+    const x = random([rows, width], "float32", rand, 100);
+    const got = t.sum(x, { axis: 1, keepdim: false });
+    for (let r = 0; r < rows; r++) {
+      const row = x.data.subarray(r * width, (r + 1) * width);
+      let want = 0;
+      if (width < 256) { for (const v of row) want = f(want + v); }
+      else {
+        // Partial k mod 16 takes value k; pairs of partials, then pairs of pairs; the tail.
+        const s = new Array(16).fill(0), blocks = width - (width % 16);
+        for (let k = 0; k < blocks; k++) s[k % 16] = f(s[k % 16] + row[k]);
+        const v = [0, 1, 2, 3].map((j) => f(f(s[j] + s[4 + j]) + f(s[8 + j] + s[12 + j])));
+        want = f(f(v[0] + v[1]) + f(v[2] + v[3]));
+        for (let k = blocks; k < width; k++) want = f(want + row[k]);
       }
+      assert.ok(
+        Object.is(got.data[r], want),
+        `row ${r} of ${rows}×${width}: ${got.data[r]} vs ${want}`,
+      );
     }
   }
 });

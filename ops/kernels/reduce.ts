@@ -2,7 +2,7 @@
 import { NinjagradError } from "./errors.ts";
 import { formatShape, overwritten, type Shape, sizeOf, Tensor, type TensorData } from "./tensor.ts";
 import { target } from "./elementwise.ts";
-import { colsumF32, rowsumF32, SIMD_MIN } from "./simd.ts";
+import { colsumF32, rowsumF32, rowsumShortF32, SIMD_MIN } from "./simd.ts";
 
 /** Which axis to reduce (`null`: all of them) and whether to keep it as size 1. */
 export interface ReduceAttrs {
@@ -137,7 +137,8 @@ export function rowSums(x: TensorData, o: TensorData, rows: number, width: numbe
 }
 
 /**
- * `rowSums` into float32: `Math.fround` after every addition, as a float32 store would. A row of
+ * `rowSums` into float32: `Math.fround` after every addition, as a float32 store would (from 256
+ * values on, on WebAssembly SIMD, four rows at a time: kernels.wat's rowsum_short). A row of
  * `LONG_ROW` values or more would be one long chain of dependent additions: it is summed in
  * sixteen partial sums instead, value k going to partial k mod 16, each in order; then
  * (s[j] + s[4+j]) + (s[8+j] + s[12+j]) for j < 4, those four added as (v0 + v1) + (v2 + v3),
@@ -149,6 +150,9 @@ function rowSums32(x: TensorData, o: Float32Array, rows: number, width: number):
   if (width >= LONG_ROW) {
     if (x instanceof Float32Array && rowsumF32(x, o, rows, width)) return;
     for (let i = 0; i < rows; i++) o[i] = longRow(x, i * width, width);
+    return;
+  }
+  if (x instanceof Float32Array && rows * width >= SIMD_MIN && rowsumShortF32(x, o, rows, width)) {
     return;
   }
   let i = 0;

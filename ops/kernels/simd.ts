@@ -38,6 +38,7 @@ import {
   log,
   mul_one_minus_square,
   rowsum,
+  rowsum_short,
   scatter_add_rows,
   sgd,
   tanh,
@@ -375,6 +376,25 @@ export function rowsumF32(x: TensorData, o: TensorData, rows: number, width: num
   if (s < 0) return false;
   const at = output(o, s + oAt, true, x);
   rowsum(input(x, s), at, rows, width);
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o[r] = Σ of row r's `width` values (width below 256) in order from 0, in float32, as reduce.ts's
+ * rowSums32 adds them (kernels.wat's rowsum_short, four rows at a time).
+ */
+export function rowsumShortF32(
+  x: Float32Array,
+  o: TensorData,
+  rows: number,
+  width: number,
+): boolean {
+  const oAt = after(0, rows * width);
+  const s = mem.scratch(oAt + rows * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, x);
+  rowsum_short(input(x, s), at, rows, width);
   finish(o, at);
   return true;
 }

@@ -8,6 +8,7 @@
 ;;   exp, log              computed in double precision, rounded once to float32;
 ;;   ew, unary, colsum     elementwise ops with broadcasts, and sums over a batch, in float32;
 ;;   rowsum                sums of long rows, in sixteen partial sums;
+;;   rowsum_short          sums of shorter rows in order, four rows at a time;
 ;;   sgd                   the training loop's update p −= lr·g, in float32 as PyTorch's;
 ;;   adamw                 AdamW's update, rounded as PyTorch's float32 ops round;
 ;;   copy_rows             slice's and concat's row moves;
@@ -1028,6 +1029,75 @@
             (br $tail)))
         (f32.store (local.get $o) (local.get $s))
         (local.set $x (local.get $last))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
+
+  ;; o[r] = Σ of row r's `width` values in order from 0, in float32 (rows shorter than rowsum's
+  ;; long ones, as reduce.ts's rowSums32 adds them): four rows at a time, one in each lane, a
+  ;; quad of each row's values transposed into four sums (k, k+1, k+2, k+3 in order), then the
+  ;; row's last width mod 4 values; the rows left over one by one. Byte offsets x and o.
+  (func (export "rowsum_short") (param $x i32) (param $o i32) (param $rows i32) (param $width i32)
+    (local $rb i32) (local $end4 i32) (local $k i32) (local $p i32) (local $s f32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $a v128)
+    (local $b v128) (local $c v128) (local $d v128) (local $acc v128) (local $t v128)
+    (local.set $rb (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $width) (i32.const -4)) (i32.const 2)))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.lt_u (local.get $rows) (i32.const 4)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $k (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.ge_u (local.get $k) (local.get $end4)))
+            (local.set $p (i32.add (local.get $x) (local.get $k)))
+            (local.set $v0 (v128.load (local.get $p)))
+            (local.set $v1 (v128.load (i32.add (local.get $p) (local.get $rb))))
+            (local.set $v2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rb) (i32.const 1)))))
+            (local.set $v3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rb) (i32.const 3)))))
+            (local.set $a (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+            (local.set $b (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+            (local.set $c (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
+            (local.set $d (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v2) (local.get $v3)))
+            (local.set $acc (f32x4.add (local.get $acc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $c))))
+            (local.set $acc (f32x4.add (local.get $acc) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $c))))
+            (local.set $acc (f32x4.add (local.get $acc) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $b) (local.get $d))))
+            (local.set $acc (f32x4.add (local.get $acc) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $b) (local.get $d))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $k) (local.get $rb)))
+            (local.set $p (i32.add (local.get $x) (local.get $k)))
+            (local.set $t (f32x4.splat (f32.load (local.get $p))))
+            (local.set $t (f32x4.replace_lane 1 (local.get $t)
+              (f32.load (i32.add (local.get $p) (local.get $rb)))))
+            (local.set $t (f32x4.replace_lane 2 (local.get $t)
+              (f32.load (i32.add (local.get $p) (i32.shl (local.get $rb) (i32.const 1))))))
+            (local.set $t (f32x4.replace_lane 3 (local.get $t)
+              (f32.load (i32.add (local.get $p) (i32.mul (local.get $rb) (i32.const 3))))))
+            (local.set $acc (f32x4.add (local.get $acc) (local.get $t)))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $tail)))
+        (v128.store (local.get $o) (local.get $acc))
+        (local.set $x (i32.add (local.get $x) (i32.shl (local.get $rb) (i32.const 2))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 4)))
+        (br $blocks)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.eqz (local.get $rows)))
+        (local.set $s (f32.const 0))
+        (local.set $k (i32.const 0))
+        (block $sumDone
+          (loop $sum
+            (br_if $sumDone (i32.ge_u (local.get $k) (local.get $rb)))
+            (local.set $s (f32.add (local.get $s) (f32.load (i32.add (local.get $x) (local.get $k)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $sum)))
+        (f32.store (local.get $o) (local.get $s))
+        (local.set $x (i32.add (local.get $x) (local.get $rb)))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
