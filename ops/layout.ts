@@ -77,32 +77,33 @@ function joinShape(shapes: readonly Shape[], axis: number, stack: boolean): numb
   return first.map((d, j) => (j === a ? shapes.reduce((s, x) => s + x[a], 0) : d));
 }
 
-const concatRecords = new Map<number, AtomicOp<string, JoinAttrs, void>>();
-const stackRecords = new Map<number, AtomicOp<string, JoinAttrs, void>>();
+const concatRecords = new Map<number, AtomicOp<string, JoinAttrs, Join>>();
+const stackRecords = new Map<number, AtomicOp<string, JoinAttrs, Join>>();
 
 /**
  * The record of concat (or stack) of `count` inputs: forward writes each input into its block
- * of columns; input i's rule takes its block of g back.
+ * of columns and keeps where each lies; input i's rule takes its block of g back.
  */
-function joinRecord(count: number, stack: boolean): AtomicOp<string, JoinAttrs, void> {
+function joinRecord(count: number, stack: boolean): AtomicOp<string, JoinAttrs, Join> {
   const records = stack ? stackRecords : concatRecords;
   const have = records.get(count);
   if (have) return have;
   const names = Array.from({ length: count }, (_, i) => `x${i}`);
-  const vjp: Record<string, Rule<string, JoinAttrs, void>> = {};
+  const vjp: Record<string, Rule<string, JoinAttrs, Join>> = {};
   names.forEach((name, i) => {
-    vjp[name] = ({ g, inputs, attrs }) => {
-      const { outer, total, from, width } = join(shapesOf(inputs, count), attrs.axis, stack);
-      return k.takeColumns(g, outer, total, from[i], width[i], inputs[name].shape);
-    };
+    // The layout the forward worked out (what it saved): once a step, not once per input.
+    vjp[name] = ({ g, inputs, saved: { outer, total, from, width } }) =>
+      k.takeColumns(g, outer, total, from[i], width[i], inputs[name].shape);
   });
-  const record = atomic<string, JoinAttrs, void>({
+  const record = atomic<string, JoinAttrs, Join>({
     name: stack ? "stack" : "concat",
     inputs: names,
     shape: (shapes, { axis }) => joinShape(names.map((name) => shapes[name]), axis, stack),
     forward: (inputs, out, { axis }) => {
-      const { outer, total, from, width } = join(shapesOf(inputs, count), axis, stack);
+      const layout = join(shapesOf(inputs, count), axis, stack);
+      const { outer, total, from, width } = layout;
       names.forEach((name, i) => k.putColumns(inputs[name], out, outer, total, from[i], width[i]));
+      return layout;
     },
     vjp,
   });
@@ -111,12 +112,12 @@ function joinRecord(count: number, stack: boolean): AtomicOp<string, JoinAttrs, 
 }
 
 /** concat of `count` inputs along an axis (torch.cat): the record for that many inputs. */
-export function concat(count: number): AtomicOp<string, JoinAttrs, void> {
+export function concat(count: number): AtomicOp<string, JoinAttrs, Join> {
   return joinRecord(count, false);
 }
 
 /** stack of `count` inputs along a new axis (torch.stack): the record for that many inputs. */
-export function stack(count: number): AtomicOp<string, JoinAttrs, void> {
+export function stack(count: number): AtomicOp<string, JoinAttrs, Join> {
   return joinRecord(count, true);
 }
 
