@@ -39,7 +39,7 @@ function ulps(a: number, b: number): number {
   return Math.abs(order(words[0]) - order(words[1]));
 }
 
-Deno.test("float32 exp and log round to Math.exp's and Math.log's float32; tanh is within one ulp of Math.tanh's", () => {
+Deno.test("float32 exp, log and sigmoid round to Math.exp's and Math.log's float32; tanh is within one ulp of Math.tanh's", () => {
   const rand = seeded(1);
   const f = Math.fround;
   const cases: [string, (x: number) => number, (x: number) => number, () => number][] = [
@@ -64,6 +64,16 @@ Deno.test("float32 exp and log round to Math.exp's and Math.log's float32; tanh 
     }
   }
   assert.ok(exact > 0.9 * 300_000, `only ${exact} of 300,000 tanh values correctly rounded`);
+  // The float32 sigmoid (fastExp inside) against Math.exp's, rounded.
+  const xs = Float32Array.from({ length: 100_000 }, () => rand() * 60 - 30);
+  const ys = t.sigmoid(new Tensor(xs, [xs.length])).data;
+  xs.forEach((x, i) => assert.equal(ys[i], f(1 / (1 + Math.exp(-x))), `sigmoid(${x})`));
+  const edges = [0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30, 88.7, -103.9, 1e30, -1e30];
+  const sig = t.sigmoid(new Tensor(Float32Array.from(edges), [edges.length])).data;
+  edges.forEach((x, i) => {
+    const want = f(1 / (1 + Math.exp(-f(x))));
+    assert.ok(Object.is(sig[i], want), `sigmoid(${x}): ${sig[i]} vs ${want}`);
+  });
   for (const x of [0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30, 88.7, -103.9, 1e30]) {
     assert.ok(Object.is(f(fastExp(x)), f(Math.exp(x))), `exp(${x})`);
     assert.ok(Object.is(tanh32(f(x)), f(Math.tanh(f(x)))), `tanh(${x})`);
