@@ -13,6 +13,7 @@ import * as t from "../ops/kernels/mod.ts";
 import { broadcastStrides } from "../ops/kernels/broadcast.ts";
 import { binaryKernel } from "../ops/kernels/elementwise.ts";
 import { adamwUpdate } from "../ops/kernels/optim.ts";
+import { crossEntropyRows } from "../ops/kernels/loss.ts";
 import { fastExp, fastLog, tanh32 } from "../ops/kernels/fastmath.ts";
 import { MODULES, upToDate } from "../exercises/cli/wasm.ts";
 import { nativeBlas, setBlasThreads } from "../ops/kernels/blas.ts";
@@ -78,6 +79,40 @@ Deno.test("float32 exp, log and sigmoid round to Math.exp's and Math.log's float
     assert.ok(Object.is(f(fastExp(x)), f(Math.exp(x))), `exp(${x})`);
     assert.ok(Object.is(tanh32(f(x)), f(Math.tanh(f(x)))), `tanh(${x})`);
     assert.ok(Object.is(f(fastLog(x)), f(Math.log(x))), `log(${x})`);
+  }
+});
+
+Deno.test("float32 cross-entropy over rows (fastmath's exp) gives Math.exp's probabilities and loss, rounded, ignored rows skipped", () => {
+  const rand = seeded(9), f = Math.fround;
+  for (const [rows, c, spread] of [[512, 27, 6], [300, 65, 30], [64, 3, 200]]) {
+    const logits = Float32Array.from({ length: rows * c }, () => (rand() - 0.5) * spread);
+    const targets = Int32Array.from({ length: rows }, () => rand() < 0.2 ? -1 : (rand() * c) | 0);
+    const out = Tensor.zeros([], "float32");
+    const { probs, count } = crossEntropyRows(
+      new Tensor(logits, [rows, c]),
+      new Tensor(targets, [rows]),
+      -1,
+      0,
+      out,
+      undefined,
+    );
+    let total = 0, counted = 0;
+    for (let i = 0; i < rows; i++) {
+      const row = logits.subarray(i * c, (i + 1) * c);
+      if (targets[i] === -1) {
+        row.forEach((_, j) => assert.equal(probs.data[i * c + j], 0));
+        continue;
+      }
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+      row.forEach((v, j) =>
+        assert.equal(probs.data[i * c + j], f(Math.exp(v - lse)), `p[${i}, ${j}]`)
+      );
+      total += lse - row[targets[i]];
+      counted++;
+    }
+    assert.equal(count, counted);
+    assert.equal(out.data[0], f(total / counted), `${rows} rows of ${c}`);
   }
 });
 

@@ -5,6 +5,7 @@
  */
 import { NinjagradError } from "./errors.ts";
 import { overwritten, type Tensor } from "./tensor.ts";
+import { fastExp } from "./fastmath.ts";
 
 /** The error for a target outside 0..c−1, naming crossEntropy and how to skip padding. */
 export function targetOutside(target: number, position: number, c: number): NinjagradError {
@@ -48,6 +49,9 @@ export function crossEntropyRows(
     ? prev.probs
     : overwritten(logits.shape, logits.dtype);
   const x = logits.data, t = targets.data, p = probs.data;
+  // Float32 logits take fastmath's exp (Math.exp is a call into C, twice per logit): the same
+  // float32 probabilities and loss but for rare near-ties (fastmath.ts); float64 keeps Math.exp.
+  const exp = x instanceof Float32Array ? fastExp : Math.exp;
   let total = 0, count = 0;
   for (let i = 0, base = 0; i < rows; i++, base += c) {
     const target = t[i];
@@ -62,9 +66,9 @@ export function crossEntropyRows(
       mean += x[base + j];
     }
     let sum = 0;
-    for (let j = 0; j < c; j++) sum += Math.exp(x[base + j] - max);
+    for (let j = 0; j < c; j++) sum += exp(x[base + j] - max);
     const lse = max + Math.log(sum);
-    for (let j = 0; j < c; j++) p[base + j] = Math.exp(x[base + j] - lse);
+    for (let j = 0; j < c; j++) p[base + j] = exp(x[base + j] - lse);
     total += (1 - smoothing) * (lse - x[base + target]) + smoothing * (lse - mean / c);
     count++;
   }
