@@ -435,11 +435,16 @@ export function adamwF32(
   v: Float32Array,
   k: AdamWScalars,
 ): boolean {
-  const n = p.length, gAt = after(0, n), mAt = after(gAt, n), vAt = after(mAt, n);
-  const s = mem.scratch(after(vAt, n));
+  // Scratch only for the arrays that do not lie in the memory (the scratch asked for once
+  // stays below every resident block: a parameter's worth, not four).
+  const n = p.length, bytes = after(0, n);
+  let need = 0;
+  const at = [p, g, m, v].map((x) => mem.isResident(x) ? -1 : (need += bytes) - bytes);
+  const s = mem.scratch(need);
   if (s < 0) return false;
-  const pAt = place(p, s), mHere = place(m, s + mAt), vHere = place(v, s + vAt);
-  adamw(pAt, input(g, s + gAt), mHere, vHere, n, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]);
+  const pAt = place(p, s + at[0]), mHere = place(m, s + at[2]), vHere = place(v, s + at[3]);
+  const gAt = input(g, s + at[1]);
+  adamw(pAt, gAt, mHere, vHere, n, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]);
   finish(p, pAt);
   finish(m, mHere);
   finish(v, vHere);
