@@ -608,6 +608,18 @@ export class Graph {
   }
 
   /**
+   * A view's node (AtomicOp.view) takes its input's elements under its own shape, so that its
+   * forward copies nothing: where the input is computed (an op node; a leaf's tensor is the
+   * user's) and of the node's dtype, and again whenever the input's buffer is another.
+   */
+  private alias(node: Node): void {
+    const x = node.inputs[0], value = x.current, current = node.current;
+    if (current.raw === value.raw || x.kind !== "op" || value.dtype !== current.dtype) return;
+    node.current = value.reshape(current.shape);
+    Tensor.own(node.current, this);
+  }
+
+  /**
    * A composite node's subgraph for its inputs' shapes now: built again when one changed, since
    * a build may keep sizes in constants (batchnorm's 1/n), and its nodes' buffers would not fit.
    */
@@ -663,6 +675,7 @@ export class Graph {
         if (known[i] !== node.inputs[i].current.shape) reshaped = true;
       }
       if (reshaped) this.reshape(node, op);
+      if ((op as AtomicOp).view) this.alias(node);
       node.saved = (op as AtomicOp).forward(inputs, node.current, node.attrs, node.saved);
     }
     if (this.observed) this.emit({ type: "forward", node });

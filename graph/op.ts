@@ -52,6 +52,12 @@ export interface AtomicOp<N extends string = string, A = unknown, S = unknown> {
    * indices (argmax, topk's indices, multinomial), which take no gradient.
    */
   dtype?: "int32";
+  /**
+   * The output is the first input's elements under another shape (a view, as `reshape`): the
+   * engine may give the node that input's own elements instead of a buffer of its own (where
+   * the input is computed, of the node's dtype), and `forward` then finds them in place.
+   */
+  view?: boolean;
   /** The output shape, from the input shapes; throws a clear error for shapes that do not fit. */
   shape(inputs: Readonly<Record<N, Shape>>, attrs: A): Shape;
   /**

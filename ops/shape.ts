@@ -1,7 +1,7 @@
 /** Reshape (view) and transpose: they move elements, so their backward moves `g` back. */
 import { atomic } from "../graph/op.ts";
 import * as t from "./kernels/mod.ts";
-import { sameShape, type Shape } from "./kernels/tensor.ts";
+import { sameShape, type Shape, type Tensor } from "./kernels/tensor.ts";
 import { sizesFrom, type SizeSpec } from "../graph/size.ts";
 
 /** What `reshape` asks for: a shape, and the shape its input had when the node was built. */
@@ -32,6 +32,14 @@ export function following(x: Shape, { shape, built }: ReshapeAttrs): readonly nu
 }
 
 /**
+ * A view's forward: x's elements into `out`, unless the engine gave the node x's own elements
+ * (AtomicOp.view), where they already are.
+ */
+function copyUnlessShared({ x }: { readonly x: Tensor }, out: Tensor): void {
+  if (out.raw !== x.raw) out.data.set(x.data);
+}
+
+/**
  * The same elements in another shape (`-1` infers one axis), as `emb.view(32, 30)`; leading
  * sizes taken from the input follow it when its shape changes (see `ReshapeAttrs.built`).
  */
@@ -39,7 +47,8 @@ export const reshape = atomic<"x", ReshapeAttrs>({
   name: "view",
   inputs: ["x"],
   shape: ({ x }, attrs) => t.resolveShape(x, following(x, attrs)),
-  forward: ({ x }, out) => void out.data.set(x.data),
+  view: true,
+  forward: copyUnlessShared,
   vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
 });
 
@@ -59,7 +68,8 @@ export const reshapeLike = atomic<"x" | "like", ReshapeLikeAttrs>({
   inputs: ["x", "like"],
   nondiff: ["like"],
   shape: ({ x, like }, { lead }) => t.resolveShape(x, [...like.slice(0, lead), -1]),
-  forward: ({ x }, out) => void out.data.set(x.data),
+  view: true,
+  forward: copyUnlessShared,
   vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
 });
 
@@ -73,7 +83,8 @@ export const reshapeSized = atomic<"x" | "like", { shape: readonly SizeSpec[] }>
   inputs: ["x", "like"],
   nondiff: ["like"],
   shape: ({ x, like }, { shape }) => t.resolveShape(x, sizesFrom(shape, like)),
-  forward: ({ x }, out) => void out.data.set(x.data),
+  view: true,
+  forward: copyUnlessShared,
   vjp: { x: ({ g, inputs: { x } }) => g.reshape(x.shape) },
 });
 

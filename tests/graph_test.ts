@@ -16,10 +16,12 @@ import {
   mul,
   NinjagradError,
   pow,
+  reshape,
   sum,
   tanh,
   Tensor,
 } from "../mod.ts";
+import { argmax } from "../ops/torch.ts";
 import { assertClose, indices, rng, sameValues, uniform, values } from "./helpers.ts";
 
 const f64 = () => new Graph({ dtype: "float64" });
@@ -150,4 +152,33 @@ Deno.test("errors name the shapes and values involved", () => {
   const Xb = g.input("Xb", Tensor.from([[0, 5, 27]], "int32"));
   assertError(() => embedding(C, Xb), "index 27", "0..26");
   assertError(() => g.node("bnvar_inv"), '"bnvar_inv"', "a, v, w, C, Xb");
+});
+
+Deno.test("a view of a computed value shares its elements (nothing copied) and follows it; a leaf's or another dtype's view is a copy", () => {
+  const r = rng("views");
+  const g = new Graph({ dtype: "float32" });
+  const x = g.input("x", uniform(r, [4, 6]));
+  const h = tanh(x).named("h");
+  const v = reshape(h, [2, -1]).named("v");
+  const rows = reshape(v, [-1, 3]).named("rows"); // a view of a view
+  assert.equal(v.value.raw, h.value.raw);
+  assert.equal(rows.value.raw, h.value.raw);
+  const loss = sum(mul(rows, rows)).named("loss");
+  // A new value of another shape: new buffers, and the views follow them.
+  g.set(x, uniform(r, [6, 6]));
+  assert.deepEqual(v.shape, [2, 18]);
+  assert.equal(v.value.raw, h.value.raw);
+  assert.deepEqual(values(rows.value), values(h.value));
+  // Gradients through the views as before: d(Σ h²)/dx = 2h(1 − h²).
+  const dx = g.backward(loss).get(x)!;
+  const want = values(h.value).map((t) => Math.fround(2 * t) * Math.fround(1 - t * t));
+  assertClose(dx, want, 1e-6);
+  // A leaf's tensor is the user's: its view is a copy, as is an int32 node's (a float32 view).
+  const leafView = reshape(x, [-1]);
+  assert.notEqual(leafView.value.raw, x.value.raw);
+  assert.deepEqual(values(leafView.value), values(x.value));
+  const am = argmax(h, 1);
+  const amView = reshape(am, [3, 2]);
+  assert.equal(amView.value.dtype, "float32");
+  assert.deepEqual(values(amView.value), values(am.value));
 });
