@@ -11,6 +11,7 @@ import type { AnyRule, CompositeOp } from "../graph/op.ts";
 import * as nn from "../ops/nn.ts";
 import * as t from "../ops/kernels/mod.ts";
 import { broadcastStrides } from "../ops/kernels/broadcast.ts";
+import { maskedFill, maskedFillBackward } from "../ops/kernels/movement.ts";
 import { binaryKernel } from "../ops/kernels/elementwise.ts";
 import { adamwUpdate } from "../ops/kernels/optim.ts";
 import { limitScratch } from "../ops/kernels/memory.ts";
@@ -674,5 +675,35 @@ Deno.test("gelu's tanh form: the rule with the forward's kept tanh u (WebAssembl
     assert.equal(firstDifference(kept, t.geluBackward(g, x, undefined, "tanh", y)), -1);
     assert.equal(t.geluKeep(x, "none", undefined), undefined);
     assert.equal(t.geluKeep(x, "tanh", keep), keep);
+  }
+});
+
+Deno.test("maskedFill with a repeating mask (WebAssembly lane selects) gives the plain select's values: float32 and int32 masks, −0 and NaN in the mask, widths not a multiple of 4", () => {
+  const rand = seeded(21);
+  const cases: [Shape, Shape][] = [
+    [[8, 4, 16, 16], [16, 16]],
+    [[40, 7], [7]],
+    [[3, 5, 6, 5], [6, 5]],
+  ];
+  for (const [shape, maskShape] of cases) {
+    for (const dtype of ["float32", "int32"] as const) {
+      const x = random(shape, "float32", rand, 3), mask = Tensor.zeros(maskShape, dtype);
+      for (let i = 0; i < mask.size; i++) mask.data[i] = rand() < 0.5 ? 0 : 1;
+      if (dtype === "float32") mask.data[0] = -0, mask.data[1] = NaN; // −0 keeps x, NaN fills
+      const n = x.size, w = mask.size, at = new Int32Array(n).map((_, i) => i % w);
+      for (const value of [-Infinity, 0.1, 0]) {
+        const out = Tensor.owned(shape, "float32");
+        maskedFill(x, mask, at, value, out);
+        const dx = maskedFillBackward(x, mask, at);
+        for (let i = 0; i < n; i++) {
+          const filled = mask.data[i % w] !== 0;
+          assert.ok(
+            Object.is(out.data[i], filled ? Math.fround(value) : x.data[i]),
+            `${shape} ${i}`,
+          );
+          assert.ok(Object.is(dx.data[i], filled ? 0 : x.data[i]), `${shape} dx ${i}`);
+        }
+      }
+    }
   }
 });

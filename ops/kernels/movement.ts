@@ -5,8 +5,17 @@
  * once per shape and kept by the op's forward; its backward scatters `g` through the same map.
  */
 import { NinjagradError } from "./errors.ts";
-import { formatShape, overwritten, type Shape, sizeOf, stridesOf, Tensor } from "./tensor.ts";
+import {
+  formatShape,
+  overwritten,
+  type Shape,
+  sizeOf,
+  stridesOf,
+  Tensor,
+  type TensorData,
+} from "./tensor.ts";
 import { splitAt } from "./reduce.ts";
+import { maskedFillF32, SIMD_MIN } from "./simd.ts";
 
 /** out[i] = x[from[i]]: an index map applied (expand, roll). */
 export function take(x: Tensor, from: Int32Array, out: Tensor): void {
@@ -90,12 +99,23 @@ export function maskedFill(
 ): void {
   const s = x.data, m = mask.data, o = out.data;
   if (repeats(mask, x)) {
+    if (selectF32(s, m, value, o)) return;
     for (let base = 0, w = m.length; base < s.length; base += w) {
       for (let j = 0; j < w; j++) o[base + j] = m[j] !== 0 ? value : s[base + j];
     }
     return;
   }
   for (let i = 0; i < s.length; i++) o[i] = m[maskAt[i]] !== 0 ? value : s[i];
+}
+
+/**
+ * The repeating mask's select on WebAssembly (maskedFillF32: lanes, no branch to mispredict) for
+ * float32 data of at least SIMD_MIN values (`value` rounds to float32 there as a store into o
+ * rounds it); false otherwise.
+ */
+function selectF32(s: TensorData, m: TensorData, value: number, o: TensorData): boolean {
+  return s instanceof Float32Array && o instanceof Float32Array && s.length >= SIMD_MIN &&
+    !(m instanceof Float64Array) && maskedFillF32(s, m, value, o);
 }
 
 /**
@@ -117,6 +137,7 @@ export function maskedFillBackward(g: Tensor, mask: Tensor, maskAt: Int32Array):
   const res = overwritten(g.shape, g.dtype);
   const s = g.data, m = mask.data, o = res.data;
   if (repeats(mask, g)) {
+    if (selectF32(s, m, 0, o)) return res;
     for (let base = 0, w = m.length; base < s.length; base += w) {
       for (let j = 0; j < w; j++) o[base + j] = m[j] !== 0 ? 0 : s[base + j];
     }

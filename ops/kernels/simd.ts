@@ -36,6 +36,7 @@ import {
   gemm32,
   gemm64,
   log,
+  masked_fill,
   mul_one_minus_square,
   rowsum,
   rowsum_short,
@@ -286,6 +287,35 @@ export function geluTanhBackwardF32(
   if (o !== g && overlap(o, g)) return false;
   gelu_tanh_backward(g.byteOffset, x.byteOffset, t.byteOffset, o.byteOffset, n / 2);
   return true;
+}
+
+/**
+ * o[i] = value where mask[i mod mask.length] ≠ 0, else x[i] (kernels.wat's masked_fill), for
+ * float32 x and o of a whole number of masks, the mask float32 or int32, `value` a float32:
+ * JavaScript's select, element for element.
+ */
+export function maskedFillF32(
+  x: Float32Array,
+  mask: TensorData,
+  value: number,
+  o: Float32Array,
+): boolean {
+  const n = x.length, w = mask.length;
+  if (w === 0 || n % w !== 0 || o.length !== n || mask instanceof Float64Array) return false;
+  const mAt = after(0, n), oAt = after(mAt, w);
+  const s = mem.scratch(oAt + n * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, x, mask);
+  const m = mem.isResident(mask) ? mask.byteOffset : (copyMask(mask, s + mAt), s + mAt);
+  masked_fill(input(x, s), m, at, n / w, w, mask instanceof Int32Array ? 1 : 0, value);
+  finish(o, at);
+  return true;
+}
+
+/** A mask's bits into the memory at byte offset `at` (int32 ones as int32). */
+function copyMask(mask: Float32Array | Int32Array, at: number): void {
+  if (mask instanceof Int32Array) mem.i32.set(mask, at >> 2);
+  else mem.f32.set(mask, at >> 2);
 }
 
 /** out = tanh(x) elementwise, for float32 arrays of the same length. */

@@ -12,6 +12,7 @@
 ;;   sgd                   the training loop's update p −= lr·g, in float32 as PyTorch's;
 ;;   adamw                 AdamW's update, rounded as PyTorch's float32 ops round;
 ;;   copy_rows             slice's and concat's row moves;
+;;   masked_fill           masked_fill (and its rule) where the mask repeats, by lane selects;
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in float32 as PyTorch's;
 ;;   all_finite            whether every value is finite (the engine's check of each gradient);
@@ -893,6 +894,45 @@
         (local.set $m (i32.add (local.get $m) (i32.const 4)))
         (local.set $v (i32.add (local.get $v) (i32.const 4)))
         (br $sl))))
+
+  ;; masked_fill where the mask repeats: o[i] = value where m[i mod w] ≠ 0, else x[i], for
+  ;; `blocks` blocks of w float32 values (byte offsets x, m, o; the mask float32, or int32 when
+  ;; `int`): a lane select, no branch (a causal mask's pattern defeats a branch predictor).
+  ;; Float32 ≠ 0 as JavaScript's !== 0 (−0 is 0, NaN is not).
+  (func (export "masked_fill") (param $x i32) (param $m i32) (param $o i32) (param $blocks i32)
+    (param $w i32) (param $int i32) (param $value f32)
+    (local $j i32) (local $end4 i32) (local $v v128) (local $sel v128) (local $mv v128)
+    (local.set $v (f32x4.splat (local.get $value)))
+    (local.set $end4 (i32.shl (i32.and (local.get $w) (i32.const -4)) (i32.const 2)))
+    (local.set $w (i32.shl (local.get $w) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $blocks)))
+      (loop $block
+        (local.set $j (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.ge_u (local.get $j) (local.get $end4)))
+            (local.set $mv (v128.load (i32.add (local.get $m) (local.get $j))))
+            (local.set $sel (if (result v128) (local.get $int)
+              (then (i32x4.ne (local.get $mv) (v128.const i32x4 0 0 0 0)))
+              (else (f32x4.ne (local.get $mv) (v128.const i32x4 0 0 0 0)))))
+            (v128.store (i32.add (local.get $o) (local.get $j)) (v128.bitselect (local.get $v)
+              (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $sel)))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $w)))
+            (f32.store (i32.add (local.get $o) (local.get $j))
+              (select (local.get $value) (f32.load (i32.add (local.get $x) (local.get $j)))
+                (if (result i32) (local.get $int)
+                  (then (i32.ne (i32.load (i32.add (local.get $m) (local.get $j))) (i32.const 0)))
+                  (else (f32.ne (f32.load (i32.add (local.get $m) (local.get $j))) (f32.const 0))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $tail)))
+        (local.set $x (i32.add (local.get $x) (local.get $w)))
+        (local.set $o (i32.add (local.get $o) (local.get $w)))
+        (br_if $block (local.tee $blocks (i32.sub (local.get $blocks) (i32.const 1)))))))
 
   ;; `rows` runs of `bytes` bytes (a multiple of 4), run r from src + r·sstride to
   ;; dst + r·dstride (byte offsets and strides; source and destination apart): the row moves of
