@@ -707,3 +707,18 @@ Deno.test("maskedFill with a repeating mask (WebAssembly lane selects) gives the
     }
   }
 });
+
+Deno.test("sum's and mean's rule over the last axis (a value per row splat, WebAssembly from 256 values) gives the plain loop's bits", () => {
+  const rand = seeded(23);
+  for (const [rows, width] of [[64, 4], [100, 3], [512, 64], [40, 7], [3, 5]]) {
+    const g = random([rows, 1], "float32", rand, 5);
+    g.data[0] = -0, g.data[1] = NaN;
+    for (const scale of [1, 1 / width, 1 / 48]) {
+      const got = t.expand(g, [rows, width], -1, scale);
+      for (let i = 0; i < rows * width; i++) {
+        const want = Math.fround(g.data[Math.floor(i / width)] * scale);
+        assert.ok(Object.is(got.data[i], want), `${rows}×${width} ${scale} at ${i}`);
+      }
+    }
+  }
+});

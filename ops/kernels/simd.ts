@@ -29,6 +29,7 @@ import {
   copy_rows,
   ew,
   exp,
+  fill_rows,
   gather_rows,
   gelu,
   gelu_backward,
@@ -308,6 +309,27 @@ export function maskedFillF32(
   const at = output(o, s + oAt, true, x, mask);
   const m = mem.isResident(mask) ? mask.byteOffset : (copyMask(mask, s + mAt), s + mAt);
   masked_fill(input(x, s), m, at, n / w, w, mask instanceof Int32Array ? 1 : 0, value);
+  finish(o, at);
+  return true;
+}
+
+/**
+ * o[r·width + j] = f32(src[r]·scale) for each of `rows` rows (kernels.wat's fill_rows: the bits
+ * of reduce.ts's expand), for float32 src and o.
+ */
+export function fillRowsF32(
+  src: Float32Array,
+  o: Float32Array,
+  rows: number,
+  width: number,
+  scale: number,
+): boolean {
+  if (src.length !== rows || o.length !== rows * width) return false;
+  const oAt = after(0, rows);
+  const s = mem.scratch(oAt + rows * width * 4);
+  if (s < 0) return false;
+  const at = output(o, s + oAt, true, src);
+  fill_rows(input(src, s), at, rows, width, scale);
   finish(o, at);
   return true;
 }

@@ -13,6 +13,7 @@
 ;;   adamw                 AdamW's update, rounded as PyTorch's float32 ops round;
 ;;   copy_rows             slice's and concat's row moves;
 ;;   masked_fill           masked_fill (and its rule) where the mask repeats, by lane selects;
+;;   fill_rows             a value per row splat across it (sum's and mean's rule);
 ;;   bn_forward            batchnorm's whole forward, node by node's bits (at the end);
 ;;   mul_one_minus_square  tanh's backward g·(1 − h²), in float32 as PyTorch's;
 ;;   all_finite            whether every value is finite (the engine's check of each gradient);
@@ -894,6 +895,37 @@
         (local.set $m (i32.add (local.get $m) (i32.const 4)))
         (local.set $v (i32.add (local.get $v) (i32.const 4)))
         (br $sl))))
+
+  ;; o[r·width + j] = src[r]·scale for j < width, r < rows (float32; the product in double,
+  ;; rounded once, as reduce.ts's expand stores it): sum's and mean's rule over the last axis,
+  ;; each row one value splat across it. Byte offsets src and o.
+  (func (export "fill_rows") (param $src i32) (param $o i32) (param $rows i32) (param $width i32)
+    (param $scale f64)
+    (local $j i32) (local $end4 i32) (local $w i32) (local $v f32) (local $vv v128)
+    (local.set $end4 (i32.shl (i32.and (local.get $width) (i32.const -4)) (i32.const 2)))
+    (local.set $w (i32.shl (local.get $width) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $rows)))
+      (loop $row
+        (local.set $v (f32.demote_f64 (f64.mul (f64.promote_f32 (f32.load (local.get $src)))
+          (local.get $scale))))
+        (local.set $vv (f32x4.splat (local.get $v)))
+        (local.set $j (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.ge_u (local.get $j) (local.get $end4)))
+            (v128.store (i32.add (local.get $o) (local.get $j)) (local.get $vv))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $w)))
+            (f32.store (i32.add (local.get $o) (local.get $j)) (local.get $v))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $tail)))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (local.get $w)))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; masked_fill where the mask repeats: o[i] = value where m[i mod w] ≠ 0, else x[i], for
   ;; `blocks` blocks of w float32 values (byte offsets x, m, o; the mask float32, or int32 when
