@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import seedrandom from "seedrandom";
-import { gradcheck, type Graph, type NodeRef, type Shape, Tensor } from "../mod.ts";
+import { add, gradcheck, Graph, type NodeRef, type Shape, Tensor } from "../mod.ts";
 import { sizeOf } from "../ops/kernels/tensor.ts";
 import type { Node } from "../graph/node.ts";
 import { loadNames } from "../exercises/data.ts";
@@ -35,6 +35,21 @@ export function indices(rand: () => number, shape: Shape, n: number): Tensor {
   const t = Tensor.zeros(shape, "int32");
   for (let i = 0; i < sizeOf(shape); i++) t.data[i] = Math.floor(rand() * n);
   return t;
+}
+
+/**
+ * A float64 graph for an op's gradient check: x (`shape`: a parameter, or an input whose shape
+ * the test changes later) plus a broadcast bias b over its last axis, so that the op sees a
+ * broadcast history: `xb = x + b`.
+ */
+export function withBias(name: string, shape: number[], x: "param" | "input" = "param") {
+  const rand = rng(name);
+  const g = new Graph({ dtype: "float64" });
+  const leaf = x === "param"
+    ? g.param("x", uniform(rand, shape))
+    : g.input("x", uniform(rand, shape));
+  const b = g.param("b", uniform(rand, [shape[shape.length - 1]]));
+  return { rand, g, x: leaf, b, xb: add(leaf, b).named("xb") };
 }
 
 /**

@@ -20,16 +20,7 @@ import {
   tanh,
   Tensor,
 } from "../mod.ts";
-import { assertGradcheck, indices, rng, uniform } from "./helpers.ts";
-
-/** A float64 graph: x (an input, shape `shape`) plus a broadcast bias b (its last axis). */
-function withBias(name: string, shape: number[]) {
-  const rand = rng(name);
-  const g = new Graph({ dtype: "float64" });
-  const x = g.input("x", uniform(rand, shape));
-  const b = g.param("b", uniform(rand, [shape[shape.length - 1]]));
-  return { rand, g, x, b, xb: add(x, b).named("xb") };
-}
+import { assertGradcheck, indices, rng, uniform, withBias } from "./helpers.ts";
 
 /** A backward from `out` seeded with ones (Σ out). */
 const ones = (out: Node) => {
@@ -42,7 +33,7 @@ const isError = (pattern: RegExp) => (e: unknown) =>
   e instanceof NinjagradError && pattern.test(e.message);
 
 Deno.test("expand(x, [like.size(0), -1]): gradcheck; follows like's batch; a number stays; like takes no gradient", () => {
-  const { rand, g, b, xb } = withBias("expand live", [1, 3]);
+  const { rand, g, b, xb } = withBias("expand live", [1, 3], "input");
   const like = g.input("like", uniform(rand, [4, 5])); // float, so gradcheck perturbs it too
   const e = expand(xb, [like.size(0), -1]).named("e"); // makemore's start.expand((b, -1))
   const f = expand(xb, [2, like.size(-2), 3]).named("f"); // a new leading axis of 2, fixed
@@ -65,7 +56,7 @@ Deno.test("expand(x, [like.size(0), -1]): gradcheck; follows like's batch; a num
 });
 
 Deno.test("slice(x, axis, start, like.size(1)): gradcheck; live bounds follow; a number stays", () => {
-  const { rand, g, xb } = withBias("slice live", [5, 6]);
+  const { rand, g, xb } = withBias("slice live", [5, 6], "input");
   const like = g.input("like", uniform(rand, [2, 4]));
   const head = slice(xb, 1, 1, like.size(1)).named("head"); // xb[:, 1:T]: 1 fixed, T live
   const tail = slice(xb, 0, like.size(0)).named("tail"); // xb[B:]

@@ -32,16 +32,7 @@ import {
   tril,
   triu,
 } from "../mod.ts";
-import { assertClose, assertGradcheck, indices, rng, uniform, values } from "./helpers.ts";
-
-/** A float64 graph with x (rows, cols) fed through a broadcast bias (cols): x + b. */
-function withBias(name: string, shape: number[]) {
-  const rand = rng(name);
-  const g = new Graph({ dtype: "float64" });
-  const x = g.param("x", uniform(rand, shape));
-  const b = g.param("b", uniform(rand, [shape[shape.length - 1]]));
-  return { rand, g, x, xb: add(x, b).named("xb") };
-}
+import { assertClose, assertGradcheck, indices, uniform, values, withBias } from "./helpers.ts";
 
 const isError = (pattern: RegExp) => (e: unknown) =>
   e instanceof NinjagradError && pattern.test(e.message);
