@@ -678,6 +678,37 @@ Deno.test("gelu's tanh form: the rule with the forward's kept tanh u (WebAssembl
   }
 });
 
+Deno.test("gelu's tanh form's forward on WebAssembly (one call for u, tanh u and the output) gives the JavaScript loops' bits, and keeps the same tanh u: ±0, NaN, ±Infinity, tiny and huge x", () => {
+  const rand = seeded(9);
+  const c = Math.sqrt(2 / Math.PI), special = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-38];
+  special.push(1e-30, -3e-20, 9.5, -9.5, 20, -20, 1e13, -1e13, 3e38, -3e38, 0.5, -0.5);
+  // The engine's tensors (Tensor.owned) of a length divisible by four take the kernel.
+  for (const n of [4096, 4100, 4098, 20]) {
+    const x = Tensor.owned([n], "float32");
+    for (let i = 0; i < n; i++) {
+      x.data[i] = i < special.length ? special[i] : (rand() * 2 - 1) * (i % 3 === 0 ? 40 : 6);
+    }
+    // activation.ts's loops, written out: u rounded to float32, tanh32, then the output.
+    const u = new Float32Array(n), want = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = x.data[i];
+      u[i] = tanh32(Math.fround(c * (v + 0.044715 * v * v * v)));
+      want[i] = 0.5 * v * (1 + u[i]);
+    }
+    const keep = t.geluKeep(x, "tanh", undefined)!;
+    const y = t.gelu(x, Tensor.owned([n], "float32"), "tanh", keep);
+    assert.equal(firstDifference(y, new Tensor(want, [n])), -1, `output, n = ${n}`);
+    assert.equal(firstDifference(keep, new Tensor(u, [n])), -1, `kept tanh u, n = ${n}`);
+    // Without a buffer to keep tanh u in, the output's own holds it on the way.
+    const alone = t.gelu(x, Tensor.owned([n], "float32"), "tanh");
+    assert.equal(firstDifference(alone, new Tensor(want, [n])), -1, `no keep, n = ${n}`);
+    // Plain arrays (not the kernels' memory) run the loops: the same bits.
+    const plain = new Tensor(Float32Array.from(x.data), [n]);
+    const y2 = t.gelu(plain, undefined, "tanh", new Tensor(new Float32Array(n), [n]));
+    assert.equal(firstDifference(y2, new Tensor(want, [n])), -1, `plain arrays, n = ${n}`);
+  }
+});
+
 Deno.test("maskedFill with a repeating mask (WebAssembly lane selects) gives the plain select's values: float32 and int32 masks, −0 and NaN in the mask, widths not a multiple of 4", () => {
   const rand = seeded(21);
   const cases: [Shape, Shape][] = [

@@ -33,6 +33,7 @@ import {
   gather_rows,
   gelu,
   gelu_backward,
+  gelu_tanh,
   gelu_tanh_backward,
   gemm32,
   gemm64,
@@ -266,6 +267,21 @@ export function geluBackwardF32(
 function residentApart(a: Float32Array, b: Float32Array, c: Float32Array): boolean {
   return mem.isResident(a) && mem.isResident(b) && mem.isResident(c) && !overlap(a, b) &&
     !overlap(a, c) && !overlap(b, c);
+}
+
+/**
+ * gelu's tanh form (kernels.wat's gelu_tanh): t = tanh u, u = √(2/π)·(x + 0.044715x³), kept for
+ * the rule, and o = x·(1 + t)/2, the bits of activation.ts's three loops in one call. Resident
+ * arrays of one length, a multiple of four, x apart from t and o, o either t or apart from it;
+ * false otherwise (the loops then run).
+ */
+export function geluTanhF32(x: Float32Array, t: Float32Array, o: Float32Array): boolean {
+  const n = x.length;
+  if (n % 4 !== 0 || t.length !== n || o.length !== n) return false;
+  if (!mem.isResident(x) || !mem.isResident(t) || !mem.isResident(o)) return false;
+  if (overlap(x, t) || overlap(x, o) || (o !== t && overlap(o, t))) return false;
+  gelu_tanh(x.byteOffset, t.byteOffset, o.byteOffset, n / 4);
+  return true;
 }
 
 /**

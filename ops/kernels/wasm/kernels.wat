@@ -392,7 +392,7 @@
   ;; (tests/bench/tanh_ulp.ts checks every float32); fastmath.ts's tanh32 takes the same steps
   ;; in JavaScript and gives the same bits. ±0 stays ±0 and NaN stays NaN. The constants live in
   ;; locals, set once: a v128.const in the loop is rebuilt every time.
-  (func (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
+  (func $tanh (export "tanh") (param $src i32) (param $dst i32) (param $quads i32)
     (local $v v128) (local $x v128) (local $t v128) (local $t2 v128) (local $t4 v128) (local $p v128)
     (local $q v128) (local $y v128) (local $low v128)
     (local $nine v128) (local $mnine v128) (local $one v128) (local $p1 v128) (local $p2 v128)
@@ -1427,6 +1427,42 @@
         (local.set $t (i32.add (local.get $t) (i32.const 8)))
         (local.set $o (i32.add (local.get $o) (i32.const 8)))
         (br_if $pair (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
+  ;; gelu's tanh form, 4·quads float32 values (byte offsets; x apart from t and o, o either t
+  ;; itself or apart from it), in three passes of activation.ts's loops, each with their bits:
+  ;; u = √(2/π)·(x + 0.044715·x·x·x) in double in that order, rounded to float32, into t; then
+  ;; t = tanh u in place (the tanh kernel); then o = 0.5·x·(1 + t) in double, rounded once.
+  ;; t stays for the rule (gelu_tanh_backward). Two lanes of double at a time.
+  (func (export "gelu_tanh") (param $x i32) (param $t i32) (param $o i32) (param $quads i32)
+    (local $xi i32) (local $ti i32) (local $pairs i32) (local $v v128) (local $c v128)
+    (local $a v128) (local $half v128) (local $one v128)
+    (local.set $c (f64x2.splat (f64.const 0.7978845608028654)))
+    (local.set $a (f64x2.splat (f64.const 0.044715)))
+    (local.set $half (f64x2.splat (f64.const 0.5)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (br_if 0 (i32.eqz (local.get $quads)))
+    (local.set $xi (local.get $x))
+    (local.set $ti (local.get $t))
+    (local.set $pairs (i32.shl (local.get $quads) (i32.const 1)))
+    (loop $u
+      (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $xi))))
+      (v128.store64_lane 0 (local.get $ti) (f32x4.demote_f64x2_zero (f64x2.mul (local.get $c)
+        (f64x2.add (local.get $v) (f64x2.mul (f64x2.mul (f64x2.mul (local.get $a) (local.get $v))
+          (local.get $v)) (local.get $v))))))
+      (local.set $xi (i32.add (local.get $xi) (i32.const 8)))
+      (local.set $ti (i32.add (local.get $ti) (i32.const 8)))
+      (br_if $u (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))
+    (call $tanh (local.get $t) (local.get $t) (local.get $quads))
+    (local.set $pairs (i32.shl (local.get $quads) (i32.const 1)))
+    (loop $y
+      (v128.store64_lane 0 (local.get $o) (f32x4.demote_f64x2_zero (f64x2.mul
+        (f64x2.mul (local.get $half) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))
+        (f64x2.add (local.get $one)
+          (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $t)))))))
+      (local.set $x (i32.add (local.get $x) (i32.const 8)))
+      (local.set $t (i32.add (local.get $t) (i32.const 8)))
+      (local.set $o (i32.add (local.get $o) (i32.const 8)))
+      (br_if $y (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1))))))
 
   ;; dst[i] = ln(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = m·2ᵉ with m in [√½, √2), ln m = 2·atanh(s) with
