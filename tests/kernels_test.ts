@@ -658,6 +658,34 @@ Deno.test("float32 softmax along the last axis: each value Math.exp's softmax ro
   assert.ok(worst <= 2 ** -23, `softmax off by ${worst} relative`);
 });
 
+Deno.test("float32 softmax along the last axis on WebAssembly (the engine's tensors, rows of a multiple of four) gives the JavaScript loop's bits: masked −∞, NaN, ±Infinity, −0, gaps past e^-708, rows all −∞", () => {
+  const rand = seeded(11);
+  for (const n of [4, 8, 16, 20, 64, 6]) {
+    const rows = 40, x = Tensor.owned([rows, n], "float32");
+    for (let i = 0; i < rows * n; i++) x.data[i] = (rand() * 2 - 1) * (i % 5 === 0 ? 60 : 8);
+    // Attention's causal mask, then rows that test the edges.
+    for (let r = 0; r < 16; r++) for (let c = r % n + 1; c < n; c++) x.data[r * n + c] = -Infinity;
+    const row = (r: number, values: number[]) =>
+      values.forEach((v, c) => x.data[r * n + (c % n)] = v);
+    row(16, [NaN]);
+    row(17, [Infinity, 1]);
+    row(18, Array(n).fill(-Infinity));
+    row(19, [-0, 0, -0, -0]);
+    row(20, [0, -707.9, -708, -708.1, -745, -746, -800, 88]);
+    row(21, [-1e30, 3e38, -3e38, 1e-45]);
+    row(22, [Infinity, Infinity, -Infinity]);
+    row(23, [-0, -0, -0, -0]);
+    // The JavaScript loop: the same values in plain arrays, which the kernel does not take.
+    const want = t.softmax(new Tensor(Float32Array.from(x.data), [rows, n]), -1, false);
+    const got = t.softmax(x, -1, false, Tensor.owned([rows, n], "float32"));
+    assert.equal(firstDifference(got, want), -1, `n = ${n}`);
+    // In place: the output is the input's own buffer.
+    const same = Tensor.owned([rows, n], "float32");
+    same.data.set(x.data);
+    assert.equal(firstDifference(t.softmax(same, -1, false, same), want), -1, `in place, n = ${n}`);
+  }
+});
+
 Deno.test("gelu's tanh form: the rule with the forward's kept tanh u (WebAssembly where its operands are the engine's) gives the bits of the rule that computes it", () => {
   const rand = seeded(5);
   // The engine's own tensors (Tensor.owned) of an even length take the WebAssembly kernel.

@@ -20,8 +20,8 @@ const ROUND = 6755399441055744;
 const POW2_BIAS = 1075;
 /** 2^k for k in [−1075, 1024), indexed by k + 1075. */
 const POW2 = Float64Array.from({ length: 2099 }, (_, i) => 2 ** (i - POW2_BIAS));
-/** 2^(j/32) for j in [0, 32). */
-const POW2_32 = Float64Array.from({ length: 32 }, (_, j) => 2 ** (j / 32));
+/** 2^(j/32) for j in [0, 32) (kernels.wat's softmax_rows takes them from here too). */
+export const POW2_32: Float64Array = Float64Array.from({ length: 32 }, (_, j) => 2 ** (j / 32));
 
 /** eˣ, as the comment above says. */
 export function fastExp(x: number): number {

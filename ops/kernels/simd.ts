@@ -44,12 +44,14 @@ import {
   rowsum_short,
   scatter_add_rows,
   sgd,
+  softmax_rows,
   tanh,
   transpose32,
   transpose64,
   unary,
 } from "./wasm/kernels.wasm";
 import * as mem from "./memory.ts";
+import { POW2_32 as EXP_TABLE } from "./fastmath.ts";
 
 /**
  * Views of places in the memory by value offset, then by length, made once each: kernels of
@@ -267,6 +269,21 @@ export function geluBackwardF32(
 function residentApart(a: Float32Array, b: Float32Array, c: Float32Array): boolean {
   return mem.isResident(a) && mem.isResident(b) && mem.isResident(c) && !overlap(a, b) &&
     !overlap(a, c) && !overlap(b, c);
+}
+
+/**
+ * Softmax along rows of n float32 values (kernels.wat's softmax_rows): softmax.ts's lastAxis's
+ * bits, fastExp's steps included (its table of 2^(j/32) goes into the scratch). Resident x and
+ * o of rows·n values, n a multiple of four, o either x itself or apart from it; false otherwise.
+ */
+export function softmaxRowsF32(x: Float32Array, o: Float32Array, rows: number, n: number): boolean {
+  if (n === 0 || n % 4 !== 0 || x.length !== rows * n || o.length !== x.length) return false;
+  if (!mem.isResident(x) || !mem.isResident(o) || (o !== x && overlap(o, x))) return false;
+  const s = mem.scratch(EXP_TABLE.length * 8 + n * 8);
+  if (s < 0) return false;
+  mem.f64.set(EXP_TABLE, s >> 3);
+  softmax_rows(x.byteOffset, o.byteOffset, rows, n, s + EXP_TABLE.length * 8, s);
+  return true;
 }
 
 /**

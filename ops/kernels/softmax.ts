@@ -3,6 +3,7 @@ import type { Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { splitAt } from "./reduce.ts";
 import { fastExp } from "./fastmath.ts";
+import { softmaxRowsF32 } from "./simd.ts";
 
 /** softmax(x) along `axis`; `log` gives log-softmax. */
 export function softmax(x: Tensor, axis: number, log: boolean, out?: Tensor): Tensor {
@@ -44,6 +45,10 @@ function lastAxis(
   n: number,
   log: boolean,
 ): void {
+  // The loops below on WebAssembly (the engine's float32 tensors, rows of a multiple of four).
+  if (!log && o instanceof Float32Array && s instanceof Float32Array) {
+    if (softmaxRowsF32(s, o, outer, n)) return;
+  }
   if (scratch.length < n) scratch = new Float64Array(n);
   const e = scratch, exp = o instanceof Float32Array ? fastExp : Math.exp;
   for (let i = 0, base = 0; i < outer; i++, base += n) {

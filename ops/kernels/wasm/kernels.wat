@@ -1464,6 +1464,105 @@
       (local.set $o (i32.add (local.get $o) (i32.const 8)))
       (br_if $y (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1))))))
 
+  ;; Softmax along rows of n float32 values, n a multiple of four (byte offsets; o is x itself
+  ;; or apart from it; e: n doubles of scratch; tab: the 32 doubles 2^(j/32)), with the steps and
+  ;; bits of softmax.ts's lastAxis: m = the row's largest value (Math.max's: NaN wins, +0 above
+  ;; −0; four lanes, then across them); d = x − m in double; e = 0 where d ≤ −708 (−∞ among them:
+  ;; there exp is below 2^-1021, which leaves the row's sum, at least 1, as it is and gives a
+  ;; float32 0 as the loop's does), else fastmath.ts's fastExp: k = (d·32/ln2 + 1.5·2^52) −
+  ;; 1.5·2^52, r = (d − k·hi) − k·lo, p = 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r/120)))), then
+  ;; 2^(k>>5) (its bits, exact: k ≥ −32690) · tab[k & 31] · p; a NaN d stays NaN. z = Σ e in
+  ;; order, in double; o = e/z, rounded once. Two lanes of double at a time, the sum one by one.
+  (func (export "softmax_rows") (param $x i32) (param $o i32) (param $rows i32) (param $n i32)
+    (param $e i32) (param $tab i32)
+    (local $k i32) (local $bytes i32) (local $mq v128) (local $m v128) (local $d v128)
+    (local $t v128) (local $kk v128) (local $r v128) (local $p v128) (local $nb v128)
+    (local $v v128) (local $z f64) (local $zz v128)
+    (local $scale v128) (local $round v128) (local $hi v128) (local $lo v128) (local $one v128)
+    (local $c2 v128) (local $c6 v128) (local $c24 v128) (local $c120 v128) (local $floor v128)
+    (local $roundBits v128) (local $bias v128) (local $ninf v128)
+    (local.set $scale (f64x2.splat (f64.const 46.16624130844683)))
+    (local.set $round (f64x2.splat (f64.const 6755399441055744)))
+    (local.set $hi (f64x2.splat (f64.const 0.02166084938653512)))
+    (local.set $lo (f64x2.splat (f64.const 5.9631716539705866e-12)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $c2 (f64x2.splat (f64.const 0.5)))
+    (local.set $c6 (f64x2.splat (f64.const 0.16666666666666666)))
+    (local.set $c24 (f64x2.splat (f64.const 0.041666666666666664)))
+    (local.set $c120 (f64x2.splat (f64.const 0.008333333333333333)))
+    (local.set $floor (f64x2.splat (f64.const -708)))
+    (local.set $roundBits (i64x2.splat (i64.const 0x4338000000000000)))
+    (local.set $bias (i64x2.splat (i64.const 1023)))
+    (local.set $ninf (f32x4.splat (f32.const -inf)))
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $n))))
+      (loop $row
+        ;; The row's largest value, four lanes at a time, then across the lanes.
+        (local.set $mq (local.get $ninf))
+        (local.set $k (i32.const 0))
+        (loop $max
+          (local.set $mq (f32x4.max (local.get $mq)
+            (v128.load (i32.add (local.get $x) (local.get $k)))))
+          (br_if $max (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16)))
+            (local.get $bytes))))
+        (local.set $mq (f32x4.max (local.get $mq)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $mq) (local.get $mq))))
+        (local.set $mq (f32x4.max (local.get $mq)
+          (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $mq) (local.get $mq))))
+        (local.set $m (f64x2.promote_low_f32x4 (local.get $mq)))
+        ;; e = exp(x − m), two at a time, into the scratch.
+        (local.set $k (i32.const 0))
+        (loop $exp
+          (local.set $d (f64x2.sub (f64x2.promote_low_f32x4
+            (v128.load64_zero (i32.add (local.get $x) (local.get $k)))) (local.get $m)))
+          (local.set $v (f64x2.pmax (local.get $d) (local.get $floor)))
+          (local.set $t (f64x2.add (f64x2.mul (local.get $v) (local.get $scale)) (local.get $round)))
+          (local.set $kk (f64x2.sub (local.get $t) (local.get $round)))
+          (local.set $r (f64x2.sub (f64x2.sub (local.get $v) (f64x2.mul (local.get $kk) (local.get $hi)))
+            (f64x2.mul (local.get $kk) (local.get $lo))))
+          (local.set $p (f64x2.add (local.get $one) (f64x2.mul (local.get $r)
+            (f64x2.add (local.get $one) (f64x2.mul (local.get $r)
+              (f64x2.add (local.get $c2) (f64x2.mul (local.get $r)
+                (f64x2.add (local.get $c6) (f64x2.mul (local.get $r)
+                  (f64x2.add (local.get $c24) (f64x2.mul (local.get $r) (local.get $c120))))))))))))
+          (local.set $nb (i64x2.sub (local.get $t) (local.get $roundBits)))
+          (local.set $v (f64x2.mul (f64x2.mul
+            (i64x2.shl (i64x2.add (i64x2.shr_s (local.get $nb) (i32.const 5)) (local.get $bias))
+              (i32.const 52))
+            (f64x2.replace_lane 1
+              (f64x2.splat (f64.load (i32.add (local.get $tab) (i32.shl
+                (i32.and (i32.wrap_i64 (i64x2.extract_lane 0 (local.get $nb))) (i32.const 31))
+                (i32.const 3)))))
+              (f64.load (i32.add (local.get $tab) (i32.shl
+                (i32.and (i32.wrap_i64 (i64x2.extract_lane 1 (local.get $nb))) (i32.const 31))
+                (i32.const 3))))))
+            (local.get $p)))
+          (v128.store (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 1)))
+            (v128.andnot (local.get $v) (f64x2.le (local.get $d) (local.get $floor))))
+          (br_if $exp (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 8)))
+            (local.get $bytes))))
+        ;; z = Σ e in order.
+        (local.set $z (f64.const 0))
+        (local.set $k (i32.const 0))
+        (loop $sum
+          (local.set $z (f64.add (local.get $z)
+            (f64.load (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 1))))))
+          (br_if $sum (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 4)))
+            (local.get $bytes))))
+        (local.set $zz (f64x2.splat (local.get $z)))
+        ;; o = e / z, rounded once.
+        (local.set $k (i32.const 0))
+        (loop $div
+          (v128.store64_lane 0 (i32.add (local.get $o) (local.get $k)) (f32x4.demote_f64x2_zero
+            (f64x2.div (v128.load (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 1))))
+              (local.get $zz))))
+          (br_if $div (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 8)))
+            (local.get $bytes))))
+        (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+        (local.set $o (i32.add (local.get $o) (local.get $bytes)))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+
   ;; dst[i] = ln(src[i]) for 2·pairs float32 values (byte offsets; the caller pads to pairs), in
   ;; double precision two lanes at a time: x = m·2ᵉ with m in [√½, √2), ln m = 2·atanh(s) with
   ;; s = (m − 1)/(m + 1), |s| < 0.172, by its odd series to s¹⁵ (error below 1e-13), rounded
