@@ -142,6 +142,9 @@ Deno.test("slice's and concat's row moves give the plain loops' bits wherever th
   const layouts = [
     [32, 31 * 64, 5 * 64, 16 * 64],
     [512, 1024, 3 * 64, 64],
+    // The Transformer's q, k, v split of (32, 16, 192), k: whole-buffer zeroing; 16 rows: row by row.
+    [512, 192, 64, 64],
+    [16, 192, 128, 64],
     [7, 13, 2, 5],
     [
       9,
