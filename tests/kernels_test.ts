@@ -686,6 +686,56 @@ Deno.test("float32 softmax along the last axis on WebAssembly (the engine's tens
   }
 });
 
+Deno.test("batched float32 products in one loop of WebAssembly calls (the engine's tensors, attention's sizes) give the product-by-product bits, every transpose; broadcast and odd shapes keep the loop", () => {
+  const rand = seeded(13);
+  const owned = (shape: Shape, scale = 1) => {
+    const x = Tensor.owned(shape, "float32");
+    for (let i = 0; i < x.size; i++) x.data[i] = (rand() * 2 - 1) * scale;
+    x.data[3] = -0;
+    return x;
+  };
+  // [batch, m, k, n]: attention's (32, 4) heads of 16 × 16, a rectangular one, and m = 6 (no
+  // fast path: not a multiple of four), each product under the BLAS's size.
+  const cases: [number[], number, number, number][] = [
+    [[32, 4], 16, 16, 16],
+    [[3], 8, 9, 12],
+    [[2, 5], 12, 20, 4],
+    [[4], 6, 16, 16],
+  ];
+  for (const [batch, m, k, n] of cases) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = owned([...batch, ...(transA ? [k, m] : [m, k])], 3);
+        const b = owned([...batch, ...(transB ? [n, k] : [k, n])]);
+        b.data[7] = NaN;
+        const attrs = { transA, transB };
+        // Product by product, on plain copies (matmul.ts's path for each).
+        const want = Tensor.zeros([...batch, m, n], "float32"), count = want.size / (m * n);
+        for (let i = 0; i < count; i++) {
+          const block = (x: Tensor, r: number, c: number) =>
+            new Tensor(x.data.slice(i * r * c, (i + 1) * r * c), [r, c]);
+          const ai = block(a, a.shape.at(-2)!, a.shape.at(-1)!);
+          const bi = block(b, b.shape.at(-2)!, b.shape.at(-1)!);
+          want.data.set(t.matmul(ai, bi, attrs).data, i * m * n);
+        }
+        const before = t.matmulCounts.wasm;
+        const got = t.batchedMatmul(a, b, attrs, Tensor.owned([...batch, m, n], "float32"));
+        const what = `${batch} × ${m}×${k}×${n} ${transA ? "Aᵀ" : "A"} ${transB ? "Bᵀ" : "B"}`;
+        assert.equal(firstDifference(got, want), -1, what);
+        assert.equal(t.matmulCounts.wasm - before, count, `${what}: counted`);
+      }
+    }
+  }
+  // A broadcast batch (one A for every B) keeps the product-by-product loop: the same bits.
+  const a = owned([1, 16, 16]), b = owned([5, 16, 16]), plain = { transA: false, transB: false };
+  const want = Tensor.zeros([5, 16, 16], "float32");
+  for (let i = 0; i < 5; i++) {
+    const bi = new Tensor(b.data.slice(i * 256, (i + 1) * 256), [16, 16]);
+    want.data.set(t.matmul(new Tensor(a.data.slice(), [16, 16]), bi, plain).data, i * 256);
+  }
+  assert.equal(firstDifference(t.batchedMatmul(a, b, plain), want), -1, "broadcast A");
+});
+
 Deno.test("gelu's tanh form: the rule with the forward's kept tanh u (WebAssembly where its operands are the engine's) gives the bits of the rule that computes it", () => {
   const rand = seeded(5);
   // The engine's own tensors (Tensor.owned) of an even length take the WebAssembly kernel.

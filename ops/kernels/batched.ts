@@ -8,7 +8,15 @@ import { NinjagradError } from "./errors.ts";
 import { formatShape, type Shape, sizeOf, Tensor, type TensorData } from "./tensor.ts";
 import { target } from "./elementwise.ts";
 import { broadcastShape, broadcastStrides } from "./broadcast.ts";
-import { matmul, type MatmulAttrs, matmulShape } from "./matmul.ts";
+import {
+  BLAS_MIN,
+  matmul,
+  type MatmulAttrs,
+  matmulCounts,
+  matmulShape,
+  SIMD_MACS,
+} from "./matmul.ts";
+import { gemmBatchF32 } from "./simd.ts";
 
 /** The output shape of op(A) @ op(B) for operands of rank 2 or more, or an error naming both. */
 export function batchedMatmulShape(a: Shape, b: Shape, attrs: MatmulAttrs): number[] {
@@ -63,6 +71,7 @@ export function batchedMatmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Te
     return res;
   }
   const batch = shape.slice(0, -2), count = sizeOf(batch);
+  if (unbroadcast(as, bs, batch) && wasmBatch(a, b, res, attrs, count, m, n)) return res;
   const aBlocks = blocks(a, a.size / (as[ra - 2] * as[ra - 1]), as[ra - 2], as[ra - 1]);
   const bBlocks = blocks(b, b.size / (bs[rb - 2] * bs[rb - 1]), bs[rb - 2], bs[rb - 1]);
   const outBlocks = blocks(res, count, m, n);
@@ -83,4 +92,36 @@ export function batchedMatmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Te
     }
   }
   return res;
+}
+
+/** Whether both operands have the output's batch axes, none broadcast. */
+function unbroadcast(a: Shape, b: Shape, batch: Shape): boolean {
+  if (a.length !== batch.length + 2 || b.length !== batch.length + 2) return false;
+  for (let i = 0; i < batch.length; i++) if (a[i] !== batch[i] || b[i] !== batch[i]) return false;
+  return true;
+}
+
+/**
+ * The products of a batch whose every matrix product would run on WebAssembly (too small for
+ * the BLAS, large enough for the lanes), in one loop of its kernel calls: the bits of the
+ * product-by-product loop below, without matmul's per-product work.
+ */
+function wasmBatch(
+  a: Tensor,
+  b: Tensor,
+  res: Tensor,
+  { transA, transB }: MatmulAttrs,
+  count: number,
+  m: number,
+  n: number,
+): boolean {
+  const A = a.data, B = b.data, C = res.data, as = a.shape;
+  const k = transA ? as[as.length - 2] : as[as.length - 1], macs = m * n * k;
+  if (!(A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array)) {
+    return false;
+  }
+  if (macs < SIMD_MACS || macs >= BLAS_MIN) return false;
+  if (!gemmBatchF32(A, B, C, count, m, n, k, transA, transB)) return false;
+  matmulCounts.wasm += count;
+  return true;
 }

@@ -22,6 +22,8 @@ import { sgemm } from "./blas.ts";
  * (blas.ts); smaller ones, and all of them without one, run in order on WebAssembly.
  */
 export const BLAS_MIN = 8192;
+/** Float32 and float64 products of at least this many multiply-adds run on WebAssembly. */
+export const SIMD_MACS = 512;
 
 let blasAllowed = true;
 
@@ -90,7 +92,7 @@ export function matmul(a: Tensor, b: Tensor, attrs: MatmulAttrs, out?: Tensor): 
   // WebAssembly and the loops give the same bits; below a few hundred multiply-adds, copying
   // into WebAssembly's memory costs more than it saves (and operands too big for its scratch
   // stay in JavaScript).
-  const simd = m * n * k >= 512;
+  const simd = m * n * k >= SIMD_MACS;
   if (C instanceof Float32Array && A instanceof Float32Array && B instanceof Float32Array) {
     if (blasAllowed && m * n * k >= BLAS_MIN && sgemm(transA, transB, A, B, C, m, n, k)) {
       matmulCounts.blas++;

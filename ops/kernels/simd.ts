@@ -161,6 +161,41 @@ export function gemmF32(
 }
 
 /**
+ * `count` products C_i = op(A_i) @ op(B_i) of the consecutive blocks of resident float32 arrays
+ * (A_i m × k, or k × m with `transA`; B_i k × n, or n × k with `transB`; C_i m × n), each with
+ * the very kernel calls `gemmF32` makes for it (so the same bits), in one loop without its
+ * per-product checks and copies: attention's 128 products of 16 × 16 a call. m a multiple of
+ * four, C apart from A and B, a product within one panel of B; false otherwise.
+ */
+export function gemmBatchF32(
+  A: Float32Array,
+  B: Float32Array,
+  C: Float32Array,
+  count: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+): boolean {
+  const mk = m * k, kn = k * n, mn = m * n;
+  if (m % 4 !== 0 || A.length !== count * mk || B.length !== count * kn) return false;
+  if (C.length !== count * mn || Math.max(8, Math.floor(PANEL_FLOATS / k) & ~7) < n) return false;
+  if (!mem.isResident(A) || !mem.isResident(B) || !mem.isResident(C)) return false;
+  if (overlap(C, A) || overlap(C, B)) return false;
+  // B transposed goes into the scratch, as gemmF32 puts it (16 readable bytes after it).
+  const t = transB ? mem.scratch(after(0, kn + 4)) : 0;
+  if (t < 0) return false;
+  const rsA = transA ? 1 : k, csA = transA ? m : 1;
+  let a = A.byteOffset, b = B.byteOffset, c = C.byteOffset;
+  for (let i = 0; i < count; i++, a += 4 * mk, b += 4 * kn, c += 4 * mn) {
+    if (transB) transpose32(b, t, k, n);
+    gemm32(a, rsA, csA, transB ? t : b, n, c, m, n, k, n);
+  }
+  return true;
+}
+
+/**
  * `gemmF32` for float64 operands: every C[i, j] summed over p in order in double, as the
  * JavaScript loops in matmul.ts sum it (kernels.wat's gemm64), two lanes at a time.
  */
