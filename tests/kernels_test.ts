@@ -625,6 +625,12 @@ Deno.test("float32 permutes that swap two axes copy the general walk's elements,
     [[4, 3, 2], [2, 1, 0]],
     [[6, 7], [1, 0]],
     [[2, 3, 4], [1, 2, 0]], // not a swap: the general walk itself
+    // Runs of a multiple of four (one WebAssembly call for every run): the Transformer's heads
+    // and back, an axis between the two swapped, the first axis swapped.
+    [[32, 16, 4, 16], [0, 2, 1, 3]],
+    [[32, 4, 16, 16], [0, 2, 1, 3]],
+    [[2, 3, 4, 5, 8], [0, 3, 2, 1, 4]],
+    [[5, 3, 12], [1, 0, 2]],
   ];
   for (const [shape, axes] of cases) {
     const x = random(shape, "float32", rand);

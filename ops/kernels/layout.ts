@@ -6,7 +6,7 @@
 import { NinjagradError } from "./errors.ts";
 import { formatShape, overwritten, type Shape, sizeOf, stridesOf, Tensor } from "./tensor.ts";
 import { target } from "./elementwise.ts";
-import { copyRowsF32, transposeBlocksF32 } from "./simd.ts";
+import { copyRowsF32, swapAxesF32, transposeBlocksF32 } from "./simd.ts";
 
 /** Checks that `axes` is a permutation of 0..rank−1 (negative axes count from the end). */
 export function permutation(axes: readonly number[], rank: number): number[] {
@@ -82,6 +82,8 @@ function swapF32(s: Float32Array, o: Float32Array, shape: Shape, axes: readonly 
   const ni = shape[i], nj = shape[j], rowStride = nj * post, block = ni * mid * rowStride;
   // The last two axes (kᵀ): pre matrices (nᵢ × nⱼ) transposed, on WebAssembly where resident.
   if (post === 1 && mid === 1 && transposeBlocksF32(s, o, pre, ni, nj)) return true;
+  // Runs of a multiple of four values (the head transposes): every run in one WebAssembly call.
+  if (swapAxesF32(s, o, pre, ni, mid, nj, post)) return true;
   const xStride = mid * rowStride;
   let at = 0;
   for (let p = 0; p < pre; p++) {

@@ -45,6 +45,7 @@ import {
   scatter_add_rows,
   sgd,
   softmax_rows,
+  swap_axes,
   tanh,
   transpose32,
   transpose64,
@@ -576,6 +577,28 @@ function place(x: Float32Array, at: number): number {
   if (mem.isResident(x)) return x.byteOffset;
   mem.f32.set(x, at >> 2);
   return at;
+}
+
+/**
+ * Two axes of float32 data swapped, seen as (pre, ni, mid, nj, post) into (pre, nj, mid, ni,
+ * post), in one call (kernels.wat's swap_axes: the runs layout.ts's swapF32 moves one
+ * copyRows call at a time). Both arrays resident, apart, of that size, post a multiple of four;
+ * false (nothing done) otherwise.
+ */
+export function swapAxesF32(
+  s: Float32Array,
+  o: Float32Array,
+  pre: number,
+  ni: number,
+  mid: number,
+  nj: number,
+  post: number,
+): boolean {
+  const n = pre * ni * mid * nj * post;
+  if (post % 4 !== 0 || s.length !== n || o.length !== n) return false;
+  if (!mem.isResident(s) || !mem.isResident(o) || overlap(s, o)) return false;
+  swap_axes(s.byteOffset, o.byteOffset, pre, ni, mid, nj, post);
+  return true;
 }
 
 /**

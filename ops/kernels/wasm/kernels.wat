@@ -966,6 +966,48 @@
         (local.set $o (i32.add (local.get $o) (local.get $w)))
         (br_if $block (local.tee $blocks (i32.sub (local.get $blocks) (i32.const 1)))))))
 
+  ;; Two axes swapped, float32, x seen as (pre, ni, mid, nj, post) into (pre, nj, mid, ni, post)
+  ;; (byte offsets, source and destination apart; post a multiple of four): for each p, y, m in
+  ;; order, the ni runs of post values xStride apart in x, one after the other in the output, as
+  ;; layout.ts's swapF32 walks them run by run. Sixteen bytes at a time.
+  (func (export "swap_axes") (param $s i32) (param $o i32) (param $pre i32) (param $ni i32)
+    (param $mid i32) (param $nj i32) (param $post i32)
+    (local $pb i32) (local $row i32) (local $xs i32) (local $block i32) (local $p i32) (local $y i32)
+    (local $m i32) (local $x i32) (local $from i32) (local $b i32)
+    (local.set $pb (i32.shl (local.get $post) (i32.const 2)))
+    (local.set $row (i32.mul (local.get $nj) (local.get $pb)))
+    (local.set $xs (i32.mul (local.get $mid) (local.get $row)))
+    (local.set $block (i32.mul (local.get $ni) (local.get $xs)))
+    (br_if 0 (i32.or (i32.or (i32.eqz (local.get $pre)) (i32.eqz (local.get $ni)))
+      (i32.or (i32.or (i32.eqz (local.get $mid)) (i32.eqz (local.get $nj)))
+        (i32.eqz (local.get $post)))))
+    (loop $ps
+      (local.set $y (i32.const 0))
+      (loop $ys
+        (local.set $m (i32.const 0))
+        (loop $ms
+          (local.set $from (i32.add (i32.add (local.get $s)
+            (i32.mul (local.get $p) (local.get $block)))
+            (i32.add (i32.mul (local.get $m) (local.get $row))
+              (i32.mul (local.get $y) (local.get $pb)))))
+          (local.set $x (local.get $ni))
+          (loop $xs_
+            (local.set $b (i32.const 0))
+            (loop $copy
+              (v128.store (i32.add (local.get $o) (local.get $b))
+                (v128.load (i32.add (local.get $from) (local.get $b))))
+              (br_if $copy (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 16)))
+                (local.get $pb))))
+            (local.set $o (i32.add (local.get $o) (local.get $pb)))
+            (local.set $from (i32.add (local.get $from) (local.get $xs)))
+            (br_if $xs_ (local.tee $x (i32.sub (local.get $x) (i32.const 1)))))
+          (br_if $ms (i32.lt_u (local.tee $m (i32.add (local.get $m) (i32.const 1)))
+            (local.get $mid))))
+        (br_if $ys (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1)))
+          (local.get $nj))))
+      (br_if $ps (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1)))
+        (local.get $pre)))))
+
   ;; `rows` runs of `bytes` bytes (a multiple of 4), run r from src + r·sstride to
   ;; dst + r·dstride (byte offsets and strides; source and destination apart): the row moves of
   ;; slice and concat (layout.ts). Sixteen bytes at a time, then four.
