@@ -742,6 +742,19 @@ Deno.test("batched float32 products in one loop of WebAssembly calls (the engine
   assert.equal(firstDifference(t.batchedMatmul(a, b, plain), want), -1, "broadcast A");
 });
 
+Deno.test("float32 x^−1.5 (x^−½'s rule, as 1/(x·√x)) gives x ** −1.5 rounded to float32: a spread of every float32, ±0, ±Infinity, NaN, subnormals", () => {
+  // tests/bench/pow_ulp.ts checks every float32; here every 65521st bit pattern and the edges.
+  const bits = new Uint32Array(65536 + 8);
+  for (let i = 0; i < 65536; i++) bits[i] = i * 65521;
+  const x = new Tensor(new Float32Array(bits.buffer), [bits.length]);
+  [0, -0, Infinity, -Infinity, NaN, 1e-45, 3.4e38, -2].forEach((v, i) => x.data[65536 + i] = v);
+  const y = t.pow(x, -1.5);
+  for (let i = 0; i < x.size; i++) {
+    const want = Math.fround(x.data[i] ** -1.5);
+    assert.ok(Object.is(y.data[i], want), `x = ${x.data[i]}: ${y.data[i]}, want ${want}`);
+  }
+});
+
 Deno.test("gelu's tanh form: the rule with the forward's kept tanh u (WebAssembly where its operands are the engine's) gives the bits of the rule that computes it", () => {
   const rand = seeded(5);
   // The engine's own tensors (Tensor.owned) of an even length take the WebAssembly kernel.
