@@ -8,7 +8,15 @@ import { add } from "../ops/kernels/elementwise.ts";
 import { NinjagradError } from "../ops/kernels/errors.ts";
 import type { Graph } from "./graph.ts";
 import type { Node } from "./node.ts";
-import { automaticRules, nodeCache, overrideRules, type RuleFailure, runRule } from "./rules.ts";
+import {
+  automaticRules,
+  beginChecks,
+  endChecks,
+  nodeCache,
+  overrideRules,
+  type RuleFailure,
+  runRule,
+} from "./rules.ts";
 import { Arena, formatShape, sameShape, Tensor } from "../ops/kernels/tensor.ts";
 
 export type { RuleFailure } from "./rules.ts";
@@ -113,6 +121,16 @@ export function backward(graph: Graph, loss: Node, options: BackwardOptions = {}
       `${loss.name} does not depend on any parameter or float input: nothing to differentiate`,
     );
   }
+  beginChecks();
+  try {
+    return run(graph, loss, options);
+  } finally {
+    endChecks();
+  }
+}
+
+/** backward's pass, on the graph's scratch where it may reuse it. */
+function run(graph: Graph, loss: Node, options: BackwardOptions): Gradients {
   const needed = onPath(graph, loss);
   // A reusing pass (or one nested in a reusing pass: a composite's backward through its
   // subgraph) runs on the graph's scratch, unless that is in use already (a rule that runs a

@@ -115,6 +115,44 @@ export function automaticRule(node: Node, input: string): AnyRule {
   };
 }
 
+/**
+ * The gradient buffers found finite so far in the backward call under way (`beginChecks` and
+ * `endChecks` bracket the outermost pass, nested ones included). A rule's result that lies in
+ * one of them (a rule passing g on, a view of g, a composite's gradient that a rule of its
+ * subgraph returned) needs no second look: neither the engine nor an automatic rule writes into
+ * a tensor once a rule has returned it (accumulators are fresh, and each is added into only
+ * before its node's rules run). A hand-written rule, or an observer of the graph, might: once
+ * one runs, the record is dropped and every result is looked at for the rest of the call. In
+ * the Transformer's step about half the values checked were such second looks.
+ */
+const finiteBuffers = new Set<TensorData>();
+/** Whether `finiteBuffers` may be used (and added to) in the call under way. */
+let trusting = false;
+/** How many backward passes are under way, nested in each other. */
+let depth = 0;
+
+/** @internal A backward pass starts: the outermost one starts the record of finite buffers. */
+export function beginChecks(): void {
+  if (depth++ === 0) {
+    finiteBuffers.clear();
+    trusting = true;
+  }
+}
+
+/** @internal A backward pass ends (thrown or not): the outermost one drops the record. */
+export function endChecks(): void {
+  if (--depth === 0) {
+    finiteBuffers.clear();
+    trusting = false;
+  }
+}
+
+/** A rule the engine cannot vouch for runs: every result is checked from now on in this call. */
+function distrust(): void {
+  trusting = false;
+  finiteBuffers.clear();
+}
+
 /** The pass whose rules are running now (a composite's rule memoises its subgraph's pass by it). */
 let currentPass = 0;
 
@@ -133,6 +171,7 @@ export function runRule(
   const inputs = inputValues(node);
   if (kind === "auto") graph.ruleCounts.auto++;
   else graph.ruleCounts.override++;
+  if (trusting && (kind === "override" || graph.observed)) distrust();
   if (graph.observed) graph.emit({ type: "backward", node, input: name, rule: kind });
   const cache = nodeCache(node);
   const args = cache.args ??= {
@@ -169,6 +208,7 @@ export function runRule(
       `returned a ${result.dtype} tensor in a ${graph.dtype} graph: compute in ${graph.dtype}`;
     return fail(node, name, kind, g, options, why);
   }
+  if (trusting && finiteBuffers.has(result.data)) return result;
   if (!allFinite(result.data)) {
     const bad = firstNonFinite(result);
     const stats = graph.detectAnomaly
@@ -182,6 +222,7 @@ export function runRule(
     }
     return fail(node, name, kind, g, options, why, undefined, graph.detectAnomaly);
   }
+  if (trusting) finiteBuffers.add(result.data);
   return result;
 }
 

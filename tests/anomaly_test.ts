@@ -6,7 +6,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crossEntropy, Graph, log, mul, NinjagradError, pow, sum, tanh, Tensor } from "../mod.ts";
+import {
+  add,
+  crossEntropy,
+  Graph,
+  log,
+  mul,
+  NinjagradError,
+  pow,
+  sum,
+  tanh,
+  Tensor,
+} from "../mod.ts";
 import type { EngineEvent } from "../mod.ts";
 import { loadNames } from "../exercises/data.ts";
 import { detectAnomalies } from "../exercises/train/anomaly.ts";
@@ -183,4 +194,54 @@ Deno.test("exercise 1 --detect-anomaly and exercise 4 --detect-anomaly run clean
   ]);
   assert.equal(one.code, 0, one.stderr.join("\n"));
   assert.equal(four.code, 0, four.stderr.join("\n"));
+});
+
+// Backward looks at a buffer once per call: a rule's result that lies in a buffer already found
+// finite (a rule passing g on, a composite's gradient) is not looked at again. These cases pass
+// a non-finite gradient on in each way that must still be caught at the rule that returns it.
+
+/** h = x + 0, used twice: h's gradient is the sum of two contributions, passed on to x as is. */
+function passedOn(scale: number) {
+  const g = new Graph({ dtype: "float32" });
+  const x = g.param("x", Tensor.from([1, 2], "float32"));
+  const h = add(x, 0).named("h");
+  const s = add(mul(h, scale).named("u"), mul(h, scale).named("v")).named("s");
+  const loss = sum(s).named("loss");
+  return { g, h, loss };
+}
+
+Deno.test("a gradient summed from two finite ones that overflows is caught where a rule passes it on", () => {
+  // u's and v's rules each return 3e38 (finite); their sum at h is Infinity in float32.
+  const { g, loss } = passedOn(3e38);
+  throwsOneLine(
+    () => g.backward(loss, { reuse: true }),
+    /^the automatic rule for input "a" of h \(add\) returned Infinity at flat index 0: gradients must be finite$/,
+  );
+  // Finite sums pass, twice over (the record of finite buffers starts afresh each call).
+  const ok = passedOn(1);
+  for (let i = 0; i < 2; i++) assert.deepEqual([...ok.g.backward(ok.loss).get("x")!.data], [2, 2]);
+});
+
+Deno.test("a NaN seed is caught at the first rule that passes it on", () => {
+  const { g, h } = passedOn(1);
+  throwsOneLine(
+    () => g.backward(h, { seed: Tensor.from([1, NaN], "float32") }),
+    /^the automatic rule for input "a" of h \(add\) returned NaN at flat index 1: gradients must be finite$/,
+  );
+});
+
+Deno.test("a hand-written rule that writes NaN into its upstream gradient: the automatic rule passing that gradient on is caught", () => {
+  const { g, loss } = passedOn(1);
+  // s = u + v: the rule for u spoils g (found finite when sum's rule returned it) in place; the
+  // automatic rule for v returns g itself.
+  g.override("s", {
+    a: ({ g: up }) => {
+      up.data[0] = NaN;
+      return Tensor.zeros(up.shape, "float32");
+    },
+  });
+  throwsOneLine(
+    () => g.backward(loss),
+    /^the automatic rule for input "b" of s \(add\) returned NaN at flat index 0: gradients must be finite$/,
+  );
 });
