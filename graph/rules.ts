@@ -126,6 +126,11 @@ export function automaticRule(node: Node, input: string): AnyRule {
  * the Transformer's step about half the values checked were such second looks.
  */
 const finiteBuffers = new Set<TensorData>();
+/**
+ * Results of fewer values are always checked and never recorded: below this the check costs
+ * less than the record's look-up (the lecture's steps are made of such).
+ */
+const RECORD_MIN = 1024;
 /** Whether `finiteBuffers` may be used (and added to) in the call under way. */
 let trusting = false;
 /** How many backward passes are under way, nested in each other. */
@@ -208,7 +213,8 @@ export function runRule(
       `returned a ${result.dtype} tensor in a ${graph.dtype} graph: compute in ${graph.dtype}`;
     return fail(node, name, kind, g, options, why);
   }
-  if (trusting && finiteBuffers.has(result.data)) return result;
+  const recorded = trusting && result.size >= RECORD_MIN;
+  if (recorded && finiteBuffers.has(result.data)) return result;
   if (!allFinite(result.data)) {
     const bad = firstNonFinite(result);
     const stats = graph.detectAnomaly
@@ -222,7 +228,7 @@ export function runRule(
     }
     return fail(node, name, kind, g, options, why, undefined, graph.detectAnomaly);
   }
-  if (trusting) finiteBuffers.add(result.data);
+  if (recorded) finiteBuffers.add(result.data);
   return result;
 }
 
