@@ -1558,6 +1558,11 @@
         (loop $exp
           (local.set $d (f64x2.sub (f64x2.promote_low_f32x4
             (v128.load64_zero (i32.add (local.get $x) (local.get $k)))) (local.get $m)))
+          ;; Both lanes at or below −708 (attention's masked −∞ among them): both 0, as below.
+          (if (i64x2.all_true (f64x2.le (local.get $d) (local.get $floor)))
+            (then (v128.store (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 1)))
+              (v128.const i64x2 0 0)))
+            (else
           (local.set $v (f64x2.pmax (local.get $d) (local.get $floor)))
           (local.set $t (f64x2.add (f64x2.mul (local.get $v) (local.get $scale)) (local.get $round)))
           (local.set $kk (f64x2.sub (local.get $t) (local.get $round)))
@@ -1581,7 +1586,7 @@
                 (i32.const 3))))))
             (local.get $p)))
           (v128.store (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 1)))
-            (v128.andnot (local.get $v) (f64x2.le (local.get $d) (local.get $floor))))
+            (v128.andnot (local.get $v) (f64x2.le (local.get $d) (local.get $floor))))))
           (br_if $exp (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 8)))
             (local.get $bytes))))
         ;; z = Σ e in order.
