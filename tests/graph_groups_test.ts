@@ -106,6 +106,25 @@ Deno.test("a block's colour is its nodes' mean |grad|, its verdict the worst of 
   assert.ok(groupViews(snap).includes("transformer.h.2.attn.c_attn"));
 });
 
+Deno.test("the GRU's batch size read off idx at each step is no edge between blocks; its values are", () => {
+  const { graph, grads } = gruGraph();
+  const snap = snapshotGraph(graph, grads);
+  const idx = snap.nodes.find((n) => n.name === "idx")!.id;
+  // Every step reads b = idx.size(0): sixteen views and the start's expand take idx's shape only.
+  const sizes = snap.edges.filter((e) => e.from === idx && e.shapeOnly);
+  assert.ok(sizes.length >= 16, `${sizes.length} shape-only edges from idx`);
+  const top = groupedView(snap, "");
+  const at = top.snap.nodes.findIndex((n) => n.name === "idx");
+  const into = top.snap.edges.filter((e) => e.from === at).map((e) => top.snap.nodes[e.to].name);
+  // What idx's values feed (the embedding) is drawn; no cell block gets an edge from idx.
+  assert.ok(into.includes("wte"), into.join(", "));
+  assert.ok(!into.some((name) => name.startsWith("cell")), into.join(", "));
+  // Opened, a cell's own view keeps its edge from idx: there it explains the node.
+  const open = groupedView(snap, "cell");
+  const view = open.snap.nodes.findIndex((n) => n.name === "idx");
+  assert.ok(open.snap.edges.some((e) => e.from === view && e.shapeOnly));
+});
+
 Deno.test("a wrong rule inside a block: the block ringed, the rule named in the picture, within 1,800 px", async () => {
   const { graph, loss } = transformerGraph();
   const gelu = graph.nodes.find((n) => n.op?.name === "gelu" && n.scope[0] === "transformer.h.2")!;

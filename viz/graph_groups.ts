@@ -93,13 +93,21 @@ export function groupedView(snap: GraphSnapshot, view: string): GroupedView {
   const itemOf = keyOf.map((k) => index.get(k)!);
   const consumedOutside = new Set<number>();
   const pairs = new Map<string, SnapshotEdge>();
+  const isBlock = (item: number) => keyOf[members[item][0]].startsWith("block:");
   for (const e of snap.edges) {
     const a = itemOf[e.from], b = itemOf[e.to];
-    if (a === b) continue;
+    // A size read off a node (the GRU's batch, off idx, at each of its 16 steps) is no flow of
+    // values or gradients between blocks: drawn, it would only crowd the picture.
+    if (a === b || (e.shapeOnly && (isBlock(a) || isBlock(b)))) continue;
     consumedOutside.add(e.from);
     const key = `${a}>${b}`, had = pairs.get(key);
-    if (had) had.carriesGrad ||= e.carriesGrad;
-    else pairs.set(key, { from: a, to: b, input: e.input, carriesGrad: e.carriesGrad });
+    if (had) {
+      had.carriesGrad ||= e.carriesGrad;
+      if (!e.shapeOnly) delete had.shapeOnly;
+    } else {
+      const { input, carriesGrad, shapeOnly } = e;
+      pairs.set(key, { from: a, to: b, input, carriesGrad, ...(shapeOnly ? { shapeOnly } : {}) });
+    }
   }
   const nodes = members.map((ids, i): SnapshotNode => {
     if (ids.length === 1) return { ...snap.nodes[ids[0]], id: i };

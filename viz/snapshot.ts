@@ -70,6 +70,11 @@ export interface SnapshotEdge {
   input: string;
   /** False for inputs that carry no gradient (integer indices, constants). */
   carriesGrad: boolean;
+  /**
+   * True where the node reads only the input's shape, never its values: the `like` input that
+   * ops given a live size (`idx.size(0)`) or `reshapeLike` take. Grouped views leave these out.
+   */
+  shapeOnly?: boolean;
 }
 
 /** A graph at one moment, as plain data. */
@@ -145,6 +150,7 @@ export function snapshotGraph(graph: Graph, grads?: Gradients): GraphSnapshot {
       to: n.id,
       input: n.op!.inputs[j],
       carriesGrad: x.requiresGrad && !n.op!.nondiff.includes(n.op!.inputs[j]),
+      ...(n.op!.inputs[j] === "like" ? { shapeOnly: true } : {}),
     }))
   );
   return { nodes, edges, hasGradients: grads !== undefined, dtype: graph.dtype };
